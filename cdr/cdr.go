@@ -1,0 +1,131 @@
+// Package cdr decodes call detail records (CSV and Alibaba CCC JSON) into callbill.CDR, streaming, with line-numbered errors.
+//
+// The formats are those of DESIGN §4.2; every record comes out normalized as
+// §3.10 says (direction lower-cased, caller and callee on digits only, start
+// and end in whole epoch seconds, an empty recording field being 0), so two
+// records of one identity can be compared with callbill.CDR.SameContent
+// whatever format each came in.
+//
+// A bad row is a *RowError and decoding goes on after it; the importer writes
+// it to FILE.rejects.csv with a RejectsWriter. Any other error from
+// Decoder.Next is fatal: a *callbill.Error (code EINVALID) when the input is
+// not a CDR file at all (a missing CSV column, JSON broken beyond recovery),
+// else the reader's own I/O error.
+package cdr
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+
+	"github.com/callbill/callbill"
+)
+
+// Record is one decoded CDR with where it came from.
+type Record struct {
+	callbill.CDR
+	// Line is, for CSV, the file's line number where the row starts (the
+	// header being line 1); for JSON Lines the line number; for a JSON array
+	// or a ListCallDetailRecords response the 1-based record index.
+	Line int
+}
+
+// RowError is a bad row: decoding goes on after it.
+type RowError struct {
+	Line int
+	// Fields are the row's original fields (CSV) or, for JSON, one field: the
+	// record's compact JSON text (a JSON Lines line that is not valid JSON:
+	// the line itself, surrounding white space trimmed). A CSV row too broken
+	// to split into fields (a stray quote) has no fields.
+	Fields []string
+	// Reason says what is wrong, e.g.
+	// `start_time "abc" is not epoch seconds, epoch milliseconds or RFC 3339`.
+	Reason string
+}
+
+func (e *RowError) Error() string { return "line " + strconv.Itoa(e.Line) + ": " + e.Reason }
+
+// Decoder reads CDRs one at a time.
+type Decoder interface {
+	// Next returns the next record; a *RowError for a bad row (call Next
+	// again to go on); io.EOF at the end; any other error is fatal (I/O,
+	// JSON structure broken beyond recovery) and is returned again by every
+	// later call.
+	Next() (Record, error)
+	// RejectHeader returns the header of the rejects file: for CSV the
+	// input's header fields followed by "line","reason"; for JSON
+	// []string{"record","line","reason"}.
+	RejectHeader() []string
+	// Raw returns the original fields of what Next last returned, a good
+	// record or a RowError alike, shaped as RowError.Fields, so that a
+	// record a later stage rejects (a conflict, an unknown number) can go
+	// to the rejects file too. It is computed on demand; nil before the
+	// first record and after a fatal error.
+	Raw() []string
+}
+
+const bufSize = 64 << 10
+
+// NewDecoder sniffs the format from the first non-whitespace byte (after an
+// optional UTF-8 BOM): '{' or '[' → JSON, anything else → CSV.
+//
+// For CSV it reads the header row, so a missing required column (or an
+// empty input) is reported here; rows whose fields are all blank (the
+// ",,,,,," rows spreadsheets leave) are skipped, not rejected. A '{' input is a ListCallDetailRecords
+// response when its first object has a top-level "Data" key, else JSON Lines.
+func NewDecoder(r io.Reader) (Decoder, error) {
+	br := bufio.NewReaderSize(r, bufSize)
+	var skipped int64 // bytes consumed before the decoder proper starts
+	if b, err := br.Peek(3); err == nil && string(b) == "\xEF\xBB\xBF" {
+		br.Discard(3)
+		skipped = 3
+	}
+	c, n, lines, err := sniff(br)
+	if err != nil {
+		return nil, err
+	}
+	skipped += n
+	switch c {
+	case '[':
+		return newArrayDecoder(br, skipped)
+	case '{':
+		return newObjectDecoder(br, skipped, lines)
+	case 0:
+		return nil, callbill.Errorf(callbill.EINVALID, "empty input: expected a CSV header row or JSON")
+	}
+	return newCSVDecoder(br, lines)
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// sniff returns the first non-whitespace byte without consuming it (0 at
+// EOF). Only when white space fills the whole buffer is it consumed; n and
+// lines say how many bytes and newlines that was.
+func sniff(br *bufio.Reader) (c byte, n int64, lines int, err error) {
+	for want, from := 1, 0; ; {
+		b, err := br.Peek(want)
+		for _, c := range b[from:] {
+			if !isSpace(c) {
+				return c, n, lines, nil
+			}
+		}
+		from = len(b)
+		switch {
+		case err == io.EOF:
+			return 0, n, lines, nil
+		case err != nil && err != bufio.ErrBufferFull:
+			return 0, n, lines, err
+		case len(b) == br.Size():
+			for _, c := range b {
+				if c == '\n' {
+					lines++
+				}
+			}
+			br.Discard(len(b))
+			n += int64(len(b))
+			want, from = 1, 0
+		default:
+			want = min(br.Buffered()+1, br.Size())
+		}
+	}
+}
