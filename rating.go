@@ -1,6 +1,7 @@
 package callbill
 
 import (
+	"maps"
 	"sort"
 	"time"
 )
@@ -116,13 +117,83 @@ type Rater struct {
 	PlatformUsed  map[AccountCycle]int64
 	Packages      map[string][]*VoicePackage // per account, in deduction order
 	DirtyPackages map[string]*VoicePackage
+	DirtyCycles   map[AccountCycle]bool
+
+	// LoadAccount and LoadCycle, when set, fill the state of an account (its
+	// packages) and of an account's cycle (platform minutes used) the first
+	// time rating needs it.
+	LoadAccount func(account string) ([]*VoicePackage, error)
+	LoadCycle   func(account string, cycle Cycle) (int64, error)
+	loadedAcct  map[string]bool
+	loadedCycle map[AccountCycle]bool
+}
+
+// RaterState is a copy of a rater's mutable state, to undo a batch.
+type RaterState struct {
+	platform    map[AccountCycle]int64
+	packages    map[string][]*VoicePackage
+	remaining   map[*VoicePackage]int64
+	dirtyPkgs   map[string]*VoicePackage
+	dirtyCycles map[AccountCycle]bool
+	loadedAcct  map[string]bool
+	loadedCycle map[AccountCycle]bool
+}
+
+// Snapshot copies the rater's state.
+func (r *Rater) Snapshot() RaterState {
+	st := RaterState{platform: maps.Clone(r.PlatformUsed), packages: maps.Clone(r.Packages),
+		remaining: map[*VoicePackage]int64{}, dirtyPkgs: maps.Clone(r.DirtyPackages),
+		dirtyCycles: maps.Clone(r.DirtyCycles), loadedAcct: maps.Clone(r.loadedAcct), loadedCycle: maps.Clone(r.loadedCycle)}
+	for _, ps := range r.Packages {
+		for _, p := range ps {
+			st.remaining[p] = p.Remaining
+		}
+	}
+	return st
+}
+
+// Restore puts back a snapshot.
+func (r *Rater) Restore(st RaterState) {
+	r.PlatformUsed, r.Packages, r.DirtyPackages, r.DirtyCycles = st.platform, st.packages, st.dirtyPkgs, st.dirtyCycles
+	r.loadedAcct, r.loadedCycle = st.loadedAcct, st.loadedCycle
+	for p, rem := range st.remaining {
+		p.Remaining = rem
+	}
+}
+
+// Forget drops all cached state, for when someone else may have changed it.
+func (r *Rater) Forget() {
+	r.PlatformUsed, r.Packages = map[AccountCycle]int64{}, map[string][]*VoicePackage{}
+	r.DirtyPackages, r.DirtyCycles = map[string]*VoicePackage{}, map[AccountCycle]bool{}
+	r.loadedAcct, r.loadedCycle = map[string]bool{}, map[AccountCycle]bool{}
+}
+
+func (r *Rater) ensure(account string, cycle Cycle) error {
+	if r.LoadAccount != nil && !r.loadedAcct[account] {
+		ps, err := r.LoadAccount(account)
+		if err != nil {
+			return err
+		}
+		r.SetPackages(account, ps)
+		r.loadedAcct[account] = true
+	}
+	key := AccountCycle{account, cycle}
+	if r.LoadCycle != nil && !r.loadedCycle[key] {
+		used, err := r.LoadCycle(account, cycle)
+		if err != nil {
+			return err
+		}
+		r.PlatformUsed[key] = used
+		r.loadedCycle[key] = true
+	}
+	return nil
 }
 
 // NewRater returns a rater with empty state.
 func NewRater(loc *time.Location, book *PriceBook, closedThrough Cycle, instances map[string]*InstanceInfo) *Rater {
-	return &Rater{Loc: loc, Book: book, ClosedThrough: closedThrough, Instances: instances,
-		PlatformUsed: map[AccountCycle]int64{}, Packages: map[string][]*VoicePackage{},
-		DirtyPackages: map[string]*VoicePackage{}}
+	r := &Rater{Loc: loc, Book: book, ClosedThrough: closedThrough, Instances: instances}
+	r.Forget()
+	return r
 }
 
 // SetPackages installs an account's packages, sorted in deduction order:
@@ -211,6 +282,9 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 	if call.Cycle <= r.ClosedThrough {
 		call.Cycle, call.Day, call.Late = r.ClosedThrough+1, 1, true
 	}
+	if err := r.ensure(inst.Account, call.Cycle); err != nil {
+		return Call{}, err
+	}
 
 	if num.Source == SourceCCC {
 		call.Item = TelecomItem(num.Kind, c.Direction)
@@ -231,6 +305,7 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 		used := r.PlatformUsed[key]
 		call.Bands = AllocateBands(p, used, call.Minutes)
 		r.PlatformUsed[key] = used + call.Minutes
+		r.DirtyCycles[key] = true
 		for _, b := range call.Bands {
 			call.ChargeMicro += b.Minutes * b.Micro
 		}

@@ -1,0 +1,391 @@
+package callbill
+
+import (
+	"sort"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// BillStatus is the state of a bill.
+type BillStatus string
+
+const (
+	BillStatusOpen   BillStatus = "open"   // live preview of an open cycle
+	BillStatusClosed BillStatus = "closed" // frozen at close
+)
+
+// Line is one bill line (DESIGN §3.10, §4.4). Postpaid lines carry their exact
+// amounts; the displayed amounts are set by RoundPostpaid. Purchase lines are
+// settled on their own (SettlePurchase).
+type Line struct {
+	ProductDetail    ProductDetail
+	SubscriptionType string
+	Instance         string
+	Item             Item
+	Number           string
+	UnitPrice        decimal.Decimal
+	PriceUnit        string
+	Usage            decimal.Decimal // charged quantity; package-covered minutes excluded
+	UsageUnit        string
+	Covered          decimal.Decimal // minutes deducted by voice packages
+	Band             int             // 1, 2, … on graduated items
+	PriceFrom        int64           // effective time of the price (orders price versions)
+	PurchaseID       string
+	PurchaseAt       time.Time
+	Day              int // in daily views: the day of month; 0 otherwise
+
+	ExactOriginal decimal.Decimal
+	ExactDiscount decimal.Decimal
+	ExactPayable  decimal.Decimal
+
+	Original    decimal.Decimal
+	Discount    decimal.Decimal
+	Payable     decimal.Decimal
+	Outstanding decimal.Decimal
+}
+
+// IsPurchase reports whether the line is a prepaid purchase.
+func (l *Line) IsPurchase() bool { return l.PurchaseID != "" }
+
+// Totals are a bill's sums (DESIGN §4.4).
+type Totals struct {
+	Original    decimal.Decimal
+	Discount    decimal.Decimal
+	Payable     decimal.Decimal
+	RoundDown   decimal.Decimal // exact fraction dropped from the postpaid total
+	Paid        decimal.Decimal
+	Outstanding decimal.Decimal
+}
+
+// Bill is an account's bill for one cycle.
+type Bill struct {
+	Account string
+	Cycle   Cycle
+	Status  BillStatus
+	Lines   []Line
+	Totals  Totals
+
+	PostpaidPayable decimal.Decimal // the rounded-down postpaid total
+	PostpaidPaid    decimal.Decimal // what has been paid toward it
+}
+
+// UsageRow is a bill-line aggregate of the cycle: AggKey without account and
+// cycle, usage summed (over days, unless a daily view asks per day).
+type UsageRow struct {
+	Day       int
+	PD        ProductDetail
+	Instance  string
+	Item      Item
+	Number    string
+	Micro     int64
+	PriceFrom int64
+	Band      int
+	Usage     int64
+	Covered   int64
+}
+
+// PostpaidInput is everything closing (or previewing) one account's cycle reads.
+type PostpaidInput struct {
+	Account *Account // with contract, retention and instances with numbers
+	Cycle   Cycle
+	Loc     *time.Location
+	Book    *PriceBook
+	Usage   []UsageRow
+	// Minutes400 is each CCC 400 number's inbound minutes billed in the cycle,
+	// package-covered and late minutes included.
+	Minutes400 map[string]int64
+	// RecordingBytes is each instance's stored bytes of calls started in the
+	// retention window ending with the cycle.
+	RecordingBytes map[string]int64
+	// Daily keeps Usage per day and puts the monthly charges (400 minimums,
+	// storage) on the cycle's last day.
+	Daily bool
+}
+
+// FreeStorageGB is every account's free recording storage.
+var FreeStorageGB = decimal.NewFromInt(50)
+
+// PostpaidLines builds the cycle's postpaid lines with exact amounts, in line
+// order: usage from the aggregates, 400 minimums, recording storage. The
+// caller rounds them with RoundPostpaid.
+func PostpaidLines(in *PostpaidInput) []Line {
+	type key struct {
+		pd       ProductDetail
+		instance string
+		item     Item
+		number   string
+		micro    int64
+		day      int
+	}
+	modes := map[string]Mode{}
+	for _, inst := range in.Account.Instances {
+		modes[inst.ID] = inst.Mode
+	}
+	idx := map[key]int{}
+	var lines []Line
+	for _, u := range in.Usage {
+		k := key{u.PD, u.Instance, u.Item, "", u.Micro, u.Day}
+		if u.Item == ItemInbound400Minimum || u.Item == ItemNumberRent {
+			k.number = u.Number
+		}
+		i, ok := idx[k]
+		if !ok {
+			i = len(lines)
+			idx[k] = i
+			lines = append(lines, Line{ProductDetail: u.PD, SubscriptionType: SubscriptionTypePayAsYouGo,
+				Instance: u.Instance, Item: u.Item, Number: k.number, UnitPrice: FromMicro(u.Micro),
+				PriceUnit: PriceUnit(u.Item, modes[u.Instance], false), UsageUnit: UsageUnit(u.Item, false),
+				Band: u.Band, PriceFrom: u.PriceFrom, Day: u.Day, Usage: zero, Covered: zero})
+		}
+		l := &lines[i]
+		l.Usage = l.Usage.Add(decimal.NewFromInt(u.Usage))
+		l.Covered = l.Covered.Add(decimal.NewFromInt(u.Covered))
+		if u.Band < l.Band {
+			l.Band = u.Band
+		}
+		if u.PriceFrom < l.PriceFrom {
+			l.PriceFrom = u.PriceFrom
+		}
+	}
+	lines = append(lines, Minimum400Lines(in)...)
+	lines = append(lines, StorageLines(in)...)
+	for i := range lines {
+		l := &lines[i]
+		l.ExactOriginal = l.UnitPrice.Mul(l.Usage)
+		applyContract(l, in.Account.Contract.RateFor(l.Item, in.Cycle))
+	}
+	SortLines(lines)
+	return lines
+}
+
+func applyContract(l *Line, rate decimal.Decimal) {
+	l.ExactDiscount = l.ExactOriginal.Mul(one.Sub(rate))
+	l.ExactPayable = l.ExactOriginal.Sub(l.ExactDiscount)
+}
+
+// Minimum400Lines returns an Inbound_400_Minimum line for every CCC 400 number
+// in service during the cycle whose usage value falls short of its tier's
+// minimum (DESIGN §3.8).
+func Minimum400Lines(in *PostpaidInput) []Line {
+	from, to := in.Cycle.Start(in.Loc), in.Cycle.End(in.Loc)
+	var out []Line
+	for _, inst := range in.Account.Instances {
+		for _, n := range inst.Numbers {
+			if n.Kind != Number400 || n.Source != SourceCCC || !n.InServiceDuring(from, to) {
+				continue
+			}
+			minimum, ok := Minimum400[n.Tier]
+			if !ok {
+				continue
+			}
+			price := in.Book.At(ItemInbound400, inst.Mode, from).Flat()
+			value := price.Mul(decimal.NewFromInt(in.Minutes400[n.Number]))
+			if value.GreaterThanOrEqual(minimum) {
+				continue
+			}
+			short := minimum.Sub(value)
+			out = append(out, Line{ProductDetail: UsageProductDetail(inst.Mode),
+				SubscriptionType: SubscriptionTypePayAsYouGo, Instance: inst.ID, Item: ItemInbound400Minimum,
+				Number: n.Number, UnitPrice: short, PriceUnit: PriceUnit(ItemInbound400Minimum, inst.Mode, false),
+				Usage: one, UsageUnit: UsageUnit(ItemInbound400Minimum, false), Covered: zero,
+				Day: lastDayIfDaily(in)})
+		}
+	}
+	return out
+}
+
+// StorageLines returns the RecordStorage lines: each instance's stored GB
+// (half-up to 4 decimals), less the account's free 50 GB taken in instance-id
+// order (DESIGN §3.9).
+func StorageLines(in *PostpaidInput) []Line {
+	insts := append([]Instance(nil), in.Account.Instances...)
+	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
+	free := FreeStorageGB
+	from := in.Cycle.Start(in.Loc)
+	var out []Line
+	for _, inst := range insts {
+		b := in.RecordingBytes[inst.ID]
+		if b == 0 {
+			continue
+		}
+		gb := decimal.NewFromInt(b).DivRound(bytesGB, 4)
+		take := decimal.Min(gb, free)
+		free = free.Sub(take)
+		billable := gb.Sub(take)
+		if !billable.IsPositive() {
+			continue
+		}
+		p := in.Book.At(ItemRecordStorage, inst.Mode, from)
+		out = append(out, Line{ProductDetail: UsageProductDetail(inst.Mode),
+			SubscriptionType: SubscriptionTypePayAsYouGo, Instance: inst.ID, Item: ItemRecordStorage,
+			UnitPrice: p.Flat(), PriceUnit: PriceUnit(ItemRecordStorage, inst.Mode, false), Usage: billable,
+			UsageUnit: UsageUnit(ItemRecordStorage, false), Covered: zero, PriceFrom: p.From.Unix(),
+			Day: lastDayIfDaily(in)})
+	}
+	return out
+}
+
+// lastDayIfDaily puts monthly charges on the cycle's last day in daily views.
+func lastDayIfDaily(in *PostpaidInput) int {
+	if in.Daily {
+		return in.Cycle.Days()
+	}
+	return 0
+}
+
+// RoundPostpaid applies DESIGN §2's rounding to postpaid lines (in line
+// order): the total payable is the exact sum rounded down to the fen; each
+// line gets its exact payable rounded down, and the fen still missing go one
+// each to the lines with the largest dropped fraction, earlier line first on
+// ties; the displayed discount is half-up and the displayed original is
+// payable + discount. It returns the total payable and the dropped fraction.
+func RoundPostpaid(lines []Line) (total, roundDown decimal.Decimal) {
+	sum := zero
+	floors := zero
+	type frac struct {
+		i int
+		f decimal.Decimal
+	}
+	fracs := make([]frac, 0, len(lines))
+	for i := range lines {
+		l := &lines[i]
+		sum = sum.Add(l.ExactPayable)
+		l.Payable = RoundDownFen(l.ExactPayable)
+		floors = floors.Add(l.Payable)
+		fracs = append(fracs, frac{i, l.ExactPayable.Sub(l.Payable)})
+	}
+	total = RoundDownFen(sum)
+	roundDown = sum.Sub(total)
+	missing := total.Sub(floors).Div(fen).IntPart()
+	sort.SliceStable(fracs, func(a, b int) bool { return fracs[a].f.GreaterThan(fracs[b].f) })
+	for k := int64(0); k < missing; k++ {
+		l := &lines[fracs[k].i]
+		l.Payable = l.Payable.Add(fen)
+	}
+	for i := range lines {
+		l := &lines[i]
+		l.Discount = HalfUpFen(l.ExactDiscount)
+		l.Original = l.Payable.Add(l.Discount)
+		l.Outstanding = l.Payable
+	}
+	return total, roundDown
+}
+
+// ApplyPaid spreads what was paid toward the postpaid lines over them in line
+// order; a line's outstanding is its payable less what reached it.
+func ApplyPaid(lines []Line, paid decimal.Decimal) {
+	left := paid
+	for i := range lines {
+		l := &lines[i]
+		if l.IsPurchase() {
+			l.Outstanding = zero
+			continue
+		}
+		take := decimal.Min(left, l.Payable)
+		left = left.Sub(take)
+		l.Outstanding = l.Payable.Sub(take)
+	}
+}
+
+// SettlePurchase prices a purchase on its own: exact original = unit price ×
+// usage, discount at the contract rate in force at its time, payable and
+// discount half-up, original their sum (DESIGN §2, §4.4).
+func SettlePurchase(p *Purchase, acct *Account, mode Mode, book *PriceBook, loc *time.Location) (Line, error) {
+	l := Line{SubscriptionType: SubscriptionTypeSubscription, PurchaseID: p.ID, PurchaseAt: p.At,
+		Instance: p.Instance, Covered: zero}
+	switch p.Kind {
+	case PurchaseVoicePackage:
+		price, ok := PackagePrices[p.PackageType][p.PackageMinutes]
+		if !ok {
+			return l, Errorf(EINVALID, "no %s voice package of %d minutes", p.PackageType, p.PackageMinutes)
+		}
+		l.ProductDetail, l.Item, l.Instance = PDVoicePackage, ItemVoicePackage, ""
+		l.UnitPrice, l.Usage = price, one
+	case PurchaseSeats:
+		pr := book.At(ItemCallCenterSoftware, ModeSubscription, p.At)
+		l.ProductDetail, l.Item = PDSubscription, ItemCallCenterSoftware
+		tier := pr.Band(p.Count)
+		l.UnitPrice, l.Usage = pr.Tiers[tier].Price, decimal.NewFromInt(p.Count*p.Months)
+	case PurchaseNumberRent:
+		pr := book.At(ItemNumberRent, mode, p.At)
+		l.ProductDetail, l.Item, l.Number = PDNumber, ItemNumberRent, p.Number
+		l.UnitPrice, l.Usage = pr.Flat(), decimal.NewFromInt(p.Months)
+	case PurchaseSipLine:
+		pr := book.At(ItemSipLine, mode, p.At)
+		l.ProductDetail, l.Item = PDSip, ItemSipLine
+		l.UnitPrice, l.Usage = pr.Flat(), decimal.NewFromInt(p.Count*p.Years)
+	default:
+		return l, Errorf(EINVALID, "unknown purchase kind %q", p.Kind)
+	}
+	l.PriceUnit, l.UsageUnit = PriceUnit(l.Item, mode, true), UsageUnit(l.Item, true)
+	l.ExactOriginal = l.UnitPrice.Mul(l.Usage)
+	applyContract(&l, acct.Contract.RateFor(l.Item, CycleOf(p.At, loc)))
+	l.Payable = HalfUpFen(l.ExactPayable)
+	l.Discount = HalfUpFen(l.ExactDiscount)
+	l.Original = l.Payable.Add(l.Discount)
+	l.Outstanding = zero
+	return l, nil
+}
+
+// SortLines puts lines in line order (DESIGN §3.10): product detail, instance
+// (empty first), item, number, then band and price version for postpaid lines
+// or time and id for purchases (postpaid lines first).
+func SortLines(lines []Line) {
+	sort.SliceStable(lines, func(i, j int) bool { return lineLess(&lines[i], &lines[j]) })
+}
+
+func lineLess(a, b *Line) bool {
+	if a.Day != b.Day {
+		return a.Day < b.Day
+	}
+	if x, y := ProductDetailOrder(a.ProductDetail), ProductDetailOrder(b.ProductDetail); x != y {
+		return x < y
+	}
+	if a.Instance != b.Instance {
+		return a.Instance < b.Instance
+	}
+	if x, y := ItemOrder(a.Item), ItemOrder(b.Item); x != y {
+		return x < y
+	}
+	if a.Number != b.Number {
+		return a.Number < b.Number
+	}
+	if a.IsPurchase() != b.IsPurchase() {
+		return !a.IsPurchase()
+	}
+	if a.IsPurchase() {
+		if !a.PurchaseAt.Equal(b.PurchaseAt) {
+			return a.PurchaseAt.Before(b.PurchaseAt)
+		}
+		return a.PurchaseID < b.PurchaseID
+	}
+	if a.Band != b.Band {
+		return a.Band < b.Band
+	}
+	if a.PriceFrom != b.PriceFrom {
+		return a.PriceFrom < b.PriceFrom
+	}
+	return a.UnitPrice.LessThan(b.UnitPrice)
+}
+
+// AssembleBill puts a cycle's rounded postpaid lines and its purchase lines
+// together, applies what was paid toward the postpaid total, and sums the
+// totals from the displayed lines.
+func AssembleBill(account string, cycle Cycle, status BillStatus, postpaid []Line, roundDown, postpaidPayable, postpaidPaid decimal.Decimal, purchases []Line) *Bill {
+	b := &Bill{Account: account, Cycle: cycle, Status: status, PostpaidPayable: postpaidPayable, PostpaidPaid: postpaidPaid}
+	b.Lines = append(append(make([]Line, 0, len(postpaid)+len(purchases)), postpaid...), purchases...)
+	SortLines(b.Lines)
+	ApplyPaid(b.Lines, postpaidPaid)
+	t := Totals{Original: zero, Discount: zero, Payable: zero, RoundDown: roundDown, Paid: zero, Outstanding: zero}
+	for i := range b.Lines {
+		l := &b.Lines[i]
+		t.Original = t.Original.Add(l.Original)
+		t.Discount = t.Discount.Add(l.Discount)
+		t.Payable = t.Payable.Add(l.Payable)
+		t.Outstanding = t.Outstanding.Add(l.Outstanding)
+	}
+	t.Paid = t.Payable.Sub(t.Outstanding)
+	b.Totals = t
+	return b
+}

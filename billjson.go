@@ -1,0 +1,123 @@
+package callbill
+
+import "github.com/shopspring/decimal"
+
+// BillJSON is the JSON form of a bill (DESIGN §4.4). Field order is fixed:
+// tools compare it byte for byte.
+type BillJSON struct {
+	Account  string     `json:"account"`
+	Cycle    string     `json:"cycle"`
+	Status   BillStatus `json:"status"`
+	Currency string     `json:"currency"`
+	By       string     `json:"by,omitempty"`
+	Period   string     `json:"period,omitempty"`
+	Totals   TotalsJSON `json:"totals"`
+	Lines    []LineJSON `json:"lines"`
+}
+
+// TotalsJSON is the totals object of §4.4.
+type TotalsJSON struct {
+	Original    string `json:"original"`
+	Discount    string `json:"discount"`
+	Payable     string `json:"payable"`
+	RoundDown   string `json:"round_down"`
+	Paid        string `json:"paid"`
+	Outstanding string `json:"outstanding"`
+}
+
+// LineJSON is one line of §4.4. In the by-instance view the item fields are
+// left out.
+type LineJSON struct {
+	Date              string `json:"date,omitempty"`
+	ProductDetail     string `json:"product_detail"`
+	SubscriptionType  string `json:"subscription_type"`
+	Instance          string `json:"instance"`
+	Item              string `json:"item,omitempty"`
+	Number            string `json:"number,omitempty"`
+	PurchaseID        string `json:"purchase_id,omitempty"`
+	Band              int    `json:"band,omitempty"`
+	UnitPrice         string `json:"unit_price,omitempty"`
+	PriceUnit         string `json:"price_unit,omitempty"`
+	Usage             string `json:"usage,omitempty"`
+	UsageUnit         string `json:"usage_unit,omitempty"`
+	DeductedByPackage string `json:"deducted_by_package,omitempty"`
+	Original          string `json:"original"`
+	Discount          string `json:"discount"`
+	Payable           string `json:"payable"`
+	Outstanding       string `json:"outstanding"`
+}
+
+// View selects how a bill is shown.
+type View struct {
+	ByInstance bool // one line per product detail and instance instead of per billing item
+	Daily      bool // lines carry their day (the bill must come from a daily query)
+}
+
+// JSON renders the bill.
+func (b *Bill) JSON(v View) BillJSON {
+	out := BillJSON{Account: b.Account, Cycle: b.Cycle.String(), Status: b.Status, Currency: "CNY",
+		Totals: TotalsJSON{Original: FormatMoney(b.Totals.Original), Discount: FormatMoney(b.Totals.Discount),
+			Payable: FormatMoney(b.Totals.Payable), RoundDown: FormatExact(b.Totals.RoundDown),
+			Paid: FormatMoney(b.Totals.Paid), Outstanding: FormatMoney(b.Totals.Outstanding)},
+		Lines: []LineJSON{}}
+	if v.ByInstance {
+		out.By = "instance"
+	}
+	if v.Daily {
+		out.Period = "day"
+	}
+	lines := b.Lines
+	if v.ByInstance {
+		lines = GroupByInstance(lines)
+	}
+	for i := range lines {
+		l := &lines[i]
+		j := LineJSON{ProductDetail: string(l.ProductDetail), SubscriptionType: l.SubscriptionType, Instance: l.Instance,
+			Original: FormatMoney(l.Original), Discount: FormatMoney(l.Discount), Payable: FormatMoney(l.Payable),
+			Outstanding: FormatMoney(l.Outstanding)}
+		if v.Daily && l.Day > 0 {
+			j.Date = b.Cycle.String() + "-" + twoDigits(l.Day)
+		}
+		if !v.ByInstance {
+			j.Item, j.Number, j.PurchaseID = string(l.Item), l.Number, l.PurchaseID
+			if !l.IsPurchase() && l.Item == ItemCallCenterSoftware {
+				j.Band = l.Band
+			}
+			j.UnitPrice, j.PriceUnit = FormatExact(l.UnitPrice), l.PriceUnit
+			j.Usage, j.UsageUnit, j.DeductedByPackage = FormatExact(l.Usage), l.UsageUnit, FormatExact(l.Covered)
+		}
+		out.Lines = append(out.Lines, j)
+	}
+	return out
+}
+
+func twoDigits(n int) string { return string([]byte{byte('0' + n/10), byte('0' + n%10)}) }
+
+// GroupByInstance sums displayed amounts per (day, product detail, subscription
+// type, instance), in line order.
+func GroupByInstance(lines []Line) []Line {
+	type key struct {
+		day      int
+		pd       ProductDetail
+		st       string
+		instance string
+	}
+	idx := map[key]int{}
+	var out []Line
+	for _, l := range lines {
+		k := key{l.Day, l.ProductDetail, l.SubscriptionType, l.Instance}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, Line{Day: l.Day, ProductDetail: l.ProductDetail, SubscriptionType: l.SubscriptionType,
+				Instance: l.Instance, Original: decimal.Zero, Discount: decimal.Zero, Payable: decimal.Zero, Outstanding: decimal.Zero})
+		}
+		o := &out[i]
+		o.Original = o.Original.Add(l.Original)
+		o.Discount = o.Discount.Add(l.Discount)
+		o.Payable = o.Payable.Add(l.Payable)
+		o.Outstanding = o.Outstanding.Add(l.Outstanding)
+	}
+	return out
+}

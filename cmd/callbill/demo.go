@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/demo"
+)
+
+// demo builds a demo world in a fresh store, generates a month of calls,
+// imports them, closes the month and prints the bills.
+func (a *app) demo(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	calls := fs.Int("calls", 40_000, "calls to generate")
+	accounts := fs.Int("accounts", 4, "tenant accounts")
+	dir := fs.String("dir", "", "folder for the demo store and files (default: a new temporary folder)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("demo takes no arguments")
+	}
+	if *dir == "" {
+		if *dir, err = os.MkdirTemp("", "callbill-demo-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(callbill.DefaultTimezone)
+	if err != nil {
+		return err
+	}
+	cycle := callbill.CycleOf(time.Now(), loc) - 1 // the last month that has ended
+	o := demo.Options{Cycle: cycle, Accounts: *accounts, Calls: *calls, Seed: 1}
+
+	worldPath := filepath.Join(*dir, "world.yaml")
+	if err := os.WriteFile(worldPath, demo.World(o), 0o644); err != nil {
+		return err
+	}
+	callsPath := filepath.Join(*dir, "calls.csv")
+	f, err := os.Create(callsPath)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	n, err := demo.WriteCalls(bw, o)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	a.dsn = filepath.Join(*dir, "callbill.db")
+	fmt.Fprintf(a.stdout, "demo folder %s: %d accounts, %d calls in %s\n\n", *dir, *accounts, n, cycle)
+
+	fmt.Fprintf(a.stdout, "$ callbill apply -f %s\n", worldPath)
+	if err := a.apply(ctx, []string{"-f", worldPath}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "$ callbill import %s\n", callsPath)
+	if err := a.importCmd(ctx, []string{callsPath}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "$ callbill bill close %s\n", cycle)
+	if err := a.billClose(ctx, []string{cycle.String()}); err != nil {
+		return err
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	uids, err := s.AccountUIDs(ctx)
+	s.Close()
+	if err != nil {
+		return err
+	}
+	for i, uid := range uids {
+		if i >= 2 {
+			fmt.Fprintf(a.stdout, "\n… %d more accounts: callbill --db %s bill show --account UID --cycle %s\n", len(uids)-i, a.dsn, cycle)
+			break
+		}
+		fmt.Fprintf(a.stdout, "\n$ callbill bill show --account %s --cycle %s\n", uid, cycle)
+		if err := a.billShow(ctx, []string{"--account", uid, "--cycle", cycle.String()}); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.stdout, "\nTry: callbill --db %s bill show --account %s --cycle %s --by instance --period day\n", a.dsn, uids[0], cycle)
+	return nil
+}

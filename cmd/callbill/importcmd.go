@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/sqlstore"
+	"golang.org/x/term"
+)
+
+// input is one file named on the command line.
+type input struct {
+	name    string // as given; "-" for stdin
+	path    string // where to read it again for the rejects file
+	rejects string // FILE.rejects.csv
+	temp    bool   // path is a spooled copy of stdin, removed afterwards
+}
+
+// source chains the decoders of the inputs into one sqlstore.CDRSource.
+type source struct {
+	a      *app
+	inputs []input
+	cur    int
+	f      *os.File
+	dec    cdr.Decoder
+}
+
+func (s *source) Next() (callbill.CDR, sqlstore.Pos, error) {
+	for {
+		if s.dec == nil {
+			if s.cur >= len(s.inputs) {
+				return callbill.CDR{}, sqlstore.Pos{}, io.EOF
+			}
+			if err := s.open(); err != nil {
+				return callbill.CDR{}, sqlstore.Pos{}, err
+			}
+		}
+		rec, err := s.dec.Next()
+		if err == io.EOF {
+			s.f.Close()
+			s.dec = nil
+			s.cur++
+			continue
+		}
+		var re *cdr.RowError
+		if errors.As(err, &re) {
+			pos := sqlstore.Pos{File: s.cur, Line: re.Line}
+			return callbill.CDR{}, pos, &sqlstore.BadRow{Pos: pos, Reason: re.Reason}
+		}
+		if err != nil {
+			return callbill.CDR{}, sqlstore.Pos{}, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
+		}
+		return rec.CDR, sqlstore.Pos{File: s.cur, Line: rec.Line}, nil
+	}
+}
+
+func (s *source) open() error {
+	in := &s.inputs[s.cur]
+	var r io.Reader
+	if in.name == "-" {
+		tmp, err := os.CreateTemp("", "callbill-stdin-*.cdr")
+		if err != nil {
+			return err
+		}
+		in.path, in.temp = tmp.Name(), true
+		s.f = tmp
+		r = io.TeeReader(s.a.stdin, tmp)
+	} else {
+		f, err := os.Open(in.path)
+		if err != nil {
+			return err
+		}
+		s.f = f
+		r = f
+	}
+	dec, err := cdr.NewDecoder(r)
+	if err != nil {
+		s.f.Close()
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	s.dec = dec
+	return nil
+}
+
+func (a *app) importCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	strict := fs.Bool("strict", false, "import nothing when any row is bad")
+	quiet := fs.Bool("q", false, "no progress bar")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("import needs at least one FILE (or - for stdin)")
+	}
+	src := &source{a: a}
+	for _, f := range files {
+		in := input{name: f, path: f, rejects: f + ".rejects.csv"}
+		if f == "-" {
+			in.rejects = "stdin.rejects.csv"
+		} else if _, err := os.Stat(f); err != nil {
+			return callbill.Errorf(callbill.EINVALID, "cannot read %s: %v", f, errors.Unwrap(err))
+		}
+		src.inputs = append(src.inputs, in)
+	}
+	defer func() {
+		for _, in := range src.inputs {
+			if in.temp {
+				os.Remove(in.path)
+			}
+		}
+	}()
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	opts := sqlstore.ImportOptions{Strict: *strict}
+	started := time.Now()
+	if f, ok := a.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
+		opts.Progress = func(rows int64) {
+			el := time.Since(started).Seconds()
+			fmt.Fprintf(a.stderr, "\r\033[Kimporting: %d rows read, %.0f rows/s", rows, float64(rows)/max(el, 1e-9))
+		}
+	}
+	rep, err := s.Import(ctx, src, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.writeRejects(src.inputs, rep); err != nil {
+		return err
+	}
+	rate := float64(rep.Imported+rep.Duplicates+rep.Rejected) / max(rep.Elapsed.Seconds(), 1e-9)
+	if *strict && rep.Rejected > 0 {
+		fmt.Fprintf(a.stderr, "strict: nothing was imported because %d row(s) were rejected\n", rep.Rejected)
+	}
+	fmt.Fprintf(a.stderr, "imported %d, duplicates %d, rejected %d (conflicts %d), %.0f calls/s\n",
+		rep.Imported, rep.Duplicates, rep.Rejected, rep.Conflicts, rate)
+	if rep.Rejected > 0 {
+		return exitCode(exitRejected)
+	}
+	return nil
+}
+
+const maxRejectLines = 20
+
+// writeRejects prints the rejects and writes each input's FILE.rejects.csv:
+// the original row, its line and the reason. The rows are read again from the
+// input, so that the hot path never keeps raw rows.
+func (a *app) writeRejects(inputs []input, rep *sqlstore.ImportReport) error {
+	byFile := map[int]map[int]string{}
+	sort.SliceStable(rep.Rejects, func(i, j int) bool {
+		x, y := rep.Rejects[i].Pos, rep.Rejects[j].Pos
+		return x.File < y.File || (x.File == y.File && x.Line < y.Line)
+	})
+	for i, r := range rep.Rejects {
+		if i < maxRejectLines {
+			fmt.Fprintf(a.stderr, "%s:%d: %s\n", inputs[r.Pos.File].name, r.Pos.Line, r.Reason)
+		}
+		if byFile[r.Pos.File] == nil {
+			byFile[r.Pos.File] = map[int]string{}
+		}
+		byFile[r.Pos.File][r.Pos.Line] = r.Reason
+	}
+	if len(rep.Rejects) > maxRejectLines {
+		fmt.Fprintf(a.stderr, "… and %d more rejected rows\n", len(rep.Rejects)-maxRejectLines)
+	}
+	for fi, in := range inputs {
+		reasons := byFile[fi]
+		if len(reasons) == 0 {
+			os.Remove(in.rejects) // a stale one from an earlier run would mislead
+			continue
+		}
+		if err := writeRejectFile(in, reasons); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "rejected rows of %s are in %s\n", in.name, in.rejects)
+	}
+	return nil
+}
+
+func writeRejectFile(in input, reasons map[int]string) error {
+	f, err := os.Open(in.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	dec, err := cdr.NewDecoder(f)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(in.rejects), ".rejects-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	w := cdr.NewRejectsWriter(tmp, dec.RejectHeader())
+	for {
+		rec, err := dec.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *cdr.RowError
+		switch {
+		case errors.As(err, &re):
+			if reason, ok := reasons[re.Line]; ok {
+				if err := w.Write(&cdr.RowError{Line: re.Line, Fields: re.Fields, Reason: reason}); err != nil {
+					return err
+				}
+			}
+		case err != nil:
+			return err
+		default:
+			if reason, ok := reasons[rec.Line]; ok {
+				if err := w.Write(&cdr.RowError{Line: rec.Line, Fields: dec.Raw(), Reason: reason}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), in.rejects)
+}

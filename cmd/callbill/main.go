@@ -1,0 +1,185 @@
+// Command callbill is the CLI of callbill: apply a world file, import call
+// detail records, close and show bills, export usage, run the demo.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/sqlstore"
+)
+
+// Exit statuses (DESIGN §4.3).
+const (
+	exitOK       = 0
+	exitError    = 1
+	exitUsage    = 2
+	exitRejected = 3
+)
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// exitCode lets a command choose a non-error exit status (import's 3).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+const usageText = `usage: callbill [--db DSN] COMMAND [ARGS]
+
+commands:
+  apply -f world.yaml                   apply a world file (idempotent upsert)
+  import [--strict] FILE...             import CDRs (CSV or CCC JSON; - for stdin)
+  bill close YYYY-MM                    close a cycle (and every earlier open one)
+  bill show --account UID --cycle YYYY-MM [--by item|instance] [--period cycle|day] [--json]
+  usage export --account UID --cycle YYYY-MM [-o FILE]
+  serve [--addr 127.0.0.1:8080]
+  demo                                  a demo world, a month of calls, a closed bill
+
+--db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
+`
+
+type app struct {
+	dsn    string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	fs := flag.NewFlagSet("callbill", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&a.dsn, "db", "", "database DSN")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	if a.dsn == "" {
+		a.dsn = os.Getenv("CALLBILL_DB")
+	}
+	if a.dsn == "" {
+		a.dsn = "callbill.db"
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprint(stderr, usageText)
+		return exitUsage
+	}
+	err := a.dispatch(ctx, rest[0], rest[1:])
+	var ue *usageError
+	var ec exitCode
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ec):
+		return int(ec)
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "callbill: %s\n\n%s", ue.msg, usageText)
+		return exitUsage
+	default:
+		var ps callbill.Problems
+		if errors.As(err, &ps) {
+			fmt.Fprintf(stderr, "callbill: %d problem(s), nothing was applied:\n", len(ps))
+			for _, p := range ps {
+				fmt.Fprintf(stderr, "  %s\n", p)
+			}
+			return exitError
+		}
+		fmt.Fprintf(stderr, "callbill: %s\n", errorText(err))
+		return exitError
+	}
+}
+
+// errorText shows domain errors as they are; anything else is shown in full
+// here, since the CLI's user is the operator on their own machine.
+func errorText(err error) string {
+	var e *callbill.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
+	switch cmd {
+	case "apply":
+		return a.apply(ctx, args)
+	case "import":
+		return a.importCmd(ctx, args)
+	case "bill":
+		if len(args) == 0 {
+			return usagef("bill needs a subcommand: close or show")
+		}
+		switch args[0] {
+		case "close":
+			return a.billClose(ctx, args[1:])
+		case "show":
+			return a.billShow(ctx, args[1:])
+		}
+		return usagef("unknown bill subcommand %q", args[0])
+	case "usage":
+		if len(args) == 0 || args[0] != "export" {
+			return usagef("usage needs a subcommand: export")
+		}
+		return a.usageExport(ctx, args[1:])
+	case "serve":
+		return a.serve(ctx, args)
+	case "demo":
+		return a.demo(ctx, args)
+	case "help", "-h", "--help":
+		fmt.Fprint(a.stdout, usageText)
+		return nil
+	}
+	return usagef("unknown command %q", cmd)
+}
+
+func (a *app) open(ctx context.Context) (*sqlstore.Store, error) {
+	return sqlstore.Open(ctx, a.dsn)
+}
+
+// parseFlags parses a subcommand's flags; extra positional arguments are
+// returned, mistakes are usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	// Allow flags after positional arguments, as people type them.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "-" || !strings.HasPrefix(args[0], "-") {
+			pos = append(pos, args[0])
+			args = args[1:]
+			if len(args) == 0 {
+				break
+			}
+			continue
+		}
+		pos = append(pos, args...) // after "--"
+		break
+	}
+	return pos, nil
+}

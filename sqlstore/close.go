@@ -1,0 +1,292 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/shopspring/decimal"
+)
+
+// CloseReport tells which cycles a close closed.
+type CloseReport struct {
+	Closed        []callbill.Cycle // cycles closed now, oldest first
+	AlreadyClosed bool             // the cycle was closed before; nothing changed
+}
+
+// CloseCycle closes cycle c and, oldest first, every earlier cycle not yet
+// closed from the first cycle holding any activity (DESIGN §3.10). It is
+// atomic and idempotent. Closing a cycle that has not ended yet is refused.
+func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport, error) {
+	rep := &CloseReport{}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		closed, err := closedThrough(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if c <= closed {
+			rep.AlreadyClosed = true
+			return nil
+		}
+		loc, _, err := location(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if now := s.Now(); now.Before(c.End(loc)) {
+			return callbill.Errorf(callbill.EREFUSED, "cycle %s has not ended yet (it ends %s); its live preview is on the open bill",
+				c, c.End(loc).Format(time.RFC3339))
+		}
+		first, err := getMetaInt(ctx, tx, "first_cycle")
+		if err != nil {
+			return err
+		}
+		start := c
+		if closed != 0 {
+			start = closed + 1
+		} else if first != 0 && callbill.Cycle(first) < c {
+			start = callbill.Cycle(first)
+		}
+		book, err := loadPriceBook(ctx, tx)
+		if err != nil {
+			return err
+		}
+		accts, err := loadAccounts(ctx, tx, "")
+		if err != nil {
+			return err
+		}
+		uids := make([]string, 0, len(accts))
+		for uid := range accts {
+			uids = append(uids, uid)
+		}
+		sort.Strings(uids)
+		for cy := start; cy <= c; cy++ {
+			for _, uid := range uids {
+				if err := s.closeAccount(ctx, tx, accts[uid], cy, loc, book); err != nil {
+					return err
+				}
+			}
+			rep.Closed = append(rep.Closed, cy)
+		}
+		if err := setMeta(ctx, tx, "closed_through", strconv.Itoa(int(c))); err != nil {
+			return err
+		}
+		return bumpGen(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// closeAccount freezes one account's postpaid lines for a cycle and deducts
+// the total payable from cash as far as it goes; the rest is outstanding.
+func (s *Store) closeAccount(ctx context.Context, tx *sql.Tx, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook) error {
+	lines, err := postpaidLines(ctx, tx, a, c, loc, book, false)
+	if err != nil {
+		return err
+	}
+	total, roundDown := callbill.RoundPostpaid(lines)
+	paid := decimal.Zero
+	if a.Cash.IsPositive() && total.IsPositive() {
+		paid = decimal.Min(a.Cash, total)
+		if err := moveCash(ctx, tx, a, paid.Neg(), s.Now(), c, "deduct", "bill:"+c.String()); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO bills (account, cycle, postpaid_payable, round_down, paid, closed_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, a.UID, int(c), total.String(), roundDown.String(), paid.String(), s.Now().Unix()); err != nil {
+		return err
+	}
+	for i := range lines {
+		l := &lines[i]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO bill_lines (account, cycle, idx, product_detail, instance, item, number,
+			unit_price, price_unit, usage, usage_unit, covered, band, price_from, exact_original, exact_discount, exact_payable,
+			original, discount, payable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.UID, int(c), i, string(l.ProductDetail), l.Instance, string(l.Item), l.Number, l.UnitPrice.String(), l.PriceUnit,
+			l.Usage.String(), l.UsageUnit, l.Covered.String(), l.Band, l.PriceFrom, l.ExactOriginal.String(),
+			l.ExactDiscount.String(), l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// postpaidLines computes an account's postpaid lines for a cycle from the
+// aggregates (never from calls), exact, in line order.
+func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, daily bool) ([]callbill.Line, error) {
+	dayCol, dayGroup := "0", ""
+	if daily {
+		dayCol, dayGroup = "day", "day, "
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+dayCol+`, pd, instance, item, number, micro, price_from, band, SUM(usage), SUM(covered)
+		FROM usage_agg WHERE account = ? AND cycle = ?
+		GROUP BY `+dayGroup+`pd, instance, item, number, micro, price_from, band`, a.UID, int(c))
+	if err != nil {
+		return nil, err
+	}
+	in := &callbill.PostpaidInput{Account: &a.Account, Cycle: c, Loc: loc, Book: book, Daily: daily,
+		Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
+	for rows.Next() {
+		var u callbill.UsageRow
+		if err := rows.Scan(&u.Day, &u.PD, &u.Instance, &u.Item, &u.Number, &u.Micro, &u.PriceFrom, &u.Band, &u.Usage, &u.Covered); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if u.Item == callbill.ItemInbound400 {
+			in.Minutes400[u.Number] += u.Usage + u.Covered
+		}
+		in.Usage = append(in.Usage, u)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	retention := a.RecordingRetentionMonths
+	if retention <= 0 {
+		retention = 6
+	}
+	rows, err = q.QueryContext(ctx, `SELECT instance, SUM(bytes) FROM recording_agg
+		WHERE account = ? AND start_cycle BETWEEN ? AND ? GROUP BY instance`, a.UID, int(c)-retention+1, int(c))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var inst string
+		var b int64
+		if err := rows.Scan(&inst, &b); err != nil {
+			return nil, err
+		}
+		in.RecordingBytes[inst] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return callbill.PostpaidLines(in), nil
+}
+
+// Bill returns an account's bill for a cycle: the frozen bill of a closed
+// cycle or the live preview of an open one. With daily set, the postpaid
+// lines are split per day (Line.Day), rounded together so that the days add
+// up to the cycle's total. Returns ENOTFOUND for an unknown account.
+func (s *Store) Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error) {
+	var bill *callbill.Bill
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		accts, err := loadAccounts(ctx, tx, uid)
+		if err != nil {
+			return err
+		}
+		a := accts[uid]
+		if a == nil {
+			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
+		}
+		loc, _, err := location(ctx, tx)
+		if err != nil {
+			return err
+		}
+		closed, err := closedThrough(ctx, tx)
+		if err != nil {
+			return err
+		}
+		purchases, err := purchaseLines(ctx, tx, uid, c, loc)
+		if err != nil {
+			return err
+		}
+		status := callbill.BillStatusOpen
+		var lines []callbill.Line
+		total, roundDown, paid := decimal.Zero, decimal.Zero, decimal.Zero
+		if c <= closed {
+			status = callbill.BillStatusClosed
+			var t, rd, p string
+			err := tx.QueryRowContext(ctx, `SELECT postpaid_payable, round_down, paid FROM bills WHERE account = ? AND cycle = ?`, uid, int(c)).Scan(&t, &rd, &p)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if err == nil {
+				total, roundDown, paid = decimal.RequireFromString(t), decimal.RequireFromString(rd), decimal.RequireFromString(p)
+			}
+			if !daily {
+				if lines, err = frozenLines(ctx, tx, uid, c); err != nil {
+					return err
+				}
+			}
+		}
+		if status == callbill.BillStatusOpen || daily {
+			book, err := loadPriceBook(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if lines, err = postpaidLines(ctx, tx, a, c, loc, book, daily); err != nil {
+				return err
+			}
+			t, rd := callbill.RoundPostpaid(lines)
+			if status == callbill.BillStatusOpen {
+				total, roundDown = t, rd
+			}
+		}
+		if daily {
+			for i := range purchases {
+				purchases[i].Day = purchases[i].PurchaseAt.In(loc).Day()
+			}
+		}
+		bill = callbill.AssembleBill(uid, c, status, lines, roundDown, total, paid, purchases)
+		return nil
+	})
+	return bill, err
+}
+
+func frozenLines(ctx context.Context, q querier, uid string, c callbill.Cycle) ([]callbill.Line, error) {
+	rows, err := q.QueryContext(ctx, `SELECT product_detail, instance, item, number, unit_price, price_unit, usage, usage_unit,
+		covered, band, price_from, exact_original, exact_discount, exact_payable, original, discount, payable
+		FROM bill_lines WHERE account = ? AND cycle = ? ORDER BY idx`, uid, int(c))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []callbill.Line
+	for rows.Next() {
+		var l callbill.Line
+		var up, usage, covered, eo, ed, ep, o, d, p string
+		if err := rows.Scan(&l.ProductDetail, &l.Instance, &l.Item, &l.Number, &up, &l.PriceUnit, &usage, &l.UsageUnit,
+			&covered, &l.Band, &l.PriceFrom, &eo, &ed, &ep, &o, &d, &p); err != nil {
+			return nil, err
+		}
+		l.SubscriptionType = callbill.SubscriptionTypePayAsYouGo
+		l.UnitPrice, l.Usage, l.Covered = decimal.RequireFromString(up), decimal.RequireFromString(usage), decimal.RequireFromString(covered)
+		l.ExactOriginal, l.ExactDiscount, l.ExactPayable = decimal.RequireFromString(eo), decimal.RequireFromString(ed), decimal.RequireFromString(ep)
+		l.Original, l.Discount, l.Payable = decimal.RequireFromString(o), decimal.RequireFromString(d), decimal.RequireFromString(p)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func purchaseLines(ctx context.Context, q querier, uid string, c callbill.Cycle, loc *time.Location) ([]callbill.Line, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, at, product_detail, instance, item, number, unit_price, price_unit, usage, usage_unit,
+		exact_original, exact_discount, exact_payable, original, discount, payable
+		FROM purchases WHERE account = ? AND cycle = ? ORDER BY at, id`, uid, int(c))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []callbill.Line
+	for rows.Next() {
+		var l callbill.Line
+		var at int64
+		var up, usage, eo, ed, ep, o, d, p string
+		if err := rows.Scan(&l.PurchaseID, &at, &l.ProductDetail, &l.Instance, &l.Item, &l.Number, &up, &l.PriceUnit, &usage,
+			&l.UsageUnit, &eo, &ed, &ep, &o, &d, &p); err != nil {
+			return nil, err
+		}
+		l.PurchaseAt = time.Unix(at, 0).In(loc)
+		l.SubscriptionType = callbill.SubscriptionTypeSubscription
+		l.UnitPrice, l.Usage, l.Covered = decimal.RequireFromString(up), decimal.RequireFromString(usage), decimal.Zero
+		l.ExactOriginal, l.ExactDiscount, l.ExactPayable = decimal.RequireFromString(eo), decimal.RequireFromString(ed), decimal.RequireFromString(ep)
+		l.Original, l.Discount, l.Payable = decimal.RequireFromString(o), decimal.RequireFromString(d), decimal.RequireFromString(p)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

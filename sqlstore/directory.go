@@ -1,0 +1,244 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/shopspring/decimal"
+)
+
+// contractJSON is how a contract is stored.
+type contractJSON struct {
+	Discount string            `json:"discount"`
+	Items    map[string]string `json:"items,omitempty"`
+	From     string            `json:"from,omitempty"`
+	To       string            `json:"to,omitempty"`
+}
+
+func encodeContract(c *callbill.Contract) string {
+	if c == nil {
+		return ""
+	}
+	j := contractJSON{Discount: c.Discount.String()}
+	if len(c.Items) > 0 {
+		j.Items = map[string]string{}
+		for k, v := range c.Items {
+			j.Items[string(k)] = v.String()
+		}
+	}
+	if c.From != 0 {
+		j.From = c.From.String()
+	}
+	if c.To != 0 {
+		j.To = c.To.String()
+	}
+	b, _ := json.Marshal(j)
+	return string(b)
+}
+
+func decodeContract(s string) (*callbill.Contract, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var j contractJSON
+	if err := json.Unmarshal([]byte(s), &j); err != nil {
+		return nil, err
+	}
+	c := &callbill.Contract{Items: map[callbill.Item]decimal.Decimal{}}
+	var err error
+	if c.Discount, err = decimal.NewFromString(j.Discount); err != nil {
+		return nil, err
+	}
+	for k, v := range j.Items {
+		d, err := decimal.NewFromString(v)
+		if err != nil {
+			return nil, err
+		}
+		c.Items[callbill.Item(k)] = d
+	}
+	if j.From != "" {
+		if c.From, err = callbill.ParseCycle(j.From); err != nil {
+			return nil, err
+		}
+	}
+	if j.To != "" {
+		if c.To, err = callbill.ParseCycle(j.To); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+type account struct {
+	callbill.Account
+	Cash decimal.Decimal
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+func timeOrZero(u int64) time.Time {
+	if u == 0 {
+		return time.Time{}
+	}
+	return time.Unix(u, 0)
+}
+
+// loadAccounts loads accounts with their instances and numbers; uids limits
+// it to some accounts (nil = all).
+func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*account, error) {
+	where, args := "", []any{}
+	if uid != "" {
+		where, args = " WHERE uid = ?", []any{uid}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT uid, name, kind, credit_line, contract, retention, cash FROM accounts`+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*account{}
+	for rows.Next() {
+		var a account
+		var credit, contract, cash string
+		if err := rows.Scan(&a.UID, &a.Name, &a.Kind, &credit, &contract, &a.RecordingRetentionMonths, &cash); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.CreditLine = decimal.RequireFromString(credit)
+		a.Cash = decimal.RequireFromString(cash)
+		if a.Contract, err = decodeContract(contract); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[a.UID] = &a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	where = ""
+	if uid != "" {
+		where = " WHERE account = ?"
+	}
+	rows, err = q.QueryContext(ctx, `SELECT account, id, mode FROM instances`+where+` ORDER BY account, id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	pos := map[string]int{}
+	for rows.Next() {
+		var inst callbill.Instance
+		if err := rows.Scan(&inst.Account, &inst.ID, &inst.Mode); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if a := out[inst.Account]; a != nil {
+			pos[inst.ID] = len(a.Instances)
+			a.Instances = append(a.Instances, inst)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT account, instance, number, kind, source, tier, since, until FROM numbers`+where+` ORDER BY account, instance, number`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var acct string
+		var n callbill.Number
+		var since, until int64
+		if err := rows.Scan(&acct, &n.Instance, &n.Number, &n.Kind, &n.Source, &n.Tier, &since, &until); err != nil {
+			return nil, err
+		}
+		n.Since, n.Until = timeOrZero(since), timeOrZero(until)
+		if a := out[acct]; a != nil {
+			if i, ok := pos[n.Instance]; ok {
+				a.Instances[i].Numbers = append(a.Instances[i].Numbers, n)
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+// instanceDirectory turns accounts into what the rater looks calls up in.
+func instanceDirectory(accts map[string]*account) map[string]*callbill.InstanceInfo {
+	dir := map[string]*callbill.InstanceInfo{}
+	for _, a := range accts {
+		for i := range a.Instances {
+			inst := &a.Instances[i]
+			info := &callbill.InstanceInfo{ID: inst.ID, Account: a.UID, Mode: inst.Mode, Numbers: map[string]*callbill.Number{}}
+			for j := range inst.Numbers {
+				info.Numbers[inst.Numbers[j].Number] = &inst.Numbers[j]
+			}
+			dir[inst.ID] = info
+		}
+	}
+	return dir
+}
+
+type tierJSON struct {
+	UpTo  int64  `json:"upto,omitempty"`
+	Price string `json:"price"`
+}
+
+// loadPriceBook builds the price book from the built-in prices and the stored overrides.
+func loadPriceBook(ctx context.Context, q querier) (*callbill.PriceBook, error) {
+	rows, err := q.QueryContext(ctx, `SELECT item, mode, from_unix, tiers FROM prices`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var overrides []callbill.Price
+	for rows.Next() {
+		var p callbill.Price
+		var from int64
+		var tiers string
+		if err := rows.Scan(&p.Item, &p.Mode, &from, &tiers); err != nil {
+			return nil, err
+		}
+		p.From = time.Unix(from, 0)
+		var ts []tierJSON
+		if err := json.Unmarshal([]byte(tiers), &ts); err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			p.Tiers = append(p.Tiers, callbill.Tier{UpTo: t.UpTo, Price: decimal.RequireFromString(t.Price)})
+		}
+		overrides = append(overrides, p)
+	}
+	return callbill.NewPriceBook(overrides), rows.Err()
+}
+
+func encodeTiers(ts []callbill.Tier) string {
+	out := make([]tierJSON, len(ts))
+	for i, t := range ts {
+		out[i] = tierJSON{UpTo: t.UpTo, Price: t.Price.String()}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// AccountUIDs lists every account's UID, sorted.
+func (s *Store) AccountUIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT uid FROM accounts ORDER BY uid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			return nil, err
+		}
+		out = append(out, uid)
+	}
+	return out, rows.Err()
+}

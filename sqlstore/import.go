@@ -1,0 +1,511 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callbill/callbill"
+)
+
+// Pos locates a CDR: the input file (0-based, in the order given) and its line
+// (or record) number.
+type Pos struct {
+	File int
+	Line int
+}
+
+// BadRow is a row the decoder could not read; sources return it from Next and
+// the import counts it as rejected and goes on.
+type BadRow struct {
+	Pos    Pos
+	Reason string
+}
+
+func (e *BadRow) Error() string { return fmt.Sprintf("line %d: %s", e.Pos.Line, e.Reason) }
+
+// CDRSource yields CDRs in import order. Next returns io.EOF at the end, a
+// *BadRow for a bad row (call Next again), and any other error to abort.
+type CDRSource interface {
+	Next() (callbill.CDR, Pos, error)
+}
+
+// Reject is a row that was not imported, and why.
+type Reject struct {
+	Pos      Pos
+	Reason   string
+	Conflict bool // same identity, different content (DESIGN §3.10)
+}
+
+// ImportOptions tune an import.
+type ImportOptions struct {
+	Strict    bool // import nothing when any row is bad
+	BatchSize int  // rows per transaction; 0 = 20,000
+	// Progress, when set, is called after every committed batch with the rows read so far.
+	Progress func(rows int64)
+}
+
+// ImportReport is what an import did.
+type ImportReport struct {
+	Imported, Duplicates, Rejected, Conflicts int64
+	Rejects                                   []Reject
+	Elapsed                                   time.Duration
+}
+
+type pending struct {
+	cdr callbill.CDR
+	pos Pos
+}
+
+type identity struct{ instance, contact string }
+
+// importer holds what an import keeps across batches.
+type importer struct {
+	s     *Store
+	ctx   context.Context
+	opts  ImportOptions
+	rep   *ImportReport
+	rater *callbill.Rater
+	gen   int64 // the state generation the rater's cache belongs to
+	seq   int64
+	tx    *sql.Tx // the transaction of the current batch (strict: of the whole import)
+
+	// reused buffers
+	calls []callbill.Call
+	agg   map[callbill.AggKey]*callbill.AggValue
+	rec   map[callbill.RecKey]int64
+	args  []any
+	rbuf  []byte
+}
+
+// Import rates and stores CDRs (DESIGN §4.2, §5): each batch is decoded,
+// checked, deduplicated, rated and written with its aggregates in one
+// transaction, so a crash loses nothing reported as imported and re-running
+// the same import converges (what was stored comes back as duplicates).
+func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (*ImportReport, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 20_000
+	}
+	started := time.Now()
+	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1,
+		agg: map[callbill.AggKey]*callbill.AggValue{}, rec: map[callbill.RecKey]int64{}}
+	batch := make([]pending, 0, opts.BatchSize)
+	var read int64
+	eof := false
+	if opts.Strict {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		im.tx = tx
+		defer func() {
+			if im.tx != nil {
+				im.tx.Rollback()
+			}
+		}()
+	}
+	for !eof {
+		batch = batch[:0]
+		for len(batch) < opts.BatchSize {
+			c, pos, err := src.Next()
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			read++
+			var bad *BadRow
+			if errors.As(err, &bad) {
+				im.reject(bad.Pos, bad.Reason, false)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			batch = append(batch, pending{c, pos})
+		}
+		if len(batch) > 0 {
+			if err := im.batch(batch); err != nil {
+				return nil, err
+			}
+		}
+		if opts.Progress != nil {
+			opts.Progress(read)
+		}
+	}
+	if opts.Strict {
+		tx := im.tx
+		im.tx = nil
+		if im.rep.Rejected > 0 {
+			if err := tx.Rollback(); err != nil {
+				return nil, err
+			}
+			im.rep.Imported = 0
+		} else if err := tx.Commit(); err != nil {
+			return nil, err
+		}
+	}
+	im.rep.Elapsed = time.Since(started)
+	return im.rep, nil
+}
+
+func (im *importer) reject(pos Pos, reason string, conflict bool) {
+	im.rep.Rejected++
+	if conflict {
+		im.rep.Conflicts++
+	}
+	im.rep.Rejects = append(im.rep.Rejects, Reject{Pos: pos, Reason: reason, Conflict: conflict})
+}
+
+// batch imports one batch in its own transaction (or a savepoint of the
+// strict import's transaction).
+func (im *importer) batch(rows []pending) error {
+	ctx := im.ctx
+	if im.opts.Strict {
+		return im.process(ctx, im.tx, rows)
+	}
+	tx, err := im.s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	im.tx = tx
+	if err := im.process(ctx, tx, rows); err != nil {
+		tx.Rollback()
+		im.rater = nil // its cache may hold the rolled-back batch
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		im.rater = nil
+		return err
+	}
+	return nil
+}
+
+// prepareRater (re)loads the directory and rating state when anyone else
+// changed the store since this import last wrote (the generation differs).
+func (im *importer) prepareRater(ctx context.Context, tx *sql.Tx) error {
+	gen, err := getMetaInt(ctx, tx, "gen")
+	if err != nil {
+		return err
+	}
+	if im.rater != nil && gen == im.gen {
+		return nil
+	}
+	loc, _, err := location(ctx, tx)
+	if err != nil {
+		return err
+	}
+	book, err := loadPriceBook(ctx, tx)
+	if err != nil {
+		return err
+	}
+	closed, err := closedThrough(ctx, tx)
+	if err != nil {
+		return err
+	}
+	accts, err := loadAccounts(ctx, tx, "")
+	if err != nil {
+		return err
+	}
+	r := callbill.NewRater(loc, book, closed, instanceDirectory(accts))
+	r.LoadAccount = func(acct string) ([]*callbill.VoicePackage, error) { return loadPackages(ctx, im.tx, acct) }
+	r.LoadCycle = func(acct string, c callbill.Cycle) (int64, error) {
+		var used int64
+		err := im.tx.QueryRowContext(ctx, `SELECT platform_minutes FROM account_cycles WHERE account = ? AND cycle = ?`, acct, int(c)).Scan(&used)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return used, err
+	}
+	im.rater, im.gen = r, gen
+	im.seq, err = getMetaInt(ctx, tx, "call_seq")
+	return err
+}
+
+func loadPackages(ctx context.Context, q querier, acct string) ([]*callbill.VoicePackage, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, type, minutes, remaining, from_unix, until_unix FROM packages
+		WHERE account = ? AND remaining > 0`, acct)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*callbill.VoicePackage
+	for rows.Next() {
+		p := &callbill.VoicePackage{Account: acct}
+		var from, until int64
+		if err := rows.Scan(&p.ID, &p.Type, &p.Minutes, &p.Remaining, &from, &until); err != nil {
+			return nil, err
+		}
+		p.From, p.Until = time.Unix(from, 0), time.Unix(until, 0)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// process dedupes, rates and writes one batch inside tx.
+func (im *importer) process(ctx context.Context, tx *sql.Tx, rows []pending) error {
+	if err := im.prepareRater(ctx, tx); err != nil {
+		return err
+	}
+	r := im.rater
+	// Duplicates within the batch, and rows rating can never take.
+	seen := make(map[identity]int, len(rows))
+	cand := make([]int, 0, len(rows))
+	for i := range rows {
+		c := &rows[i].cdr
+		id := identity{c.InstanceID, c.ContactID}
+		if j, ok := seen[id]; ok {
+			im.dupOrConflict(rows[i].pos, &rows[j].cdr, c)
+			continue
+		}
+		seen[id] = i
+		if _, _, err := r.Lookup(c); err != nil {
+			im.reject(rows[i].pos, callbill.ErrorMessage(err), false)
+			continue
+		}
+		cand = append(cand, i)
+	}
+	if len(cand) == 0 {
+		return nil
+	}
+	// Optimistic pass: rate everything as new and insert with ON CONFLICT DO
+	// NOTHING. If any row was stored before, undo and take the careful path.
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT batch`); err != nil {
+		return err
+	}
+	snap := r.Snapshot()
+	seq := im.seq
+	inserted, err := im.rateAndInsert(ctx, tx, rows, cand)
+	if err != nil {
+		return err
+	}
+	if inserted != int64(len(im.calls)) {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO batch`); err != nil {
+			return err
+		}
+		r.Restore(snap)
+		im.seq = seq
+		fresh, err := im.filterStored(ctx, tx, rows, cand)
+		if err != nil {
+			return err
+		}
+		if inserted, err = im.rateAndInsert(ctx, tx, rows, fresh); err != nil {
+			return err
+		}
+		if inserted != int64(len(im.calls)) {
+			return fmt.Errorf("import: %d of %d calls inserted after deduplication", inserted, len(im.calls))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE batch`); err != nil {
+		return err
+	}
+	im.rep.Imported += inserted
+	return im.writeState(ctx, tx)
+}
+
+func (im *importer) dupOrConflict(pos Pos, first, again *callbill.CDR) {
+	if first.SameContent(again) {
+		im.rep.Duplicates++
+		return
+	}
+	im.reject(pos, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
+		again.ContactID, again.InstanceID), true)
+}
+
+// filterStored drops the candidates already stored: duplicates or conflicts.
+func (im *importer) filterStored(ctx context.Context, tx *sql.Tx, rows []pending, cand []int) ([]int, error) {
+	byInst := map[string][]int{}
+	for _, i := range cand {
+		byInst[rows[i].cdr.InstanceID] = append(byInst[rows[i].cdr.InstanceID], i)
+	}
+	stored := map[identity]callbill.CDR{}
+	for inst, idx := range byInst {
+		acct := im.rater.Instances[inst].Account
+		for start := 0; start < len(idx); start += 500 {
+			part := idx[start:min(start+500, len(idx))]
+			args := []any{acct, inst}
+			for _, i := range part {
+				args = append(args, rows[i].cdr.ContactID)
+			}
+			q := `SELECT contact_id, direction, caller, callee, start_unix, end_unix, rec_seconds, rec_bytes FROM calls
+				WHERE account = ? AND instance = ? AND contact_id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+			rs, err := tx.QueryContext(ctx, q, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rs.Next() {
+				c := callbill.CDR{InstanceID: inst}
+				var dir int
+				if err := rs.Scan(&c.ContactID, &dir, &c.Caller, &c.Callee, &c.Start, &c.End, &c.RecordingSeconds, &c.RecordingBytes); err != nil {
+					rs.Close()
+					return nil, err
+				}
+				c.Direction = dirFromInt(dir)
+				stored[identity{inst, c.ContactID}] = c
+			}
+			rs.Close()
+			if err := rs.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fresh := cand[:0:0]
+	for _, i := range cand {
+		c := &rows[i].cdr
+		if old, ok := stored[identity{c.InstanceID, c.ContactID}]; ok {
+			im.dupOrConflict(rows[i].pos, &old, c)
+			continue
+		}
+		fresh = append(fresh, i)
+	}
+	return fresh, nil
+}
+
+func dirToInt(d callbill.Direction) int {
+	if d == callbill.Outbound {
+		return 1
+	}
+	return 0
+}
+
+func dirFromInt(d int) callbill.Direction {
+	if d == 1 {
+		return callbill.Outbound
+	}
+	return callbill.Inbound
+}
+
+const callCols = 14
+const insertChunk = 500
+
+// rateAndInsert rates the candidates in order and inserts them; it returns
+// how many rows the database took.
+func (im *importer) rateAndInsert(ctx context.Context, tx *sql.Tx, rows []pending, cand []int) (int64, error) {
+	r := im.rater
+	im.calls = im.calls[:0]
+	clear(im.agg)
+	clear(im.rec)
+	for _, i := range cand {
+		call, err := r.Rate(&rows[i].cdr)
+		if err != nil {
+			if callbill.ErrorCode(err) == callbill.EINVALID {
+				im.reject(rows[i].pos, callbill.ErrorMessage(err), false)
+				continue
+			}
+			return 0, err
+		}
+		im.seq++
+		call.Seq = im.seq
+		im.calls = append(im.calls, call)
+	}
+	var inserted int64
+	for start := 0; start < len(im.calls); start += insertChunk {
+		part := im.calls[start:min(start+insertChunk, len(im.calls))]
+		n, err := im.insertCalls(ctx, tx, part)
+		if err != nil {
+			return 0, err
+		}
+		inserted += n
+	}
+	return inserted, nil
+}
+
+func (im *importer) insertCalls(ctx context.Context, tx *sql.Tx, calls []callbill.Call) (int64, error) {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO calls (account, instance, contact_id, direction, caller, callee, start_unix, end_unix,
+		rec_seconds, rec_bytes, cycle, minutes, rating, seq) VALUES `)
+	for i := range calls {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	sb.WriteString(` ON CONFLICT DO NOTHING`)
+	args := im.args[:0]
+	for i := range calls {
+		c := &calls[i]
+		im.rbuf = encodeRating(im.rbuf, c)
+		args = append(args, c.Account, c.InstanceID, c.ContactID, dirToInt(c.Direction), c.Caller, c.Callee,
+			c.Start, c.End, c.RecordingSeconds, c.RecordingBytes, int(c.Cycle), c.Minutes, string(im.rbuf), c.Seq)
+	}
+	im.args = args
+	res, err := tx.ExecContext(ctx, sb.String(), args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// writeState writes the batch's aggregates and the rater's changed state.
+func (im *importer) writeState(ctx context.Context, tx *sql.Tx) error {
+	r := im.rater
+	minCycle := callbill.Cycle(0)
+	for i := range im.calls {
+		c := &im.calls[i]
+		c.Aggregate(im.agg)
+		if b := c.StoredBytes(); b > 0 {
+			im.rec[callbill.RecKey{Account: c.Account, StartCycle: c.StartCycle, Instance: c.InstanceID}] += b
+		}
+		if minCycle == 0 || c.Cycle < minCycle {
+			minCycle = c.Cycle
+		}
+	}
+	for k, v := range im.agg {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
+			DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered, calls = usage_agg.calls + excluded.calls`,
+			k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro, k.PriceFrom, k.Band,
+			v.Usage, v.Covered, v.Calls); err != nil {
+			return err
+		}
+	}
+	for k, b := range im.rec {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO recording_agg (account, start_cycle, instance, bytes) VALUES (?, ?, ?, ?)
+			ON CONFLICT (account, start_cycle, instance) DO UPDATE SET bytes = recording_agg.bytes + excluded.bytes`,
+			k.Account, int(k.StartCycle), k.Instance, b); err != nil {
+			return err
+		}
+	}
+	for k := range r.DirtyCycles {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO account_cycles (account, cycle, platform_minutes) VALUES (?, ?, ?)
+			ON CONFLICT (account, cycle) DO UPDATE SET platform_minutes = excluded.platform_minutes`,
+			k.Account, int(k.Cycle), r.PlatformUsed[k]); err != nil {
+			return err
+		}
+	}
+	clear(r.DirtyCycles)
+	for _, p := range r.DirtyPackages {
+		if _, err := tx.ExecContext(ctx, `UPDATE packages SET remaining = ? WHERE account = ? AND id = ?`, p.Remaining, p.Account, p.ID); err != nil {
+			return err
+		}
+	}
+	clear(r.DirtyPackages)
+	if minCycle != 0 {
+		if err := noteActivity(ctx, tx, minCycle); err != nil {
+			return err
+		}
+	}
+	if err := setMeta(ctx, tx, "call_seq", strconv.FormatInt(im.seq, 10)); err != nil {
+		return err
+	}
+	im.gen++
+	return bumpGenTo(ctx, tx, im.gen)
+}
+
+// bumpGen marks that the rating state changed, so that importers reload it.
+func bumpGen(ctx context.Context, q querier) error {
+	g, err := getMetaInt(ctx, q, "gen")
+	if err != nil {
+		return err
+	}
+	return bumpGenTo(ctx, q, g+1)
+}
+
+func bumpGenTo(ctx context.Context, q querier, g int64) error {
+	return setMeta(ctx, q, "gen", strconv.FormatInt(g, 10))
+}

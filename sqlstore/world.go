@@ -1,0 +1,435 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/shopspring/decimal"
+)
+
+// ApplyReport counts what applying a world file did.
+type ApplyReport struct {
+	Accounts, Instances, Numbers, Prices int
+	TopUps, Purchases                    int // newly applied
+	Skipped                              int // top-ups and purchases applied before with the same content
+}
+
+// ApplyWorld upserts a world atomically (DESIGN §4.1). It returns
+// callbill.Problems, each with its YAML path, when any part is invalid or
+// refused; then nothing is applied.
+func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*ApplyReport, error) {
+	rep := &ApplyReport{}
+	var problems callbill.Problems
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		problems, err = s.applyWorld(ctx, tx, w, rep)
+		if err != nil {
+			return err
+		}
+		if len(problems) > 0 {
+			return problems
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func (s *Store) applyWorld(ctx context.Context, tx *sql.Tx, w *callbill.World, rep *ApplyReport) (callbill.Problems, error) {
+	var ps callbill.Problems
+	add := func(path, format string, args ...any) {
+		ps = append(ps, callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+
+	// Billing time zone: fixed once anything is billed, since it decides cycles.
+	_, curTZ, err := location(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if w.Timezone != "" && w.Timezone != curTZ {
+		first, err := getMetaInt(ctx, tx, "first_cycle")
+		if err != nil {
+			return nil, err
+		}
+		if first != 0 {
+			add("billing.timezone", "cannot change from %s to %s once calls, purchases or top-ups are stored", curTZ, w.Timezone)
+		} else if err := setMeta(ctx, tx, "timezone", w.Timezone); err != nil {
+			return nil, err
+		}
+	}
+	loc, _, err := location(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+
+	for _, p := range w.Prices {
+		_, err := tx.ExecContext(ctx, `INSERT INTO prices (item, mode, from_unix, tiers) VALUES (?, ?, ?, ?)
+			ON CONFLICT (item, mode, from_unix) DO UPDATE SET tiers = excluded.tiers`,
+			string(p.Item), string(p.Mode), p.From.Unix(), encodeTiers(p.Tiers))
+		if err != nil {
+			return nil, err
+		}
+		rep.Prices++
+	}
+
+	// Accounts, instances, numbers.
+	stored, err := loadAccounts(ctx, tx, "")
+	if err != nil {
+		return nil, err
+	}
+	instOwner := map[string]string{}
+	numberOwner := map[string]string{} // number → instance
+	for _, a := range stored {
+		for _, inst := range a.Instances {
+			instOwner[inst.ID] = a.UID
+			for _, n := range inst.Numbers {
+				numberOwner[n.Number] = inst.ID
+			}
+		}
+	}
+	for ai, a := range w.Accounts {
+		apath := w.AccountPaths[a.UID]
+		if apath == "" {
+			apath = fmt.Sprintf("accounts[%d]", ai)
+		}
+		cash := "0"
+		if old := stored[a.UID]; old != nil {
+			cash = old.Cash.String()
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (uid, name, kind, credit_line, contract, retention, cash)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (uid) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+			credit_line = excluded.credit_line, contract = excluded.contract, retention = excluded.retention`,
+			a.UID, a.Name, string(a.Kind), a.CreditLine.String(), encodeContract(a.Contract), a.RecordingRetentionMonths, cash)
+		if err != nil {
+			return nil, err
+		}
+		rep.Accounts++
+		for ii, inst := range a.Instances {
+			ipath := fmt.Sprintf("%s.instances[%d]", apath, ii)
+			if owner, ok := instOwner[inst.ID]; ok && owner != a.UID {
+				add(ipath+".id", "instance %s belongs to account %s", inst.ID, owner)
+				continue
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO instances (account, id, mode) VALUES (?, ?, ?)
+				ON CONFLICT (account, id) DO UPDATE SET mode = excluded.mode`, a.UID, inst.ID, string(inst.Mode))
+			if err != nil {
+				return nil, err
+			}
+			rep.Instances++
+			for ni, n := range inst.Numbers {
+				if owner, ok := numberOwner[n.Number]; ok && owner != inst.ID {
+					add(fmt.Sprintf("%s.numbers[%d].number", ipath, ni), "number %s is registered on instance %s", n.Number, owner)
+					continue
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO numbers (account, instance, number, kind, source, tier, since, until)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+					ON CONFLICT (account, instance, number) DO UPDATE SET kind = excluded.kind, source = excluded.source,
+					tier = excluded.tier, since = excluded.since, until = excluded.until`,
+					a.UID, inst.ID, n.Number, string(n.Kind), string(n.Source), n.Tier, unixOrZero(n.Since), unixOrZero(n.Until))
+				if err != nil {
+					return nil, err
+				}
+				rep.Numbers++
+			}
+		}
+	}
+
+	// Top-ups and purchases, in time order, top-ups first at equal times.
+	accts, err := loadAccounts(ctx, tx, "")
+	if err != nil {
+		return nil, err
+	}
+	book, err := loadPriceBook(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	closed, err := closedThrough(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	type movement struct {
+		at    time.Time
+		topup *callbill.TopUp
+		buy   *callbill.Purchase
+	}
+	var moves []movement
+	for i := range w.TopUps {
+		moves = append(moves, movement{at: w.TopUps[i].At, topup: &w.TopUps[i]})
+	}
+	for i := range w.Purchases {
+		moves = append(moves, movement{at: w.Purchases[i].At, buy: &w.Purchases[i]})
+	}
+	sort.SliceStable(moves, func(i, j int) bool {
+		if !moves[i].at.Equal(moves[j].at) {
+			return moves[i].at.Before(moves[j].at)
+		}
+		return moves[i].topup != nil && moves[j].topup == nil
+	})
+	for _, m := range moves {
+		if m.topup != nil {
+			t := m.topup
+			a := accts[t.Account]
+			if a == nil {
+				add(t.Path+".account", "account %s is neither in this file nor stored", t.Account)
+				continue
+			}
+			hash := hashOf("topup", t.Account, t.Amount.String(), strconv.FormatInt(t.At.Unix(), 10))
+			dup, perr := checkApplied(ctx, tx, "topups", t.Account, t.ID, hash)
+			if err := perr.err; err != nil {
+				return nil, err
+			}
+			if perr.msg != "" {
+				add(t.Path+".id", "%s", perr.msg)
+				continue
+			}
+			if dup {
+				rep.Skipped++
+				continue
+			}
+			cycle := callbill.CycleOf(t.At, loc)
+			if cycle <= closed {
+				add(t.Path+".at", "top-up dated in %s, a closed cycle: a closed bill never changes", cycle)
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO topups (account, id, amount, at, cycle, hash) VALUES (?, ?, ?, ?, ?, ?)`,
+				t.Account, t.ID, t.Amount.String(), t.At.Unix(), int(cycle), hash); err != nil {
+				return nil, err
+			}
+			if err := topUp(ctx, tx, a, t.Amount, t.At, cycle, "topup:"+t.ID); err != nil {
+				return nil, err
+			}
+			if err := noteActivity(ctx, tx, cycle); err != nil {
+				return nil, err
+			}
+			rep.TopUps++
+			continue
+		}
+		p := m.buy
+		a := accts[p.Account]
+		if a == nil {
+			add(p.Path+".account", "account %s is neither in this file nor stored", p.Account)
+			continue
+		}
+		mode, msg := resolvePurchase(p, a)
+		if msg != "" {
+			add(p.Path, "%s", msg)
+			continue
+		}
+		hash := hashOf("purchase", p.Account, string(p.Kind), string(p.PackageType), strconv.FormatInt(p.PackageMinutes, 10),
+			p.Instance, p.Number, strconv.FormatInt(p.Count, 10), strconv.FormatInt(p.Months, 10),
+			strconv.FormatInt(p.Years, 10), strconv.FormatInt(p.At.Unix(), 10))
+		dup, perr := checkApplied(ctx, tx, "purchases", p.Account, p.ID, hash)
+		if err := perr.err; err != nil {
+			return nil, err
+		}
+		if perr.msg != "" {
+			add(p.Path+".id", "%s", perr.msg)
+			continue
+		}
+		if dup {
+			rep.Skipped++
+			continue
+		}
+		cycle := callbill.CycleOf(p.At, loc)
+		if cycle <= closed {
+			add(p.Path+".at", "purchase dated in %s, a closed cycle: a closed bill never changes", cycle)
+			continue
+		}
+		line, err := callbill.SettlePurchase(p, &a.Account, mode, book, loc)
+		if err != nil {
+			add(p.Path, "%s", callbill.ErrorMessage(err))
+			continue
+		}
+		if a.Cash.LessThan(line.Payable) {
+			add(p.Path, "cash balance %s is less than the purchase's payable %s: top up first (purchases are paid from cash, not credit)",
+				callbill.FormatMoney(a.Cash), callbill.FormatMoney(line.Payable))
+			continue
+		}
+		if err := insertPurchase(ctx, tx, p, cycle, hash, &line); err != nil {
+			return nil, err
+		}
+		if p.Kind == callbill.PurchaseVoicePackage {
+			until := callbill.AddMonthsClamped(p.At, callbill.PackageValidityMonths, loc)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Account, p.ID, string(p.PackageType), p.PackageMinutes, p.PackageMinutes,
+				p.At.Unix(), until.Unix()); err != nil {
+				return nil, err
+			}
+		}
+		if err := moveCash(ctx, tx, a, line.Payable.Neg(), p.At, cycle, "purchase", "purchase:"+p.ID); err != nil {
+			return nil, err
+		}
+		if err := noteActivity(ctx, tx, cycle); err != nil {
+			return nil, err
+		}
+		rep.Purchases++
+	}
+	if len(ps) == 0 {
+		if err := bumpGen(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	return ps, nil
+}
+
+// resolvePurchase checks a purchase against the account's instances and
+// numbers and fills in the instance a number rent belongs to. It returns the
+// mode whose prices apply and a problem message, if any.
+func resolvePurchase(p *callbill.Purchase, a *account) (callbill.Mode, string) {
+	findInst := func(id string) *callbill.Instance {
+		for i := range a.Instances {
+			if a.Instances[i].ID == id {
+				return &a.Instances[i]
+			}
+		}
+		return nil
+	}
+	switch p.Kind {
+	case callbill.PurchaseVoicePackage:
+		if strings.ContainsAny(p.ID, ";,:") {
+			return "", "a voice package's id must not contain ';', ',' or ':'"
+		}
+		return callbill.ModePayg, ""
+	case callbill.PurchaseSeats, callbill.PurchaseSipLine:
+		inst := findInst(p.Instance)
+		if inst == nil {
+			return "", fmt.Sprintf("instance %s is not an instance of account %s", p.Instance, a.UID)
+		}
+		if p.Kind == callbill.PurchaseSeats && inst.Mode != callbill.ModeSubscription {
+			return "", fmt.Sprintf("seats are bought for subscription instances; %s is pay-as-you-go", inst.ID)
+		}
+		return inst.Mode, ""
+	case callbill.PurchaseNumberRent:
+		for _, inst := range a.Instances {
+			for _, n := range inst.Numbers {
+				if n.Number != p.Number {
+					continue
+				}
+				if n.Kind != callbill.NumberFixed || n.Source != callbill.SourceCCC {
+					return "", fmt.Sprintf("number %s is not a CCC fixed-line number: only those pay rent", p.Number)
+				}
+				p.Instance = inst.ID
+				return inst.Mode, ""
+			}
+		}
+		return "", fmt.Sprintf("number %s is not registered on any instance of account %s", p.Number, a.UID)
+	}
+	return "", fmt.Sprintf("unknown purchase kind %q", p.Kind)
+}
+
+type appliedErr struct {
+	msg string
+	err error
+}
+
+// checkApplied tells whether an id was applied before: with the same content
+// it is a duplicate to skip, with other content a problem.
+func checkApplied(ctx context.Context, tx *sql.Tx, table, acct, id, hash string) (bool, appliedErr) {
+	var old, oldAcct string
+	err := tx.QueryRowContext(ctx, `SELECT account, hash FROM `+table+` WHERE id = ?`, id).Scan(&oldAcct, &old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, appliedErr{}
+	}
+	if err != nil {
+		return false, appliedErr{err: err}
+	}
+	if old != hash || oldAcct != acct {
+		return false, appliedErr{msg: fmt.Sprintf("id %s was applied before with different content", id)}
+	}
+	return true, appliedErr{}
+}
+
+func hashOf(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func insertPurchase(ctx context.Context, tx *sql.Tx, p *callbill.Purchase, cycle callbill.Cycle, hash string, l *callbill.Line) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO purchases (account, id, at, cycle, hash, product_detail, instance, item, number,
+		unit_price, price_unit, usage, usage_unit, exact_original, exact_discount, exact_payable, original, discount, payable)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Account, p.ID, p.At.Unix(), int(cycle), hash, string(l.ProductDetail), l.Instance, string(l.Item), l.Number,
+		l.UnitPrice.String(), l.PriceUnit, l.Usage.String(), l.UsageUnit, l.ExactOriginal.String(), l.ExactDiscount.String(),
+		l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String())
+	return err
+}
+
+// moveCash changes an account's cash and records the movement in the ledger.
+func moveCash(ctx context.Context, tx *sql.Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, kind, ref string) error {
+	a.Cash = a.Cash.Add(amount)
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET cash = ? WHERE uid = ?`, a.Cash.String(), a.UID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (account, seq, at, kind, amount, cycle, ref)
+		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE account = ?), ?, ?, ?, ?, ?)`,
+		a.UID, a.UID, at.Unix(), kind, amount.String(), int(cycle), ref)
+	return err
+}
+
+// topUp adds cash, then settles outstanding bills oldest cycle first; the
+// rest stays as cash (DESIGN §3.10).
+func topUp(ctx context.Context, tx *sql.Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, ref string) error {
+	if err := moveCash(ctx, tx, a, amount, at, cycle, "topup", ref); err != nil {
+		return err
+	}
+	return settleOutstanding(ctx, tx, a, at)
+}
+
+// settleOutstanding pays closed bills' outstanding amounts from cash, oldest first.
+func settleOutstanding(ctx context.Context, tx *sql.Tx, a *account, at time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT cycle, postpaid_payable, paid FROM bills WHERE account = ? ORDER BY cycle`, a.UID)
+	if err != nil {
+		return err
+	}
+	type owed struct {
+		cycle     callbill.Cycle
+		paid, due decimal.Decimal
+	}
+	var bills []owed
+	for rows.Next() {
+		var c int
+		var payable, paid string
+		if err := rows.Scan(&c, &payable, &paid); err != nil {
+			rows.Close()
+			return err
+		}
+		p, d := decimal.RequireFromString(paid), decimal.RequireFromString(payable)
+		if p.LessThan(d) {
+			bills = append(bills, owed{callbill.Cycle(c), p, d.Sub(p)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, b := range bills {
+		if !a.Cash.IsPositive() {
+			break
+		}
+		pay := decimal.Min(a.Cash, b.due)
+		if _, err := tx.ExecContext(ctx, `UPDATE bills SET paid = ? WHERE account = ? AND cycle = ?`,
+			b.paid.Add(pay).String(), a.UID, int(b.cycle)); err != nil {
+			return err
+		}
+		if err := moveCash(ctx, tx, a, pay.Neg(), at, b.cycle, "settle", "bill:"+b.cycle.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
