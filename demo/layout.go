@@ -95,8 +95,8 @@ func build(o Options) *layout {
 		switch t {
 		case ccc400:
 			seq400++
-			// A bijection on the sequence mod 10^6: unique, but not visibly sequential.
-			nm.digits = "400" + strconv.Itoa(6_000_000+(seq400*7919)%1_000_000)
+			// An affine bijection on the sequence mod 10^6: unique, but not visibly sequential.
+			nm.digits = "400" + strconv.Itoa(6_000_000+(seq400*654_321+123_457)%1_000_000)
 			nm.kind, nm.source = callbill.Number400, callbill.SourceCCC
 			nm.tier = "普通"
 			if rng.IntN(4) == 0 {
@@ -112,7 +112,7 @@ func build(o Options) *layout {
 			nm.source = callbill.SourceOwn
 		}
 		fixedSeq++
-		nm.digits = area + strconv.Itoa(60_000_000+(fixedSeq*7919)%10_000_000)
+		nm.digits = area + strconv.Itoa(60_000_000+(fixedSeq*7_654_321+1_234_567)%10_000_000)
 		nm.inW = 0.5 + rng.Float64()
 		nm.outW = 0.5 + rng.Float64()
 		return nm
