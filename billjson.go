@@ -57,7 +57,7 @@ type View struct {
 func (b *Bill) JSON(v View) BillJSON {
 	out := BillJSON{Account: b.Account, Cycle: b.Cycle.String(), Status: b.Status, Currency: "CNY",
 		Totals: TotalsJSON{Original: FormatMoney(b.Totals.Original), Discount: FormatMoney(b.Totals.Discount),
-			Payable: FormatMoney(b.Totals.Payable), RoundDown: FormatExact(b.Totals.RoundDown),
+			Payable: FormatMoney(b.Totals.Payable), RoundDown: FormatRoundDown(b.Totals.RoundDown),
 			Paid: FormatMoney(b.Totals.Paid), Outstanding: FormatMoney(b.Totals.Outstanding)},
 		Lines: []LineJSON{}}
 	if v.ByInstance {

@@ -30,6 +30,16 @@ func FormatMoney(d decimal.Decimal) string { return d.StringFixed(fenPlaces) }
 // FormatExact prints a decimal without trailing zeros ("0.15", "100", "0.0045").
 func FormatExact(d decimal.Decimal) string { return d.String() }
 
+// FormatRoundDown prints a bill's round-down (抹零) exactly, but never with
+// fewer than two decimals: DESIGN §4.4 shows an exact "0.0045" and a zero as
+// "0.00" (its example bill), so a whole-fen fraction must not print as "0".
+func FormatRoundDown(d decimal.Decimal) string {
+	if d.Equal(d.Truncate(fenPlaces)) {
+		return d.StringFixed(fenPlaces)
+	}
+	return d.String()
+}
+
 // MustDecimal parses a constant; it panics on a typo in the source.
 func MustDecimal(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 

@@ -8,30 +8,41 @@ import (
 )
 
 // The rating result of a call is stored in one compact text column, so that
-// an import binds few parameters per call. Layout, fields separated by ';':
+// an import writes few bytes and binds few parameters per call (row size is
+// what bounds SQLite's insert speed). Layout:
 //
-//	late;item;number;source;mode;item_micro;item_from;telecom;covered;platform;platform_from;charge;bands;packages
+//	<item><source><mode><late>;item_micro;covered;charge_micro;bands;packages
 //
-// bands is "band:minutes:micro" joined by ',', packages "id:minutes" joined by ','.
+// item is I (FixedLineInbound), O (FixedLineOutbound), 4 (Inbound_400) or -
+// (none); source c/t/o; mode p/s; late 1/0. bands is "band:minutes:micro"
+// joined by ',' (a call has bands only when it pays the platform fee),
+// packages "id:minutes" joined by ','. Telecom minutes are the call's minutes
+// when it has an item; the service number follows from the direction.
+var (
+	itemCode   = map[callbill.Item]byte{callbill.ItemFixedLineInbound: 'I', callbill.ItemFixedLineOutbound: 'O', callbill.ItemInbound400: '4', "": '-'}
+	codeItem   = map[byte]callbill.Item{'I': callbill.ItemFixedLineInbound, 'O': callbill.ItemFixedLineOutbound, '4': callbill.ItemInbound400, '-': ""}
+	sourceCode = map[callbill.NumberSource]byte{callbill.SourceCCC: 'c', callbill.SourceThirdParty: 't', callbill.SourceOwn: 'o'}
+	codeSource = map[byte]callbill.NumberSource{'c': callbill.SourceCCC, 't': callbill.SourceThirdParty, 'o': callbill.SourceOwn}
+)
+
 func encodeRating(buf []byte, c *callbill.Call) []byte {
-	b := buf[:0]
+	b := append(buf[:0], itemCode[c.Item], sourceCode[c.NumberSource])
+	if c.Mode == callbill.ModeSubscription {
+		b = append(b, 's')
+	} else {
+		b = append(b, 'p')
+	}
 	if c.Late {
 		b = append(b, '1')
 	} else {
 		b = append(b, '0')
 	}
 	b = append(b, ';')
-	b = append(b, c.Item...)
+	b = strconv.AppendInt(b, c.ItemMicro, 10)
 	b = append(b, ';')
-	b = append(b, c.Number...)
+	b = strconv.AppendInt(b, c.CoveredMinutes, 10)
 	b = append(b, ';')
-	b = append(b, c.NumberSource...)
-	b = append(b, ';')
-	b = append(b, c.Mode...)
-	for _, v := range []int64{c.ItemMicro, c.ItemPriceFrom, c.TelecomMinutes, c.CoveredMinutes, c.PlatformMinutes, c.PlatformPriceFrom, c.ChargeMicro} {
-		b = append(b, ';')
-		b = strconv.AppendInt(b, v, 10)
-	}
+	b = strconv.AppendInt(b, c.ChargeMicro, 10)
 	b = append(b, ';')
 	for i, u := range c.Bands {
 		if i > 0 {
@@ -55,35 +66,50 @@ func encodeRating(buf []byte, c *callbill.Call) []byte {
 	return b
 }
 
-// decodeRating fills the rating fields of c from the stored text.
+// decodeRating fills the rating fields of c (whose CDR fields and Minutes are
+// set) from the stored text.
 func decodeRating(s string, c *callbill.Call) error {
 	f := strings.Split(s, ";")
-	if len(f) != 14 {
-		return callbill.Errorf(callbill.EINTERNAL, "stored rating %q has %d fields", s, len(f))
+	if len(f) != 6 || len(f[0]) != 4 {
+		return callbill.Errorf(callbill.EINTERNAL, "stored rating %q is malformed", s)
 	}
-	c.Late = f[0] == "1"
-	c.Item, c.Number = callbill.Item(f[1]), f[2]
-	c.NumberSource, c.Mode = callbill.NumberSource(f[3]), callbill.Mode(f[4])
-	ints := []*int64{&c.ItemMicro, &c.ItemPriceFrom, &c.TelecomMinutes, &c.CoveredMinutes, &c.PlatformMinutes, &c.PlatformPriceFrom, &c.ChargeMicro}
-	for i, p := range ints {
-		v, err := strconv.ParseInt(f[5+i], 10, 64)
+	c.Item, c.NumberSource = codeItem[f[0][0]], codeSource[f[0][1]]
+	c.Mode = callbill.ModePayg
+	if f[0][2] == 's' {
+		c.Mode = callbill.ModeSubscription
+	}
+	c.Late = f[0][3] == '1'
+	c.Number = c.Callee
+	if c.Direction == callbill.Outbound {
+		c.Number = c.Caller
+	}
+	for i, p := range []*int64{&c.ItemMicro, &c.CoveredMinutes, &c.ChargeMicro} {
+		v, err := strconv.ParseInt(f[1+i], 10, 64)
 		if err != nil {
-			return err
+			return callbill.Errorf(callbill.EINTERNAL, "stored rating %q is malformed", s)
 		}
 		*p = v
 	}
+	c.TelecomMinutes, c.PlatformMinutes = 0, 0
+	if c.Item != "" {
+		c.TelecomMinutes = c.Minutes
+	}
 	c.Bands, c.Packages = nil, nil
-	if f[12] != "" {
-		for _, part := range strings.Split(f[12], ",") {
+	if f[4] != "" {
+		c.PlatformMinutes = c.Minutes
+		for _, part := range strings.Split(f[4], ",") {
 			x := strings.Split(part, ":")
+			if len(x) != 3 {
+				return callbill.Errorf(callbill.EINTERNAL, "stored rating %q is malformed", s)
+			}
 			band, _ := strconv.Atoi(x[0])
 			m, _ := strconv.ParseInt(x[1], 10, 64)
 			micro, _ := strconv.ParseInt(x[2], 10, 64)
 			c.Bands = append(c.Bands, callbill.BandUse{Band: band, Minutes: m, Micro: micro})
 		}
 	}
-	if f[13] != "" {
-		for _, part := range strings.Split(f[13], ",") {
+	if f[5] != "" {
+		for _, part := range strings.Split(f[5], ",") {
 			i := strings.LastIndexByte(part, ':')
 			m, _ := strconv.ParseInt(part[i+1:], 10, 64)
 			c.Packages = append(c.Packages, callbill.PackageUse{PackageID: part[:i], Minutes: m})

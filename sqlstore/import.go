@@ -45,7 +45,7 @@ type Reject struct {
 // ImportOptions tune an import.
 type ImportOptions struct {
 	Strict    bool // import nothing when any row is bad
-	BatchSize int  // rows per transaction; 0 = 20,000
+	BatchSize int  // rows per transaction; 0 = 50,000
 	// Progress, when set, is called after every committed batch with the rows read so far.
 	Progress func(rows int64)
 }
@@ -70,10 +70,13 @@ type importer struct {
 	ctx   context.Context
 	opts  ImportOptions
 	rep   *ImportReport
+	br    *batchReport // the batch being imported
 	rater *callbill.Rater
 	gen   int64 // the state generation the rater's cache belongs to
 	seq   int64
 	tx    *sql.Tx // the transaction of the current batch (strict: of the whole import)
+
+	stmts map[string]*sql.Stmt // prepared in the current transaction
 
 	// reused buffers
 	calls []callbill.Call
@@ -89,7 +92,7 @@ type importer struct {
 // the same import converges (what was stored comes back as duplicates).
 func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (*ImportReport, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 20_000
+		opts.BatchSize = 50_000
 	}
 	started := time.Now()
 	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1,
@@ -120,7 +123,8 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 			read++
 			var bad *BadRow
 			if errors.As(err, &bad) {
-				im.reject(bad.Pos, bad.Reason, false)
+				im.rep.Rejected++
+				im.rep.Rejects = append(im.rep.Rejects, Reject{Pos: bad.Pos, Reason: bad.Reason})
 				continue
 			}
 			if err != nil {
@@ -138,6 +142,7 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 		}
 	}
 	if opts.Strict {
+		im.closeStmts()
 		tx := im.tx
 		im.tx = nil
 		if im.rep.Rejected > 0 {
@@ -153,36 +158,77 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 	return im.rep, nil
 }
 
+// reject records a rejected row in the current batch's report.
 func (im *importer) reject(pos Pos, reason string, conflict bool) {
-	im.rep.Rejected++
+	im.br.rejected++
 	if conflict {
-		im.rep.Conflicts++
+		im.br.conflicts++
 	}
-	im.rep.Rejects = append(im.rep.Rejects, Reject{Pos: pos, Reason: reason, Conflict: conflict})
+	im.br.rejects = append(im.br.rejects, Reject{Pos: pos, Reason: reason, Conflict: conflict})
 }
 
-// batch imports one batch in its own transaction (or a savepoint of the
-// strict import's transaction).
+// errStoredBefore says an optimistic batch met a call stored before.
+var errStoredBefore = errors.New("a call of the batch was stored before")
+
+// batch imports one batch in its own transaction (strict: in the import's
+// one transaction). It first tries the fast path, which rates every row as
+// new; if the database already holds one of them, the transaction is rolled
+// back and the batch is done again the careful way, looking up every row.
 func (im *importer) batch(rows []pending) error {
-	ctx := im.ctx
+	if err := im.ctx.Err(); err != nil {
+		return err
+	}
+	// Statements run to the end once started: a cancellable context would
+	// make the driver watch each one from a goroutine of its own.
+	ctx := context.WithoutCancel(im.ctx)
 	if im.opts.Strict {
-		return im.process(ctx, im.tx, rows)
+		im.br = &batchReport{}
+		if err := im.process(ctx, im.tx, rows, true); err != nil {
+			return err
+		}
+		im.merge()
+		return nil
 	}
-	tx, err := im.s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	for careful := false; ; careful = true {
+		tx, err := im.s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		im.tx, im.br = tx, &batchReport{}
+		err = im.process(ctx, tx, rows, careful)
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Rollback()
+		}
+		im.closeStmts()
+		if err != nil {
+			im.rater = nil // its cache holds the rolled-back batch: reload
+		}
+		if errors.Is(err, errStoredBefore) && !careful {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		im.merge()
+		return nil
 	}
-	im.tx = tx
-	if err := im.process(ctx, tx, rows); err != nil {
-		tx.Rollback()
-		im.rater = nil // its cache may hold the rolled-back batch
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		im.rater = nil
-		return err
-	}
-	return nil
+}
+
+// batchReport counts one batch until it is committed.
+type batchReport struct {
+	imported, duplicates, rejected, conflicts int64
+	rejects                                   []Reject
+}
+
+func (im *importer) merge() {
+	b := im.br
+	im.rep.Imported += b.imported
+	im.rep.Duplicates += b.duplicates
+	im.rep.Rejected += b.rejected
+	im.rep.Conflicts += b.conflicts
+	im.rep.Rejects = append(im.rep.Rejects, b.rejects...)
 }
 
 // prepareRater (re)loads the directory and rating state when anyone else
@@ -246,8 +292,33 @@ func loadPackages(ctx context.Context, q querier, acct string) ([]*callbill.Voic
 	return out, rows.Err()
 }
 
-// process dedupes, rates and writes one batch inside tx.
-func (im *importer) process(ctx context.Context, tx *sql.Tx, rows []pending) error {
+// stmt returns q prepared in tx, preparing it once per transaction.
+func (im *importer) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+	if st, ok := im.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	im.stmts[q] = st
+	return st, nil
+}
+
+func (im *importer) closeStmts() {
+	for q, st := range im.stmts {
+		st.Close()
+		delete(im.stmts, q)
+	}
+}
+
+// process dedupes, rates and writes one batch inside tx. careful looks every
+// row up before rating; otherwise a row stored before fails the insert with
+// errStoredBefore.
+func (im *importer) process(ctx context.Context, tx *sql.Tx, rows []pending, careful bool) error {
+	if im.stmts == nil {
+		im.stmts = map[string]*sql.Stmt{}
+	}
 	if err := im.prepareRater(ctx, tx); err != nil {
 		return err
 	}
@@ -269,47 +340,26 @@ func (im *importer) process(ctx context.Context, tx *sql.Tx, rows []pending) err
 		}
 		cand = append(cand, i)
 	}
+	if careful {
+		var err error
+		if cand, err = im.filterStored(ctx, tx, rows, cand); err != nil {
+			return err
+		}
+	}
 	if len(cand) == 0 {
 		return nil
 	}
-	// Optimistic pass: rate everything as new and insert with ON CONFLICT DO
-	// NOTHING. If any row was stored before, undo and take the careful path.
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT batch`); err != nil {
-		return err
-	}
-	snap := r.Snapshot()
-	seq := im.seq
 	inserted, err := im.rateAndInsert(ctx, tx, rows, cand)
 	if err != nil {
 		return err
 	}
-	if inserted != int64(len(im.calls)) {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO batch`); err != nil {
-			return err
-		}
-		r.Restore(snap)
-		im.seq = seq
-		fresh, err := im.filterStored(ctx, tx, rows, cand)
-		if err != nil {
-			return err
-		}
-		if inserted, err = im.rateAndInsert(ctx, tx, rows, fresh); err != nil {
-			return err
-		}
-		if inserted != int64(len(im.calls)) {
-			return fmt.Errorf("import: %d of %d calls inserted after deduplication", inserted, len(im.calls))
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `RELEASE batch`); err != nil {
-		return err
-	}
-	im.rep.Imported += inserted
+	im.br.imported += inserted
 	return im.writeState(ctx, tx)
 }
 
 func (im *importer) dupOrConflict(pos Pos, first, again *callbill.CDR) {
 	if first.SameContent(again) {
-		im.rep.Duplicates++
+		im.br.duplicates++
 		return
 	}
 	im.reject(pos, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
@@ -332,8 +382,8 @@ func (im *importer) filterStored(ctx context.Context, tx *sql.Tx, rows []pending
 				args = append(args, rows[i].cdr.ContactID)
 			}
 			q := `SELECT contact_id, direction, caller, callee, start_unix, end_unix, rec_seconds, rec_bytes FROM calls
-				WHERE account = ? AND instance = ? AND contact_id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
-			rs, err := tx.QueryContext(ctx, q, args...)
+				WHERE instance = ? AND contact_id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
+			rs, err := tx.QueryContext(ctx, q, args[1:]...)
 			if err != nil {
 				return nil, err
 			}
@@ -414,17 +464,30 @@ func (im *importer) rateAndInsert(ctx context.Context, tx *sql.Tx, rows []pendin
 	return inserted, nil
 }
 
-func (im *importer) insertCalls(ctx context.Context, tx *sql.Tx, calls []callbill.Call) (int64, error) {
+func insertCallsSQL(n int) string {
 	var sb strings.Builder
 	sb.WriteString(`INSERT INTO calls (account, instance, contact_id, direction, caller, callee, start_unix, end_unix,
 		rec_seconds, rec_bytes, cycle, minutes, rating, seq) VALUES `)
-	for i := range calls {
+	for i := 0; i < n; i++ {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
-	sb.WriteString(` ON CONFLICT DO NOTHING`)
+	return sb.String()
+}
+
+var insertCallsFull = insertCallsSQL(insertChunk)
+
+func (im *importer) insertCalls(ctx context.Context, tx *sql.Tx, calls []callbill.Call) (int64, error) {
+	q := insertCallsFull
+	if len(calls) != insertChunk {
+		q = insertCallsSQL(len(calls))
+	}
+	st, err := im.stmt(ctx, tx, q)
+	if err != nil {
+		return 0, err
+	}
 	args := im.args[:0]
 	for i := range calls {
 		c := &calls[i]
@@ -433,8 +496,11 @@ func (im *importer) insertCalls(ctx context.Context, tx *sql.Tx, calls []callbil
 			c.Start, c.End, c.RecordingSeconds, c.RecordingBytes, int(c.Cycle), c.Minutes, string(im.rbuf), c.Seq)
 	}
 	im.args = args
-	res, err := tx.ExecContext(ctx, sb.String(), args...)
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
+		if im.s.isUniqueViolation(err) {
+			return 0, errStoredBefore
+		}
 		return 0, err
 	}
 	return res.RowsAffected()
@@ -454,15 +520,8 @@ func (im *importer) writeState(ctx context.Context, tx *sql.Tx) error {
 			minCycle = c.Cycle
 		}
 	}
-	for k, v := range im.agg {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
-			DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered, calls = usage_agg.calls + excluded.calls`,
-			k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro, k.PriceFrom, k.Band,
-			v.Usage, v.Covered, v.Calls); err != nil {
-			return err
-		}
+	if err := im.upsertAggregates(ctx, tx); err != nil {
+		return err
 	}
 	for k, b := range im.rec {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO recording_agg (account, start_cycle, instance, bytes) VALUES (?, ?, ?, ?)
@@ -495,6 +554,61 @@ func (im *importer) writeState(ctx context.Context, tx *sql.Tx) error {
 	}
 	im.gen++
 	return bumpGenTo(ctx, tx, im.gen)
+}
+
+const aggCols = 13
+const aggChunk = 200
+
+func upsertAggSQL(n int) string {
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
+	}
+	sb.WriteString(` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
+		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
+		calls = usage_agg.calls + excluded.calls`)
+	return sb.String()
+}
+
+var upsertAggFull = upsertAggSQL(aggChunk)
+
+// upsertAggregates adds the batch's aggregates, many keys per statement.
+func (im *importer) upsertAggregates(ctx context.Context, tx *sql.Tx) error {
+	args := im.args[:0]
+	n := 0
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		q := upsertAggFull
+		if n != aggChunk {
+			q = upsertAggSQL(n)
+		}
+		st, err := im.stmt(ctx, tx, q)
+		if err != nil {
+			return err
+		}
+		_, err = st.ExecContext(ctx, args...)
+		args, n = args[:0], 0
+		return err
+	}
+	for k, v := range im.agg {
+		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
+			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
+		n++
+		if n == aggChunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	err := flush()
+	im.args = args
+	return err
 }
 
 // bumpGen marks that the rating state changed, so that importers reload it.

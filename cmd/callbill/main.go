@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/callbill/callbill"
@@ -69,9 +70,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := flag.NewFlagSet("callbill", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&a.dsn, "db", "", "database DSN")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "callbill: %v\n", err)
+			return exitError
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	if a.dsn == "" {
 		a.dsn = os.Getenv("CALLBILL_DB")

@@ -101,8 +101,11 @@ CREATE TABLE ledger (
     PRIMARY KEY (account, seq)
 );
 
--- One row per call: the normalized CDR and what rating decided.
+-- One row per call: the normalized CDR and what rating decided. In SQLite the
+-- rowid is the ingest sequence, so an import appends; the identity index
+-- decides duplicates (instance ids are unique, so it implies the account).
 CREATE TABLE calls (
+    seq         INTEGER PRIMARY KEY,
     account     TEXT NOT NULL,
     instance    TEXT NOT NULL,
     contact_id  TEXT NOT NULL,
@@ -115,10 +118,9 @@ CREATE TABLE calls (
     rec_bytes   INTEGER NOT NULL,
     cycle       INTEGER NOT NULL, -- billed cycle
     minutes     INTEGER NOT NULL,
-    rating      TEXT NOT NULL,    -- compact rating result, see sqlstore/callrow.go
-    seq         INTEGER NOT NULL,
-    PRIMARY KEY (account, instance, contact_id)
-) WITHOUT ROWID;
+    rating      TEXT NOT NULL     -- compact rating result, see sqlstore/callrow.go
+);
+CREATE UNIQUE INDEX calls_identity ON calls (instance, contact_id);
 
 -- Running aggregates per bill-line key and day, updated with every import.
 CREATE TABLE usage_agg (
