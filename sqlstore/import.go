@@ -45,7 +45,7 @@ type Reject struct {
 // ImportOptions tune an import.
 type ImportOptions struct {
 	Strict    bool // import nothing when any row is bad
-	BatchSize int  // rows per transaction; 0 = 50,000
+	BatchSize int  // rows per transaction; 0 = 25,000
 	// Progress, when set, is called after every committed batch with the rows read so far.
 	Progress func(rows int64)
 }
@@ -55,6 +55,50 @@ type ImportReport struct {
 	Imported, Duplicates, Rejected, Conflicts int64
 	Rejects                                   []Reject
 	Elapsed                                   time.Duration
+}
+
+// decoded is one batch as the decoder goroutine hands it over.
+type decoded struct {
+	rows []pending
+	bad  []Reject
+	read int64
+	err  error
+}
+
+// decodeBatches reads src into batches until EOF, an error, or stop.
+func decodeBatches(src CDRSource, size int, out chan<- decoded, stop <-chan struct{}) {
+	defer close(out)
+	for {
+		d := decoded{rows: make([]pending, 0, size)}
+		eof := false
+		for len(d.rows) < size {
+			c, pos, err := src.Next()
+			if err == io.EOF {
+				eof = true
+				break
+			}
+			d.read++
+			var bad *BadRow
+			if errors.As(err, &bad) {
+				d.bad = append(d.bad, Reject{Pos: bad.Pos, Reason: bad.Reason})
+				continue
+			}
+			if err != nil {
+				d.err = err
+				eof = true
+				break
+			}
+			d.rows = append(d.rows, pending{c, pos})
+		}
+		select {
+		case out <- d:
+		case <-stop:
+			return
+		}
+		if eof {
+			return
+		}
+	}
 }
 
 type pending struct {
@@ -92,14 +136,11 @@ type importer struct {
 // the same import converges (what was stored comes back as duplicates).
 func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (*ImportReport, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 50_000
+		opts.BatchSize = 25_000
 	}
 	started := time.Now()
 	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1,
 		agg: map[callbill.AggKey]*callbill.AggValue{}, rec: map[callbill.RecKey]int64{}}
-	batch := make([]pending, 0, opts.BatchSize)
-	var read int64
-	eof := false
 	if opts.Strict {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -112,28 +153,21 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 			}
 		}()
 	}
-	for !eof {
-		batch = batch[:0]
-		for len(batch) < opts.BatchSize {
-			c, pos, err := src.Next()
-			if err == io.EOF {
-				eof = true
-				break
-			}
-			read++
-			var bad *BadRow
-			if errors.As(err, &bad) {
-				im.rep.Rejected++
-				im.rep.Rejects = append(im.rep.Rejects, Reject{Pos: bad.Pos, Reason: bad.Reason})
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			batch = append(batch, pending{c, pos})
+	// Decoding runs one batch ahead of rating and writing, on another core.
+	batches := make(chan decoded, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go decodeBatches(src, opts.BatchSize, batches, stop)
+	var read int64
+	for d := range batches {
+		if d.err != nil {
+			return nil, d.err
 		}
-		if len(batch) > 0 {
-			if err := im.batch(batch); err != nil {
+		read += d.read
+		im.rep.Rejected += int64(len(d.bad))
+		im.rep.Rejects = append(im.rep.Rejects, d.bad...)
+		if len(d.rows) > 0 {
+			if err := im.batch(d.rows); err != nil {
 				return nil, err
 			}
 		}
