@@ -68,6 +68,9 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport,
 				if err := s.closeAccount(ctx, tx, accts[uid], cy, loc, book); err != nil {
 					return err
 				}
+				if s.ClosePause > 0 {
+					time.Sleep(s.ClosePause)
+				}
 			}
 			rep.Closed = append(rep.Closed, cy)
 		}

@@ -40,6 +40,9 @@ type Store struct {
 	dialect string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// ClosePause, when set, is slept after each account a close freezes:
+	// crash tests use it to kill a close midway.
+	ClosePause time.Duration
 }
 
 // Open opens (creating if needed) the store at dsn: a file path or a

@@ -95,6 +95,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
+	batch := fs.Int("batch", 0, "rows per transaction (default 25,000)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 
-	opts := sqlstore.ImportOptions{Strict: *strict}
+	opts := sqlstore.ImportOptions{Strict: *strict, BatchSize: *batch}
 	started := time.Now()
 	if f, ok := a.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(rows int64) {

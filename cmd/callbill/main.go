@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/sqlstore"
@@ -164,7 +165,15 @@ func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
 }
 
 func (a *app) open(ctx context.Context) (*sqlstore.Store, error) {
-	return sqlstore.Open(ctx, a.dsn)
+	s, err := sqlstore.Open(ctx, a.dsn)
+	if err != nil {
+		return nil, err
+	}
+	// For crash tests: pause after each account a close freezes.
+	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_CLOSE_PAUSE")); err == nil {
+		s.ClosePause = d
+	}
+	return s, nil
 }
 
 // parseFlags parses a subcommand's flags; extra positional arguments are
