@@ -1055,3 +1055,31 @@ func TestMicro(t *testing.T) {
 		}
 	}
 }
+
+func TestPostpaidLinesDaily(t *testing.T) {
+	acct := billAccount(t, nil)
+	in := postpaidInput(t, acct, "2026-11")
+	in.Daily = true
+	in.Usage = []UsageRow{
+		{Day: 5, PD: PDPostpaid, Instance: instPayg, Item: ItemFixedLineOutbound, Micro: 150_000, Usage: 2},
+		{Day: 3, PD: PDPostpaid, Instance: instPayg, Item: ItemFixedLineOutbound, Micro: 150_000, Usage: 1},
+		{Day: 3, PD: PDPostpaid, Instance: instPayg, Item: ItemInbound400, Number: payg400, Micro: 200_000, Usage: 4},
+	}
+	in.Minutes400[payg400], in.Minutes400[sub400] = 4, 5000
+	in.RecordingBytes = map[string]int64{instPayg: 60 * gib}
+	type row struct {
+		day   int
+		item  Item
+		usage string
+	}
+	var got []row
+	for _, l := range PostpaidLines(in) {
+		got = append(got, row{l.Day, l.Item, l.Usage.String()})
+	}
+	// Days apart, in day order; the monthly charges on the cycle's last day (30 Nov).
+	want := []row{{3, ItemFixedLineOutbound, "1"}, {3, ItemInbound400, "4"}, {5, ItemFixedLineOutbound, "2"},
+		{30, ItemInbound400Minimum, "1"}, {30, ItemRecordStorage, "10"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("daily lines\n got %+v\nwant %+v", got, want)
+	}
+}

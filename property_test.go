@@ -267,6 +267,9 @@ func TestPropertyPlatformFeeIndependentOfOrder(t *testing.T) {
 				bm := int64(0)
 				for _, b := range call.Bands {
 					bm += b.Minutes
+					if b.Minutes <= 0 {
+						t.Fatalf("seed %d case %d: call %d has an empty band use %+v", propertySeed+2, n, i, call.Bands)
+					}
 					perBand[b.Band-1] += b.Minutes
 					if b.Micro != platformBands[b.Band-1].micro {
 						t.Fatalf("seed %d case %d: band %d priced %d", propertySeed+2, n, b.Band, b.Micro)

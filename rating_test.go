@@ -1,6 +1,7 @@
 package callbill
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -1192,5 +1193,63 @@ func TestCallAggregate(t *testing.T) {
 	}
 	if len(agg) != 2 {
 		t.Errorf("aggregates = %d keys, want 2", len(agg))
+	}
+}
+
+// ---- §3.13 usage detail rows ----------------------------------------------------
+
+func TestUsageCSVHeader(t *testing.T) {
+	want := "阿里云账户ID（UID）,通话开始时间,普通固话号码呼入时长（分钟）,普通固话号码呼出时长（分钟）,400号码呼入时长（分钟）," +
+		"云呼叫中心服务实例ID,呼叫中心平台费（按量计费）,SIP线路维护费（按量计费）," +
+		"consumption.portal.export.oms.CCC.CallStartTime,consumption.portal.export.oms.CCC.CallEndTime," +
+		"consumption.portal.export.oms.CCC.Caller,consumption.portal.export.oms.CCC.Callee"
+	if got := strings.Join(UsageCSVHeader, ","); got != want {
+		t.Errorf("header\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestUsageCSVRow(t *testing.T) {
+	loc := shanghai(t)
+	start := at(t, "2026-10-31T15:59:30Z") // 23:59:30 in Shanghai
+	for _, tc := range []struct {
+		name   string
+		closed string
+		inst   string
+		dir    Direction
+		num    string
+		secs   int64
+		pkg    PackageType
+		want   []string // columns 2–7 (after UID and start): FLI, FLO, 400, instance, platform, SIP
+	}{
+		{"ccc fixed inbound", "", instPayg, Inbound, numCCCFixed, 61, "", []string{"2", "0", "0", instPayg, "0", "0"}},
+		{"ccc fixed outbound, minutes before package deduction", "", instPayg, Outbound, numCCCFixed, 300,
+			PackageFixedOutbound, []string{"0", "5", "0", instPayg, "0", "0"}},
+		{"ccc 400 inbound", "", instSub, Inbound, numCCC400, 60, "", []string{"0", "0", "1", instSub, "0", "0"}},
+		{"third party on payg: platform minutes", "", instPayg, Outbound, numTPFixed, 125, "", []string{"0", "0", "0", instPayg, "3", "0"}},
+		{"own number on payg: platform and SIP", "", instPayg, Inbound, numOwnFixed, 125, "", []string{"0", "0", "0", instPayg, "3", "3"}},
+		{"own number on subscription: SIP only", "", instSub, Inbound, numOwnFixed, 125, "", []string{"0", "0", "0", instSub, "0", "3"}},
+		{"a late call keeps its real start", "2026-10", instPayg, Outbound, numCCCFixed, 60, "", []string{"0", "1", "0", instPayg, "0", "0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var closed Cycle
+			if tc.closed != "" {
+				closed = cyc(t, tc.closed)
+			}
+			r := newTestRater(t, closed)
+			if tc.pkg != "" {
+				r.SetPackages(acctA, []*VoicePackage{pkg(t, "P-1", tc.pkg, 100, "2026-10-01T00:00:00+08:00")})
+			}
+			c := mkCDR(tc.inst, tc.dir, tc.num, start, tc.secs)
+			call := rate(t, r, c)
+			row := UsageCSVRow(&call, loc, nil)
+			if len(row) != len(UsageCSVHeader) {
+				t.Fatalf("row has %d columns, header %d", len(row), len(UsageCSVHeader))
+			}
+			want := append(append([]string{acctA, "2026-10-31 23:59:30"}, tc.want...),
+				fmt.Sprint(c.Start), fmt.Sprint(c.End), c.Caller, c.Callee)
+			if !reflect.DeepEqual(row, want) {
+				t.Errorf("row\n got %q\nwant %q", row, want)
+			}
+		})
 	}
 }

@@ -1,0 +1,347 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/sqlstore"
+	"github.com/callbill/callbill/world"
+)
+
+// backends lists the stores every test runs against.
+func backends(t *testing.T) map[string]func(t *testing.T) *sqlstore.Store {
+	return map[string]func(t *testing.T) *sqlstore.Store{
+		"sqlite": func(t *testing.T) *sqlstore.Store {
+			s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+}
+
+// each runs fn against every backend.
+func each(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			s.Now = func() time.Time { return time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC) }
+			fn(t, s)
+		})
+	}
+}
+
+const baseWorld = `
+accounts:
+  - uid: "1001"
+    name: 甲
+    instances:
+      - id: inst-p
+        mode: payg
+        numbers:
+          - {number: "0571001", kind: fixed, source: ccc}
+          - {number: "0571002", kind: fixed, source: third_party}
+          - {number: "4000001", kind: "400", source: ccc, tier: 普通, since: "2026-10-01T00:00:00+08:00"}
+      - id: inst-s
+        mode: subscription
+        numbers:
+          - {number: "0571003", kind: fixed, source: ccc}
+`
+
+func apply(t *testing.T, s *sqlstore.Store, yaml string) (*sqlstore.ApplyReport, error) {
+	t.Helper()
+	w, ps := world.Parse([]byte(yaml))
+	if len(ps) > 0 {
+		t.Fatalf("world: %v", ps)
+	}
+	return s.ApplyWorld(context.Background(), w)
+}
+
+func mustApply(t *testing.T, s *sqlstore.Store, yaml string) *sqlstore.ApplyReport {
+	t.Helper()
+	rep, err := apply(t, s, yaml)
+	if err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	return rep
+}
+
+// cdrs is an in-memory CDR source.
+type cdrs struct {
+	rows []callbill.CDR
+	i    int
+}
+
+func (c *cdrs) Next() (callbill.CDR, sqlstore.Pos, error) {
+	if c.i >= len(c.rows) {
+		return callbill.CDR{}, sqlstore.Pos{}, io.EOF
+	}
+	c.i++
+	return c.rows[c.i-1], sqlstore.Pos{Line: c.i + 1}, nil
+}
+
+func at(s string) int64 {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.Unix()
+}
+
+// call makes a CDR on inst: inbound to number or outbound from it.
+func call(id, inst string, dir callbill.Direction, number, start string, seconds int64) callbill.CDR {
+	c := callbill.CDR{ContactID: id, InstanceID: inst, Direction: dir, Start: at(start)}
+	c.End = c.Start + seconds
+	if dir == callbill.Inbound {
+		c.Caller, c.Callee = "13800000000", number
+	} else {
+		c.Caller, c.Callee = number, "13800000000"
+	}
+	return c
+}
+
+func importCalls(t *testing.T, s *sqlstore.Store, opts sqlstore.ImportOptions, rows ...callbill.CDR) *sqlstore.ImportReport {
+	t.Helper()
+	rep, err := s.Import(context.Background(), &cdrs{rows: rows}, opts)
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return rep
+}
+
+func bill(t *testing.T, s *sqlstore.Store, uid, cycle string) *callbill.BillJSON {
+	t.Helper()
+	c, _ := callbill.ParseCycle(cycle)
+	b, err := s.Bill(context.Background(), uid, c, false)
+	if err != nil {
+		t.Fatalf("bill: %v", err)
+	}
+	j := b.JSON(callbill.View{})
+	return &j
+}
+
+func closeCycle(t *testing.T, s *sqlstore.Store, cycle string) *sqlstore.CloseReport {
+	t.Helper()
+	c, _ := callbill.ParseCycle(cycle)
+	rep, err := s.CloseCycle(context.Background(), c)
+	if err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	return rep
+}
+
+func line(b *callbill.BillJSON, item string) *callbill.LineJSON {
+	for i := range b.Lines {
+		if b.Lines[i].Item == item {
+			return &b.Lines[i]
+		}
+	}
+	return nil
+}
+
+func TestApplyIsIdempotent(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		w := baseWorld + `
+topups:
+  - {id: T1, account: "1001", amount: "2000.00", at: "2026-10-01T08:00:00+08:00"}
+purchases:
+  - {id: P1, account: "1001", at: "2026-10-01T09:00:00+08:00", voice_package: {type: fixed_outbound, minutes: 10000}}
+`
+		rep := mustApply(t, s, w)
+		if rep.TopUps != 1 || rep.Purchases != 1 || rep.Skipped != 0 {
+			t.Fatalf("first apply: %+v", rep)
+		}
+		rep = mustApply(t, s, w)
+		if rep.TopUps != 0 || rep.Purchases != 0 || rep.Skipped != 2 {
+			t.Fatalf("second apply: %+v", rep)
+		}
+		b := bill(t, s, "1001", "2026-10")
+		vp := line(b, "VoicePackage")
+		// The open cycle's preview also owes the 400 number's minimum (375).
+		if vp == nil || vp.Payable != "1450.00" || b.Totals.Paid != "1450.00" || b.Totals.Outstanding != "375.00" {
+			t.Fatalf("bill: %+v", b)
+		}
+	})
+}
+
+func TestApplyRefusesWholeFileWithEveryProblem(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		mustApply(t, s, baseWorld+`
+topups:
+  - {id: T1, account: "1001", amount: "10.00", at: "2026-10-01T08:00:00+08:00"}
+`)
+		_, err := apply(t, s, baseWorld+`
+  - uid: "1002"
+    name: 乙
+    instances: []
+topups:
+  - {id: T1, account: "1001", amount: "11.00", at: "2026-10-01T08:00:00+08:00"}
+  - {id: T2, account: "9999", amount: "1.00", at: "2026-10-01T08:00:00+08:00"}
+purchases:
+  - {id: P1, account: "1001", at: "2026-10-02T09:00:00+08:00", voice_package: {type: fixed_inbound, minutes: 10000}}
+  - {id: P2, account: "1001", at: "2026-10-02T09:00:00+08:00", seats: {instance: inst-p, count: 5, months: 1}}
+  - {id: P3, account: "1001", at: "2026-10-02T09:00:00+08:00", number_rent: {number: "0571002", months: 3}}
+  - {id: P4, account: "1001", at: "2026-10-02T09:00:00+08:00", number_rent: {number: "4000001", months: 3}}
+`)
+		var ps callbill.Problems
+		if !errors.As(err, &ps) {
+			t.Fatalf("want problems, got %v", err)
+		}
+		want := []string{
+			"topups[0].id: id T1 was applied before with different content",
+			"topups[1].account: account 9999",
+			"purchases[0]: cash balance 10.00 is less than the purchase's payable 290.00",
+			"purchases[1]: seats are bought for subscription instances",
+			"purchases[2]: number 0571002 is not a CCC fixed-line number",
+			"purchases[3]: number 4000001 is not a CCC fixed-line number",
+		}
+		got := ps.Error()
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("problems lack %q:\n%s", w, got)
+			}
+		}
+		// Atomic: account 1002 was not created.
+		if _, err := s.Bill(context.Background(), "1002", callbill.NewCycle(2026, 10), false); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+			t.Errorf("account 1002 exists after a refused apply: %v", err)
+		}
+	})
+}
+
+func TestImportDuplicatesConflictsAndStrict(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		mustApply(t, s, baseWorld)
+		a := call("c1", "inst-p", callbill.Inbound, "0571001", "2026-10-05T10:00:00+08:00", 61)
+		b := call("c2", "inst-p", callbill.Outbound, "0571001", "2026-10-05T11:00:00+08:00", 60)
+		rep := importCalls(t, s, sqlstore.ImportOptions{BatchSize: 1}, a, b, a)
+		if rep.Imported != 2 || rep.Duplicates != 1 || rep.Rejected != 0 {
+			t.Fatalf("first import: %+v", rep)
+		}
+		changed := b
+		changed.End++
+		c := call("c3", "inst-p", callbill.Outbound, "0571001", "2026-10-06T11:00:00+08:00", 30)
+		// Batches of 2 that mix stored calls with new ones take the careful path.
+		rep = importCalls(t, s, sqlstore.ImportOptions{BatchSize: 2}, a, c, changed)
+		if rep.Imported != 1 || rep.Duplicates != 1 || rep.Rejected != 1 || rep.Conflicts != 1 {
+			t.Fatalf("second import: %+v", rep)
+		}
+		if !strings.Contains(rep.Rejects[0].Reason, "conflict") || rep.Rejects[0].Pos.Line != 4 {
+			t.Errorf("reject: %+v", rep.Rejects[0])
+		}
+		out := line(bill(t, s, "1001", "2026-10"), "FixedLineOutbound")
+		if out == nil || out.Usage != "2" { // c2 (1 minute, the first content stays) + c3 (1 minute)
+			t.Fatalf("outbound line: %+v", out)
+		}
+		// Strict: one bad row and nothing is imported.
+		d := call("c4", "inst-p", callbill.Outbound, "0571001", "2026-10-07T11:00:00+08:00", 30)
+		bad := call("c5", "inst-p", callbill.Outbound, "4000001", "2026-10-07T11:00:00+08:00", 30)
+		rep = importCalls(t, s, sqlstore.ImportOptions{Strict: true, BatchSize: 1}, d, bad)
+		if rep.Imported != 0 || rep.Rejected != 1 {
+			t.Fatalf("strict import: %+v", rep)
+		}
+		rep = importCalls(t, s, sqlstore.ImportOptions{}, d)
+		if rep.Imported != 1 {
+			t.Fatalf("c4 was stored by the refused strict import: %+v", rep)
+		}
+	})
+}
+
+func TestLateCallsCloseAndArrears(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		mustApply(t, s, baseWorld+`
+topups:
+  - {id: T0, account: "1001", amount: "1.00", at: "2026-08-20T08:00:00+08:00"}
+`)
+		// 10 minutes of third-party payg calls: platform fee 10 × 0.0499 = 0.499.
+		importCalls(t, s, sqlstore.ImportOptions{},
+			call("c1", "inst-p", callbill.Inbound, "0571002", "2026-10-05T10:00:00+08:00", 600))
+		rep := closeCycle(t, s, "2026-10")
+		if fmt.Sprint(rep.Closed) != "[2026-08 2026-09 2026-10]" {
+			t.Fatalf("closed %v, want 2026-08 … 2026-10", rep.Closed)
+		}
+		if !closeCycle(t, s, "2026-10").AlreadyClosed || !closeCycle(t, s, "2026-09").AlreadyClosed {
+			t.Fatal("closing a closed cycle must change nothing")
+		}
+		// 2026-10: 400 minimum 375 + platform 0.499 → 375.49 (round down 0.009); cash 1 pays 1.
+		b := bill(t, s, "1001", "2026-10")
+		if b.Status != "closed" || b.Totals.Payable != "375.49" || b.Totals.RoundDown != "0.009" ||
+			b.Totals.Paid != "1.00" || b.Totals.Outstanding != "374.49" {
+			t.Fatalf("2026-10: %+v", b.Totals)
+		}
+		// A call of the closed cycle is billed late in 2026-11; 2026-10 does not change.
+		importCalls(t, s, sqlstore.ImportOptions{},
+			call("c2", "inst-p", callbill.Inbound, "0571002", "2026-10-30T10:00:00+08:00", 60))
+		if again := bill(t, s, "1001", "2026-10"); again.Totals != b.Totals {
+			t.Fatalf("a closed bill changed: %+v", again.Totals)
+		}
+		nov := bill(t, s, "1001", "2026-11")
+		if l := line(nov, "CallCenterSoftware"); nov.Status != "open" || l == nil || l.Usage != "1" {
+			t.Fatalf("2026-11 preview: %+v", nov)
+		}
+		// A top-up settles the oldest arrears first; the rest stays as cash.
+		_, err := apply(t, s, baseWorld+`
+topups:
+  - {id: T9, account: "1001", amount: "5.00", at: "2026-10-31T08:00:00+08:00"}
+`)
+		if err == nil || !strings.Contains(err.Error(), "topups[0].at: top-up dated in 2026-10, a closed cycle") {
+			t.Fatalf("top-up in a closed cycle: %v", err)
+		}
+		mustApply(t, s, baseWorld+`
+topups:
+  - {id: T1, account: "1001", amount: "400.00", at: "2026-11-02T08:00:00+08:00"}
+`)
+		b = bill(t, s, "1001", "2026-10")
+		if b.Totals.Paid != "375.49" || b.Totals.Outstanding != "0.00" {
+			t.Fatalf("after top-up: %+v", b.Totals)
+		}
+		for _, l := range b.Lines {
+			if l.Outstanding != "0.00" {
+				t.Errorf("line still outstanding: %+v", l)
+			}
+		}
+	})
+}
+
+func TestPackagesAndBandsCarryAcrossImports(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		mustApply(t, s, baseWorld+`
+prices:
+  - {item: CallCenterSoftware, mode: payg, tiers: [{upto: 10, price: "0.05"}, {price: "0.04"}]}
+topups:
+  - {id: T1, account: "1001", amount: "2000.00", at: "2026-10-01T08:00:00+08:00"}
+purchases:
+  - {id: P1, account: "1001", at: "2026-10-01T09:00:00+08:00", voice_package: {type: fixed_outbound, minutes: 10000}}
+`)
+		// 9 platform minutes, then 3 more: minute 10 in band 1, 11–12 in band 2.
+		importCalls(t, s, sqlstore.ImportOptions{},
+			call("p1", "inst-p", callbill.Inbound, "0571002", "2026-10-05T10:00:00+08:00", 540))
+		importCalls(t, s, sqlstore.ImportOptions{},
+			call("p2", "inst-p", callbill.Inbound, "0571002", "2026-10-06T10:00:00+08:00", 180),
+			call("o1", "inst-p", callbill.Outbound, "0571001", "2026-10-06T10:00:00+08:00", 120),
+			call("o2", "inst-s", callbill.Outbound, "0571003", "2026-10-06T10:00:00+08:00", 60))
+		b := bill(t, s, "1001", "2026-10")
+		var bands []string
+		for _, l := range b.Lines {
+			if l.Item == "CallCenterSoftware" && l.PurchaseID == "" {
+				bands = append(bands, fmt.Sprintf("%d:%s@%s", l.Band, l.Usage, l.UnitPrice))
+			}
+		}
+		if fmt.Sprint(bands) != "[1:10@0.05 2:2@0.04]" {
+			t.Errorf("bands %v", bands)
+		}
+		for _, l := range b.Lines {
+			if l.Item == "FixedLineOutbound" && (l.Usage != "0" || (l.DeductedByPackage != "2" && l.DeductedByPackage != "1")) {
+				t.Errorf("outbound line not covered by the package: %+v", l)
+			}
+		}
+	})
+}
