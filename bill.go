@@ -148,6 +148,9 @@ func PostpaidLines(in *PostpaidInput) []Line {
 			l.PriceFrom = u.PriceFrom
 		}
 	}
+	for i := range lines {
+		lines[i].UnitPrice = in.bookPrice(&lines[i], modes[lines[i].Instance])
+	}
 	lines = append(lines, Minimum400Lines(in)...)
 	lines = append(lines, StorageLines(in)...)
 	for i := range lines {
@@ -157,6 +160,20 @@ func PostpaidLines(in *PostpaidInput) []Line {
 	}
 	SortLines(lines)
 	return lines
+}
+
+// bookPrice returns a usage line's unit price as the price book states it,
+// with its own decimals; aggregates keep prices as integers of 1e-6 yuan.
+func (in *PostpaidInput) bookPrice(l *Line, mode Mode) decimal.Decimal {
+	p := in.Book.At(l.Item, mode, time.Unix(l.PriceFrom, 0))
+	if p != nil {
+		for _, t := range p.Tiers {
+			if t.Price.Equal(l.UnitPrice) {
+				return t.Price
+			}
+		}
+	}
+	return l.UnitPrice
 }
 
 func applyContract(l *Line, rate decimal.Decimal) {

@@ -876,7 +876,7 @@ func TestBillJSON(t *testing.T) {
 			line("CallCenterSoftware", "1", "0.0499", "元/分钟", "10", "分钟", "0", "0.50", "0.10", "0.40", "0.00"),
 			line("CallCenterSoftware", "2", "0.0449", "元/分钟", "3", "分钟", "0", "0.14", "0.03", "0.11", "0.00"),
 			line("FixedLineOutbound", "", "0.15", "元/分钟", "7", "分钟", "3", "1.05", "0.32", "0.73", "0.00"),
-			line("Inbound_400", "", "0.2", "元/分钟", "100", "分钟", "0", "20.00", "4.00", "16.00", "0.00"),
+			line("Inbound_400", "", "0.20", "元/分钟", "100", "分钟", "0", "20.00", "4.00", "16.00", "0.00"),
 			minimum,
 			{ProductDetail: "ccc_number", SubscriptionType: "Subscription", Instance: "ccc-hz-001", Item: "NumberRent",
 				Number: "057188880001", PurchaseID: "P-3", UnitPrice: "35", PriceUnit: "元/号码/月", Usage: "3",

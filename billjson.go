@@ -83,7 +83,7 @@ func (b *Bill) JSON(v View) BillJSON {
 			if !l.IsPurchase() && l.Item == ItemCallCenterSoftware {
 				j.Band = l.Band
 			}
-			j.UnitPrice, j.PriceUnit = FormatExact(l.UnitPrice), l.PriceUnit
+			j.UnitPrice, j.PriceUnit = FormatPrice(l.UnitPrice), l.PriceUnit
 			j.Usage, j.UsageUnit, j.DeductedByPackage = FormatExact(l.Usage), l.UsageUnit, FormatExact(l.Covered)
 		}
 		out.Lines = append(out.Lines, j)

@@ -40,6 +40,15 @@ func FormatRoundDown(d decimal.Decimal) string {
 	return d.String()
 }
 
+// FormatPrice prints a unit price with its own decimals, as the price book
+// states it ("0.20", "0.0499", "199"): DESIGN §4.4 keeps unit prices as given.
+func FormatPrice(d decimal.Decimal) string {
+	if d.Exponent() >= 0 {
+		return d.String()
+	}
+	return d.StringFixed(-d.Exponent())
+}
+
 // MustDecimal parses a constant; it panics on a typo in the source.
 func MustDecimal(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 

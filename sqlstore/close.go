@@ -109,7 +109,7 @@ func (s *Store) closeAccount(ctx context.Context, tx *sql.Tx, a *account, c call
 		if _, err := tx.ExecContext(ctx, `INSERT INTO bill_lines (account, cycle, idx, product_detail, instance, item, number,
 			unit_price, price_unit, usage, usage_unit, covered, band, price_from, exact_original, exact_discount, exact_payable,
 			original, discount, payable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.UID, int(c), i, string(l.ProductDetail), l.Instance, string(l.Item), l.Number, l.UnitPrice.String(), l.PriceUnit,
+			a.UID, int(c), i, string(l.ProductDetail), l.Instance, string(l.Item), l.Number, callbill.FormatPrice(l.UnitPrice), l.PriceUnit,
 			l.Usage.String(), l.UsageUnit, l.Covered.String(), l.Band, l.PriceFrom, l.ExactOriginal.String(),
 			l.ExactDiscount.String(), l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String()); err != nil {
 			return err

@@ -365,7 +365,7 @@ func insertPurchase(ctx context.Context, tx *sql.Tx, p *callbill.Purchase, cycle
 		unit_price, price_unit, usage, usage_unit, exact_original, exact_discount, exact_payable, original, discount, payable)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Account, p.ID, p.At.Unix(), int(cycle), hash, string(l.ProductDetail), l.Instance, string(l.Item), l.Number,
-		l.UnitPrice.String(), l.PriceUnit, l.Usage.String(), l.UsageUnit, l.ExactOriginal.String(), l.ExactDiscount.String(),
+		callbill.FormatPrice(l.UnitPrice), l.PriceUnit, l.Usage.String(), l.UsageUnit, l.ExactOriginal.String(), l.ExactDiscount.String(),
 		l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String())
 	return err
 }
