@@ -201,7 +201,8 @@ func Minimum400Lines(in *PostpaidInput) []Line {
 			if value.GreaterThanOrEqual(minimum) {
 				continue
 			}
-			short := minimum.Sub(value)
+			// The shortfall is an exact amount, shown without trailing zeros.
+			short := decimal.RequireFromString(minimum.Sub(value).String())
 			out = append(out, Line{ProductDetail: UsageProductDetail(inst.Mode),
 				SubscriptionType: SubscriptionTypePayAsYouGo, Instance: inst.ID, Item: ItemInbound400Minimum,
 				Number: n.Number, UnitPrice: short, PriceUnit: PriceUnit(ItemInbound400Minimum, inst.Mode, false),
