@@ -408,16 +408,15 @@ func (im *importer) filterStored(ctx context.Context, tx *sql.Tx, rows []pending
 	}
 	stored := map[identity]callbill.CDR{}
 	for inst, idx := range byInst {
-		acct := im.rater.Instances[inst].Account
 		for start := 0; start < len(idx); start += 500 {
 			part := idx[start:min(start+500, len(idx))]
-			args := []any{acct, inst}
+			args := []any{inst}
 			for _, i := range part {
 				args = append(args, rows[i].cdr.ContactID)
 			}
 			q := `SELECT contact_id, direction, caller, callee, start_unix, end_unix, rec_seconds, rec_bytes FROM calls
 				WHERE instance = ? AND contact_id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
-			rs, err := tx.QueryContext(ctx, q, args[1:]...)
+			rs, err := tx.QueryContext(ctx, q, args...)
 			if err != nil {
 				return nil, err
 			}
