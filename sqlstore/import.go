@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -116,8 +117,8 @@ type importer struct {
 	rep   *ImportReport
 	br    *batchReport // the batch being imported
 	rater *callbill.Rater
-	gen   int64 // the state generation the rater's cache belongs to
-	seq   int64
+	gen   int64   // the generation of the world the rater was built from
+	seq   int64   // the last ingest sequence number given out
 	tx    *sql.Tx // the transaction of the current batch (strict: of the whole import)
 
 	stmts map[string]*sql.Stmt // prepared in the current transaction
@@ -265,8 +266,9 @@ func (im *importer) merge() {
 	im.rep.Rejects = append(im.rep.Rejects, b.rejects...)
 }
 
-// prepareRater (re)loads the directory and rating state when anyone else
-// changed the store since this import last wrote (the generation differs).
+// prepareRater (re)loads the directory, the price book and the closed
+// cycle when a world apply or a close changed them since (the generation
+// differs); imports do not change them.
 func (im *importer) prepareRater(ctx context.Context, tx *sql.Tx) error {
 	gen, err := getMetaInt(ctx, tx, "gen")
 	if err != nil {
@@ -291,39 +293,67 @@ func (im *importer) prepareRater(ctx context.Context, tx *sql.Tx) error {
 	if err != nil {
 		return err
 	}
-	r := callbill.NewRater(loc, book, closed, instanceDirectory(accts))
-	r.LoadAccount = func(acct string) ([]*callbill.VoicePackage, error) { return loadPackages(ctx, im.tx, acct) }
-	r.LoadCycle = func(acct string, c callbill.Cycle) (int64, error) {
-		var used int64
-		err := im.tx.QueryRowContext(ctx, `SELECT platform_minutes FROM account_cycles WHERE account = ? AND cycle = ?`, acct, int(c)).Scan(&used)
-		if errors.Is(err, sql.ErrNoRows) {
-			return 0, nil
-		}
-		return used, err
-	}
-	im.rater, im.gen = r, gen
-	im.seq, err = getMetaInt(ctx, tx, "call_seq")
-	return err
+	im.rater, im.gen = callbill.NewRater(loc, book, closed, instanceDirectory(accts)), gen
+	return nil
 }
 
-func loadPackages(ctx context.Context, q querier, acct string) ([]*callbill.VoicePackage, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, type, minutes, remaining, from_unix, until_unix FROM packages
-		WHERE account = ? AND remaining > 0`, acct)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*callbill.VoicePackage
-	for rows.Next() {
-		p := &callbill.VoicePackage{Account: acct}
-		var from, until int64
-		if err := rows.Scan(&p.ID, &p.Type, &p.Minutes, &p.Remaining, &from, &until); err != nil {
-			return nil, err
+// loadRatingState loads, for the accounts a batch touches, what rating
+// consumes: voice packages with minutes left and the platform minutes used
+// in the open cycles. It is read inside the batch's transaction after the
+// accounts are locked, so several importers never rate from stale state.
+func (im *importer) loadRatingState(ctx context.Context, tx *sql.Tx, accounts []string) error {
+	r := im.rater
+	r.Forget()
+	for start := 0; start < len(accounts); start += 500 {
+		part := accounts[start:min(start+500, len(accounts))]
+		in := "(?" + strings.Repeat(",?", len(part)-1) + ")"
+		args := make([]any, 0, len(part)+1)
+		for _, a := range part {
+			args = append(args, a)
 		}
-		p.From, p.Until = time.Unix(from, 0), time.Unix(until, 0)
-		out = append(out, p)
+		rows, err := tx.QueryContext(ctx, `SELECT account, id, type, minutes, remaining, from_unix, until_unix FROM packages
+			WHERE remaining > 0 AND account IN `+in, args...)
+		if err != nil {
+			return err
+		}
+		byAcct := map[string][]*callbill.VoicePackage{}
+		for rows.Next() {
+			p := &callbill.VoicePackage{}
+			var from, until int64
+			if err := rows.Scan(&p.Account, &p.ID, &p.Type, &p.Minutes, &p.Remaining, &from, &until); err != nil {
+				rows.Close()
+				return err
+			}
+			p.From, p.Until = time.Unix(from, 0), time.Unix(until, 0)
+			byAcct[p.Account] = append(byAcct[p.Account], p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for a, ps := range byAcct {
+			r.SetPackages(a, ps)
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT account, cycle, platform_minutes FROM account_cycles
+			WHERE cycle > ? AND account IN `+in, append([]any{int(r.ClosedThrough)}, args...)...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k callbill.AccountCycle
+			var used int64
+			if err := rows.Scan(&k.Account, &k.Cycle, &used); err != nil {
+				rows.Close()
+				return err
+			}
+			r.PlatformUsed[k] = used
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return nil
 }
 
 // stmt returns q prepared in tx, preparing it once per transaction.
@@ -383,6 +413,28 @@ func (im *importer) process(ctx context.Context, tx *sql.Tx, rows []pending, car
 	if len(cand) == 0 {
 		return nil
 	}
+	touched := map[string]bool{}
+	for _, i := range cand {
+		touched[r.Instances[rows[i].cdr.InstanceID].Account] = true
+	}
+	accounts := make([]string, 0, len(touched))
+	for a := range touched {
+		accounts = append(accounts, a)
+	}
+	sort.Strings(accounts)
+	if err := im.s.lockAccounts(ctx, tx, accounts); err != nil {
+		return err
+	}
+	if err := im.loadRatingState(ctx, tx, accounts); err != nil {
+		return err
+	}
+	batchID, err := im.s.nextBatchID(ctx, tx)
+	if err != nil {
+		return err
+	}
+	// Ingest sequence: batch id, then position in the batch. Batches of an
+	// account are serialized by its lock, so its calls' sequence grows.
+	im.seq = batchID << 20
 	inserted, err := im.rateAndInsert(ctx, tx, rows, cand)
 	if err != nil {
 		return err
@@ -582,11 +634,7 @@ func (im *importer) writeState(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
-	if err := setMeta(ctx, tx, "call_seq", strconv.FormatInt(im.seq, 10)); err != nil {
-		return err
-	}
-	im.gen++
-	return bumpGenTo(ctx, tx, im.gen)
+	return nil
 }
 
 const aggCols = 13
@@ -650,9 +698,5 @@ func bumpGen(ctx context.Context, q querier) error {
 	if err != nil {
 		return err
 	}
-	return bumpGenTo(ctx, q, g+1)
-}
-
-func bumpGenTo(ctx context.Context, q querier, g int64) error {
-	return setMeta(ctx, q, "gen", strconv.FormatInt(g, 10))
+	return setMeta(ctx, q, "gen", strconv.FormatInt(g+1, 10))
 }

@@ -183,16 +183,28 @@ func closedThrough(ctx context.Context, q querier) (callbill.Cycle, error) {
 }
 
 // noteActivity remembers the earliest cycle holding a call, purchase or
-// top-up: closing starts from there.
+// top-up: closing starts from there. The comparison is in the statement, so
+// concurrent writers can only lower it.
 func noteActivity(ctx context.Context, q querier, c callbill.Cycle) error {
-	first, err := getMetaInt(ctx, q, "first_cycle")
-	if err != nil {
-		return err
-	}
-	if first == 0 || int64(c) < first {
-		return setMeta(ctx, q, "first_cycle", strconv.Itoa(int(c)))
-	}
+	_, err := q.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('first_cycle', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value
+		WHERE CAST(meta.value AS BIGINT) > CAST(excluded.value AS BIGINT)`, strconv.Itoa(int(c)))
+	return err
+}
+
+// lockAccounts serializes writers per account for the rest of the
+// transaction. SQLite has one writer at a time already.
+func (s *Store) lockAccounts(ctx context.Context, tx *sql.Tx, accounts []string) error {
 	return nil
+}
+
+// nextBatchID hands out import batch ids, increasing.
+func (s *Store) nextBatchID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	id, err := getMetaInt(ctx, tx, "batch_seq")
+	if err != nil {
+		return 0, err
+	}
+	return id + 1, setMeta(ctx, tx, "batch_seq", strconv.FormatInt(id+1, 10))
 }
 
 // isUniqueViolation reports whether err is a unique-key violation.
