@@ -23,7 +23,10 @@ type CloseReport struct {
 // atomic and idempotent. Closing a cycle that has not ended yet is refused.
 func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport, error) {
 	rep := &CloseReport{}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
+		if err := s.lockClosing(ctx, tx); err != nil {
+			return err
+		}
 		closed, err := closedThrough(ctx, tx)
 		if err != nil {
 			return err
@@ -87,7 +90,7 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport,
 
 // closeAccount freezes one account's postpaid lines for a cycle and deducts
 // the total payable from cash as far as it goes; the rest is outstanding.
-func (s *Store) closeAccount(ctx context.Context, tx *sql.Tx, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook) error {
+func (s *Store) closeAccount(ctx context.Context, tx *Tx, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook) error {
 	lines, err := postpaidLines(ctx, tx, a, c, loc, book, false)
 	if err != nil {
 		return err
@@ -125,7 +128,7 @@ func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle,
 	if daily {
 		dayCol, dayGroup = "day", "day, "
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+dayCol+`, pd, instance, item, number, micro, price_from, band, SUM(usage), SUM(covered)
+	rows, err := q.QueryContext(ctx, `SELECT `+dayCol+`, pd, instance, item, number, micro, price_from, band, CAST(SUM(usage) AS BIGINT), CAST(SUM(covered) AS BIGINT)
 		FROM usage_agg WHERE account = ? AND cycle = ?
 		GROUP BY `+dayGroup+`pd, instance, item, number, micro, price_from, band`, a.UID, int(c))
 	if err != nil {
@@ -152,7 +155,7 @@ func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle,
 	if retention <= 0 {
 		retention = 6
 	}
-	rows, err = q.QueryContext(ctx, `SELECT instance, SUM(bytes) FROM recording_agg
+	rows, err = q.QueryContext(ctx, `SELECT instance, CAST(SUM(bytes) AS BIGINT) FROM recording_agg
 		WHERE account = ? AND start_cycle BETWEEN ? AND ? GROUP BY instance`, a.UID, int(c)-retention+1, int(c))
 	if err != nil {
 		return nil, err
@@ -178,7 +181,7 @@ func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle,
 // up to the cycle's total. Returns ENOTFOUND for an unknown account.
 func (s *Store) Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error) {
 	var bill *callbill.Bill
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, uid)
 		if err != nil {
 			return err

@@ -227,7 +227,7 @@ func encodeTiers(ts []callbill.Tier) string {
 
 // AccountUIDs lists every account's UID, sorted.
 func (s *Store) AccountUIDs(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT uid FROM accounts ORDER BY uid`)
+	rows, err := s.db.QueryContext(ctx, `SELECT uid FROM accounts ORDER BY uid`) // no placeholders
 	if err != nil {
 		return nil, err
 	}

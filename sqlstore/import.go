@@ -119,7 +119,8 @@ type importer struct {
 	rater *callbill.Rater
 	gen   int64   // the generation of the world the rater was built from
 	seq   int64   // the last ingest sequence number given out
-	tx    *sql.Tx // the transaction of the current batch (strict: of the whole import)
+	conn  *sql.Conn // one connection for the whole import (COPY needs it)
+	tx    *Tx       // the transaction of the current batch (strict: of the whole import)
 
 	stmts map[string]*sql.Stmt // prepared in the current transaction
 
@@ -142,8 +143,14 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 	started := time.Now()
 	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1,
 		agg: map[callbill.AggKey]*callbill.AggValue{}, rec: map[callbill.RecKey]int64{}}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	im.conn = conn
 	if opts.Strict {
-		tx, err := s.db.BeginTx(ctx, nil)
+		tx, err := im.begin(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -224,8 +231,9 @@ func (im *importer) batch(rows []pending) error {
 		im.merge()
 		return nil
 	}
+	tries := 0
 	for careful := false; ; careful = true {
-		tx, err := im.s.db.BeginTx(ctx, nil)
+		tx, err := im.begin(ctx)
 		if err != nil {
 			return err
 		}
@@ -243,12 +251,25 @@ func (im *importer) batch(rows []pending) error {
 		if errors.Is(err, errStoredBefore) && !careful {
 			continue
 		}
+		if isRetryable(err) && tries < 5 { // lost a race with another writer: again, carefully
+			tries++
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		im.merge()
 		return nil
 	}
+}
+
+// begin starts a transaction on the import's connection.
+func (im *importer) begin(ctx context.Context) (*Tx, error) {
+	tx, err := im.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{tx, im.s}, nil
 }
 
 // batchReport counts one batch until it is committed.
@@ -269,7 +290,7 @@ func (im *importer) merge() {
 // prepareRater (re)loads the directory, the price book and the closed
 // cycle when a world apply or a close changed them since (the generation
 // differs); imports do not change them.
-func (im *importer) prepareRater(ctx context.Context, tx *sql.Tx) error {
+func (im *importer) prepareRater(ctx context.Context, tx *Tx) error {
 	gen, err := getMetaInt(ctx, tx, "gen")
 	if err != nil {
 		return err
@@ -301,7 +322,7 @@ func (im *importer) prepareRater(ctx context.Context, tx *sql.Tx) error {
 // consumes: voice packages with minutes left and the platform minutes used
 // in the open cycles. It is read inside the batch's transaction after the
 // accounts are locked, so several importers never rate from stale state.
-func (im *importer) loadRatingState(ctx context.Context, tx *sql.Tx, accounts []string) error {
+func (im *importer) loadRatingState(ctx context.Context, tx *Tx, accounts []string) error {
 	r := im.rater
 	r.Forget()
 	for start := 0; start < len(accounts); start += 500 {
@@ -357,7 +378,7 @@ func (im *importer) loadRatingState(ctx context.Context, tx *sql.Tx, accounts []
 }
 
 // stmt returns q prepared in tx, preparing it once per transaction.
-func (im *importer) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
+func (im *importer) stmt(ctx context.Context, tx *Tx, q string) (*sql.Stmt, error) {
 	if st, ok := im.stmts[q]; ok {
 		return st, nil
 	}
@@ -379,9 +400,12 @@ func (im *importer) closeStmts() {
 // process dedupes, rates and writes one batch inside tx. careful looks every
 // row up before rating; otherwise a row stored before fails the insert with
 // errStoredBefore.
-func (im *importer) process(ctx context.Context, tx *sql.Tx, rows []pending, careful bool) error {
+func (im *importer) process(ctx context.Context, tx *Tx, rows []pending, careful bool) error {
 	if im.stmts == nil {
 		im.stmts = map[string]*sql.Stmt{}
+	}
+	if err := im.s.lockWriter(ctx, tx); err != nil {
+		return err
 	}
 	if err := im.prepareRater(ctx, tx); err != nil {
 		return err
@@ -453,7 +477,7 @@ func (im *importer) dupOrConflict(pos Pos, first, again *callbill.CDR) {
 }
 
 // filterStored drops the candidates already stored: duplicates or conflicts.
-func (im *importer) filterStored(ctx context.Context, tx *sql.Tx, rows []pending, cand []int) ([]int, error) {
+func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, cand []int) ([]int, error) {
 	byInst := map[string][]int{}
 	for _, i := range cand {
 		byInst[rows[i].cdr.InstanceID] = append(byInst[rows[i].cdr.InstanceID], i)
@@ -519,7 +543,7 @@ const insertChunk = 500
 
 // rateAndInsert rates the candidates in order and inserts them; it returns
 // how many rows the database took.
-func (im *importer) rateAndInsert(ctx context.Context, tx *sql.Tx, rows []pending, cand []int) (int64, error) {
+func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, cand []int) (int64, error) {
 	r := im.rater
 	im.calls = im.calls[:0]
 	clear(im.agg)
@@ -536,6 +560,13 @@ func (im *importer) rateAndInsert(ctx context.Context, tx *sql.Tx, rows []pendin
 		im.seq++
 		call.Seq = im.seq
 		im.calls = append(im.calls, call)
+	}
+	if im.s.dialect == dialectPostgres {
+		n, err := im.copyCalls(ctx, im.calls)
+		if err != nil && im.s.isUniqueViolation(err) {
+			return 0, errStoredBefore
+		}
+		return n, err
 	}
 	var inserted int64
 	for start := 0; start < len(im.calls); start += insertChunk {
@@ -564,7 +595,7 @@ func insertCallsSQL(n int) string {
 
 var insertCallsFull = insertCallsSQL(insertChunk)
 
-func (im *importer) insertCalls(ctx context.Context, tx *sql.Tx, calls []callbill.Call) (int64, error) {
+func (im *importer) insertCalls(ctx context.Context, tx *Tx, calls []callbill.Call) (int64, error) {
 	q := insertCallsFull
 	if len(calls) != insertChunk {
 		q = insertCallsSQL(len(calls))
@@ -592,7 +623,7 @@ func (im *importer) insertCalls(ctx context.Context, tx *sql.Tx, calls []callbil
 }
 
 // writeState writes the batch's aggregates and the rater's changed state.
-func (im *importer) writeState(ctx context.Context, tx *sql.Tx) error {
+func (im *importer) writeState(ctx context.Context, tx *Tx) error {
 	r := im.rater
 	minCycle := callbill.Cycle(0)
 	for i := range im.calls {
@@ -658,7 +689,7 @@ func upsertAggSQL(n int) string {
 var upsertAggFull = upsertAggSQL(aggChunk)
 
 // upsertAggregates adds the batch's aggregates, many keys per statement.
-func (im *importer) upsertAggregates(ctx context.Context, tx *sql.Tx) error {
+func (im *importer) upsertAggregates(ctx context.Context, tx *Tx) error {
 	args := im.args[:0]
 	n := 0
 	flush := func() error {

@@ -11,25 +11,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/mattn/go-sqlite3"
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, "pgx"
 )
 
-// The SQLite driver, with the pragmas the DSN cannot carry run on every new
-// connection: a larger WAL between checkpoints, for bulk imports.
-func init() {
-	sql.Register("callbill-sqlite3", &sqlite3.SQLiteDriver{
-		ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA wal_autocheckpoint = 4000", nil)
-			return err
-		},
-	})
-}
+
 
 //go:embed migrations
 var migrations embed.FS
@@ -45,34 +37,45 @@ type Store struct {
 	ClosePause time.Duration
 }
 
-// Open opens (creating if needed) the store at dsn: a file path or a
-// file: URI selects SQLite.
+// Open opens (creating if needed) the store at dsn and brings its schema up
+// to date. A postgres:// or postgresql:// DSN selects PostgreSQL; anything
+// else is a SQLite file path (or file: URI).
 func Open(ctx context.Context, dsn string) (*Store, error) {
+	s := &Store{Now: time.Now}
+	var err error
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, callbill.Errorf(callbill.EINVALID, "PostgreSQL is not supported by this build yet")
+		s.dialect = dialectPostgres
+		s.db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			s.db.SetMaxOpenConns(16)
+			err = s.db.PingContext(ctx)
+		}
+	} else {
+		s.dialect = dialectSQLite
+		s.db, err = openSQLite(dsn)
 	}
-	path := strings.TrimPrefix(dsn, "sqlite://")
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	if !strings.HasPrefix(path, "file:") {
-		path = "file:" + path
-	}
-	// IMMEDIATE transactions take the write lock up front, so two writers
-	// never deadlock on a lock upgrade; WAL lets readers go on meanwhile.
-	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-32768"
-	db, err := sql.Open("callbill-sqlite3", full)
 	if err != nil {
-		return nil, err
+		if s.db != nil {
+			s.db.Close()
+		}
+		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
 	}
-	db.SetMaxOpenConns(1)
-	s := &Store{db: db, dialect: "sqlite", Now: time.Now}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate %s: %w", dsn, err)
+		s.db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
 	}
 	return s, nil
+}
+
+// redact hides a DSN's password in messages.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return dsn
 }
 
 // Close closes the database.
@@ -82,8 +85,10 @@ func (s *Store) Close() error { return s.db.Close() }
 func (s *Store) DB() *sql.DB { return s.db }
 
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
-		return err
+	if s.dialect == dialectSQLite {
+		if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+			return err
+		}
 	}
 	dir := "migrations/" + s.dialect
 	entries, err := fs.ReadDir(migrations, dir)
@@ -100,7 +105,16 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = s.inTx(ctx, func(tx *sql.Tx) error {
+		err = s.inTx(ctx, func(tx *Tx) error {
+			if s.dialect == dialectPostgres {
+				// Several processes may start at once: one migrates at a time.
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockMigrate); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+					return err
+				}
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil {
 				return err
@@ -121,9 +135,65 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// Tx is a transaction whose statements are written with ? placeholders and
+// rewritten for the dialect.
+type Tx struct {
+	*sql.Tx
+	s *Store
+}
+
+// ExecContext runs a statement.
+func (t *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.s.rebind(q), args...)
+}
+
+// QueryContext runs a query.
+func (t *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.s.rebind(q), args...)
+}
+
+// QueryRowContext runs a query of one row.
+func (t *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.s.rebind(q), args...)
+}
+
+// PrepareContext prepares a statement.
+func (t *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return t.Tx.PrepareContext(ctx, t.s.rebind(q))
+}
+
+// begin starts a transaction.
+func (s *Store) begin(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
+	tx, err := s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{tx, s}, nil
+}
+
+// rebind turns ? placeholders into PostgreSQL's $1, $2, …
+func (s *Store) rebind(q string) string {
+	if s.dialect != dialectPostgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var sb strings.Builder
+	sb.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(n))
+			continue
+		}
+		sb.WriteByte(q[i])
+	}
+	return sb.String()
+}
+
 // inTx runs fn in a transaction and commits it unless fn fails.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := s.begin(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -190,28 +260,4 @@ func noteActivity(ctx context.Context, q querier, c callbill.Cycle) error {
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value
 		WHERE CAST(meta.value AS BIGINT) > CAST(excluded.value AS BIGINT)`, strconv.Itoa(int(c)))
 	return err
-}
-
-// lockAccounts serializes writers per account for the rest of the
-// transaction. SQLite has one writer at a time already.
-func (s *Store) lockAccounts(ctx context.Context, tx *sql.Tx, accounts []string) error {
-	return nil
-}
-
-// nextBatchID hands out import batch ids, increasing.
-func (s *Store) nextBatchID(ctx context.Context, tx *sql.Tx) (int64, error) {
-	id, err := getMetaInt(ctx, tx, "batch_seq")
-	if err != nil {
-		return 0, err
-	}
-	return id + 1, setMeta(ctx, tx, "batch_seq", strconv.FormatInt(id+1, 10))
-}
-
-// isUniqueViolation reports whether err is a unique-key violation.
-func (s *Store) isUniqueViolation(err error) bool {
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		return se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey || se.ExtendedCode == sqlite3.ErrConstraintUnique
-	}
-	return false
 }

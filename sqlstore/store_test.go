@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/testpg"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -20,6 +21,14 @@ func backends(t *testing.T) map[string]func(t *testing.T) *sqlstore.Store {
 	return map[string]func(t *testing.T) *sqlstore.Store{
 		"sqlite": func(t *testing.T) *sqlstore.Store {
 			s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"postgres": func(t *testing.T) *sqlstore.Store {
+			s, err := sqlstore.Open(context.Background(), testpg.DSN(t))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,7 @@ import (
 // order, without holding them in memory. It also returns the billing time zone.
 // Returns ENOTFOUND for an unknown account.
 func (s *Store) Calls(ctx context.Context, uid string, c callbill.Cycle, fn func(loc *time.Location, call *callbill.Call) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.begin(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ type ApplyReport struct {
 func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*ApplyReport, error) {
 	rep := &ApplyReport{}
 	var problems callbill.Problems
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
 		problems, err = s.applyWorld(ctx, tx, w, rep)
 		if err != nil {
@@ -46,8 +46,29 @@ func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*ApplyReport
 	return rep, nil
 }
 
-func (s *Store) applyWorld(ctx context.Context, tx *sql.Tx, w *callbill.World, rep *ApplyReport) (callbill.Problems, error) {
+func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *ApplyReport) (callbill.Problems, error) {
 	var ps callbill.Problems
+	if err := s.lockWriter(ctx, tx); err != nil {
+		return nil, err
+	}
+	touched := map[string]bool{}
+	for _, a := range w.Accounts {
+		touched[a.UID] = true
+	}
+	for _, t := range w.TopUps {
+		touched[t.Account] = true
+	}
+	for _, p := range w.Purchases {
+		touched[p.Account] = true
+	}
+	uids := make([]string, 0, len(touched))
+	for uid := range touched {
+		uids = append(uids, uid)
+	}
+	sort.Strings(uids)
+	if err := s.lockAccounts(ctx, tx, uids); err != nil {
+		return nil, err
+	}
 	add := func(path, format string, args ...any) {
 		ps = append(ps, callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
@@ -336,7 +357,7 @@ type appliedErr struct {
 
 // checkApplied tells whether an id was applied before: with the same content
 // it is a duplicate to skip, with other content a problem.
-func checkApplied(ctx context.Context, tx *sql.Tx, table, acct, id, hash string) (bool, appliedErr) {
+func checkApplied(ctx context.Context, tx *Tx, table, acct, id, hash string) (bool, appliedErr) {
 	var old, oldAcct string
 	err := tx.QueryRowContext(ctx, `SELECT account, hash FROM `+table+` WHERE id = ?`, id).Scan(&oldAcct, &old)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -360,7 +381,7 @@ func hashOf(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func insertPurchase(ctx context.Context, tx *sql.Tx, p *callbill.Purchase, cycle callbill.Cycle, hash string, l *callbill.Line) error {
+func insertPurchase(ctx context.Context, tx *Tx, p *callbill.Purchase, cycle callbill.Cycle, hash string, l *callbill.Line) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO purchases (account, id, at, cycle, hash, product_detail, instance, item, number,
 		unit_price, price_unit, usage, usage_unit, exact_original, exact_discount, exact_payable, original, discount, payable)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -371,7 +392,7 @@ func insertPurchase(ctx context.Context, tx *sql.Tx, p *callbill.Purchase, cycle
 }
 
 // moveCash changes an account's cash and records the movement in the ledger.
-func moveCash(ctx context.Context, tx *sql.Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, kind, ref string) error {
+func moveCash(ctx context.Context, tx *Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, kind, ref string) error {
 	a.Cash = a.Cash.Add(amount)
 	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET cash = ? WHERE uid = ?`, a.Cash.String(), a.UID); err != nil {
 		return err
@@ -384,7 +405,7 @@ func moveCash(ctx context.Context, tx *sql.Tx, a *account, amount decimal.Decima
 
 // topUp adds cash, then settles outstanding bills oldest cycle first; the
 // rest stays as cash (DESIGN §3.10).
-func topUp(ctx context.Context, tx *sql.Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, ref string) error {
+func topUp(ctx context.Context, tx *Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, ref string) error {
 	if err := moveCash(ctx, tx, a, amount, at, cycle, "topup", ref); err != nil {
 		return err
 	}
@@ -392,7 +413,7 @@ func topUp(ctx context.Context, tx *sql.Tx, a *account, amount decimal.Decimal, 
 }
 
 // settleOutstanding pays closed bills' outstanding amounts from cash, oldest first.
-func settleOutstanding(ctx context.Context, tx *sql.Tx, a *account, at time.Time) error {
+func settleOutstanding(ctx context.Context, tx *Tx, a *account, at time.Time) error {
 	rows, err := tx.QueryContext(ctx, `SELECT cycle, postpaid_payable, paid FROM bills WHERE account = ? ORDER BY cycle`, a.UID)
 	if err != nil {
 		return err

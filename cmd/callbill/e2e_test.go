@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/callbill/callbill/internal/testpg"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -103,8 +105,21 @@ func golden(t *testing.T, name, got string) {
 
 // TestGoldenScenario runs apply → import → close → show through the built
 // binary on testdata/scenario and compares every output with its golden file.
-func TestGoldenScenario(t *testing.T) {
+func TestGoldenScenario(t *testing.T) { goldenScenario(t, "") }
+
+// TestGoldenScenarioPostgres does the same on PostgreSQL: the output must be
+// byte-identical to SQLite's.
+func TestGoldenScenarioPostgres(t *testing.T) { goldenScenario(t, testpg.DSN(t)) }
+
+func goldenScenario(t *testing.T, dsn string) {
 	dir := copyScenario(t)
+	runCLI := func(t *testing.T, dir string, args ...string) result {
+		t.Helper()
+		if dsn != "" {
+			args = append([]string{"--db", dsn}, args...)
+		}
+		return runCLI(t, dir, args...)
+	}
 	r := runCLI(t, dir, "apply", "-f", "world.yaml")
 	if r.code != 0 {
 		t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)

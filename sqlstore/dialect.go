@@ -1,0 +1,155 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/callbill/callbill"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/mattn/go-sqlite3"
+)
+
+// The dialect seam: the few things SQLite and PostgreSQL do differently.
+// Everything else is the same SQL, written with ? placeholders.
+const (
+	dialectSQLite   = "sqlite"
+	dialectPostgres = "postgres"
+)
+
+// Advisory lock keys (PostgreSQL). Account locks use hashtext(uid) in the
+// second key space, so they never collide with these.
+const (
+	lockMigrate = 1
+	lockClose   = 2 // closing takes it exclusively, every other writer shared
+)
+
+// The SQLite driver, with the pragmas the DSN cannot carry run on every new
+// connection: a larger WAL between checkpoints, for bulk imports.
+func init() {
+	sql.Register("callbill-sqlite3", &sqlite3.SQLiteDriver{
+		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA wal_autocheckpoint = 4000", nil)
+			return err
+		},
+	})
+}
+
+func openSQLite(dsn string) (*sql.DB, error) {
+	path := strings.TrimPrefix(dsn, "sqlite://")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	if !strings.HasPrefix(path, "file:") {
+		path = "file:" + path
+	}
+	// IMMEDIATE transactions take the write lock up front, so two writers
+	// never deadlock on a lock upgrade; WAL lets readers go on meanwhile.
+	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-32768"
+	db, err := sql.Open("callbill-sqlite3", full)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	return db, db.Ping()
+}
+
+// isUniqueViolation reports whether err is a unique-key violation.
+func (s *Store) isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey || se.ExtendedCode == sqlite3.ErrConstraintUnique
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}
+
+// isRetryable reports whether a transaction failed only because another
+// one got in its way (serialization failure, deadlock) and may simply run again.
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return false
+}
+
+// lockWriter makes a writer wait for a close in progress and keeps a close
+// from starting until the transaction ends. SQLite has one writer anyway.
+func (s *Store) lockWriter(ctx context.Context, tx *Tx) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(?)`, lockClose)
+	return err
+}
+
+// lockClosing serializes closes, and closes against every other writer.
+func (s *Store) lockClosing(ctx context.Context, tx *Tx) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockClose)
+	return err
+}
+
+// lockAccounts serializes writers per account for the rest of the
+// transaction; accounts must be sorted, so that two writers never wait on
+// each other in a circle. SQLite has one writer at a time already.
+func (s *Store) lockAccounts(ctx context.Context, tx *Tx, accounts []string) error {
+	if s.dialect != dialectPostgres || len(accounts) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(3, hashtext(a)) FROM unnest(?::text[]) AS a ORDER BY a`, accounts)
+	return err
+}
+
+// nextBatchID hands out import batch ids, increasing.
+func (s *Store) nextBatchID(ctx context.Context, tx *Tx) (int64, error) {
+	if s.dialect == dialectPostgres {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT nextval('import_batches')`).Scan(&id)
+		return id, err
+	}
+	id, err := getMetaInt(ctx, tx, "batch_seq")
+	if err != nil {
+		return 0, err
+	}
+	return id + 1, setMeta(ctx, tx, "batch_seq", strconv.FormatInt(id+1, 10))
+}
+
+// copyCalls writes calls with PostgreSQL's COPY on the importer's connection,
+// inside its transaction. A call stored before fails it with a unique
+// violation, like the INSERT it replaces.
+func (im *importer) copyCalls(ctx context.Context, calls []callbill.Call) (int64, error) {
+	var n int64
+	err := im.conn.Raw(func(dc any) error {
+		c := dc.(*stdlib.Conn).Conn()
+		i := 0
+		var err error
+		n, err = c.CopyFrom(ctx, pgx.Identifier{"calls"}, callColumns, pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(calls) {
+				return nil, nil
+			}
+			call := &calls[i]
+			i++
+			im.rbuf = encodeRating(im.rbuf, call)
+			return []any{call.Account, call.InstanceID, call.ContactID, dirToInt(call.Direction), call.Caller, call.Callee,
+				call.Start, call.End, call.RecordingSeconds, call.RecordingBytes, int(call.Cycle), call.Minutes,
+				string(im.rbuf), call.Seq}, nil
+		}))
+		return err
+	})
+	return n, err
+}
+
+var callColumns = []string{"account", "instance", "contact_id", "direction", "caller", "callee", "start_unix", "end_unix",
+	"rec_seconds", "rec_bytes", "cycle", "minutes", "rating", "seq"}
