@@ -117,8 +117,8 @@ type importer struct {
 	rep   *ImportReport
 	br    *batchReport // the batch being imported
 	rater *callbill.Rater
-	gen   int64   // the generation of the world the rater was built from
-	seq   int64   // the last ingest sequence number given out
+	gen   int64     // the generation of the world the rater was built from
+	seq   int64     // the last ingest sequence number given out
 	conn  *sql.Conn // one connection for the whole import (COPY needs it)
 	tx    *Tx       // the transaction of the current batch (strict: of the whole import)
 

@@ -21,8 +21,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, "pgx"
 )
 
-
-
 //go:embed migrations
 var migrations embed.FS
 
