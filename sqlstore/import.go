@@ -122,7 +122,8 @@ type importer struct {
 	conn  *sql.Conn // one connection for the whole import (COPY needs it)
 	tx    *Tx       // the transaction of the current batch (strict: of the whole import)
 
-	stmts map[string]*sql.Stmt // prepared in the current transaction
+	stmts   map[string]*sql.Stmt // prepared in the current transaction
+	sqlText map[string]string    // multi-row statements by shape
 
 	// reused buffers
 	calls []callbill.Call
@@ -141,7 +142,7 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 		opts.BatchSize = 25_000
 	}
 	started := time.Now()
-	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1,
+	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1, sqlText: map[string]string{},
 		agg: map[callbill.AggKey]*callbill.AggValue{}, rec: map[callbill.RecKey]int64{}}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -624,7 +625,6 @@ func (im *importer) insertCalls(ctx context.Context, tx *Tx, calls []callbill.Ca
 
 // writeState writes the batch's aggregates and the rater's changed state.
 func (im *importer) writeState(ctx context.Context, tx *Tx) error {
-	r := im.rater
 	minCycle := callbill.Cycle(0)
 	for i := range im.calls {
 		c := &im.calls[i]
@@ -639,27 +639,6 @@ func (im *importer) writeState(ctx context.Context, tx *Tx) error {
 	if err := im.upsertAggregates(ctx, tx); err != nil {
 		return err
 	}
-	for k, b := range im.rec {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO recording_agg (account, start_cycle, instance, bytes) VALUES (?, ?, ?, ?)
-			ON CONFLICT (account, start_cycle, instance) DO UPDATE SET bytes = recording_agg.bytes + excluded.bytes`,
-			k.Account, int(k.StartCycle), k.Instance, b); err != nil {
-			return err
-		}
-	}
-	for k := range r.DirtyCycles {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO account_cycles (account, cycle, platform_minutes) VALUES (?, ?, ?)
-			ON CONFLICT (account, cycle) DO UPDATE SET platform_minutes = excluded.platform_minutes`,
-			k.Account, int(k.Cycle), r.PlatformUsed[k]); err != nil {
-			return err
-		}
-	}
-	clear(r.DirtyCycles)
-	for _, p := range r.DirtyPackages {
-		if _, err := tx.ExecContext(ctx, `UPDATE packages SET remaining = ? WHERE account = ? AND id = ?`, p.Remaining, p.Account, p.ID); err != nil {
-			return err
-		}
-	}
-	clear(r.DirtyPackages)
 	if minCycle != 0 {
 		if err := noteActivity(ctx, tx, minCycle); err != nil {
 			return err
@@ -668,57 +647,78 @@ func (im *importer) writeState(ctx context.Context, tx *Tx) error {
 	return nil
 }
 
-const aggCols = 13
-const aggChunk = 200
+// maxParams bounds the parameters of one multi-row statement (SQLite allows
+// 32766, PostgreSQL 65535).
+const maxParams = 8000
 
-func upsertAggSQL(n int) string {
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
-	}
-	sb.WriteString(` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
-		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
-		calls = usage_agg.calls + excluded.calls`)
-	return sb.String()
-}
-
-var upsertAggFull = upsertAggSQL(aggChunk)
-
-// upsertAggregates adds the batch's aggregates, many keys per statement.
-func (im *importer) upsertAggregates(ctx context.Context, tx *Tx) error {
-	args := im.args[:0]
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		q := upsertAggFull
-		if n != aggChunk {
-			q = upsertAggSQL(n)
+// execRows runs head + "(?,…),(?,…)…" + tail over rows of width values each
+// (args holds them flat), as few statements as the parameter limit allows:
+// one round trip per chunk instead of one per row.
+func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []any) error {
+	per := maxParams / width
+	for start := 0; start < len(args); start += per * width {
+		part := args[start:min(start+per*width, len(args))]
+		n := len(part) / width
+		key := head + "\x00" + strconv.Itoa(n) + tail
+		q, ok := im.sqlText[key]
+		if !ok {
+			row := "(?" + strings.Repeat(",?", width-1) + ")"
+			q = head + row + strings.Repeat(","+row, n-1) + tail
+			im.sqlText[key] = q
 		}
 		st, err := im.stmt(ctx, tx, q)
 		if err != nil {
 			return err
 		}
-		_, err = st.ExecContext(ctx, args...)
-		args, n = args[:0], 0
-		return err
+		if _, err := st.ExecContext(ctx, part...); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// upsertAggregates adds the batch's aggregates and writes the rater's changed
+// state, many rows per statement.
+func (im *importer) upsertAggregates(ctx context.Context, tx *Tx) error {
+	r := im.rater
+	args := im.args[:0]
 	for k, v := range im.agg {
 		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
 			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
-		n++
-		if n == aggChunk {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
 	}
-	err := flush()
+	err := im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
+		` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
+		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
+		calls = usage_agg.calls + excluded.calls`, 13, args)
+	if err != nil {
+		return err
+	}
+	args = args[:0]
+	for k, b := range im.rec {
+		args = append(args, k.Account, int(k.StartCycle), k.Instance, b)
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO recording_agg (account, start_cycle, instance, bytes) VALUES `,
+		` ON CONFLICT (account, start_cycle, instance) DO UPDATE SET bytes = recording_agg.bytes + excluded.bytes`, 4, args)
+	if err != nil {
+		return err
+	}
+	args = args[:0]
+	for k := range r.DirtyCycles {
+		args = append(args, k.Account, int(k.Cycle), r.PlatformUsed[k])
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO account_cycles (account, cycle, platform_minutes) VALUES `,
+		` ON CONFLICT (account, cycle) DO UPDATE SET platform_minutes = excluded.platform_minutes`, 3, args)
+	if err != nil {
+		return err
+	}
+	clear(r.DirtyCycles)
+	args = args[:0]
+	for _, p := range r.DirtyPackages {
+		args = append(args, p.Account, p.ID, string(p.Type), p.Minutes, p.Remaining, p.From.Unix(), p.Until.Unix())
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix) VALUES `,
+		` ON CONFLICT (account, id) DO UPDATE SET remaining = excluded.remaining`, 7, args)
+	clear(r.DirtyPackages)
 	im.args = args
 	return err
 }
