@@ -140,6 +140,9 @@ const (
 	SubscriptionTypeSubscription = "Subscription"
 )
 
+// DefaultRetentionMonths is how long recordings are kept unless the account says otherwise.
+const DefaultRetentionMonths = 6
+
 // Account is a tenant (主账户), identified by its UID.
 type Account struct {
 	UID                      string

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -67,13 +68,8 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport,
 		}
 		sort.Strings(uids)
 		for cy := start; cy <= c; cy++ {
-			for _, uid := range uids {
-				if err := s.closeAccount(ctx, tx, accts[uid], cy, loc, book); err != nil {
-					return err
-				}
-				if s.ClosePause > 0 {
-					time.Sleep(s.ClosePause)
-				}
+			if err := s.closeAccounts(ctx, tx, accts, uids, cy, loc, book); err != nil {
+				return err
 			}
 			rep.Closed = append(rep.Closed, cy)
 		}
@@ -88,59 +84,84 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport,
 	return rep, nil
 }
 
-// closeAccount freezes one account's postpaid lines for a cycle and deducts
-// the total payable from cash as far as it goes; the rest is outstanding.
-func (s *Store) closeAccount(ctx context.Context, tx *Tx, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook) error {
-	lines, err := postpaidLines(ctx, tx, a, c, loc, book, false)
+// closeAccounts freezes every account's postpaid lines for a cycle and
+// deducts each total payable from cash as far as it goes; the rest is
+// outstanding. It reads the cycle's aggregates for all accounts at once and
+// writes the bills in multi-row statements: its cost grows with accounts and
+// lines, not with calls.
+func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*account, uids []string, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook) error {
+	inputs, err := postpaidInputs(ctx, tx, accts, "", c, loc, book, false)
 	if err != nil {
 		return err
 	}
-	total, roundDown := callbill.RoundPostpaid(lines)
-	paid := decimal.Zero
-	if a.Cash.IsPositive() && total.IsPositive() {
-		paid = decimal.Min(a.Cash, total)
-		if err := moveCash(ctx, tx, a, paid.Neg(), s.Now(), c, "deduct", "bill:"+c.String()); err != nil {
-			return err
+	now := s.Now()
+	var billArgs, lineArgs []any
+	for _, uid := range uids {
+		a := accts[uid]
+		lines := callbill.PostpaidLines(inputs[uid])
+		total, roundDown := callbill.RoundPostpaid(lines)
+		paid := decimal.Zero
+		if a.Cash.IsPositive() && total.IsPositive() {
+			paid = decimal.Min(a.Cash, total)
+			if err := moveCash(ctx, tx, a, paid.Neg(), now, c, "deduct", "bill:"+c.String()); err != nil {
+				return err
+			}
+		}
+		billArgs = append(billArgs, a.UID, int(c), total.String(), roundDown.String(), paid.String(), now.Unix())
+		for i := range lines {
+			l := &lines[i]
+			lineArgs = append(lineArgs, a.UID, int(c), i, string(l.ProductDetail), l.Instance, string(l.Item), l.Number,
+				callbill.FormatPrice(l.UnitPrice), l.PriceUnit, l.Usage.String(), l.UsageUnit, l.Covered.String(), l.Band,
+				l.PriceFrom, l.ExactOriginal.String(), l.ExactDiscount.String(), l.ExactPayable.String(), l.Original.String(),
+				l.Discount.String(), l.Payable.String())
+		}
+		if s.ClosePause > 0 {
+			time.Sleep(s.ClosePause)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO bills (account, cycle, postpaid_payable, round_down, paid, closed_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, a.UID, int(c), total.String(), roundDown.String(), paid.String(), s.Now().Unix()); err != nil {
+	if err := execRows(ctx, tx, `INSERT INTO bills (account, cycle, postpaid_payable, round_down, paid, closed_at) VALUES `, "", 6, billArgs); err != nil {
 		return err
 	}
-	for i := range lines {
-		l := &lines[i]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO bill_lines (account, cycle, idx, product_detail, instance, item, number,
-			unit_price, price_unit, usage, usage_unit, covered, band, price_from, exact_original, exact_discount, exact_payable,
-			original, discount, payable) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.UID, int(c), i, string(l.ProductDetail), l.Instance, string(l.Item), l.Number, callbill.FormatPrice(l.UnitPrice), l.PriceUnit,
-			l.Usage.String(), l.UsageUnit, l.Covered.String(), l.Band, l.PriceFrom, l.ExactOriginal.String(),
-			l.ExactDiscount.String(), l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return execRows(ctx, tx, `INSERT INTO bill_lines (account, cycle, idx, product_detail, instance, item, number,
+		unit_price, price_unit, usage, usage_unit, covered, band, price_from, exact_original, exact_discount, exact_payable,
+		original, discount, payable) VALUES `, "", 20, lineArgs)
 }
 
-// postpaidLines computes an account's postpaid lines for a cycle from the
-// aggregates (never from calls), exact, in line order.
-func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, daily bool) ([]callbill.Line, error) {
+// postpaidInputs reads what closing or previewing a cycle needs from the
+// aggregates (never from calls): for one account, or for all when uid is "".
+func postpaidInputs(ctx context.Context, q querier, accts map[string]*account, uid string, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, daily bool) (map[string]*callbill.PostpaidInput, error) {
+	inputs := map[string]*callbill.PostpaidInput{}
+	for id, a := range accts {
+		if uid == "" || id == uid {
+			inputs[id] = &callbill.PostpaidInput{Account: &a.Account, Cycle: c, Loc: loc, Book: book, Daily: daily,
+				Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
+		}
+	}
 	dayCol, dayGroup := "0", ""
 	if daily {
 		dayCol, dayGroup = "day", "day, "
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+dayCol+`, pd, instance, item, number, micro, price_from, band, CAST(SUM(usage) AS BIGINT), CAST(SUM(covered) AS BIGINT)
-		FROM usage_agg WHERE account = ? AND cycle = ?
-		GROUP BY `+dayGroup+`pd, instance, item, number, micro, price_from, band`, a.UID, int(c))
+	where, args := "cycle = ?", []any{int(c)}
+	if uid != "" {
+		where, args = "account = ? AND cycle = ?", []any{uid, int(c)}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT account, `+dayCol+`, pd, instance, item, number, micro, price_from, band,
+		CAST(SUM(usage) AS BIGINT), CAST(SUM(covered) AS BIGINT)
+		FROM usage_agg WHERE `+where+`
+		GROUP BY account, `+dayGroup+`pd, instance, item, number, micro, price_from, band`, args...)
 	if err != nil {
 		return nil, err
 	}
-	in := &callbill.PostpaidInput{Account: &a.Account, Cycle: c, Loc: loc, Book: book, Daily: daily,
-		Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
 	for rows.Next() {
+		var acct string
 		var u callbill.UsageRow
-		if err := rows.Scan(&u.Day, &u.PD, &u.Instance, &u.Item, &u.Number, &u.Micro, &u.PriceFrom, &u.Band, &u.Usage, &u.Covered); err != nil {
+		if err := rows.Scan(&acct, &u.Day, &u.PD, &u.Instance, &u.Item, &u.Number, &u.Micro, &u.PriceFrom, &u.Band, &u.Usage, &u.Covered); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		in := inputs[acct]
+		if in == nil {
+			continue
 		}
 		if u.Item == callbill.ItemInbound400 {
 			in.Minutes400[u.Number] += u.Usage + u.Covered
@@ -151,28 +172,68 @@ func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	retention := a.RecordingRetentionMonths
-	if retention <= 0 {
-		retention = 6
+	// Recording bytes of the retention window, which is per account: read
+	// the widest window and keep each account's own.
+	where, args = "start_cycle BETWEEN ? AND ?", []any{int(c) - maxRetention + 1, int(c)}
+	if uid != "" {
+		where, args = "account = ? AND "+where, append([]any{uid}, args...)
 	}
-	rows, err = q.QueryContext(ctx, `SELECT instance, CAST(SUM(bytes) AS BIGINT) FROM recording_agg
-		WHERE account = ? AND start_cycle BETWEEN ? AND ? GROUP BY instance`, a.UID, int(c)-retention+1, int(c))
+	rows, err = q.QueryContext(ctx, `SELECT account, start_cycle, instance, bytes FROM recording_agg WHERE `+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var inst string
+		var acct, inst string
+		var start int
 		var b int64
-		if err := rows.Scan(&inst, &b); err != nil {
+		if err := rows.Scan(&acct, &start, &inst, &b); err != nil {
 			return nil, err
 		}
-		in.RecordingBytes[inst] = b
+		in := inputs[acct]
+		if in == nil {
+			continue
+		}
+		retention := in.Account.RecordingRetentionMonths
+		if retention <= 0 {
+			retention = callbill.DefaultRetentionMonths
+		}
+		if start > int(c)-retention {
+			in.RecordingBytes[inst] += b
+		}
 	}
-	if err := rows.Err(); err != nil {
+	return inputs, rows.Err()
+}
+
+// maxRetention is the longest recording retention a world file may set.
+const maxRetention = 120
+
+// postpaidLines computes one account's postpaid lines for a cycle, exact, in line order.
+func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, daily bool) ([]callbill.Line, error) {
+	inputs, err := postpaidInputs(ctx, q, map[string]*account{a.UID: a}, a.UID, c, loc, book, daily)
+	if err != nil {
 		return nil, err
 	}
-	return callbill.PostpaidLines(in), nil
+	return callbill.PostpaidLines(inputs[a.UID]), nil
+}
+
+// execRows runs head + "(?,…),(?,…)…" + tail over rows of width values each
+// (args holds them flat), in as few statements as the parameter limit allows.
+func execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []any) error {
+	per := maxParams / width
+	for start := 0; start < len(args); start += per * width {
+		part := args[start:min(start+per*width, len(args))]
+		if _, err := tx.ExecContext(ctx, rowsSQL(head, tail, width, len(part)/width), part...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowsSQL builds a multi-row statement of n rows.
+func rowsSQL(head, tail string, width, n int) string {
+	row := "(?" + strings.Repeat(",?", width-1) + ")"
+	return head + row + strings.Repeat(","+row, n-1) + tail
 }
 
 // Bill returns an account's bill for a cycle: the frozen bill of a closed

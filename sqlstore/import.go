@@ -662,8 +662,7 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 		key := head + "\x00" + strconv.Itoa(n) + tail
 		q, ok := im.sqlText[key]
 		if !ok {
-			row := "(?" + strings.Repeat(",?", width-1) + ")"
-			q = head + row + strings.Repeat(","+row, n-1) + tail
+			q = rowsSQL(head, tail, width, n)
 			im.sqlText[key] = q
 		}
 		st, err := im.stmt(ctx, tx, q)

@@ -332,7 +332,7 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 		a := callbill.Account{
 			Kind:                     callbill.AccountEnterprise,
 			CreditLine:               decimal.Zero,
-			RecordingRetentionMonths: 6,
+			RecordingRetentionMonths: callbill.DefaultRetentionMonths,
 		}
 		if uid, ok := o.uid("uid"); ok {
 			if first, dup := r.uids[uid]; dup {
