@@ -7,6 +7,12 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// CloseReport tells which cycles a close closed.
+type CloseReport struct {
+	Closed        []Cycle // cycles closed now, oldest first
+	AlreadyClosed bool    // the cycle was closed before; nothing changed
+}
+
 // BillStatus is the state of a bill.
 type BillStatus string
 

@@ -15,6 +15,7 @@ package cdr
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"strconv"
 
@@ -128,4 +129,26 @@ func sniff(br *bufio.Reader) (c byte, n int64, lines int, err error) {
 			want = min(br.Buffered()+1, br.Size())
 		}
 	}
+}
+
+// Source adapts a decoder to callbill.CDRSource; file is the input's index
+// among the files of one import. Bad rows come out as *callbill.BadRow.
+func Source(dec Decoder, file int) callbill.CDRSource { return &source{dec, file} }
+
+type source struct {
+	dec  Decoder
+	file int
+}
+
+func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
+	rec, err := s.dec.Next()
+	if err != nil {
+		var re *RowError
+		if errors.As(err, &re) {
+			pos := callbill.Pos{File: s.file, Line: re.Line}
+			return callbill.CDR{}, pos, &callbill.BadRow{Pos: pos, Reason: re.Reason}
+		}
+		return callbill.CDR{}, callbill.Pos{}, err
+	}
+	return rec.CDR, callbill.Pos{File: s.file, Line: rec.Line}, nil
 }

@@ -13,17 +13,11 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// CloseReport tells which cycles a close closed.
-type CloseReport struct {
-	Closed        []callbill.Cycle // cycles closed now, oldest first
-	AlreadyClosed bool             // the cycle was closed before; nothing changed
-}
-
 // CloseCycle closes cycle c and, oldest first, every earlier cycle not yet
 // closed from the first cycle holding any activity (DESIGN §3.10). It is
 // atomic and idempotent. Closing a cycle that has not ended yet is refused.
-func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*CloseReport, error) {
-	rep := &CloseReport{}
+func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error) {
+	rep := &callbill.CloseReport{}
 	err := s.inTx(ctx, func(tx *Tx) error {
 		if err := s.lockClosing(ctx, tx); err != nil {
 			return err
@@ -234,6 +228,17 @@ func execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []
 func rowsSQL(head, tail string, width, n int) string {
 	row := "(?" + strings.Repeat(",?", width-1) + ")"
 	return head + row + strings.Repeat(","+row, n-1) + tail
+}
+
+// Location returns the billing time zone.
+func (s *Store) Location(ctx context.Context) (*time.Location, error) {
+	var loc *time.Location
+	err := s.inTx(ctx, func(tx *Tx) error {
+		var err error
+		loc, _, err = location(ctx, tx)
+		return err
+	})
+	return loc, err
 }
 
 // Bill returns an account's bill for a cycle: the frozen bill of a closed

@@ -14,60 +14,16 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// Pos locates a CDR: the input file (0-based, in the order given) and its line
-// (or record) number.
-type Pos struct {
-	File int
-	Line int
-}
-
-// BadRow is a row the decoder could not read; sources return it from Next and
-// the import counts it as rejected and goes on.
-type BadRow struct {
-	Pos    Pos
-	Reason string
-}
-
-func (e *BadRow) Error() string { return fmt.Sprintf("line %d: %s", e.Pos.Line, e.Reason) }
-
-// CDRSource yields CDRs in import order. Next returns io.EOF at the end, a
-// *BadRow for a bad row (call Next again), and any other error to abort.
-type CDRSource interface {
-	Next() (callbill.CDR, Pos, error)
-}
-
-// Reject is a row that was not imported, and why.
-type Reject struct {
-	Pos      Pos
-	Reason   string
-	Conflict bool // same identity, different content (DESIGN §3.10)
-}
-
-// ImportOptions tune an import.
-type ImportOptions struct {
-	Strict    bool // import nothing when any row is bad
-	BatchSize int  // rows per transaction; 0 = 25,000
-	// Progress, when set, is called after every committed batch with the rows read so far.
-	Progress func(rows int64)
-}
-
-// ImportReport is what an import did.
-type ImportReport struct {
-	Imported, Duplicates, Rejected, Conflicts int64
-	Rejects                                   []Reject
-	Elapsed                                   time.Duration
-}
-
 // decoded is one batch as the decoder goroutine hands it over.
 type decoded struct {
 	rows []pending
-	bad  []Reject
+	bad  []callbill.Reject
 	read int64
 	err  error
 }
 
 // decodeBatches reads src into batches until EOF, an error, or stop.
-func decodeBatches(src CDRSource, size int, out chan<- decoded, stop <-chan struct{}) {
+func decodeBatches(src callbill.CDRSource, size int, out chan<- decoded, stop <-chan struct{}) {
 	defer close(out)
 	for {
 		d := decoded{rows: make([]pending, 0, size)}
@@ -79,9 +35,9 @@ func decodeBatches(src CDRSource, size int, out chan<- decoded, stop <-chan stru
 				break
 			}
 			d.read++
-			var bad *BadRow
+			var bad *callbill.BadRow
 			if errors.As(err, &bad) {
-				d.bad = append(d.bad, Reject{Pos: bad.Pos, Reason: bad.Reason})
+				d.bad = append(d.bad, callbill.Reject{Pos: bad.Pos, Reason: bad.Reason})
 				continue
 			}
 			if err != nil {
@@ -104,7 +60,7 @@ func decodeBatches(src CDRSource, size int, out chan<- decoded, stop <-chan stru
 
 type pending struct {
 	cdr callbill.CDR
-	pos Pos
+	pos callbill.Pos
 }
 
 type identity struct{ instance, contact string }
@@ -113,8 +69,8 @@ type identity struct{ instance, contact string }
 type importer struct {
 	s     *Store
 	ctx   context.Context
-	opts  ImportOptions
-	rep   *ImportReport
+	opts  callbill.ImportOptions
+	rep   *callbill.ImportReport
 	br    *batchReport // the batch being imported
 	rater *callbill.Rater
 	gen   int64     // the generation of the world the rater was built from
@@ -137,12 +93,12 @@ type importer struct {
 // checked, deduplicated, rated and written with its aggregates in one
 // transaction, so a crash loses nothing reported as imported and re-running
 // the same import converges (what was stored comes back as duplicates).
-func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (*ImportReport, error) {
+func (s *Store) Import(ctx context.Context, src callbill.CDRSource, opts callbill.ImportOptions) (*callbill.ImportReport, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 25_000
 	}
 	started := time.Now()
-	im := &importer{s: s, ctx: ctx, opts: opts, rep: &ImportReport{}, gen: -1, sqlText: map[string]string{},
+	im := &importer{s: s, ctx: ctx, opts: opts, rep: &callbill.ImportReport{}, gen: -1, sqlText: map[string]string{},
 		agg: map[callbill.AggKey]*callbill.AggValue{}, rec: map[callbill.RecKey]int64{}}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -202,12 +158,12 @@ func (s *Store) Import(ctx context.Context, src CDRSource, opts ImportOptions) (
 }
 
 // reject records a rejected row in the current batch's report.
-func (im *importer) reject(pos Pos, reason string, conflict bool) {
+func (im *importer) reject(pos callbill.Pos, reason string, conflict bool) {
 	im.br.rejected++
 	if conflict {
 		im.br.conflicts++
 	}
-	im.br.rejects = append(im.br.rejects, Reject{Pos: pos, Reason: reason, Conflict: conflict})
+	im.br.rejects = append(im.br.rejects, callbill.Reject{Pos: pos, Reason: reason, Conflict: conflict})
 }
 
 // errStoredBefore says an optimistic batch met a call stored before.
@@ -276,7 +232,7 @@ func (im *importer) begin(ctx context.Context) (*Tx, error) {
 // batchReport counts one batch until it is committed.
 type batchReport struct {
 	imported, duplicates, rejected, conflicts int64
-	rejects                                   []Reject
+	rejects                                   []callbill.Reject
 }
 
 func (im *importer) merge() {
@@ -468,7 +424,7 @@ func (im *importer) process(ctx context.Context, tx *Tx, rows []pending, careful
 	return im.writeState(ctx, tx)
 }
 
-func (im *importer) dupOrConflict(pos Pos, first, again *callbill.CDR) {
+func (im *importer) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) {
 	if first.SameContent(again) {
 		im.br.duplicates++
 		return

@@ -90,12 +90,12 @@ type cdrs struct {
 	i    int
 }
 
-func (c *cdrs) Next() (callbill.CDR, sqlstore.Pos, error) {
+func (c *cdrs) Next() (callbill.CDR, callbill.Pos, error) {
 	if c.i >= len(c.rows) {
-		return callbill.CDR{}, sqlstore.Pos{}, io.EOF
+		return callbill.CDR{}, callbill.Pos{}, io.EOF
 	}
 	c.i++
-	return c.rows[c.i-1], sqlstore.Pos{Line: c.i + 1}, nil
+	return c.rows[c.i-1], callbill.Pos{Line: c.i + 1}, nil
 }
 
 func at(s string) int64 {
@@ -118,7 +118,7 @@ func call(id, inst string, dir callbill.Direction, number, start string, seconds
 	return c
 }
 
-func importCalls(t *testing.T, s *sqlstore.Store, opts sqlstore.ImportOptions, rows ...callbill.CDR) *sqlstore.ImportReport {
+func importCalls(t *testing.T, s *sqlstore.Store, opts callbill.ImportOptions, rows ...callbill.CDR) *callbill.ImportReport {
 	t.Helper()
 	rep, err := s.Import(context.Background(), &cdrs{rows: rows}, opts)
 	if err != nil {
@@ -138,7 +138,7 @@ func bill(t *testing.T, s *sqlstore.Store, uid, cycle string) *callbill.BillJSON
 	return &j
 }
 
-func closeCycle(t *testing.T, s *sqlstore.Store, cycle string) *sqlstore.CloseReport {
+func closeCycle(t *testing.T, s *sqlstore.Store, cycle string) *callbill.CloseReport {
 	t.Helper()
 	c, _ := callbill.ParseCycle(cycle)
 	rep, err := s.CloseCycle(context.Background(), c)
@@ -231,7 +231,7 @@ func TestImportDuplicatesConflictsAndStrict(t *testing.T) {
 		mustApply(t, s, baseWorld)
 		a := call("c1", "inst-p", callbill.Inbound, "0571001", "2026-10-05T10:00:00+08:00", 61)
 		b := call("c2", "inst-p", callbill.Outbound, "0571001", "2026-10-05T11:00:00+08:00", 60)
-		rep := importCalls(t, s, sqlstore.ImportOptions{BatchSize: 1}, a, b, a)
+		rep := importCalls(t, s, callbill.ImportOptions{BatchSize: 1}, a, b, a)
 		if rep.Imported != 2 || rep.Duplicates != 1 || rep.Rejected != 0 {
 			t.Fatalf("first import: %+v", rep)
 		}
@@ -239,7 +239,7 @@ func TestImportDuplicatesConflictsAndStrict(t *testing.T) {
 		changed.End++
 		c := call("c3", "inst-p", callbill.Outbound, "0571001", "2026-10-06T11:00:00+08:00", 30)
 		// Batches of 2 that mix stored calls with new ones take the careful path.
-		rep = importCalls(t, s, sqlstore.ImportOptions{BatchSize: 2}, a, c, changed)
+		rep = importCalls(t, s, callbill.ImportOptions{BatchSize: 2}, a, c, changed)
 		if rep.Imported != 1 || rep.Duplicates != 1 || rep.Rejected != 1 || rep.Conflicts != 1 {
 			t.Fatalf("second import: %+v", rep)
 		}
@@ -253,11 +253,11 @@ func TestImportDuplicatesConflictsAndStrict(t *testing.T) {
 		// Strict: one bad row and nothing is imported.
 		d := call("c4", "inst-p", callbill.Outbound, "0571001", "2026-10-07T11:00:00+08:00", 30)
 		bad := call("c5", "inst-p", callbill.Outbound, "4000001", "2026-10-07T11:00:00+08:00", 30)
-		rep = importCalls(t, s, sqlstore.ImportOptions{Strict: true, BatchSize: 1}, d, bad)
+		rep = importCalls(t, s, callbill.ImportOptions{Strict: true, BatchSize: 1}, d, bad)
 		if rep.Imported != 0 || rep.Rejected != 1 {
 			t.Fatalf("strict import: %+v", rep)
 		}
-		rep = importCalls(t, s, sqlstore.ImportOptions{}, d)
+		rep = importCalls(t, s, callbill.ImportOptions{}, d)
 		if rep.Imported != 1 {
 			t.Fatalf("c4 was stored by the refused strict import: %+v", rep)
 		}
@@ -271,7 +271,7 @@ topups:
   - {id: T0, account: "1001", amount: "1.00", at: "2026-08-20T08:00:00+08:00"}
 `)
 		// 10 minutes of third-party payg calls: platform fee 10 × 0.0499 = 0.499.
-		importCalls(t, s, sqlstore.ImportOptions{},
+		importCalls(t, s, callbill.ImportOptions{},
 			call("c1", "inst-p", callbill.Inbound, "0571002", "2026-10-05T10:00:00+08:00", 600))
 		rep := closeCycle(t, s, "2026-10")
 		if fmt.Sprint(rep.Closed) != "[2026-08 2026-09 2026-10]" {
@@ -287,7 +287,7 @@ topups:
 			t.Fatalf("2026-10: %+v", b.Totals)
 		}
 		// A call of the closed cycle is billed late in 2026-11; 2026-10 does not change.
-		importCalls(t, s, sqlstore.ImportOptions{},
+		importCalls(t, s, callbill.ImportOptions{},
 			call("c2", "inst-p", callbill.Inbound, "0571002", "2026-10-30T10:00:00+08:00", 60))
 		if again := bill(t, s, "1001", "2026-10"); again.Totals != b.Totals {
 			t.Fatalf("a closed bill changed: %+v", again.Totals)
@@ -331,9 +331,9 @@ purchases:
   - {id: P1, account: "1001", at: "2026-10-01T09:00:00+08:00", voice_package: {type: fixed_outbound, minutes: 10000}}
 `)
 		// 9 platform minutes, then 3 more: minute 10 in band 1, 11–12 in band 2.
-		importCalls(t, s, sqlstore.ImportOptions{},
+		importCalls(t, s, callbill.ImportOptions{},
 			call("p1", "inst-p", callbill.Inbound, "0571002", "2026-10-05T10:00:00+08:00", 540))
-		importCalls(t, s, sqlstore.ImportOptions{},
+		importCalls(t, s, callbill.ImportOptions{},
 			call("p2", "inst-p", callbill.Inbound, "0571002", "2026-10-06T10:00:00+08:00", 180),
 			call("o1", "inst-p", callbill.Outbound, "0571001", "2026-10-06T10:00:00+08:00", 120),
 			call("o2", "inst-s", callbill.Outbound, "0571003", "2026-10-06T10:00:00+08:00", 60))

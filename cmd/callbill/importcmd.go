@@ -13,7 +13,6 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
-	"github.com/callbill/callbill/sqlstore"
 	"golang.org/x/term"
 )
 
@@ -25,41 +24,37 @@ type input struct {
 	temp    bool   // path is a spooled copy of stdin, removed afterwards
 }
 
-// source chains the decoders of the inputs into one sqlstore.CDRSource.
+// source chains the decoders of the inputs into one callbill.CDRSource.
 type source struct {
 	a      *app
 	inputs []input
 	cur    int
 	f      *os.File
-	dec    cdr.Decoder
+	src    callbill.CDRSource
 }
 
-func (s *source) Next() (callbill.CDR, sqlstore.Pos, error) {
+func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 	for {
-		if s.dec == nil {
+		if s.src == nil {
 			if s.cur >= len(s.inputs) {
-				return callbill.CDR{}, sqlstore.Pos{}, io.EOF
+				return callbill.CDR{}, callbill.Pos{}, io.EOF
 			}
 			if err := s.open(); err != nil {
-				return callbill.CDR{}, sqlstore.Pos{}, err
+				return callbill.CDR{}, callbill.Pos{}, err
 			}
 		}
-		rec, err := s.dec.Next()
+		c, pos, err := s.src.Next()
 		if err == io.EOF {
 			s.f.Close()
-			s.dec = nil
+			s.src = nil
 			s.cur++
 			continue
 		}
-		var re *cdr.RowError
-		if errors.As(err, &re) {
-			pos := sqlstore.Pos{File: s.cur, Line: re.Line}
-			return callbill.CDR{}, pos, &sqlstore.BadRow{Pos: pos, Reason: re.Reason}
+		var bad *callbill.BadRow
+		if err != nil && !errors.As(err, &bad) {
+			return c, pos, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
 		}
-		if err != nil {
-			return callbill.CDR{}, sqlstore.Pos{}, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
-		}
-		return rec.CDR, sqlstore.Pos{File: s.cur, Line: rec.Line}, nil
+		return c, pos, err
 	}
 }
 
@@ -87,7 +82,7 @@ func (s *source) open() error {
 		s.f.Close()
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
-	s.dec = dec
+	s.src = cdr.Source(dec, s.cur)
 	return nil
 }
 
@@ -126,7 +121,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 
-	opts := sqlstore.ImportOptions{Strict: *strict, BatchSize: *batch}
+	opts := callbill.ImportOptions{Strict: *strict, BatchSize: *batch}
 	started := time.Now()
 	if f, ok := a.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(rows int64) {
@@ -161,7 +156,7 @@ const maxRejectLines = 20
 // writeRejects prints the rejects and writes each input's FILE.rejects.csv:
 // the original row, its line and the reason. The rows are read again from the
 // input, so that the hot path never keeps raw rows.
-func (a *app) writeRejects(inputs []input, rep *sqlstore.ImportReport) error {
+func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport) error {
 	byFile := map[int]map[int]string{}
 	sort.SliceStable(rep.Rejects, func(i, j int) bool {
 		x, y := rep.Rejects[i].Pos, rep.Rejects[j].Pos

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/export"
 )
 
 func (a *app) usageExport(ctx context.Context, args []string) error {
@@ -37,44 +33,10 @@ func (a *app) usageExport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	// Write to a temporary file beside the target, sync, rename: a reader
-	// never sees half a file.
-	tmp, err := os.CreateTemp(filepath.Dir(*out), ".usage-*.csv")
+	res, err := export.UsageCSV(ctx, s, *acct, c, *out)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	bw.WriteString("\ufeff")
-	w := csv.NewWriter(bw)
-	w.Write(callbill.UsageCSVHeader)
-	var row []string
-	n := 0
-	err = s.Calls(ctx, *acct, c, func(loc *time.Location, call *callbill.Call) error {
-		row = callbill.UsageCSVRow(call, loc, row)
-		n++
-		return w.Write(row)
-	})
-	if err != nil {
-		tmp.Close()
-		return err
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), *out); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "exported %d calls to %s\n", n, *out)
+	fmt.Fprintf(a.stdout, "exported %d calls to %s\n", res.Rows, res.Path)
 	return nil
 }

@@ -1,0 +1,50 @@
+package callbill
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos locates a CDR: the input file (0-based, in the order given) and its line
+// (or record) number.
+type Pos struct {
+	File int
+	Line int
+}
+
+// BadRow is a row the decoder could not read; sources return it from Next and
+// the import counts it as rejected and goes on.
+type BadRow struct {
+	Pos    Pos
+	Reason string
+}
+
+func (e *BadRow) Error() string { return fmt.Sprintf("line %d: %s", e.Pos.Line, e.Reason) }
+
+// CDRSource yields CDRs in import order. Next returns io.EOF at the end, a
+// *BadRow for a bad row (call Next again), and any other error to abort.
+type CDRSource interface {
+	Next() (CDR, Pos, error)
+}
+
+// Reject is a row that was not imported, and why.
+type Reject struct {
+	Pos      Pos
+	Reason   string
+	Conflict bool // same identity, different content (DESIGN §3.10)
+}
+
+// ImportOptions tune an import.
+type ImportOptions struct {
+	Strict    bool // import nothing when any row is bad
+	BatchSize int  // rows per transaction; 0 = 25,000
+	// Progress, when set, is called after every committed batch with the rows read so far.
+	Progress func(rows int64)
+}
+
+// ImportReport is what an import did.
+type ImportReport struct {
+	Imported, Duplicates, Rejected, Conflicts int64
+	Rejects                                   []Reject
+	Elapsed                                   time.Duration
+}

@@ -1,0 +1,155 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/callbill/callbill"
+)
+
+const jobCols = `id, kind, key, account, params, status, attempts, node, lease_until, created_at, started_at, finished_at, result, error`
+
+func scanJob(row interface{ Scan(...any) error }) (*callbill.Job, error) {
+	var j callbill.Job
+	var lease, created, started, finished int64
+	if err := row.Scan(&j.ID, &j.Kind, &j.Key, &j.Account, &j.Params, &j.Status, &j.Attempts, &j.Node,
+		&lease, &created, &started, &finished, &j.Result, &j.Error); err != nil {
+		return nil, err
+	}
+	j.LeaseUntil, j.CreatedAt, j.StartedAt, j.FinishedAt = timeOrZero(lease), timeOrZero(created), timeOrZero(started), timeOrZero(finished)
+	return &j, nil
+}
+
+// EnqueueJob queues a job unless one with the same key exists; it returns
+// the job either way and whether it was created now.
+func (s *Store) EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error) {
+	var job *callbill.Job
+	created := false
+	err := s.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, key, account, params, status, attempts, node, lease_until,
+			created_at, started_at, finished_at, result, error) VALUES (?, ?, ?, ?, 'queued', 0, '', 0, ?, 0, 0, '', '')
+			ON CONFLICT (key) DO NOTHING`, kind, key, account, params, s.Now().Unix())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		created = n == 1
+		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE key = ?`, key))
+		return err
+	})
+	return job, created, err
+}
+
+// ClaimJob gives node the oldest job of kind that is queued, or running under
+// a lease that ran out (its node died), and leases it for lease. Nodes never
+// claim the same job: PostgreSQL skips rows another claim holds locked, and
+// SQLite has one writer. Returns nil when there is nothing to do.
+func (s *Store) ClaimJob(ctx context.Context, kind, node string, lease time.Duration) (*callbill.Job, error) {
+	now := s.Now()
+	lock := ""
+	if s.dialect == dialectPostgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var job *callbill.Job
+	err := s.inTx(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM jobs WHERE kind = ?
+			AND (status = 'queued' OR (status = 'running' AND lease_until < ?)) ORDER BY id LIMIT 1`+lock,
+			kind, now.Unix()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'running', node = ?, lease_until = ?,
+			attempts = attempts + 1, started_at = ? WHERE id = ?`, node, now.Add(lease).Unix(), now.Unix(), id); err != nil {
+			return err
+		}
+		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+		return err
+	})
+	return job, err
+}
+
+// ErrJobLost says a node no longer holds the job it worked on: its lease ran
+// out and another node took it over. The work must be discarded.
+var ErrJobLost = callbill.Errorf(callbill.ECONFLICT, "the job was taken over by another node")
+
+// ExtendLease keeps a long job leased to node.
+func (s *Store) ExtendLease(ctx context.Context, id int64, node string, lease time.Duration) error {
+	return s.finishOrExtend(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND node = ? AND status = 'running'`,
+		s.Now().Add(lease).Unix(), id, node)
+}
+
+// FinishJob marks node's job done with its result. Returns ErrJobLost when
+// the job is no longer node's.
+func (s *Store) FinishJob(ctx context.Context, id int64, node, result string) error {
+	return s.finishOrExtend(ctx, `UPDATE jobs SET status = 'done', result = ?, finished_at = ? WHERE id = ? AND node = ? AND status = 'running'`,
+		result, s.Now().Unix(), id, node)
+}
+
+// FailJob marks node's job failed with a reason the tenant can read.
+func (s *Store) FailJob(ctx context.Context, id int64, node, reason string) error {
+	return s.finishOrExtend(ctx, `UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND node = ? AND status = 'running'`,
+		reason, s.Now().Unix(), id, node)
+}
+
+func (s *Store) finishOrExtend(ctx context.Context, q string, args ...any) error {
+	return s.inTx(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrJobLost
+		}
+		return nil
+	})
+}
+
+// Job returns a job by id. Returns ENOTFOUND when there is none.
+func (s *Store) Job(ctx context.Context, id int64) (*callbill.Job, error) {
+	var job *callbill.Job
+	err := s.inTx(ctx, func(tx *Tx) error {
+		var err error
+		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return callbill.Errorf(callbill.ENOTFOUND, "job %d not found", id)
+		}
+		return err
+	})
+	return job, err
+}
+
+// Jobs lists jobs of a kind, newest first; account "" lists every account's.
+func (s *Store) Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error) {
+	var jobs []*callbill.Job
+	err := s.inTx(ctx, func(tx *Tx) error {
+		q, args := `SELECT `+jobCols+` FROM jobs WHERE kind = ?`, []any{kind}
+		if account != "" {
+			q, args = q+` AND account = ?`, append(args, account)
+		}
+		rows, err := tx.QueryContext(ctx, q+` ORDER BY id DESC`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j, err := scanJob(rows)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		return rows.Err()
+	})
+	return jobs, err
+}

@@ -1,0 +1,163 @@
+// Package worker runs a node's background jobs: usage exports and the
+// automatic close of the previous cycle at 12:00 on the 2nd. Several nodes
+// may share one store; each job is claimed by one node at a time under a
+// lease, so nothing runs twice, and a job whose node died is taken over when
+// its lease runs out.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/export"
+)
+
+// Store is what the worker needs of the store (sqlstore.Store).
+type Store interface {
+	export.CallSource
+	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
+	ClaimJob(ctx context.Context, kind, node string, lease time.Duration) (*callbill.Job, error)
+	ExtendLease(ctx context.Context, id int64, node string, lease time.Duration) error
+	FinishJob(ctx context.Context, id int64, node, result string) error
+	FailJob(ctx context.Context, id int64, node, reason string) error
+	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
+	Location(ctx context.Context) (*time.Location, error)
+}
+
+// ExportParams are an export job's parameters.
+type ExportParams struct {
+	Account string `json:"account"`
+	Cycle   string `json:"cycle"`
+}
+
+// Node runs jobs.
+type Node struct {
+	Store     Store
+	Name      string        // this node's name in job records
+	ExportDir string        // where export files go
+	Lease     time.Duration // how long a claim holds without renewal
+	Poll      time.Duration // how often to look for work
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Run works until ctx ends.
+func (n *Node) Run(ctx context.Context) {
+	if n.Lease == 0 {
+		n.Lease = time.Minute
+	}
+	if n.Poll == 0 {
+		n.Poll = 500 * time.Millisecond
+	}
+	if n.Now == nil {
+		n.Now = time.Now
+	}
+	t := time.NewTicker(n.Poll)
+	defer t.Stop()
+	for {
+		n.scheduleClose(ctx)
+		for n.runOne(ctx, callbill.JobClose) || n.runOne(ctx, callbill.JobExport) {
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// scheduleClose queues the close of the previous cycle once it is due:
+// 12:00 on the 2nd of the month in the billing time zone. The job key makes
+// every node's request the same job.
+func (n *Node) scheduleClose(ctx context.Context) {
+	loc, err := n.Store.Location(ctx)
+	if err != nil {
+		n.Log.Error("billing time zone", "err", err)
+		return
+	}
+	now := n.Now().In(loc)
+	due := time.Date(now.Year(), now.Month(), 2, 12, 0, 0, 0, loc)
+	if now.Before(due) {
+		return
+	}
+	c := callbill.CycleOf(now, loc) - 1
+	if _, _, err := n.Store.EnqueueJob(ctx, callbill.JobClose, "close:"+c.String(), "", fmt.Sprintf(`{"cycle":%q}`, c.String())); err != nil {
+		n.Log.Error("queue automatic close", "cycle", c.String(), "err", err)
+	}
+}
+
+// runOne claims and runs one job of kind; it reports whether it found one.
+func (n *Node) runOne(ctx context.Context, kind string) bool {
+	job, err := n.Store.ClaimJob(ctx, kind, n.Name, n.Lease)
+	if err != nil {
+		if ctx.Err() == nil {
+			n.Log.Error("claim job", "kind", kind, "err", err)
+		}
+		return false
+	}
+	if job == nil {
+		return false
+	}
+	log := n.Log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempts)
+	result, err := n.run(ctx, job)
+	if err != nil {
+		log.Error("job failed", "err", err)
+		if ferr := n.Store.FailJob(ctx, job.ID, n.Name, callbill.ErrorMessage(err)); ferr != nil {
+			log.Error("record failure", "err", ferr)
+		}
+		return true
+	}
+	if err := n.Store.FinishJob(ctx, job.ID, n.Name, result); err != nil {
+		log.Error("record result", "err", err)
+		return true
+	}
+	log.Info("job done", "result", result)
+	return true
+}
+
+func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
+	switch job.Kind {
+	case callbill.JobClose:
+		var p struct{ Cycle string }
+		if err := json.Unmarshal([]byte(job.Params), &p); err != nil {
+			return "", err
+		}
+		c, err := callbill.ParseCycle(p.Cycle)
+		if err != nil {
+			return "", err
+		}
+		if _, err := n.Store.CloseCycle(ctx, c); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf(`{"closed":%q}`, c.String()), nil
+	case callbill.JobExport:
+		var p ExportParams
+		if err := json.Unmarshal([]byte(job.Params), &p); err != nil {
+			return "", err
+		}
+		c, err := callbill.ParseCycle(p.Cycle)
+		if err != nil {
+			return "", err
+		}
+		if err := os.MkdirAll(n.ExportDir, 0o750); err != nil {
+			return "", err
+		}
+		// The file is named by the job, so a retry overwrites a half-done
+		// attempt's file instead of leaving a second one.
+		path := filepath.Join(n.ExportDir, "usage-"+strconv.FormatInt(job.ID, 10)+".csv")
+		res, err := export.UsageCSV(ctx, n.Store, p.Account, c, path)
+		if err != nil {
+			return "", err
+		}
+		b, _ := json.Marshal(res)
+		return string(b), nil
+	}
+	return "", callbill.Errorf(callbill.EINVALID, "unknown job kind %q", job.Kind)
+}
