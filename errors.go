@@ -7,11 +7,12 @@ import (
 
 // Error codes. Every error a tenant or operator sees carries one of them.
 const (
-	EINVALID  = "invalid"   // the input breaks a rule; the message says which
-	ENOTFOUND = "not_found" // the named thing does not exist
-	ECONFLICT = "conflict"  // the input contradicts what is already stored
-	EREFUSED  = "refused"   // valid, but the current state forbids it (cash short, cycle closed)
-	EINTERNAL = "internal"  // a bug or an outage; details go to the log, not the tenant
+	EINVALID      = "invalid"      // the input breaks a rule; the message says which
+	ENOTFOUND     = "not_found"    // the named thing does not exist
+	ECONFLICT     = "conflict"     // the input contradicts what is already stored
+	EREFUSED      = "refused"      // valid, but the current state forbids it (cash short, cycle closed)
+	EUNAUTHORIZED = "unauthorized" // no key, or a wrong one
+	EINTERNAL     = "internal"     // a bug or an outage; details go to the log, not the tenant
 )
 
 // Error is a domain error: a stable code and a message a tenant can act on.

@@ -201,7 +201,3 @@ func sum(xs []int) int {
 	}
 	return s
 }
-
-func (a *app) serve(ctx context.Context, args []string) error {
-	return callbill.Errorf(callbill.EINVALID, "serve: the HTTP API is not part of this build yet (it comes with the API issue)")
-}

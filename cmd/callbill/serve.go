@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/worker"
+)
+
+// serve runs the HTTP API and this node's background jobs until interrupted.
+// Several serve processes may share one PostgreSQL database.
+func (a *app) serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	exports := fs.String("exports", "exports", "folder for export files (shared by the nodes of one database)")
+	node := fs.String("node", "", "this node's name in job records (default host-pid)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments")
+	}
+	if *node == "" {
+		host, _ := os.Hostname()
+		*node = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	log := slog.New(slog.NewTextHandler(a.stderr, nil)).With("node", *node)
+	key := os.Getenv("CALLBILL_OPERATOR_KEY")
+	if key == "" {
+		key = api.NewOperatorKey()
+		fmt.Fprintf(a.stdout, "operator key (set CALLBILL_OPERATOR_KEY to choose one): %s\n", key)
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := os.MkdirAll(*exports, 0o750); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           (&api.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log}
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), *node)
+	if f, ok := a.stdout.(*os.File); ok {
+		f.Sync()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stop()
+		<-done
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
