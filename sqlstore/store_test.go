@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -351,6 +352,70 @@ purchases:
 			if l.Item == "FixedLineOutbound" && (l.Usage != "0" || (l.DeductedByPackage != "2" && l.DeductedByPackage != "1")) {
 				t.Errorf("outbound line not covered by the package: %+v", l)
 			}
+		}
+	})
+}
+
+func TestJobsAreClaimedOnceAndTakenOverAfterTheLease(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
+		s.Now = func() time.Time { return now }
+		j1, created, err := s.EnqueueJob(ctx, callbill.JobExport, "k1", "1001", `{}`)
+		if err != nil || !created || j1.Status != callbill.JobQueued {
+			t.Fatalf("enqueue: %+v %v %v", j1, created, err)
+		}
+		again, created, err := s.EnqueueJob(ctx, callbill.JobExport, "k1", "1001", `{}`)
+		if err != nil || created || again.ID != j1.ID {
+			t.Fatalf("the same key must be the same job: %+v %v %v", again, created, err)
+		}
+		// Many claimers at once: the job goes to exactly one.
+		var mu sync.Mutex
+		claimed := 0
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				j, err := s.ClaimJob(ctx, callbill.JobExport, fmt.Sprintf("node%d", i), time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if j != nil {
+					mu.Lock()
+					claimed++
+					mu.Unlock()
+				}
+			}(i)
+		}
+		wg.Wait()
+		if claimed != 1 {
+			t.Fatalf("claimed %d times", claimed)
+		}
+		j, _ := s.Job(ctx, j1.ID)
+		owner := j.Node
+		// Before the lease runs out nobody else gets it; after, another node does.
+		if j, _ := s.ClaimJob(ctx, callbill.JobExport, "late", time.Minute); j != nil {
+			t.Fatalf("claimed a leased job: %+v", j)
+		}
+		now = now.Add(2 * time.Minute)
+		j2, err := s.ClaimJob(ctx, callbill.JobExport, "rescuer", time.Minute)
+		if err != nil || j2 == nil || j2.ID != j1.ID || j2.Attempts != 2 {
+			t.Fatalf("take-over: %+v %v", j2, err)
+		}
+		if err := s.FinishJob(ctx, j1.ID, owner, `{}`); !errors.Is(err, sqlstore.ErrJobLost) {
+			t.Fatalf("the first node's late result must be refused: %v", err)
+		}
+		if err := s.FinishJob(ctx, j1.ID, "rescuer", `{"rows":1}`); err != nil {
+			t.Fatal(err)
+		}
+		j, _ = s.Job(ctx, j1.ID)
+		if j.Status != callbill.JobDone || j.Result != `{"rows":1}` {
+			t.Fatalf("finished job: %+v", j)
+		}
+		if _, err := s.Job(ctx, 999); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+			t.Fatalf("unknown job: %v", err)
 		}
 	})
 }

@@ -1,0 +1,134 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/sqlstore"
+	"github.com/callbill/callbill/worker"
+	"github.com/callbill/callbill/world"
+)
+
+const key = "test-operator-key"
+
+func setup(t *testing.T) (*httptest.Server, *sqlstore.Store, string) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	w, ps := world.Parse([]byte(`
+accounts:
+  - uid: "1001"
+    name: 甲
+    instances:
+      - id: inst-p
+        mode: payg
+        numbers: [{number: "0571001", kind: fixed, source: ccc}]
+`))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if _, err := s.ApplyWorld(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	exports := t.TempDir()
+	srv := httptest.NewServer((&api.Server{Store: s, OperatorKey: key, ExportDir: exports,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	t.Cleanup(srv.Close)
+	return srv, s, exports
+}
+
+func call(t *testing.T, srv *httptest.Server, method, path, auth, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestOperatorKeyIsRequired(t *testing.T) {
+	srv, _, _ := setup(t)
+	for _, auth := range []string{"", "wrong"} {
+		code, body := call(t, srv, "GET", "/api/v1/accounts/1001/bills/2026-10", auth, "")
+		if code != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthorized"`) {
+			t.Errorf("auth %q: %d %s", auth, code, body)
+		}
+	}
+	if code, _ := call(t, srv, "GET", "/healthz", "", ""); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+}
+
+func TestImportBillAndExport(t *testing.T) {
+	srv, s, exports := setup(t)
+	csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
+		"c1,inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n" +
+		"c2,inst-p,outbound,4000,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
+	code, body := call(t, srv, "POST", "/api/v1/imports", key, csv)
+	if code != 200 || !strings.Contains(body, `"imported":1`) || !strings.Contains(body, `"line":3`) {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	code, body = call(t, srv, "GET", "/api/v1/accounts/1001/bills/2026-10", key, "")
+	if code != 200 || !strings.Contains(body, `"item":"FixedLineOutbound"`) || !strings.Contains(body, `"payable":"0.30"`) {
+		t.Fatalf("bill: %d %s", code, body)
+	}
+	if code, body := call(t, srv, "GET", "/api/v1/accounts/9999/bills/2026-10", key, ""); code != 404 {
+		t.Errorf("unknown account: %d %s", code, body)
+	}
+	code, body = call(t, srv, "POST", "/api/v1/exports", key, `{"account":"1001","cycle":"2026-10"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("export: %d %s", code, body)
+	}
+	var job struct{ ID int64 }
+	json.Unmarshal([]byte(body), &job)
+	if code, _ := call(t, srv, "GET", "/api/v1/exports/"+itoa(job.ID)+"/file", key, ""); code != http.StatusConflict {
+		t.Errorf("file of a queued export: %d", code)
+	}
+	// One worker pass runs it.
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &worker.Node{Store: s, Name: "t", ExportDir: exports, Poll: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go n.Run(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body = call(t, srv, "GET", "/api/v1/exports/"+itoa(job.ID), key, "")
+		if strings.Contains(body, `"status":"done"`) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if !strings.Contains(body, `"rows":1`) {
+		t.Fatalf("export job: %s", body)
+	}
+	code, body = call(t, srv, "GET", "/api/v1/exports/"+itoa(job.ID)+"/file", key, "")
+	if code != 200 || !strings.HasPrefix(body, "\ufeff阿里云账户ID（UID）,") || !strings.Contains(body, "1001,2026-10-08 10:00:00,0,2,0,inst-p,0,0,") {
+		t.Fatalf("file: %d %q", code, body)
+	}
+	files, _ := os.ReadDir(exports)
+	if len(files) != 1 {
+		t.Errorf("%d files in the export folder", len(files))
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
