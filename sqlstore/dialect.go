@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/callbill/callbill"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -126,30 +125,21 @@ func (s *Store) nextBatchID(ctx context.Context, tx *Tx) (int64, error) {
 	return id + 1, setMeta(ctx, tx, "batch_seq", strconv.FormatInt(id+1, 10))
 }
 
-// copyCalls writes calls with PostgreSQL's COPY on the importer's connection,
-// inside its transaction. A call stored before fails it with a unique
-// violation, like the INSERT it replaces.
-func (im *importer) copyCalls(ctx context.Context, calls []callbill.Call) (int64, error) {
-	var n int64
-	err := im.conn.Raw(func(dc any) error {
+// copyRows writes rows with PostgreSQL's COPY on the importer's connection,
+// inside its transaction.
+func (im *importer) copyRows(ctx context.Context, table string, cols []string, args []any) error {
+	return im.conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
+		w := len(cols)
 		i := 0
-		var err error
-		n, err = c.CopyFrom(ctx, pgx.Identifier{"calls"}, callColumns, pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(calls) {
+		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+			if i >= len(args) {
 				return nil, nil
 			}
-			call := &calls[i]
-			i++
-			im.rbuf = encodeRating(im.rbuf, call)
-			return []any{call.Account, call.InstanceID, call.ContactID, dirToInt(call.Direction), call.Caller, call.Callee,
-				call.Start, call.End, call.RecordingSeconds, call.RecordingBytes, int(call.Cycle), call.Minutes,
-				string(im.rbuf), call.Seq}, nil
+			row := args[i : i+w]
+			i += w
+			return row, nil
 		}))
 		return err
 	})
-	return n, err
 }
-
-var callColumns = []string{"account", "instance", "contact_id", "direction", "caller", "callee", "start_unix", "end_unix",
-	"rec_seconds", "rec_bytes", "cycle", "minutes", "rating", "seq"}

@@ -385,12 +385,6 @@ func (im *importer) process(ctx context.Context, tx *Tx, rows []pending, careful
 		}
 		cand = append(cand, i)
 	}
-	if careful {
-		var err error
-		if cand, err = im.filterStored(ctx, tx, rows, cand); err != nil {
-			return err
-		}
-	}
 	if len(cand) == 0 {
 		return nil
 	}
@@ -409,14 +403,22 @@ func (im *importer) process(ctx context.Context, tx *Tx, rows []pending, careful
 	if err := im.loadRatingState(ctx, tx, accounts); err != nil {
 		return err
 	}
+	// Under the accounts' locks nobody else stores their calls, so what the
+	// careful path looks up stays true until the batch commits.
+	if careful {
+		var err error
+		if cand, err = im.filterStored(ctx, tx, rows, cand); err != nil {
+			return err
+		}
+		if len(cand) == 0 {
+			return nil
+		}
+	}
 	batchID, err := im.s.nextBatchID(ctx, tx)
 	if err != nil {
 		return err
 	}
-	// Ingest sequence: batch id, then position in the batch. Batches of an
-	// account are serialized by its lock, so its calls' sequence grows.
-	im.seq = batchID << 20
-	inserted, err := im.rateAndInsert(ctx, tx, rows, cand)
+	inserted, err := im.rateAndInsert(ctx, tx, rows, cand, batchID)
 	if err != nil {
 		return err
 	}
@@ -433,13 +435,20 @@ func (im *importer) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) 
 		again.ContactID, again.InstanceID), true)
 }
 
-// filterStored drops the candidates already stored: duplicates or conflicts.
+// filterStored drops the candidates already stored: duplicates, or
+// conflicts when the content differs (the stored call is read back from its
+// block to compare).
 func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, cand []int) ([]int, error) {
+	type ref struct {
+		cycle int
+		block int64
+		pos   int64
+	}
 	byInst := map[string][]int{}
 	for _, i := range cand {
 		byInst[rows[i].cdr.InstanceID] = append(byInst[rows[i].cdr.InstanceID], i)
 	}
-	stored := map[identity]callbill.CDR{}
+	found := map[identity]ref{}
 	for inst, idx := range byInst {
 		for start := 0; start < len(idx); start += 500 {
 			part := idx[start:min(start+500, len(idx))]
@@ -447,26 +456,46 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 			for _, i := range part {
 				args = append(args, rows[i].cdr.ContactID)
 			}
-			q := `SELECT contact_id, direction, caller, callee, start_unix, end_unix, rec_seconds, rec_bytes FROM calls
-				WHERE instance = ? AND contact_id IN (?` + strings.Repeat(",?", len(part)-1) + `)`
-			rs, err := tx.QueryContext(ctx, q, args...)
+			rs, err := tx.QueryContext(ctx, `SELECT contact_id, cycle, block, pos FROM call_keys
+				WHERE instance = ? AND contact_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
 			if err != nil {
 				return nil, err
 			}
 			for rs.Next() {
-				c := callbill.CDR{InstanceID: inst}
-				var dir int
-				if err := rs.Scan(&c.ContactID, &dir, &c.Caller, &c.Callee, &c.Start, &c.End, &c.RecordingSeconds, &c.RecordingBytes); err != nil {
+				var contact string
+				var r ref
+				if err := rs.Scan(&contact, &r.cycle, &r.block, &r.pos); err != nil {
 					rs.Close()
 					return nil, err
 				}
-				c.Direction = dirFromInt(dir)
-				stored[identity{inst, c.ContactID}] = c
+				found[identity{inst, contact}] = r
 			}
 			rs.Close()
 			if err := rs.Err(); err != nil {
 				return nil, err
 			}
+		}
+	}
+	stored := map[identity]callbill.CDR{}
+	blocks := map[int64]int{} // block → cycle
+	for _, r := range found {
+		blocks[r.block] = r.cycle
+	}
+	for block, cycle := range blocks {
+		var acct string
+		var data []byte
+		if err := tx.QueryRowContext(ctx, `SELECT account, data FROM call_blocks WHERE cycle = ? AND seq = ?`, cycle, block).Scan(&acct, &data); err != nil {
+			return nil, fmt.Errorf("call block %d: %w", block, err)
+		}
+		err := decodeBlock(data, acct, callbill.Cycle(cycle), block, func(c *callbill.Call) error {
+			id := identity{c.InstanceID, c.ContactID}
+			if r, ok := found[id]; ok && r.block == block {
+				stored[id] = c.CDR
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	fresh := cand[:0:0]
@@ -481,102 +510,88 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 	return fresh, nil
 }
 
-func dirToInt(d callbill.Direction) int {
-	if d == callbill.Outbound {
-		return 1
-	}
-	return 0
-}
-
-func dirFromInt(d int) callbill.Direction {
-	if d == 1 {
-		return callbill.Outbound
-	}
-	return callbill.Inbound
-}
-
-const callCols = 14
-const insertChunk = 500
-
-// rateAndInsert rates the candidates in order and inserts them; it returns
-// how many rows the database took.
-func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, cand []int) (int64, error) {
+// rateAndInsert rates the candidates in input order, packs them into one
+// block per account and billed cycle, and stores the blocks and the calls'
+// identities; it returns how many calls were stored. An identity stored
+// before fails the insert with errStoredBefore.
+func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, cand []int, batchID int64) (int64, error) {
 	r := im.rater
 	im.calls = im.calls[:0]
 	clear(im.agg)
 	clear(im.rec)
+	type group struct {
+		account string
+		cycle   callbill.Cycle
+		calls   []int // positions in im.calls
+	}
+	type groupKey struct {
+		account string
+		cycle   callbill.Cycle
+	}
+	var groups []*group
+	byKey := map[groupKey]*group{}
 	for _, i := range cand {
 		call, err := r.Rate(&rows[i].cdr)
 		if err != nil {
-			if callbill.ErrorCode(err) == callbill.EINVALID {
+			if callbill.ErrorCode(err) == callbill.EINVALID { // Lookup let it through; rating did not
 				im.reject(rows[i].pos, callbill.ErrorMessage(err), false)
 				continue
 			}
 			return 0, err
 		}
-		im.seq++
-		call.Seq = im.seq
+		gk := groupKey{call.Account, call.Cycle}
+		g := byKey[gk]
+		if g == nil {
+			g = &group{account: gk.account, cycle: gk.cycle}
+			byKey[gk] = g
+			groups = append(groups, g)
+		}
+		g.calls = append(g.calls, len(im.calls))
 		im.calls = append(im.calls, call)
 	}
-	if im.s.dialect == dialectPostgres {
-		n, err := im.copyCalls(ctx, im.calls)
-		if err != nil && im.s.isUniqueViolation(err) {
-			return 0, errStoredBefore
+	// Ingest sequence: the batch id, then the position of the call among the
+	// batch's calls grouped by block. Batches of an account are serialized by
+	// its lock, so an account's sequence grows in rating order.
+	keyArgs := im.args[:0]
+	var blockArgs []any
+	next := batchID << 20
+	for _, g := range groups {
+		blockSeq := next
+		data := im.rbuf[:0]
+		for pos, ci := range g.calls {
+			c := &im.calls[ci]
+			c.Seq = blockSeq + int64(pos)
+			data = appendCall(data, c)
+			keyArgs = append(keyArgs, c.InstanceID, c.ContactID, int(g.cycle), blockSeq, pos)
 		}
-		return n, err
+		im.rbuf = data
+		blockArgs = append(blockArgs, blockSeq, g.account, int(g.cycle), len(g.calls), append([]byte(nil), data...))
+		next += int64(len(g.calls))
 	}
-	var inserted int64
-	for start := 0; start < len(im.calls); start += insertChunk {
-		part := im.calls[start:min(start+insertChunk, len(im.calls))]
-		n, err := im.insertCalls(ctx, tx, part)
-		if err != nil {
-			return 0, err
-		}
-		inserted += n
-	}
-	return inserted, nil
-}
-
-func insertCallsSQL(n int) string {
-	var sb strings.Builder
-	sb.WriteString(`INSERT INTO calls (account, instance, contact_id, direction, caller, callee, start_unix, end_unix,
-		rec_seconds, rec_bytes, cycle, minutes, rating, seq) VALUES `)
-	for i := 0; i < n; i++ {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-	}
-	return sb.String()
-}
-
-var insertCallsFull = insertCallsSQL(insertChunk)
-
-func (im *importer) insertCalls(ctx context.Context, tx *Tx, calls []callbill.Call) (int64, error) {
-	q := insertCallsFull
-	if len(calls) != insertChunk {
-		q = insertCallsSQL(len(calls))
-	}
-	st, err := im.stmt(ctx, tx, q)
-	if err != nil {
-		return 0, err
-	}
-	args := im.args[:0]
-	for i := range calls {
-		c := &calls[i]
-		im.rbuf = encodeRating(im.rbuf, c)
-		args = append(args, c.Account, c.InstanceID, c.ContactID, dirToInt(c.Direction), c.Caller, c.Callee,
-			c.Start, c.End, c.RecordingSeconds, c.RecordingBytes, int(c.Cycle), c.Minutes, string(im.rbuf), c.Seq)
-	}
-	im.args = args
-	res, err := st.ExecContext(ctx, args...)
-	if err != nil {
+	im.args = keyArgs
+	if err := im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "cycle", "block", "pos"}, keyArgs); err != nil {
 		if im.s.isUniqueViolation(err) {
 			return 0, errStoredBefore
 		}
 		return 0, err
 	}
-	return res.RowsAffected()
+	if err := im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data"}, blockArgs); err != nil {
+		return 0, err
+	}
+	return int64(len(im.calls)), nil
+}
+
+// storeRows inserts rows (args flat, len(cols) values each): with COPY on
+// PostgreSQL, with multi-row INSERTs on SQLite. A plain insert: a key stored
+// before fails it.
+func (im *importer) storeRows(ctx context.Context, tx *Tx, table string, cols []string, args []any) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if im.s.dialect == dialectPostgres {
+		return im.copyRows(ctx, table, cols, args)
+	}
+	return im.execRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), args)
 }
 
 // writeState writes the batch's aggregates and the rater's changed state.

@@ -8,9 +8,9 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// Calls streams an account's rated calls billed in a cycle to fn, in key
-// order, without holding them in memory. It also returns the billing time zone.
-// Returns ENOTFOUND for an unknown account.
+// Calls streams an account's rated calls billed in a cycle to fn, in ingest
+// order, one block in memory at a time. fn gets the billing time zone and a
+// call that is reused for the next one. Returns ENOTFOUND for an unknown account.
 func (s *Store) Calls(ctx context.Context, uid string, c callbill.Cycle, fn func(loc *time.Location, call *callbill.Call) error) error {
 	tx, err := s.begin(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -28,26 +28,18 @@ func (s *Store) Calls(ctx context.Context, uid string, c callbill.Cycle, fn func
 	if err != nil {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT instance, contact_id, direction, caller, callee, start_unix, end_unix,
-		rec_seconds, rec_bytes, cycle, minutes, rating, seq FROM calls WHERE account = ? AND cycle = ?`, uid, int(c))
+	rows, err := tx.QueryContext(ctx, `SELECT seq, data FROM call_blocks WHERE account = ? AND cycle = ? ORDER BY seq`, uid, int(c))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	call := callbill.Call{}
+	var data []byte
 	for rows.Next() {
-		var dir, cy int
-		var rating string
-		call = callbill.Call{Account: uid}
-		if err := rows.Scan(&call.InstanceID, &call.ContactID, &dir, &call.Caller, &call.Callee, &call.Start, &call.End,
-			&call.RecordingSeconds, &call.RecordingBytes, &cy, &call.Minutes, &rating, &call.Seq); err != nil {
+		var seq int64
+		if err := rows.Scan(&seq, &data); err != nil {
 			return err
 		}
-		call.Direction, call.Cycle = dirFromInt(dir), callbill.Cycle(cy)
-		if err := decodeRating(rating, &call); err != nil {
-			return err
-		}
-		if err := fn(loc, &call); err != nil {
+		if err := decodeBlock(data, uid, c, seq, func(call *callbill.Call) error { return fn(loc, call) }); err != nil {
 			return err
 		}
 	}

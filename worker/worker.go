@@ -46,6 +46,8 @@ type Node struct {
 	Poll      time.Duration // how often to look for work
 	Log       *slog.Logger
 	Now       func() time.Time
+	// NoAutoClose leaves closing to the operator.
+	NoAutoClose bool
 }
 
 // Run works until ctx ends.
@@ -77,6 +79,9 @@ func (n *Node) Run(ctx context.Context) {
 // 12:00 on the 2nd of the month in the billing time zone. The job key makes
 // every node's request the same job.
 func (n *Node) scheduleClose(ctx context.Context) {
+	if n.NoAutoClose {
+		return
+	}
 	loc, err := n.Store.Location(ctx)
 	if err != nil {
 		n.Log.Error("billing time zone", "err", err)

@@ -24,6 +24,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	exports := fs.String("exports", "exports", "folder for export files (shared by the nodes of one database)")
 	node := fs.String("node", "", "this node's name in job records (default host-pid)")
+	autoClose := fs.Bool("auto-close", true, "close the previous cycle at 12:00 on the 2nd (billing time zone)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log}
+	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), *node)

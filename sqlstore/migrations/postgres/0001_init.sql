@@ -103,24 +103,29 @@ CREATE TABLE ledger (
     PRIMARY KEY (account, seq)
 );
 
--- One row per call: the normalized CDR and what rating decided. The key
--- starts with the account, the distribution column (docs/scaling.md).
-CREATE TABLE calls (
-    account     TEXT COLLATE "C" NOT NULL,
-    instance    TEXT COLLATE "C" NOT NULL,
-    contact_id  TEXT COLLATE "C" NOT NULL,
-    direction   SMALLINT NOT NULL, -- 0 inbound, 1 outbound
-    caller      TEXT COLLATE "C" NOT NULL,
-    callee      TEXT COLLATE "C" NOT NULL,
-    start_unix  BIGINT NOT NULL,
-    end_unix    BIGINT NOT NULL,
-    rec_seconds BIGINT NOT NULL,
-    rec_bytes   BIGINT NOT NULL,
-    cycle       INTEGER NOT NULL, -- billed cycle
-    minutes     BIGINT NOT NULL,
-    rating      TEXT COLLATE "C" NOT NULL,    -- compact rating result, see sqlstore/callrow.go
-    seq         BIGINT NOT NULL,  -- ingest sequence
-    PRIMARY KEY (account, instance, contact_id)
+-- Calls, packed in blocks: one row per account, billed cycle and import
+-- batch (sqlstore/callblock.go). seq is the ingest sequence of the block's
+-- first call; the block's calls follow it one by one.
+CREATE TABLE call_blocks (
+    account TEXT COLLATE "C" NOT NULL,
+    cycle   INTEGER NOT NULL, -- billed cycle
+    seq     BIGINT NOT NULL,
+    calls   INTEGER NOT NULL,
+    data    BYTEA NOT NULL,
+    PRIMARY KEY (account, cycle, seq)
+);
+CREATE INDEX call_blocks_seq ON call_blocks (seq);
+
+-- Every stored call's identity and where the call is: duplicates and
+-- conflicts are decided here. Contact ids of an instance mostly grow, so
+-- inserts land at the end of each instance's range.
+CREATE TABLE call_keys (
+    instance   TEXT COLLATE "C" NOT NULL,
+    contact_id TEXT COLLATE "C" NOT NULL,
+    cycle      INTEGER NOT NULL,
+    block      BIGINT NOT NULL,
+    pos        INTEGER NOT NULL,
+    PRIMARY KEY (instance, contact_id)
 );
 
 -- Import batch ids; a call's ingest sequence is batch id << 20 + position.

@@ -101,26 +101,29 @@ CREATE TABLE ledger (
     PRIMARY KEY (account, seq)
 );
 
--- One row per call: the normalized CDR and what rating decided. In SQLite the
--- rowid is the ingest sequence, so an import appends; the identity index
--- decides duplicates (instance ids are unique, so it implies the account).
-CREATE TABLE calls (
-    seq         INTEGER PRIMARY KEY,
-    account     TEXT NOT NULL,
-    instance    TEXT NOT NULL,
-    contact_id  TEXT NOT NULL,
-    direction   INTEGER NOT NULL, -- 0 inbound, 1 outbound
-    caller      TEXT NOT NULL,
-    callee      TEXT NOT NULL,
-    start_unix  INTEGER NOT NULL,
-    end_unix    INTEGER NOT NULL,
-    rec_seconds INTEGER NOT NULL,
-    rec_bytes   INTEGER NOT NULL,
-    cycle       INTEGER NOT NULL, -- billed cycle
-    minutes     INTEGER NOT NULL,
-    rating      TEXT NOT NULL     -- compact rating result, see sqlstore/callrow.go
+-- Calls, packed in blocks: one row per account, billed cycle and import
+-- batch (sqlstore/callblock.go). seq is the ingest sequence of the block's
+-- first call; the block's calls follow it one by one.
+CREATE TABLE call_blocks (
+    seq     INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    cycle   INTEGER NOT NULL, -- billed cycle
+    calls   INTEGER NOT NULL,
+    data    BLOB NOT NULL
 );
-CREATE UNIQUE INDEX calls_identity ON calls (instance, contact_id);
+CREATE INDEX call_blocks_cycle ON call_blocks (account, cycle, seq);
+
+-- Every stored call's identity and where the call is: duplicates and
+-- conflicts are decided here. Contact ids of an instance mostly grow, so
+-- inserts land at the end of each instance's range.
+CREATE TABLE call_keys (
+    instance   TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    cycle      INTEGER NOT NULL,
+    block      INTEGER NOT NULL,
+    pos        INTEGER NOT NULL,
+    PRIMARY KEY (instance, contact_id)
+) WITHOUT ROWID;
 
 -- Running aggregates per bill-line key and day, updated with every import.
 CREATE TABLE usage_agg (

@@ -1,0 +1,183 @@
+package sqlstore
+
+import (
+	"encoding/binary"
+
+	"github.com/callbill/callbill"
+)
+
+// Calls are stored in blocks: one row per account, billed cycle and import
+// batch, holding that batch's calls of the account packed one after another.
+// A row per call made the database, not rating, the bottleneck of an import;
+// a block is written with one statement and read with one seek, and a call's
+// identity (instance, contact id) lives in call_keys, which says where it is.
+//
+// A call in a block, in order:
+//
+//	instance, contact id, caller, callee    strings (uvarint length, bytes)
+//	flags                                   byte: 0 outbound, 1 late, 2–3 source, 4 subscription, 5–7 item
+//	start                                   varint epoch seconds
+//	duration, recording seconds, bytes      uvarint
+//	item price, covered minutes             uvarint, only with an item
+//	charge                                  uvarint, 1e-6 yuan
+//	bands                                   uvarint count, then band, minutes, price each
+//	packages                                uvarint count, then id (string), minutes each
+//
+// Minutes follow from the duration, the service number from the direction,
+// the ingest sequence from the block's sequence plus the call's position.
+
+var itemBits = map[callbill.Item]byte{"": 0, callbill.ItemFixedLineInbound: 1, callbill.ItemFixedLineOutbound: 2, callbill.ItemInbound400: 3}
+var bitsItem = [8]callbill.Item{"", callbill.ItemFixedLineInbound, callbill.ItemFixedLineOutbound, callbill.ItemInbound400}
+var sourceBits = map[callbill.NumberSource]byte{callbill.SourceCCC: 0, callbill.SourceThirdParty: 1, callbill.SourceOwn: 2}
+var bitsSource = [4]callbill.NumberSource{callbill.SourceCCC, callbill.SourceThirdParty, callbill.SourceOwn}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendCall packs one call.
+func appendCall(b []byte, c *callbill.Call) []byte {
+	b = appendString(b, c.InstanceID)
+	b = appendString(b, c.ContactID)
+	b = appendString(b, c.Caller)
+	b = appendString(b, c.Callee)
+	var f byte
+	if c.Direction == callbill.Outbound {
+		f |= 1
+	}
+	if c.Late {
+		f |= 2
+	}
+	f |= sourceBits[c.NumberSource] << 2
+	if c.Mode == callbill.ModeSubscription {
+		f |= 1 << 4
+	}
+	f |= itemBits[c.Item] << 5
+	b = append(b, f)
+	b = binary.AppendVarint(b, c.Start)
+	b = binary.AppendUvarint(b, uint64(c.End-c.Start))
+	b = binary.AppendUvarint(b, uint64(c.RecordingSeconds))
+	b = binary.AppendUvarint(b, uint64(c.RecordingBytes))
+	if c.Item != "" {
+		b = binary.AppendUvarint(b, uint64(c.ItemMicro))
+		b = binary.AppendUvarint(b, uint64(c.CoveredMinutes))
+	}
+	b = binary.AppendUvarint(b, uint64(c.ChargeMicro))
+	b = binary.AppendUvarint(b, uint64(len(c.Bands)))
+	for _, u := range c.Bands {
+		b = binary.AppendUvarint(b, uint64(u.Band))
+		b = binary.AppendUvarint(b, uint64(u.Minutes))
+		b = binary.AppendUvarint(b, uint64(u.Micro))
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Packages)))
+	for _, p := range c.Packages {
+		b = appendString(b, p.PackageID)
+		b = binary.AppendUvarint(b, uint64(p.Minutes))
+	}
+	return b
+}
+
+// blockReader unpacks the calls of one block.
+type blockReader struct {
+	b   []byte
+	err bool
+}
+
+func (r *blockReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *blockReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *blockReader) string(intern map[string]string) string {
+	n := r.uvarint()
+	if uint64(len(r.b)) < n {
+		r.err, r.b = true, nil
+		return ""
+	}
+	raw := r.b[:n]
+	r.b = r.b[n:]
+	if intern != nil {
+		if s, ok := intern[string(raw)]; ok {
+			return s
+		}
+		s := string(raw)
+		intern[s] = s
+		return s
+	}
+	return string(raw)
+}
+
+// decodeBlock calls fn with each call of a block, in ingest order. The call
+// is reused between calls of fn; fn must copy what it keeps.
+func decodeBlock(data []byte, account string, cycle callbill.Cycle, seq int64, fn func(c *callbill.Call) error) error {
+	r := blockReader{b: data}
+	intern := map[string]string{}
+	var c callbill.Call
+	for i := int64(0); len(r.b) > 0; i++ {
+		c = callbill.Call{Account: account, Cycle: cycle, Seq: seq + i, Bands: c.Bands[:0], Packages: c.Packages[:0]}
+		c.InstanceID = r.string(intern)
+		c.ContactID = r.string(nil)
+		c.Caller = r.string(nil)
+		c.Callee = r.string(nil)
+		if len(r.b) == 0 {
+			return callbill.Errorf(callbill.EINTERNAL, "stored call block %d is truncated", seq)
+		}
+		f := r.b[0]
+		r.b = r.b[1:]
+		c.Direction = callbill.Inbound
+		c.Number = c.Callee
+		if f&1 != 0 {
+			c.Direction, c.Number = callbill.Outbound, c.Caller
+		}
+		c.Late = f&2 != 0
+		c.NumberSource = bitsSource[(f>>2)&3]
+		c.Mode = callbill.ModePayg
+		if f&(1<<4) != 0 {
+			c.Mode = callbill.ModeSubscription
+		}
+		c.Item = bitsItem[f>>5]
+		c.Start = r.varint()
+		c.End = c.Start + int64(r.uvarint())
+		c.Minutes = callbill.CallMinutes(c.End - c.Start)
+		c.RecordingSeconds = int64(r.uvarint())
+		c.RecordingBytes = int64(r.uvarint())
+		if c.Item != "" {
+			c.ItemMicro = int64(r.uvarint())
+			c.CoveredMinutes = int64(r.uvarint())
+			c.TelecomMinutes = c.Minutes
+		}
+		c.ChargeMicro = int64(r.uvarint())
+		for n := r.uvarint(); n > 0 && !r.err; n-- {
+			c.Bands = append(c.Bands, callbill.BandUse{Band: int(r.uvarint()), Minutes: int64(r.uvarint()), Micro: int64(r.uvarint())})
+		}
+		if len(c.Bands) > 0 {
+			c.PlatformMinutes = c.Minutes
+		}
+		for n := r.uvarint(); n > 0 && !r.err; n-- {
+			c.Packages = append(c.Packages, callbill.PackageUse{PackageID: r.string(nil), Minutes: int64(r.uvarint())})
+		}
+		if r.err {
+			return callbill.Errorf(callbill.EINTERNAL, "stored call block %d is malformed", seq)
+		}
+		if err := fn(&c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
