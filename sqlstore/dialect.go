@@ -49,7 +49,7 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	}
 	// IMMEDIATE transactions take the write lock up front, so two writers
 	// never deadlock on a lock upgrade; WAL lets readers go on meanwhile.
-	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-32768"
+	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-16384"
 	db, err := sql.Open("callbill-sqlite3", full)
 	if err != nil {
 		return nil, err
@@ -125,20 +125,20 @@ func (s *Store) nextBatchID(ctx context.Context, tx *Tx) (int64, error) {
 	return id + 1, setMeta(ctx, tx, "batch_seq", strconv.FormatInt(id+1, 10))
 }
 
-// copyRows writes rows with PostgreSQL's COPY on the importer's connection,
-// inside its transaction.
-func (im *importer) copyRows(ctx context.Context, table string, cols []string, args []any) error {
+// copyRows writes n rows with PostgreSQL's COPY on the importer's
+// connection, inside its transaction.
+func (im *importer) copyRows(ctx context.Context, table string, cols []string, n int, row func(i int, dst []any) []any) error {
 	return im.conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
-		w := len(cols)
 		i := 0
+		buf := make([]any, 0, len(cols))
 		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-			if i >= len(args) {
+			if i >= n {
 				return nil, nil
 			}
-			row := args[i : i+w]
-			i += w
-			return row, nil
+			buf = row(i, buf[:0])
+			i++
+			return buf, nil
 		}))
 		return err
 	})

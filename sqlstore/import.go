@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,12 +82,13 @@ type importer struct {
 	stmts   map[string]*sql.Stmt // prepared in the current transaction
 	sqlText map[string]string    // multi-row statements by shape
 
+	minCycle callbill.Cycle // the earliest cycle the batch bills in
+
 	// reused buffers
-	calls []callbill.Call
-	agg   map[callbill.AggKey]*callbill.AggValue
-	rec   map[callbill.RecKey]int64
-	args  []any
-	rbuf  []byte
+	agg  map[callbill.AggKey]*callbill.AggValue
+	rec  map[callbill.RecKey]int64
+	args []any
+	rbuf []byte
 }
 
 // Import rates and stores CDRs (DESIGN §4.2, §5): each batch is decoded,
@@ -95,7 +97,7 @@ type importer struct {
 // the same import converges (what was stored comes back as duplicates).
 func (s *Store) Import(ctx context.Context, src callbill.CDRSource, opts callbill.ImportOptions) (*callbill.ImportReport, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 25_000
+		opts.BatchSize = 50_000
 	}
 	started := time.Now()
 	im := &importer{s: s, ctx: ctx, opts: opts, rep: &callbill.ImportReport{}, gen: -1, sqlText: map[string]string{},
@@ -510,26 +512,41 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 	return fresh, nil
 }
 
-// rateAndInsert rates the candidates in input order, packs them into one
-// block per account and billed cycle, and stores the blocks and the calls'
-// identities; it returns how many calls were stored. An identity stored
-// before fails the insert with errStoredBefore.
+// block is the calls of one account and billed cycle in a batch, packed.
+type block struct {
+	account string
+	cycle   callbill.Cycle
+	seq     int64 // ingest sequence of its first call
+	calls   int
+	data    []byte
+}
+
+// keyRow says where a stored call is: the row of the batch, its block, and
+// its position there.
+type keyRow struct {
+	row   int
+	block *block
+	pos   int
+}
+
+// rateAndInsert rates the candidates in input order, adds them to the
+// aggregates, packs them into one block per account and billed cycle, and
+// stores the blocks and the calls' identities; it returns how many calls
+// were stored. An identity stored before fails the insert with
+// errStoredBefore. Nothing per call outlives the loop but its packed bytes
+// and its identity row, so a batch costs little memory.
 func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, cand []int, batchID int64) (int64, error) {
 	r := im.rater
-	im.calls = im.calls[:0]
 	clear(im.agg)
 	clear(im.rec)
-	type group struct {
-		account string
-		cycle   callbill.Cycle
-		calls   []int // positions in im.calls
-	}
-	type groupKey struct {
+	im.minCycle = 0
+	type blockKey struct {
 		account string
 		cycle   callbill.Cycle
 	}
-	var groups []*group
-	byKey := map[groupKey]*group{}
+	var blocks []*block
+	byKey := map[blockKey]*block{}
+	keys := make([]keyRow, 0, len(cand))
 	for _, i := range cand {
 		call, err := r.Rate(&rows[i].cdr)
 		if err != nil {
@@ -539,81 +556,96 @@ func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, c
 			}
 			return 0, err
 		}
-		gk := groupKey{call.Account, call.Cycle}
-		g := byKey[gk]
-		if g == nil {
-			g = &group{account: gk.account, cycle: gk.cycle}
-			byKey[gk] = g
-			groups = append(groups, g)
+		call.Aggregate(im.agg)
+		if b := call.StoredBytes(); b > 0 {
+			im.rec[callbill.RecKey{Account: call.Account, StartCycle: call.StartCycle, Instance: call.InstanceID}] += b
 		}
-		g.calls = append(g.calls, len(im.calls))
-		im.calls = append(im.calls, call)
+		if im.minCycle == 0 || call.Cycle < im.minCycle {
+			im.minCycle = call.Cycle
+		}
+		bk := blockKey{call.Account, call.Cycle}
+		blk := byKey[bk]
+		if blk == nil {
+			blk = &block{account: bk.account, cycle: bk.cycle}
+			byKey[bk] = blk
+			blocks = append(blocks, blk)
+		}
+		keys = append(keys, keyRow{row: i, block: blk, pos: blk.calls})
+		blk.data = appendCall(blk.data, &call)
+		blk.calls++
 	}
 	// Ingest sequence: the batch id, then the position of the call among the
 	// batch's calls grouped by block. Batches of an account are serialized by
 	// its lock, so an account's sequence grows in rating order.
-	keyArgs := im.args[:0]
-	var blockArgs []any
 	next := batchID << 20
-	for _, g := range groups {
-		blockSeq := next
-		data := im.rbuf[:0]
-		for pos, ci := range g.calls {
-			c := &im.calls[ci]
-			c.Seq = blockSeq + int64(pos)
-			data = appendCall(data, c)
-			keyArgs = append(keyArgs, c.InstanceID, c.ContactID, int(g.cycle), blockSeq, pos)
-		}
-		im.rbuf = data
-		blockArgs = append(blockArgs, blockSeq, g.account, int(g.cycle), len(g.calls), append([]byte(nil), data...))
-		next += int64(len(g.calls))
+	for _, blk := range blocks {
+		blk.seq = next
+		next += int64(blk.calls)
 	}
-	im.args = keyArgs
-	if err := im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "cycle", "block", "pos"}, keyArgs); err != nil {
+	// Identities go in in key order: each lands next to the last one of its
+	// instance, which keeps the pages a batch dirties (and its commit) few.
+	slices.SortFunc(keys, func(a, b keyRow) int {
+		x, y := &rows[a.row].cdr, &rows[b.row].cdr
+		if c := strings.Compare(x.InstanceID, y.InstanceID); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ContactID, y.ContactID)
+	})
+	err := im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "cycle", "block", "pos"}, len(keys),
+		func(n int, dst []any) []any {
+			k := &keys[n]
+			c := &rows[k.row].cdr
+			return append(dst, c.InstanceID, c.ContactID, int(k.block.cycle), k.block.seq, k.pos)
+		})
+	if err != nil {
 		if im.s.isUniqueViolation(err) {
 			return 0, errStoredBefore
 		}
 		return 0, err
 	}
-	if err := im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data"}, blockArgs); err != nil {
+	err = im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data"}, len(blocks),
+		func(n int, dst []any) []any {
+			b := blocks[n]
+			return append(dst, b.seq, b.account, int(b.cycle), b.calls, b.data)
+		})
+	if err != nil {
 		return 0, err
 	}
-	return int64(len(im.calls)), nil
+	return int64(len(keys)), nil
 }
 
-// storeRows inserts rows (args flat, len(cols) values each): with COPY on
-// PostgreSQL, with multi-row INSERTs on SQLite. A plain insert: a key stored
-// before fails it.
-func (im *importer) storeRows(ctx context.Context, tx *Tx, table string, cols []string, args []any) error {
-	if len(args) == 0 {
+// storeRows inserts n rows, row(i, dst) appending row i's values to dst:
+// with COPY on PostgreSQL, with multi-row INSERTs on SQLite. A plain insert:
+// a key stored before fails it.
+func (im *importer) storeRows(ctx context.Context, tx *Tx, table string, cols []string, n int, row func(i int, dst []any) []any) error {
+	if n == 0 {
 		return nil
 	}
 	if im.s.dialect == dialectPostgres {
-		return im.copyRows(ctx, table, cols, args)
+		return im.copyRows(ctx, table, cols, n, row)
 	}
-	return im.execRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), args)
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	per := maxParams / len(cols)
+	for start := 0; start < n; start += per {
+		args := im.args[:0]
+		for i := start; i < min(start+per, n); i++ {
+			args = row(i, args)
+		}
+		im.args = args
+		if err := im.execRows(ctx, tx, head, "", len(cols), args); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeState writes the batch's aggregates and the rater's changed state.
 func (im *importer) writeState(ctx context.Context, tx *Tx) error {
-	minCycle := callbill.Cycle(0)
-	for i := range im.calls {
-		c := &im.calls[i]
-		c.Aggregate(im.agg)
-		if b := c.StoredBytes(); b > 0 {
-			im.rec[callbill.RecKey{Account: c.Account, StartCycle: c.StartCycle, Instance: c.InstanceID}] += b
-		}
-		if minCycle == 0 || c.Cycle < minCycle {
-			minCycle = c.Cycle
-		}
-	}
 	if err := im.upsertAggregates(ctx, tx); err != nil {
 		return err
 	}
-	if minCycle != 0 {
-		if err := noteActivity(ctx, tx, minCycle); err != nil {
-			return err
-		}
+	if im.minCycle != 0 {
+		return noteActivity(ctx, tx, im.minCycle)
 	}
 	return nil
 }

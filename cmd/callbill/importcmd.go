@@ -90,7 +90,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
-	batch := fs.Int("batch", 0, "rows per transaction (default 25,000)")
+	batch := fs.Int("batch", 0, "rows per transaction (default 50,000)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
