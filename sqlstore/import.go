@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -441,16 +440,11 @@ func (im *importer) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) 
 // conflicts when the content differs (the stored call is read back from its
 // block to compare).
 func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, cand []int) ([]int, error) {
-	type ref struct {
-		cycle int
-		block int64
-		pos   int64
-	}
 	byInst := map[string][]int{}
 	for _, i := range cand {
 		byInst[rows[i].cdr.InstanceID] = append(byInst[rows[i].cdr.InstanceID], i)
 	}
-	found := map[identity]ref{}
+	found := map[identity]int64{} // identity → sequence
 	for inst, idx := range byInst {
 		for start := 0; start < len(idx); start += 500 {
 			part := idx[start:min(start+500, len(idx))]
@@ -458,19 +452,19 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 			for _, i := range part {
 				args = append(args, rows[i].cdr.ContactID)
 			}
-			rs, err := tx.QueryContext(ctx, `SELECT contact_id, cycle, block, pos FROM call_keys
+			rs, err := tx.QueryContext(ctx, `SELECT contact_id, seq FROM call_keys
 				WHERE instance = ? AND contact_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
 			if err != nil {
 				return nil, err
 			}
 			for rs.Next() {
 				var contact string
-				var r ref
-				if err := rs.Scan(&contact, &r.cycle, &r.block, &r.pos); err != nil {
+				var seq int64
+				if err := rs.Scan(&contact, &seq); err != nil {
 					rs.Close()
 					return nil, err
 				}
-				found[identity{inst, contact}] = r
+				found[identity{inst, contact}] = seq
 			}
 			rs.Close()
 			if err := rs.Err(); err != nil {
@@ -479,19 +473,33 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 		}
 	}
 	stored := map[identity]callbill.CDR{}
-	blocks := map[int64]int{} // block → cycle
-	for _, r := range found {
-		blocks[r.block] = r.cycle
+	bySeq := map[int64]identity{}
+	for id, seq := range found {
+		bySeq[seq] = id
 	}
-	for block, cycle := range blocks {
+	seqs := make([]int64, 0, len(bySeq))
+	for seq := range bySeq {
+		seqs = append(seqs, seq)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	// Read each block once: the block of the lowest unresolved sequence is
+	// the last one starting at or before it, and it holds every sequence
+	// below its end.
+	for len(seqs) > 0 {
+		var blockSeq int64
 		var acct string
+		var cycle, n int
 		var data []byte
-		if err := tx.QueryRowContext(ctx, `SELECT account, data FROM call_blocks WHERE cycle = ? AND seq = ?`, cycle, block).Scan(&acct, &data); err != nil {
-			return nil, fmt.Errorf("call block %d: %w", block, err)
+		if err := tx.QueryRowContext(ctx, `SELECT seq, account, cycle, calls, data FROM call_blocks
+			WHERE seq <= ? ORDER BY seq DESC LIMIT 1`, seqs[0]).Scan(&blockSeq, &acct, &cycle, &n, &data); err != nil {
+			return nil, fmt.Errorf("the block of call %d: %w", seqs[0], err)
 		}
-		err := decodeBlock(data, acct, callbill.Cycle(cycle), block, func(c *callbill.Call) error {
-			id := identity{c.InstanceID, c.ContactID}
-			if r, ok := found[id]; ok && r.block == block {
+		end := blockSeq + int64(n)
+		for len(seqs) > 0 && seqs[0] < end {
+			seqs = seqs[1:]
+		}
+		err := decodeBlock(data, acct, callbill.Cycle(cycle), blockSeq, func(c *callbill.Call) error {
+			if id, ok := bySeq[c.Seq]; ok && id == (identity{c.InstanceID, c.ContactID}) {
 				stored[id] = c.CDR
 			}
 			return nil
@@ -506,6 +514,9 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 		if old, ok := stored[identity{c.InstanceID, c.ContactID}]; ok {
 			im.dupOrConflict(rows[i].pos, &old, c)
 			continue
+		}
+		if _, ok := found[identity{c.InstanceID, c.ContactID}]; ok {
+			return nil, fmt.Errorf("call %s on %s is indexed but not in its block", c.ContactID, c.InstanceID)
 		}
 		fresh = append(fresh, i)
 	}
@@ -582,20 +593,28 @@ func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, c
 		blk.seq = next
 		next += int64(blk.calls)
 	}
-	// Identities go in in key order: each lands next to the last one of its
-	// instance, which keeps the pages a batch dirties (and its commit) few.
-	slices.SortFunc(keys, func(a, b keyRow) int {
-		x, y := &rows[a.row].cdr, &rows[b.row].cdr
-		if c := strings.Compare(x.InstanceID, y.InstanceID); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ContactID, y.ContactID)
-	})
-	err := im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "cycle", "block", "pos"}, len(keys),
+	// Identities go in grouped by instance, in input order within one (its
+	// contact ids mostly grow): each lands next to the last one of its
+	// instance, which keeps the pages a batch dirties, and so its commit, few.
+	byInst := map[string][]keyRow{}
+	for _, k := range keys {
+		inst := rows[k.row].cdr.InstanceID
+		byInst[inst] = append(byInst[inst], k)
+	}
+	insts := make([]string, 0, len(byInst))
+	for inst := range byInst {
+		insts = append(insts, inst)
+	}
+	sort.Strings(insts)
+	keys = keys[:0]
+	for _, inst := range insts {
+		keys = append(keys, byInst[inst]...)
+	}
+	err := im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(keys),
 		func(n int, dst []any) []any {
 			k := &keys[n]
 			c := &rows[k.row].cdr
-			return append(dst, c.InstanceID, c.ContactID, int(k.block.cycle), k.block.seq, k.pos)
+			return append(dst, c.InstanceID, c.ContactID, k.block.seq+int64(k.pos))
 		})
 	if err != nil {
 		if im.s.isUniqueViolation(err) {

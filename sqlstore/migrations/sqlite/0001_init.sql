@@ -113,15 +113,13 @@ CREATE TABLE call_blocks (
 );
 CREATE INDEX call_blocks_cycle ON call_blocks (account, cycle, seq);
 
--- Every stored call's identity and where the call is: duplicates and
+-- Every stored call's identity and its sequence (which says where it is): duplicates and
 -- conflicts are decided here. Contact ids of an instance mostly grow, so
 -- inserts land at the end of each instance's range.
 CREATE TABLE call_keys (
     instance   TEXT NOT NULL,
     contact_id TEXT NOT NULL,
-    cycle      INTEGER NOT NULL,
-    block      INTEGER NOT NULL,
-    pos        INTEGER NOT NULL,
+    seq        INTEGER NOT NULL,  -- the call's ingest sequence; its block is the last starting at or before it
     PRIMARY KEY (instance, contact_id)
 ) WITHOUT ROWID;
 
