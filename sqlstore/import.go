@@ -120,7 +120,7 @@ func (s *Store) Import(ctx context.Context, src callbill.CDRSource, opts callbil
 		}()
 	}
 	// Decoding runs one batch ahead of rating and writing, on another core.
-	batches := make(chan decoded, 1)
+	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
 	stop := make(chan struct{})
 	defer close(stop)
 	go decodeBatches(src, opts.BatchSize, batches, stop)
