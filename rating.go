@@ -106,8 +106,9 @@ type AccountCycle struct {
 
 // Rater rates calls against the directory, the price book and the per-account
 // state of the batch (platform minutes used per cycle, voice packages). The
-// store fills the state for the accounts a batch touches, rates, and writes
-// the changed state back in the same transaction.
+// store fills the state for the accounts a batch touches (Forget, then
+// SetPackages and PlatformUsed), rates, and writes the changed state
+// (DirtyPackages, DirtyCycles) back in the same transaction.
 type Rater struct {
 	Loc           *time.Location
 	Book          *PriceBook
@@ -118,14 +119,6 @@ type Rater struct {
 	Packages      map[string][]*VoicePackage // per account, in deduction order
 	DirtyPackages map[string]*VoicePackage
 	DirtyCycles   map[AccountCycle]bool
-
-	// LoadAccount and LoadCycle, when set, fill the state of an account (its
-	// packages) and of an account's cycle (platform minutes used) the first
-	// time rating needs it.
-	LoadAccount func(account string) ([]*VoicePackage, error)
-	LoadCycle   func(account string, cycle Cycle) (int64, error)
-	loadedAcct  map[string]bool
-	loadedCycle map[AccountCycle]bool
 }
 
 // RaterState is a copy of a rater's mutable state, to undo a batch.
@@ -135,15 +128,13 @@ type RaterState struct {
 	remaining   map[*VoicePackage]int64
 	dirtyPkgs   map[string]*VoicePackage
 	dirtyCycles map[AccountCycle]bool
-	loadedAcct  map[string]bool
-	loadedCycle map[AccountCycle]bool
 }
 
 // Snapshot copies the rater's state.
 func (r *Rater) Snapshot() RaterState {
 	st := RaterState{platform: maps.Clone(r.PlatformUsed), packages: maps.Clone(r.Packages),
 		remaining: map[*VoicePackage]int64{}, dirtyPkgs: maps.Clone(r.DirtyPackages),
-		dirtyCycles: maps.Clone(r.DirtyCycles), loadedAcct: maps.Clone(r.loadedAcct), loadedCycle: maps.Clone(r.loadedCycle)}
+		dirtyCycles: maps.Clone(r.DirtyCycles)}
 	for _, ps := range r.Packages {
 		for _, p := range ps {
 			st.remaining[p] = p.Remaining
@@ -155,7 +146,6 @@ func (r *Rater) Snapshot() RaterState {
 // Restore puts back a snapshot.
 func (r *Rater) Restore(st RaterState) {
 	r.PlatformUsed, r.Packages, r.DirtyPackages, r.DirtyCycles = st.platform, st.packages, st.dirtyPkgs, st.dirtyCycles
-	r.loadedAcct, r.loadedCycle = st.loadedAcct, st.loadedCycle
 	for p, rem := range st.remaining {
 		p.Remaining = rem
 	}
@@ -165,28 +155,6 @@ func (r *Rater) Restore(st RaterState) {
 func (r *Rater) Forget() {
 	r.PlatformUsed, r.Packages = map[AccountCycle]int64{}, map[string][]*VoicePackage{}
 	r.DirtyPackages, r.DirtyCycles = map[string]*VoicePackage{}, map[AccountCycle]bool{}
-	r.loadedAcct, r.loadedCycle = map[string]bool{}, map[AccountCycle]bool{}
-}
-
-func (r *Rater) ensure(account string, cycle Cycle) error {
-	if r.LoadAccount != nil && !r.loadedAcct[account] {
-		ps, err := r.LoadAccount(account)
-		if err != nil {
-			return err
-		}
-		r.SetPackages(account, ps)
-		r.loadedAcct[account] = true
-	}
-	key := AccountCycle{account, cycle}
-	if r.LoadCycle != nil && !r.loadedCycle[key] {
-		used, err := r.LoadCycle(account, cycle)
-		if err != nil {
-			return err
-		}
-		r.PlatformUsed[key] = used
-		r.loadedCycle[key] = true
-	}
-	return nil
 }
 
 // NewRater returns a rater with empty state.
@@ -281,9 +249,6 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 	call.StartCycle = call.Cycle
 	if call.Cycle <= r.ClosedThrough {
 		call.Cycle, call.Day, call.Late = r.ClosedThrough+1, 1, true
-	}
-	if err := r.ensure(inst.Account, call.Cycle); err != nil {
-		return Call{}, err
 	}
 
 	if num.Source == SourceCCC {
