@@ -37,7 +37,7 @@ type Reject struct {
 // ImportOptions tune an import.
 type ImportOptions struct {
 	Strict    bool // import nothing when any row is bad
-	BatchSize int  // rows per transaction; 0 = 50,000
+	BatchSize int  // rows per transaction; 0 = 40,000
 	// Progress, when set, is called after every committed batch with the rows read so far.
 	Progress func(rows int64)
 }

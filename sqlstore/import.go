@@ -68,144 +68,396 @@ type identity struct{ instance, contact string }
 // importer holds what an import keeps across batches.
 type importer struct {
 	s     *Store
-	ctx   context.Context
 	opts  callbill.ImportOptions
 	rep   *callbill.ImportReport
-	br    *batchReport // the batch being imported
-	rater *callbill.Rater
-	gen   int64     // the generation of the world the rater was built from
-	seq   int64     // the last ingest sequence number given out
-	conn  *sql.Conn // one connection for the whole import (COPY needs it)
-	tx    *Tx       // the transaction of the current batch (strict: of the whole import)
+	rater *callbill.Rater // the rating state; in the pipeline, every account's
+	gen   int64           // the generation of the world the rater was built from
+	conn  *sql.Conn       // one connection for the whole import (COPY needs it)
+	tx    *Tx             // strict: the import's one transaction
 
 	stmts   map[string]*sql.Stmt // prepared in the current transaction
 	sqlText map[string]string    // multi-row statements by shape
-
-	minCycle callbill.Cycle // the earliest cycle the batch bills in
-
-	// reused buffers
-	agg  map[callbill.AggKey]*callbill.AggValue
-	rec  map[callbill.RecKey]int64
-	args []any
-	rbuf []byte
+	args    []any                // reused
 }
 
-// Import rates and stores CDRs (DESIGN §4.2, §5): each batch is decoded,
+// work is one batch on its way: the rows, what rating made of them, and
+// what storing them must write.
+type work struct {
+	rows     []pending
+	gen      int64          // the world it was rated against
+	closed   callbill.Cycle // the last closed cycle in that world
+	accounts []string       // the accounts it touches, sorted
+	rep      batchReport
+
+	// The touched accounts' rating state before the batch, to check under
+	// their locks that nobody else changed it meanwhile (pipeline only).
+	startUsed map[callbill.AccountCycle]int64
+	startPkgs map[string]int64 // package id → minutes left
+
+	keys     []keyRow
+	blocks   []*block
+	agg      map[callbill.AggKey]*callbill.AggValue
+	rec      map[callbill.RecKey]int64
+	used     map[callbill.AccountCycle]int64 // platform minutes used after the batch, where it changed
+	pkgs     []callbill.VoicePackage         // packages after the batch, where they changed
+	minCycle callbill.Cycle                  // the earliest cycle the batch bills in
+}
+
+// batchReport counts one batch until it is committed.
+type batchReport struct {
+	imported, duplicates, rejected, conflicts int64
+	rejects                                   []callbill.Reject
+}
+
+func (w *work) reject(pos callbill.Pos, reason string, conflict bool) {
+	w.rep.rejected++
+	if conflict {
+		w.rep.conflicts++
+	}
+	w.rep.rejects = append(w.rep.rejects, callbill.Reject{Pos: pos, Reason: reason, Conflict: conflict})
+}
+
+func (w *work) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) {
+	if first.SameContent(again) {
+		w.rep.duplicates++
+		return
+	}
+	w.reject(pos, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
+		again.ContactID, again.InstanceID), true)
+}
+
+func (im *importer) merge(b *batchReport) {
+	im.rep.Imported += b.imported
+	im.rep.Duplicates += b.duplicates
+	im.rep.Rejected += b.rejected
+	im.rep.Conflicts += b.conflicts
+	im.rep.Rejects = append(im.rep.Rejects, b.rejects...)
+}
+
+// Import rates and stores CDRs (DESIGN §4.2, §5). Each batch is decoded,
 // checked, deduplicated, rated and written with its aggregates in one
 // transaction, so a crash loses nothing reported as imported and re-running
 // the same import converges (what was stored comes back as duplicates).
+//
+// Three stages overlap: decoding batch N+2, rating N+1 and writing N. Rating
+// runs ahead on the state it keeps in memory; before N+1 is written, its
+// accounts are locked and their state read back, and if anyone else changed
+// it meanwhile (another importer, a world apply, a close), N+1 is rated
+// again from the database. A batch that meets a call stored before is done
+// again the careful way, looking every row up.
 func (s *Store) Import(ctx context.Context, src callbill.CDRSource, opts callbill.ImportOptions) (*callbill.ImportReport, error) {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 50_000
+		opts.BatchSize = 40_000
 	}
 	started := time.Now()
-	im := &importer{s: s, ctx: ctx, opts: opts, rep: &callbill.ImportReport{}, gen: -1, sqlText: map[string]string{},
-		agg: map[callbill.AggKey]*callbill.AggValue{}, rec: map[callbill.RecKey]int64{}}
+	im := &importer{s: s, opts: opts, rep: &callbill.ImportReport{}, gen: -1, sqlText: map[string]string{},
+		stmts: map[string]*sql.Stmt{}}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
 	im.conn = conn
-	if opts.Strict {
-		tx, err := im.begin(ctx)
-		if err != nil {
-			return nil, err
-		}
-		im.tx = tx
-		defer func() {
-			if im.tx != nil {
-				im.tx.Rollback()
-			}
-		}()
-	}
-	// Decoding runs one batch ahead of rating and writing, on another core.
 	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
 	stop := make(chan struct{})
 	defer close(stop)
 	go decodeBatches(src, opts.BatchSize, batches, stop)
-	var read int64
-	for d := range batches {
-		if d.err != nil {
-			return nil, d.err
-		}
-		read += d.read
-		im.rep.Rejected += int64(len(d.bad))
-		im.rep.Rejects = append(im.rep.Rejects, d.bad...)
-		if len(d.rows) > 0 {
-			if err := im.batch(d.rows); err != nil {
-				return nil, err
-			}
-		}
-		if opts.Progress != nil {
-			opts.Progress(read)
-		}
-	}
 	if opts.Strict {
-		im.closeStmts()
-		tx := im.tx
-		im.tx = nil
-		if im.rep.Rejected > 0 {
-			if err := tx.Rollback(); err != nil {
-				return nil, err
-			}
-			im.rep.Imported = 0
-		} else if err := tx.Commit(); err != nil {
-			return nil, err
-		}
+		err = im.strict(ctx, batches)
+	} else {
+		err = im.pipeline(ctx, batches)
+	}
+	if err != nil {
+		return nil, err
 	}
 	im.rep.Elapsed = time.Since(started)
 	return im.rep, nil
 }
 
-// reject records a rejected row in the current batch's report.
-func (im *importer) reject(pos callbill.Pos, reason string, conflict bool) {
-	im.br.rejected++
-	if conflict {
-		im.br.conflicts++
-	}
-	im.br.rejects = append(im.br.rejects, callbill.Reject{Pos: pos, Reason: reason, Conflict: conflict})
-}
-
-// errStoredBefore says an optimistic batch met a call stored before.
-var errStoredBefore = errors.New("a call of the batch was stored before")
-
-// batch imports one batch in its own transaction (strict: in the import's
-// one transaction). It first tries the fast path, which rates every row as
-// new; if the database already holds one of them, the transaction is rolled
-// back and the batch is done again the careful way, looking up every row.
-func (im *importer) batch(rows []pending) error {
-	if err := im.ctx.Err(); err != nil {
+// strict imports everything in one transaction, batch after batch, looking
+// every row up, and rolls it all back if any row is rejected.
+func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
+	tx, err := im.begin(ctx)
+	if err != nil {
 		return err
 	}
-	// Statements run to the end once started: a cancellable context would
-	// make the driver watch each one from a goroutine of its own.
-	ctx := context.WithoutCancel(im.ctx)
-	if im.opts.Strict {
-		im.br = &batchReport{}
-		if err := im.process(ctx, im.tx, rows, true); err != nil {
+	defer tx.Rollback()
+	var read int64
+	for d := range batches {
+		if d.err != nil {
+			return d.err
+		}
+		read += d.read
+		im.rep.Rejected += int64(len(d.bad))
+		im.rep.Rejects = append(im.rep.Rejects, d.bad...)
+		w := &work{rows: d.rows}
+		if err := im.sequential(context.WithoutCancel(ctx), tx, w, true); err != nil {
 			return err
 		}
-		im.merge()
+		im.merge(&w.rep)
+		if im.opts.Progress != nil {
+			im.opts.Progress(read)
+		}
+	}
+	im.closeStmts()
+	if im.rep.Rejected > 0 {
+		im.rep.Imported = 0
+		return tx.Rollback()
+	}
+	return tx.Commit()
+}
+
+// errReplan says a batch rated ahead cannot be written as it is: the state
+// it was rated from changed (another writer, a world apply, a close).
+var errReplan = errors.New("the batch must be rated again")
+
+// errStoredBefore says a batch met a call stored before.
+var errStoredBefore = errors.New("a call of the batch was stored before")
+
+func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error {
+	// Statements run to the end once started: a cancellable context would
+	// make the driver watch each one from a goroutine of its own.
+	wctx := context.WithoutCancel(ctx)
+	type flight struct {
+		w    *work
+		read int64
+		done chan error
+	}
+	var prev *flight
+	var read int64
+	// land waits for the batch in flight and records it; a batch that could
+	// not be written as rated is done again in sequence.
+	land := func() error {
+		if prev == nil {
+			return nil
+		}
+		err := <-prev.done
+		if errors.Is(err, errReplan) || errors.Is(err, errStoredBefore) {
+			// Rated ahead of state that no longer holds, or it holds calls
+			// stored before (then look every row up straight away).
+			im.rater = nil
+			w := &work{rows: prev.w.rows}
+			err = im.batch(wctx, w, errors.Is(err, errStoredBefore))
+			prev.w = w
+		}
+		if err != nil {
+			return err
+		}
+		im.merge(&prev.w.rep)
+		if im.opts.Progress != nil {
+			im.opts.Progress(prev.read)
+		}
+		prev = nil
 		return nil
 	}
+	for d := range batches {
+		if err := ctx.Err(); err != nil {
+			land()
+			return err
+		}
+		if d.err != nil {
+			land()
+			return d.err
+		}
+		read += d.read
+		im.rep.Rejected += int64(len(d.bad))
+		im.rep.Rejects = append(im.rep.Rejects, d.bad...)
+		if len(d.rows) == 0 {
+			continue
+		}
+		// Rate batch N+1 while batch N is being written.
+		var w *work
+		if im.rater != nil {
+			w = &work{rows: d.rows, gen: im.gen, closed: im.rater.ClosedThrough}
+			im.screen(w)
+			im.rateAhead(w)
+		}
+		if err := land(); err != nil {
+			return err
+		}
+		if im.rater == nil || (w != nil && w.gen != im.gen) {
+			// No trusted state (first batch, or the last one was redone):
+			// read everything once, then rate.
+			if err := im.loadAll(wctx); err != nil {
+				return err
+			}
+			w = &work{rows: d.rows, gen: im.gen, closed: im.rater.ClosedThrough}
+			im.screen(w)
+			im.rateAhead(w)
+		}
+		f := &flight{w: w, read: read, done: make(chan error, 1)}
+		go func() { f.done <- im.commitAhead(wctx, f.w) }()
+		prev = f
+	}
+	return land()
+}
+
+// loadAll reads the world and every account's rating state.
+func (im *importer) loadAll(ctx context.Context) error {
+	tx, err := im.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	im.rater = nil
+	if err := im.prepareRater(ctx, tx); err != nil {
+		return err
+	}
+	all := make([]string, 0, len(im.rater.Instances))
+	seen := map[string]bool{}
+	for _, inst := range im.rater.Instances {
+		if !seen[inst.Account] {
+			seen[inst.Account] = true
+			all = append(all, inst.Account)
+		}
+	}
+	sort.Strings(all)
+	return im.loadRatingState(ctx, tx, all)
+}
+
+// screen drops duplicates within the batch and the rows rating can never
+// take, and finds the accounts the rest touch.
+func (im *importer) screen(w *work) []int {
+	r := im.rater
+	seen := make(map[identity]int, len(w.rows))
+	cand := make([]int, 0, len(w.rows))
+	touched := map[string]bool{}
+	for i := range w.rows {
+		c := &w.rows[i].cdr
+		id := identity{c.InstanceID, c.ContactID}
+		if j, ok := seen[id]; ok {
+			w.dupOrConflict(w.rows[i].pos, &w.rows[j].cdr, c)
+			continue
+		}
+		seen[id] = i
+		inst, _, err := r.Lookup(c)
+		if err != nil {
+			w.reject(w.rows[i].pos, callbill.ErrorMessage(err), false)
+			continue
+		}
+		touched[inst.Account] = true
+		cand = append(cand, i)
+	}
+	w.accounts = make([]string, 0, len(touched))
+	for a := range touched {
+		w.accounts = append(w.accounts, a)
+	}
+	sort.Strings(w.accounts)
+	w.keys = make([]keyRow, 0, len(cand))
+	for _, i := range cand {
+		w.keys = append(w.keys, keyRow{row: i})
+	}
+	return cand
+}
+
+// rateAhead notes the touched accounts' state, then rates the batch on the
+// in-memory state.
+func (im *importer) rateAhead(w *work) {
+	r := im.rater
+	touched := make(map[string]bool, len(w.accounts))
+	for _, a := range w.accounts {
+		touched[a] = true
+	}
+	w.startUsed = map[callbill.AccountCycle]int64{}
+	for k, v := range r.PlatformUsed {
+		if touched[k.Account] && v != 0 {
+			w.startUsed[k] = v
+		}
+	}
+	w.startPkgs = map[string]int64{}
+	for _, a := range w.accounts {
+		for _, p := range r.Packages[a] {
+			if p.Remaining > 0 {
+				w.startPkgs[p.ID] = p.Remaining
+			}
+		}
+	}
+	im.rate(w)
+}
+
+// commitAhead writes a batch rated ahead, if the state it was rated from
+// still holds under the accounts' locks; otherwise it rolls back with
+// errReplan and leaves the batch to be done again.
+func (im *importer) commitAhead(ctx context.Context, w *work) error {
+	tx, err := im.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer im.closeStmts()
+	err = im.commitAheadTx(ctx, tx, w)
+	if err != nil {
+		tx.Rollback()
+		if isRetryable(err) {
+			return errReplan
+		}
+		return err // errReplan, errStoredBefore or a failure
+	}
+	return tx.Commit()
+}
+
+func (im *importer) commitAheadTx(ctx context.Context, tx *Tx, w *work) error {
+	if err := im.s.lockWriter(ctx, tx); err != nil {
+		return err
+	}
+	gen, err := getMetaInt(ctx, tx, "gen")
+	if err != nil {
+		return err
+	}
+	if gen != w.gen {
+		return errReplan // a world apply or a close came in between
+	}
+	if err := im.s.lockAccounts(ctx, tx, w.accounts); err != nil {
+		return err
+	}
+	used, pkgs, err := im.readState(ctx, tx, w.accounts, w.closed)
+	if err != nil {
+		return err
+	}
+	if !sameUsed(used, w.startUsed) || len(pkgs) != len(w.startPkgs) {
+		return errReplan
+	}
+	for _, p := range pkgs {
+		if w.startPkgs[p.ID] != p.Remaining {
+			return errReplan
+		}
+	}
+	return im.store(ctx, tx, w)
+}
+
+func sameUsed(a, b map[callbill.AccountCycle]int64) bool {
+	for k, v := range a {
+		if v != 0 && b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if v != 0 && a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// batch imports one batch in sequence, in its own transaction: unless
+// careful, first rating every row as new, and if the database already holds
+// one of them, again the careful way, looking every row up.
+func (im *importer) batch(ctx context.Context, w *work, careful bool) error {
 	tries := 0
-	for careful := false; ; careful = true {
+	rows := w.rows
+	for ; ; careful = true {
 		tx, err := im.begin(ctx)
 		if err != nil {
 			return err
 		}
-		im.tx, im.br = tx, &batchReport{}
-		err = im.process(ctx, tx, rows, careful)
+		*w = work{rows: rows}
+		err = im.sequential(ctx, tx, w, careful)
 		if err == nil {
 			err = tx.Commit()
 		} else {
 			tx.Rollback()
 		}
 		im.closeStmts()
-		if err != nil {
-			im.rater = nil // its cache holds the rolled-back batch: reload
-		}
+		im.rater = nil // it holds only this batch's accounts now (or a rolled-back batch)
 		if errors.Is(err, errStoredBefore) && !careful {
 			continue
 		}
@@ -213,12 +465,44 @@ func (im *importer) batch(rows []pending) error {
 			tries++
 			continue
 		}
+		return err
+	}
+}
+
+// sequential dedupes, rates and writes one batch inside tx, reading the
+// state of its accounts under their locks. careful looks every row up before
+// rating; otherwise a row stored before fails the insert with errStoredBefore.
+func (im *importer) sequential(ctx context.Context, tx *Tx, w *work, careful bool) error {
+	if err := im.s.lockWriter(ctx, tx); err != nil {
+		return err
+	}
+	if err := im.prepareRater(ctx, tx); err != nil {
+		return err
+	}
+	cand := im.screen(w)
+	if len(cand) == 0 {
+		return nil
+	}
+	if err := im.s.lockAccounts(ctx, tx, w.accounts); err != nil {
+		return err
+	}
+	if err := im.loadRatingState(ctx, tx, w.accounts); err != nil {
+		return err
+	}
+	// Under the accounts' locks nobody else stores their calls, so what the
+	// careful path looks up stays true until the batch commits.
+	if careful {
+		fresh, err := im.filterStored(ctx, tx, w, cand)
 		if err != nil {
 			return err
 		}
-		im.merge()
-		return nil
+		w.keys = w.keys[:0]
+		for _, i := range fresh {
+			w.keys = append(w.keys, keyRow{row: i})
+		}
 	}
+	im.rate(w)
+	return im.store(ctx, tx, w)
 }
 
 // begin starts a transaction on the import's connection.
@@ -228,21 +512,6 @@ func (im *importer) begin(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	return &Tx{tx, im.s}, nil
-}
-
-// batchReport counts one batch until it is committed.
-type batchReport struct {
-	imported, duplicates, rejected, conflicts int64
-	rejects                                   []callbill.Reject
-}
-
-func (im *importer) merge() {
-	b := im.br
-	im.rep.Imported += b.imported
-	im.rep.Duplicates += b.duplicates
-	im.rep.Rejected += b.rejected
-	im.rep.Conflicts += b.conflicts
-	im.rep.Rejects = append(im.rep.Rejects, b.rejects...)
 }
 
 // prepareRater (re)loads the directory, the price book and the closed
@@ -283,6 +552,26 @@ func (im *importer) prepareRater(ctx context.Context, tx *Tx) error {
 func (im *importer) loadRatingState(ctx context.Context, tx *Tx, accounts []string) error {
 	r := im.rater
 	r.Forget()
+	used, pkgs, err := im.readState(ctx, tx, accounts, r.ClosedThrough)
+	if err != nil {
+		return err
+	}
+	byAcct := map[string][]*callbill.VoicePackage{}
+	for _, p := range pkgs {
+		byAcct[p.Account] = append(byAcct[p.Account], p)
+	}
+	for a, ps := range byAcct {
+		r.SetPackages(a, ps)
+	}
+	r.PlatformUsed = used
+	return nil
+}
+
+// readState reads the accounts' voice packages with minutes left and their
+// platform minutes used in open cycles.
+func (im *importer) readState(ctx context.Context, tx *Tx, accounts []string, closed callbill.Cycle) (map[callbill.AccountCycle]int64, []*callbill.VoicePackage, error) {
+	used := map[callbill.AccountCycle]int64{}
+	var pkgs []*callbill.VoicePackage
 	for start := 0; start < len(accounts); start += 500 {
 		part := accounts[start:min(start+500, len(accounts))]
 		in := "(?" + strings.Repeat(",?", len(part)-1) + ")"
@@ -293,46 +582,42 @@ func (im *importer) loadRatingState(ctx context.Context, tx *Tx, accounts []stri
 		rows, err := tx.QueryContext(ctx, `SELECT account, id, type, minutes, remaining, from_unix, until_unix FROM packages
 			WHERE remaining > 0 AND account IN `+in, args...)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		byAcct := map[string][]*callbill.VoicePackage{}
 		for rows.Next() {
 			p := &callbill.VoicePackage{}
 			var from, until int64
 			if err := rows.Scan(&p.Account, &p.ID, &p.Type, &p.Minutes, &p.Remaining, &from, &until); err != nil {
 				rows.Close()
-				return err
+				return nil, nil, err
 			}
 			p.From, p.Until = time.Unix(from, 0), time.Unix(until, 0)
-			byAcct[p.Account] = append(byAcct[p.Account], p)
+			pkgs = append(pkgs, p)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
-		}
-		for a, ps := range byAcct {
-			r.SetPackages(a, ps)
+			return nil, nil, err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT account, cycle, platform_minutes FROM account_cycles
-			WHERE cycle > ? AND account IN `+in, append([]any{int(r.ClosedThrough)}, args...)...)
+			WHERE cycle > ? AND account IN `+in, append([]any{int(closed)}, args...)...)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		for rows.Next() {
 			var k callbill.AccountCycle
-			var used int64
-			if err := rows.Scan(&k.Account, &k.Cycle, &used); err != nil {
+			var n int64
+			if err := rows.Scan(&k.Account, &k.Cycle, &n); err != nil {
 				rows.Close()
-				return err
+				return nil, nil, err
 			}
-			r.PlatformUsed[k] = used
+			used[k] = n
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
-	return nil
+	return used, pkgs, nil
 }
 
 // stmt returns q prepared in tx, preparing it once per transaction.
@@ -355,91 +640,11 @@ func (im *importer) closeStmts() {
 	}
 }
 
-// process dedupes, rates and writes one batch inside tx. careful looks every
-// row up before rating; otherwise a row stored before fails the insert with
-// errStoredBefore.
-func (im *importer) process(ctx context.Context, tx *Tx, rows []pending, careful bool) error {
-	if im.stmts == nil {
-		im.stmts = map[string]*sql.Stmt{}
-	}
-	if err := im.s.lockWriter(ctx, tx); err != nil {
-		return err
-	}
-	if err := im.prepareRater(ctx, tx); err != nil {
-		return err
-	}
-	r := im.rater
-	// Duplicates within the batch, and rows rating can never take.
-	seen := make(map[identity]int, len(rows))
-	cand := make([]int, 0, len(rows))
-	for i := range rows {
-		c := &rows[i].cdr
-		id := identity{c.InstanceID, c.ContactID}
-		if j, ok := seen[id]; ok {
-			im.dupOrConflict(rows[i].pos, &rows[j].cdr, c)
-			continue
-		}
-		seen[id] = i
-		if _, _, err := r.Lookup(c); err != nil {
-			im.reject(rows[i].pos, callbill.ErrorMessage(err), false)
-			continue
-		}
-		cand = append(cand, i)
-	}
-	if len(cand) == 0 {
-		return nil
-	}
-	touched := map[string]bool{}
-	for _, i := range cand {
-		touched[r.Instances[rows[i].cdr.InstanceID].Account] = true
-	}
-	accounts := make([]string, 0, len(touched))
-	for a := range touched {
-		accounts = append(accounts, a)
-	}
-	sort.Strings(accounts)
-	if err := im.s.lockAccounts(ctx, tx, accounts); err != nil {
-		return err
-	}
-	if err := im.loadRatingState(ctx, tx, accounts); err != nil {
-		return err
-	}
-	// Under the accounts' locks nobody else stores their calls, so what the
-	// careful path looks up stays true until the batch commits.
-	if careful {
-		var err error
-		if cand, err = im.filterStored(ctx, tx, rows, cand); err != nil {
-			return err
-		}
-		if len(cand) == 0 {
-			return nil
-		}
-	}
-	batchID, err := im.s.nextBatchID(ctx, tx)
-	if err != nil {
-		return err
-	}
-	inserted, err := im.rateAndInsert(ctx, tx, rows, cand, batchID)
-	if err != nil {
-		return err
-	}
-	im.br.imported += inserted
-	return im.writeState(ctx, tx)
-}
-
-func (im *importer) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) {
-	if first.SameContent(again) {
-		im.br.duplicates++
-		return
-	}
-	im.reject(pos, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
-		again.ContactID, again.InstanceID), true)
-}
-
 // filterStored drops the candidates already stored: duplicates, or
 // conflicts when the content differs (the stored call is read back from its
 // block to compare).
-func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, cand []int) ([]int, error) {
+func (im *importer) filterStored(ctx context.Context, tx *Tx, w *work, cand []int) ([]int, error) {
+	rows := w.rows
 	byInst := map[string][]int{}
 	for _, i := range cand {
 		byInst[rows[i].cdr.InstanceID] = append(byInst[rows[i].cdr.InstanceID], i)
@@ -512,7 +717,7 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, rows []pending, ca
 	for _, i := range cand {
 		c := &rows[i].cdr
 		if old, ok := stored[identity{c.InstanceID, c.ContactID}]; ok {
-			im.dupOrConflict(rows[i].pos, &old, c)
+			w.dupOrConflict(rows[i].pos, &old, c)
 			continue
 		}
 		if _, ok := found[identity{c.InstanceID, c.ContactID}]; ok {
@@ -540,65 +745,51 @@ type keyRow struct {
 	pos   int
 }
 
-// rateAndInsert rates the candidates in input order, adds them to the
-// aggregates, packs them into one block per account and billed cycle, and
-// stores the blocks and the calls' identities; it returns how many calls
-// were stored. An identity stored before fails the insert with
-// errStoredBefore. Nothing per call outlives the loop but its packed bytes
-// and its identity row, so a batch costs little memory.
-func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, cand []int, batchID int64) (int64, error) {
+// rate rates the batch's rows in input order on the rater's state, adds
+// them to the batch's aggregates, packs them into one block per account and
+// billed cycle, and takes the state the batch changed. Nothing per call
+// outlives it but its packed bytes and its identity row.
+func (im *importer) rate(w *work) {
 	r := im.rater
-	clear(im.agg)
-	clear(im.rec)
-	im.minCycle = 0
+	w.agg = map[callbill.AggKey]*callbill.AggValue{}
+	w.rec = map[callbill.RecKey]int64{}
 	type blockKey struct {
 		account string
 		cycle   callbill.Cycle
 	}
-	var blocks []*block
 	byKey := map[blockKey]*block{}
-	keys := make([]keyRow, 0, len(cand))
-	for _, i := range cand {
-		call, err := r.Rate(&rows[i].cdr)
-		if err != nil {
-			if callbill.ErrorCode(err) == callbill.EINVALID { // Lookup let it through; rating did not
-				im.reject(rows[i].pos, callbill.ErrorMessage(err), false)
-				continue
-			}
-			return 0, err
+	keys := w.keys[:0]
+	for _, k := range w.keys {
+		i := k.row
+		call, err := r.Rate(&w.rows[i].cdr)
+		if err != nil { // screen let it through, so this does not happen; still, never lose a row
+			w.reject(w.rows[i].pos, callbill.ErrorMessage(err), false)
+			continue
 		}
-		call.Aggregate(im.agg)
+		call.Aggregate(w.agg)
 		if b := call.StoredBytes(); b > 0 {
-			im.rec[callbill.RecKey{Account: call.Account, StartCycle: call.StartCycle, Instance: call.InstanceID}] += b
+			w.rec[callbill.RecKey{Account: call.Account, StartCycle: call.StartCycle, Instance: call.InstanceID}] += b
 		}
-		if im.minCycle == 0 || call.Cycle < im.minCycle {
-			im.minCycle = call.Cycle
+		if w.minCycle == 0 || call.Cycle < w.minCycle {
+			w.minCycle = call.Cycle
 		}
 		bk := blockKey{call.Account, call.Cycle}
 		blk := byKey[bk]
 		if blk == nil {
 			blk = &block{account: bk.account, cycle: bk.cycle}
 			byKey[bk] = blk
-			blocks = append(blocks, blk)
+			w.blocks = append(w.blocks, blk)
 		}
 		keys = append(keys, keyRow{row: i, block: blk, pos: blk.calls})
 		blk.data = appendCall(blk.data, &call)
 		blk.calls++
-	}
-	// Ingest sequence: the batch id, then the position of the call among the
-	// batch's calls grouped by block. Batches of an account are serialized by
-	// its lock, so an account's sequence grows in rating order.
-	next := batchID << 20
-	for _, blk := range blocks {
-		blk.seq = next
-		next += int64(blk.calls)
 	}
 	// Identities go in grouped by instance, in input order within one (its
 	// contact ids mostly grow): each lands next to the last one of its
 	// instance, which keeps the pages a batch dirties, and so its commit, few.
 	byInst := map[string][]keyRow{}
 	for _, k := range keys {
-		inst := rows[k.row].cdr.InstanceID
+		inst := w.rows[k.row].cdr.InstanceID
 		byInst[inst] = append(byInst[inst], k)
 	}
 	insts := make([]string, 0, len(byInst))
@@ -606,31 +797,65 @@ func (im *importer) rateAndInsert(ctx context.Context, tx *Tx, rows []pending, c
 		insts = append(insts, inst)
 	}
 	sort.Strings(insts)
-	keys = keys[:0]
+	w.keys = keys[:0]
 	for _, inst := range insts {
-		keys = append(keys, byInst[inst]...)
+		w.keys = append(w.keys, byInst[inst]...)
 	}
-	err := im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(keys),
+	w.used = make(map[callbill.AccountCycle]int64, len(r.DirtyCycles))
+	for k := range r.DirtyCycles {
+		w.used[k] = r.PlatformUsed[k]
+	}
+	clear(r.DirtyCycles)
+	for _, p := range r.DirtyPackages {
+		w.pkgs = append(w.pkgs, *p)
+	}
+	clear(r.DirtyPackages)
+}
+
+// store writes a rated batch in tx: the identities (a call stored before
+// fails them with errStoredBefore), the blocks under a fresh batch id, the
+// aggregates and the state the batch changed.
+func (im *importer) store(ctx context.Context, tx *Tx, w *work) error {
+	if len(w.keys) == 0 {
+		return nil
+	}
+	batchID, err := im.s.nextBatchID(ctx, tx)
+	if err != nil {
+		return err
+	}
+	// Ingest sequence: the batch id, then the position of the call among the
+	// batch's calls grouped by block. Batches of an account are serialized by
+	// its lock, so an account's sequence grows in rating order.
+	next := batchID << 20
+	for _, blk := range w.blocks {
+		blk.seq = next
+		next += int64(blk.calls)
+	}
+	err = im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(w.keys),
 		func(n int, dst []any) []any {
-			k := &keys[n]
-			c := &rows[k.row].cdr
+			k := &w.keys[n]
+			c := &w.rows[k.row].cdr
 			return append(dst, c.InstanceID, c.ContactID, k.block.seq+int64(k.pos))
 		})
 	if err != nil {
 		if im.s.isUniqueViolation(err) {
-			return 0, errStoredBefore
+			return errStoredBefore
 		}
-		return 0, err
+		return err
 	}
-	err = im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data"}, len(blocks),
+	err = im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data"}, len(w.blocks),
 		func(n int, dst []any) []any {
-			b := blocks[n]
+			b := w.blocks[n]
 			return append(dst, b.seq, b.account, int(b.cycle), b.calls, b.data)
 		})
 	if err != nil {
-		return 0, err
+		return err
 	}
-	return int64(len(keys)), nil
+	if err := im.writeState(ctx, tx, w); err != nil {
+		return err
+	}
+	w.rep.imported = int64(len(w.keys))
+	return nil
 }
 
 // storeRows inserts n rows, row(i, dst) appending row i's values to dst:
@@ -645,12 +870,13 @@ func (im *importer) storeRows(ctx context.Context, tx *Tx, table string, cols []
 	}
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
 	per := maxParams / len(cols)
+	args := im.args[:0]
+	defer func() { im.args = args[:0] }()
 	for start := 0; start < n; start += per {
-		args := im.args[:0]
+		args = args[:0]
 		for i := start; i < min(start+per, n); i++ {
 			args = row(i, args)
 		}
-		im.args = args
 		if err := im.execRows(ctx, tx, head, "", len(cols), args); err != nil {
 			return err
 		}
@@ -658,13 +884,51 @@ func (im *importer) storeRows(ctx context.Context, tx *Tx, table string, cols []
 	return nil
 }
 
-// writeState writes the batch's aggregates and the rater's changed state.
-func (im *importer) writeState(ctx context.Context, tx *Tx) error {
-	if err := im.upsertAggregates(ctx, tx); err != nil {
+// writeState adds the batch's aggregates and writes the rating state it
+// changed, many rows per statement.
+func (im *importer) writeState(ctx context.Context, tx *Tx, w *work) error {
+	args := im.args[:0]
+	defer func() { im.args = args[:0] }()
+	for k, v := range w.agg {
+		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
+			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
+	}
+	err := im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
+		` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
+		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
+		calls = usage_agg.calls + excluded.calls`, 13, args)
+	if err != nil {
 		return err
 	}
-	if im.minCycle != 0 {
-		return noteActivity(ctx, tx, im.minCycle)
+	args = args[:0]
+	for k, b := range w.rec {
+		args = append(args, k.Account, int(k.StartCycle), k.Instance, b)
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO recording_agg (account, start_cycle, instance, bytes) VALUES `,
+		` ON CONFLICT (account, start_cycle, instance) DO UPDATE SET bytes = recording_agg.bytes + excluded.bytes`, 4, args)
+	if err != nil {
+		return err
+	}
+	args = args[:0]
+	for k, n := range w.used {
+		args = append(args, k.Account, int(k.Cycle), n)
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO account_cycles (account, cycle, platform_minutes) VALUES `,
+		` ON CONFLICT (account, cycle) DO UPDATE SET platform_minutes = excluded.platform_minutes`, 3, args)
+	if err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, p := range w.pkgs {
+		args = append(args, p.Account, p.ID, string(p.Type), p.Minutes, p.Remaining, p.From.Unix(), p.Until.Unix())
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix) VALUES `,
+		` ON CONFLICT (account, id) DO UPDATE SET remaining = excluded.remaining`, 7, args)
+	if err != nil {
+		return err
+	}
+	if w.minCycle != 0 {
+		return noteActivity(ctx, tx, w.minCycle)
 	}
 	return nil
 }
@@ -696,52 +960,6 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 		}
 	}
 	return nil
-}
-
-// upsertAggregates adds the batch's aggregates and writes the rater's changed
-// state, many rows per statement.
-func (im *importer) upsertAggregates(ctx context.Context, tx *Tx) error {
-	r := im.rater
-	args := im.args[:0]
-	for k, v := range im.agg {
-		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
-			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
-	}
-	err := im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
-		` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
-		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
-		calls = usage_agg.calls + excluded.calls`, 13, args)
-	if err != nil {
-		return err
-	}
-	args = args[:0]
-	for k, b := range im.rec {
-		args = append(args, k.Account, int(k.StartCycle), k.Instance, b)
-	}
-	err = im.execRows(ctx, tx, `INSERT INTO recording_agg (account, start_cycle, instance, bytes) VALUES `,
-		` ON CONFLICT (account, start_cycle, instance) DO UPDATE SET bytes = recording_agg.bytes + excluded.bytes`, 4, args)
-	if err != nil {
-		return err
-	}
-	args = args[:0]
-	for k := range r.DirtyCycles {
-		args = append(args, k.Account, int(k.Cycle), r.PlatformUsed[k])
-	}
-	err = im.execRows(ctx, tx, `INSERT INTO account_cycles (account, cycle, platform_minutes) VALUES `,
-		` ON CONFLICT (account, cycle) DO UPDATE SET platform_minutes = excluded.platform_minutes`, 3, args)
-	if err != nil {
-		return err
-	}
-	clear(r.DirtyCycles)
-	args = args[:0]
-	for _, p := range r.DirtyPackages {
-		args = append(args, p.Account, p.ID, string(p.Type), p.Minutes, p.Remaining, p.From.Unix(), p.Until.Unix())
-	}
-	err = im.execRows(ctx, tx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix) VALUES `,
-		` ON CONFLICT (account, id) DO UPDATE SET remaining = excluded.remaining`, 7, args)
-	clear(r.DirtyPackages)
-	im.args = args
-	return err
 }
 
 // bumpGen marks that the rating state changed, so that importers reload it.

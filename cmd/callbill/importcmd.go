@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -90,7 +91,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
-	batch := fs.Int("batch", 0, "rows per transaction (default 50,000)")
+	batch := fs.Int("batch", 0, "rows per transaction (default 40,000)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -122,6 +123,11 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	defer s.Close()
 
 	opts := callbill.ImportOptions{Strict: *strict, BatchSize: *batch}
+	// Keep the Go heap near 80 MiB however large the input (GC works harder
+	// as it nears that); the operator's GOMEMLIMIT wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(80 << 20)
+	}
 	started := time.Now()
 	if f, ok := a.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(rows int64) {
