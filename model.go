@@ -152,6 +152,12 @@ type Account struct {
 	Contract                 *Contract
 	RecordingRetentionMonths int
 	Instances                []Instance
+	// Allowance (延期免停) and GraceDays: how far below 0 available may go,
+	// and for how long below that, before the account is stopped.
+	Allowance decimal.Decimal
+	GraceDays int
+	// LowBalanceAlert, when set, records an alert when available falls below it.
+	LowBalanceAlert *decimal.Decimal
 }
 
 // Contract is an account's discount agreement (DESIGN §3.6). A rate r means
@@ -259,4 +265,16 @@ type World struct {
 	Purchases []Purchase
 	// Paths of accounts, for problems found against the store.
 	AccountPaths map[string]string
+}
+
+// Digits keeps only the digits of a phone number: numbers compare on digits
+// only (DESIGN §3.1).
+func Digits(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
 }

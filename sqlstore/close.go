@@ -70,6 +70,9 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 		if err := setMeta(ctx, tx, "closed_through", strconv.Itoa(int(c))); err != nil {
 			return err
 		}
+		if err := s.recordStanding(ctx, tx, accts, s.Now(), "bill "+c.String()+" closed"); err != nil {
+			return err
+		}
 		return bumpGen(ctx, tx)
 	})
 	if err != nil {
@@ -97,7 +100,8 @@ func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*acc
 		paid := decimal.Zero
 		if a.Cash.IsPositive() && total.IsPositive() {
 			paid = decimal.Min(a.Cash, total)
-			if err := moveCash(ctx, tx, a, paid.Neg(), now, c, "deduct", "bill:"+c.String()); err != nil {
+			if err := post(ctx, tx, a, &callbill.LedgerEntry{At: now, Kind: callbill.LedgerDeduct, Amount: paid.Neg(), Cycle: c,
+				Ref: "bill:" + c.String()}, ""); err != nil {
 				return err
 			}
 		}

@@ -73,7 +73,10 @@ func decodeContract(s string) (*callbill.Contract, error) {
 
 type account struct {
 	callbill.Account
-	Cash decimal.Decimal
+	Cash       decimal.Decimal
+	State      callbill.AccountState // as last recorded
+	BelowSince time.Time
+	LowAlerted bool
 }
 
 func unixOrZero(t time.Time) int64 {
@@ -97,20 +100,29 @@ func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*accou
 	if uid != "" {
 		where, args = " WHERE uid = ?", []any{uid}
 	}
-	rows, err := q.QueryContext(ctx, `SELECT uid, name, kind, credit_line, contract, retention, cash FROM accounts`+where, args...)
+	rows, err := q.QueryContext(ctx, `SELECT uid, name, kind, credit_line, contract, retention, cash,
+		allowance, grace_days, low_balance, state, below_since, low_alerted FROM accounts`+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]*account{}
 	for rows.Next() {
 		var a account
-		var credit, contract, cash string
-		if err := rows.Scan(&a.UID, &a.Name, &a.Kind, &credit, &contract, &a.RecordingRetentionMonths, &cash); err != nil {
+		var credit, contract, cash, allowance, low string
+		var below, alerted int64
+		if err := rows.Scan(&a.UID, &a.Name, &a.Kind, &credit, &contract, &a.RecordingRetentionMonths, &cash,
+			&allowance, &a.GraceDays, &low, &a.State, &below, &alerted); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		a.CreditLine = decimal.RequireFromString(credit)
 		a.Cash = decimal.RequireFromString(cash)
+		a.Allowance = decimal.RequireFromString(allowance)
+		if low != "" {
+			d := decimal.RequireFromString(low)
+			a.LowBalanceAlert = &d
+		}
+		a.BelowSince, a.LowAlerted = timeOrZero(below), alerted != 0
 		if a.Contract, err = decodeContract(contract); err != nil {
 			rows.Close()
 			return nil, err

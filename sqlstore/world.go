@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/shopspring/decimal"
 )
 
 // ApplyReport counts what applying a world file did.
@@ -128,11 +127,17 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 		if old := stored[a.UID]; old != nil {
 			cash = old.Cash.String()
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (uid, name, kind, credit_line, contract, retention, cash)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		low := ""
+		if a.LowBalanceAlert != nil {
+			low = a.LowBalanceAlert.String()
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (uid, name, kind, credit_line, contract, retention, cash, allowance, grace_days, low_balance)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (uid) DO UPDATE SET name = excluded.name, kind = excluded.kind,
-			credit_line = excluded.credit_line, contract = excluded.contract, retention = excluded.retention`,
-			a.UID, a.Name, string(a.Kind), a.CreditLine.String(), encodeContract(a.Contract), a.RecordingRetentionMonths, cash)
+			credit_line = excluded.credit_line, contract = excluded.contract, retention = excluded.retention,
+			allowance = excluded.allowance, grace_days = excluded.grace_days, low_balance = excluded.low_balance`,
+			a.UID, a.Name, string(a.Kind), a.CreditLine.String(), encodeContract(a.Contract), a.RecordingRetentionMonths, cash,
+			a.Allowance.String(), a.GraceDays, low)
 		if err != nil {
 			return nil, err
 		}
@@ -228,7 +233,7 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 				t.Account, t.ID, t.Amount.String(), t.At.Unix(), int(cycle), hash); err != nil {
 				return nil, err
 			}
-			if err := topUp(ctx, tx, a, t.Amount, t.At, cycle, "topup:"+t.ID); err != nil {
+			if err := topUp(ctx, tx, a, t.Amount, t.At, cycle, "topup:"+t.ID, "topup:"+t.ID, hash); err != nil {
 				return nil, err
 			}
 			if err := noteActivity(ctx, tx, cycle); err != nil {
@@ -243,66 +248,148 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 			add(p.Path+".account", "account %s is neither in this file nor stored", p.Account)
 			continue
 		}
-		mode, msg := resolvePurchase(p, a)
-		if msg != "" {
-			add(p.Path, "%s", msg)
-			continue
-		}
-		hash := hashOf("purchase", p.Account, string(p.Kind), string(p.PackageType), strconv.FormatInt(p.PackageMinutes, 10),
-			p.Instance, p.Number, strconv.FormatInt(p.Count, 10), strconv.FormatInt(p.Months, 10),
-			strconv.FormatInt(p.Years, 10), strconv.FormatInt(p.At.Unix(), 10))
-		dup, perr := checkApplied(ctx, tx, "purchases", p.Account, p.ID, hash)
-		if err := perr.err; err != nil {
+		skipped, where, msg, err := buy(ctx, tx, a, p, loc, book, closed)
+		if err != nil {
 			return nil, err
 		}
-		if perr.msg != "" {
-			add(p.Path+".id", "%s", perr.msg)
+		if msg != "" {
+			add(p.Path+where, "%s", msg)
 			continue
 		}
-		if dup {
+		if skipped {
 			rep.Skipped++
 			continue
-		}
-		cycle := callbill.CycleOf(p.At, loc)
-		if cycle <= closed {
-			add(p.Path+".at", "purchase dated in %s, a closed cycle: a closed bill never changes", cycle)
-			continue
-		}
-		line, err := callbill.SettlePurchase(p, &a.Account, mode, book, loc)
-		if err != nil {
-			add(p.Path, "%s", callbill.ErrorMessage(err))
-			continue
-		}
-		if a.Cash.LessThan(line.Payable) {
-			add(p.Path, "cash balance %s is less than the purchase's payable %s: top up first (purchases are paid from cash, not credit)",
-				callbill.FormatMoney(a.Cash), callbill.FormatMoney(line.Payable))
-			continue
-		}
-		if err := insertPurchase(ctx, tx, p, cycle, hash, &line); err != nil {
-			return nil, err
-		}
-		if p.Kind == callbill.PurchaseVoicePackage {
-			until := callbill.AddMonthsClamped(p.At, callbill.PackageValidityMonths, loc)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Account, p.ID, string(p.PackageType), p.PackageMinutes, p.PackageMinutes,
-				p.At.Unix(), until.Unix()); err != nil {
-				return nil, err
-			}
-		}
-		if err := moveCash(ctx, tx, a, line.Payable.Neg(), p.At, cycle, "purchase", "purchase:"+p.ID); err != nil {
-			return nil, err
-		}
-		if err := noteActivity(ctx, tx, cycle); err != nil {
-			return nil, err
 		}
 		rep.Purchases++
 	}
 	if len(ps) == 0 {
+		if err := s.refreshStanding(ctx, tx, uids, s.Now(), "world file applied"); err != nil {
+			return nil, err
+		}
 		if err := bumpGen(ctx, tx); err != nil {
 			return nil, err
 		}
 	}
 	return ps, nil
+}
+
+// buy applies one purchase: checked against the account, idempotent by its
+// id (the same id with the same content is skipped, with other content a
+// problem), settled on its own and paid from cash. A problem comes back as
+// a message and the path suffix it concerns ("", ".id", ".at").
+func buy(ctx context.Context, tx *Tx, a *account, p *callbill.Purchase, loc *time.Location, book *callbill.PriceBook, closed callbill.Cycle) (skipped bool, where, problem string, err error) {
+	mode, msg := resolvePurchase(p, a)
+	if msg != "" {
+		return false, "", msg, nil
+	}
+	hash := hashOf("purchase", p.Account, string(p.Kind), string(p.PackageType), strconv.FormatInt(p.PackageMinutes, 10),
+		p.Instance, p.Number, strconv.FormatInt(p.Count, 10), strconv.FormatInt(p.Months, 10),
+		strconv.FormatInt(p.Years, 10), strconv.FormatInt(p.At.Unix(), 10))
+	dup, perr := checkApplied(ctx, tx, "purchases", p.Account, p.ID, hash)
+	if perr.err != nil {
+		return false, "", "", perr.err
+	}
+	if perr.msg != "" {
+		return false, ".id", perr.msg, nil
+	}
+	if dup {
+		return true, "", "", nil
+	}
+	cycle := callbill.CycleOf(p.At, loc)
+	if cycle <= closed {
+		return false, ".at", fmt.Sprintf("purchase dated in %s, a closed cycle: a closed bill never changes", cycle), nil
+	}
+	line, err := callbill.SettlePurchase(p, &a.Account, mode, book, loc)
+	if err != nil {
+		return false, "", callbill.ErrorMessage(err), nil
+	}
+	if a.Cash.LessThan(line.Payable) {
+		return false, "", fmt.Sprintf("cash balance %s is less than the purchase's payable %s: top up first (purchases are paid from cash, not credit)",
+			callbill.FormatMoney(a.Cash), callbill.FormatMoney(line.Payable)), nil
+	}
+	if err := insertPurchase(ctx, tx, p, cycle, hash, &line); err != nil {
+		return false, "", "", err
+	}
+	if p.Kind == callbill.PurchaseVoicePackage {
+		until := callbill.AddMonthsClamped(p.At, callbill.PackageValidityMonths, loc)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Account, p.ID, string(p.PackageType), p.PackageMinutes, p.PackageMinutes,
+			p.At.Unix(), until.Unix()); err != nil {
+			return false, "", "", err
+		}
+	}
+	if err := post(ctx, tx, a, &callbill.LedgerEntry{At: p.At, Kind: callbill.LedgerPurchase, Amount: line.Payable.Neg(),
+		Cycle: cycle, Ref: "purchase:" + p.ID, Key: "purchase:" + p.ID}, hash); err != nil {
+		return false, "", "", err
+	}
+	if p.Kind == callbill.PurchaseNumberRent {
+		if err := extendRent(ctx, tx, a.UID, p, loc); err != nil {
+			return false, "", "", err
+		}
+	}
+	return false, "", "", noteActivity(ctx, tx, cycle)
+}
+
+// Purchase makes one purchase now (or at p.At when set), under the account's
+// lock: its id is its idempotency key. Returns whether it was applied before,
+// EREFUSED when cash is short or the purchase is not allowed, ENOTFOUND for
+// an unknown account.
+func (s *Store) Purchase(ctx context.Context, p callbill.Purchase) (bool, error) {
+	skipped := false
+	err := s.inTx(ctx, func(tx *Tx) error {
+		if err := s.lockWriter(ctx, tx); err != nil {
+			return err
+		}
+		if err := s.lockAccounts(ctx, tx, []string{p.Account}); err != nil {
+			return err
+		}
+		accts, err := loadAccounts(ctx, tx, p.Account)
+		if err != nil {
+			return err
+		}
+		a := accts[p.Account]
+		if a == nil {
+			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", p.Account)
+		}
+		loc, _, err := location(ctx, tx)
+		if err != nil {
+			return err
+		}
+		book, err := loadPriceBook(ctx, tx)
+		if err != nil {
+			return err
+		}
+		closed, err := closedThrough(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if p.At.IsZero() {
+			// Made now; a retry of the same id keeps the time of the first.
+			var at int64
+			err := tx.QueryRowContext(ctx, `SELECT at FROM purchases WHERE account = ? AND id = ?`, p.Account, p.ID).Scan(&at)
+			switch {
+			case err == nil:
+				p.At = time.Unix(at, 0)
+			case errors.Is(err, sql.ErrNoRows):
+				p.At = s.Now()
+			default:
+				return err
+			}
+		}
+		var msg string
+		skipped, _, msg, err = buy(ctx, tx, a, &p, loc, book, closed)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			return callbill.Errorf(callbill.EREFUSED, "purchase %s: %s", p.ID, msg)
+		}
+		if skipped {
+			return nil
+		}
+		return s.refreshStanding(ctx, tx, []string{p.Account}, s.Now(), "purchase "+p.ID)
+	})
+	return skipped, err
 }
 
 // resolvePurchase checks a purchase against the account's instances and
@@ -389,68 +476,4 @@ func insertPurchase(ctx context.Context, tx *Tx, p *callbill.Purchase, cycle cal
 		callbill.FormatPrice(l.UnitPrice), l.PriceUnit, l.Usage.String(), l.UsageUnit, l.ExactOriginal.String(), l.ExactDiscount.String(),
 		l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String())
 	return err
-}
-
-// moveCash changes an account's cash and records the movement in the ledger.
-func moveCash(ctx context.Context, tx *Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, kind, ref string) error {
-	a.Cash = a.Cash.Add(amount)
-	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET cash = ? WHERE uid = ?`, a.Cash.String(), a.UID); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO ledger (account, seq, at, kind, amount, cycle, ref)
-		VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ledger WHERE account = ?), ?, ?, ?, ?, ?)`,
-		a.UID, a.UID, at.Unix(), kind, amount.String(), int(cycle), ref)
-	return err
-}
-
-// topUp adds cash, then settles outstanding bills oldest cycle first; the
-// rest stays as cash (DESIGN §3.10).
-func topUp(ctx context.Context, tx *Tx, a *account, amount decimal.Decimal, at time.Time, cycle callbill.Cycle, ref string) error {
-	if err := moveCash(ctx, tx, a, amount, at, cycle, "topup", ref); err != nil {
-		return err
-	}
-	return settleOutstanding(ctx, tx, a, at)
-}
-
-// settleOutstanding pays closed bills' outstanding amounts from cash, oldest first.
-func settleOutstanding(ctx context.Context, tx *Tx, a *account, at time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT cycle, postpaid_payable, paid FROM bills WHERE account = ? ORDER BY cycle`, a.UID)
-	if err != nil {
-		return err
-	}
-	type owed struct {
-		cycle     callbill.Cycle
-		paid, due decimal.Decimal
-	}
-	var bills []owed
-	for rows.Next() {
-		var c int
-		var payable, paid string
-		if err := rows.Scan(&c, &payable, &paid); err != nil {
-			rows.Close()
-			return err
-		}
-		p, d := decimal.RequireFromString(paid), decimal.RequireFromString(payable)
-		if p.LessThan(d) {
-			bills = append(bills, owed{callbill.Cycle(c), p, d.Sub(p)})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, b := range bills {
-		if !a.Cash.IsPositive() {
-			break
-		}
-		pay := decimal.Min(a.Cash, b.due)
-		if _, err := tx.ExecContext(ctx, `UPDATE bills SET paid = ? WHERE account = ? AND cycle = ?`,
-			b.paid.Add(pay).String(), a.UID, int(b.cycle)); err != nil {
-			return err
-		}
-		if err := moveCash(ctx, tx, a, pay.Neg(), at, b.cycle, "settle", "bill:"+b.cycle.String()); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -324,7 +324,8 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 	r := refs{uids: map[string]string{}, instances: map[string]string{}, numbers: map[string]string{}}
 	for i, n := range p.list(top.vals["accounts"], "accounts") {
 		path := index("accounts", i)
-		o, ok := p.entry(n, path, "uid", "name", "kind", "credit_line", "contract", "recording_retention_months", "instances")
+		o, ok := p.entry(n, path, "uid", "name", "kind", "credit_line", "contract", "recording_retention_months", "instances",
+			"allowance", "grace_days", "low_balance_alert")
 		if !ok {
 			continue
 		}
@@ -352,6 +353,16 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 		}
 		if m, ok := o.integer("recording_retention_months", false, 1, 120); ok {
 			a.RecordingRetentionMonths = int(m)
+		}
+		a.Allowance = decimal.Zero
+		if d, ok := o.decimal("allowance", false, 2); ok {
+			a.Allowance = d
+		}
+		if g, ok := o.integer("grace_days", false, 0, 365); ok {
+			a.GraceDays = int(g)
+		}
+		if d, ok := o.decimal("low_balance_alert", false, 2); ok {
+			a.LowBalanceAlert = &d
 		}
 		a.Contract = p.contract(o)
 		for j, in := range p.list(o.vals["instances"], o.at("instances")) {

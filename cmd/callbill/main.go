@@ -24,6 +24,7 @@ const (
 	exitError    = 1
 	exitUsage    = 2
 	exitRejected = 3
+	exitDenied   = 4 // authorize: the call is refused
 )
 
 // usageError is a mistake in the command line.
@@ -46,7 +47,13 @@ commands:
   bill close YYYY-MM                    close a cycle (and every earlier open one)
   bill show --account UID --cycle YYYY-MM [--by item|instance] [--period cycle|day] [--json]
   usage export --account UID --cycle YYYY-MM [-o FILE]
-  serve [--addr 127.0.0.1:8080]
+  serve [--addr 127.0.0.1:8080] [--exports DIR] [--node NAME] [--auto-close=false]
+  topup --account UID --amount 100.00 --key KEY
+  adjust --account UID --amount ±AMOUNT --reason TEXT --key KEY [--corrects bill:YYYY-MM]
+  account show UID [--json]             cash, credit, outstanding, available, state, packages, numbers, alerts
+  ledger --account UID                  the statement, with running balance
+  ledger verify [--account UID]         prove that balances and bills reconcile with the ledger
+  authorize --instance ID --number N --direction inbound|outbound   (exit 4 when denied)
   demo                                  a demo world, a month of calls, a closed bill
 
 --db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
@@ -155,6 +162,19 @@ func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
 		return a.usageExport(ctx, args[1:])
 	case "serve":
 		return a.serve(ctx, args)
+	case "topup":
+		return a.topup(ctx, args)
+	case "adjust":
+		return a.adjust(ctx, args)
+	case "account":
+		if len(args) == 0 || args[0] != "show" {
+			return usagef("account needs a subcommand: show")
+		}
+		return a.accountShow(ctx, args[1:])
+	case "ledger":
+		return a.ledger(ctx, args)
+	case "authorize":
+		return a.authorize(ctx, args)
 	case "demo":
 		return a.demo(ctx, args)
 	case "help", "-h", "--help":

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/sqlstore"
+	"github.com/shopspring/decimal"
+)
+
+func (a *app) topup(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("topup", flag.ContinueOnError)
+	acct := fs.String("account", "", "account UID")
+	amount := fs.String("amount", "", "amount in CNY, e.g. 100.00")
+	key := fs.String("key", "", "idempotency key: the same key again moves no money twice")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *acct == "" || *amount == "" || *key == "" || len(pos) > 0 {
+		return usagef("topup needs --account UID --amount AMOUNT --key KEY")
+	}
+	amt, err := callbill.ParseAmount(*amount, 2)
+	if err != nil {
+		return err
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := s.TopUp(ctx, *acct, amt, *key)
+	if err != nil {
+		return err
+	}
+	a.printMoney(res, "topped up")
+	return nil
+}
+
+func (a *app) adjust(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("adjust", flag.ContinueOnError)
+	acct := fs.String("account", "", "account UID")
+	amount := fs.String("amount", "", "credit (e.g. 10.00) or debit (e.g. -10.00) in CNY")
+	reason := fs.String("reason", "", "why, for the tenant's statement")
+	corrects := fs.String("corrects", "", "what it corrects, e.g. bill:2026-10")
+	key := fs.String("key", "", "idempotency key")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *acct == "" || *amount == "" || *key == "" || *reason == "" || len(pos) > 0 {
+		return usagef("adjust needs --account UID --amount ±AMOUNT --reason TEXT --key KEY [--corrects REF]")
+	}
+	amt, err := decimal.NewFromString(*amount)
+	if err != nil {
+		return callbill.Errorf(callbill.EINVALID, "amount %q is not a decimal number", *amount)
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	res, err := s.Adjust(ctx, *acct, amt, *reason, *corrects, *key)
+	if err != nil {
+		return err
+	}
+	a.printMoney(res, "adjusted")
+	return nil
+}
+
+func (a *app) printMoney(res *sqlstore.MoneyResult, verb string) {
+	e := res.Entry
+	if res.Replayed {
+		fmt.Fprintf(a.stdout, "key %s was applied before (entry %d, %s %s): nothing moved now\n", e.Key, e.Seq, e.Kind, e.Amount.StringFixed(2))
+		return
+	}
+	fmt.Fprintf(a.stdout, "%s %s: %s, cash now %s (entry %d)\n", verb, e.Account, e.Amount.StringFixed(2), e.Balance.StringFixed(2), e.Seq)
+}
+
+// accountJSON is `account show --json`.
+type accountJSON struct {
+	Account     string         `json:"account"`
+	Name        string         `json:"name"`
+	Cash        string         `json:"cash"`
+	CreditLine  string         `json:"credit_line"`
+	Outstanding string         `json:"outstanding"`
+	Available   string         `json:"available"`
+	State       string         `json:"state"`
+	Allowance   string         `json:"allowance"`
+	GraceDays   int            `json:"grace_days"`
+	Packages    []packageJSON  `json:"voice_packages"`
+	Numbers     []numberJSON   `json:"numbers"`
+	Events      []eventJSON    `json:"events"`
+	Alerts      []eventJSON    `json:"alerts"`
+	LowBalance  string         `json:"low_balance_alert,omitempty"`
+	Extra       map[string]any `json:"-"`
+}
+
+type packageJSON struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Minutes   int64  `json:"minutes"`
+	Remaining int64  `json:"remaining"`
+	Expires   string `json:"expires"`
+}
+
+type numberJSON struct {
+	Number    string `json:"number"`
+	Instance  string `json:"instance"`
+	Kind      string `json:"kind"`
+	Source    string `json:"source"`
+	PaidUntil string `json:"paid_until,omitempty"`
+}
+
+type eventJSON struct {
+	At    string `json:"at"`
+	State string `json:"state,omitempty"`
+	Cause string `json:"cause"`
+}
+
+func (a *app) accountShow(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("account show", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("account show needs one UID")
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	st, err := s.Status(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	loc, err := s.Location(ctx)
+	if err != nil {
+		return err
+	}
+	ts := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05") }
+	j := accountJSON{Account: st.UID, Name: st.Name, Cash: st.Standing.Cash.StringFixed(2),
+		CreditLine: st.Standing.CreditLine.StringFixed(2), Outstanding: st.Standing.Outstanding.StringFixed(2),
+		Available: st.Standing.Available().StringFixed(2), State: string(st.State), Allowance: st.Standing.Allowance.StringFixed(2),
+		GraceDays: st.GraceDays, Packages: []packageJSON{}, Numbers: []numberJSON{}, Events: []eventJSON{}, Alerts: []eventJSON{}}
+	if st.LowBelow != nil {
+		j.LowBalance = st.LowBelow.StringFixed(2)
+	}
+	for _, p := range st.Packages {
+		j.Packages = append(j.Packages, packageJSON{p.ID, string(p.Type), p.Minutes, p.Remaining, ts(p.Until)})
+	}
+	for _, n := range st.Numbers {
+		nj := numberJSON{Number: n.Number.Number, Instance: n.Instance, Kind: string(n.Kind), Source: string(n.Source)}
+		if !n.PaidUntil.IsZero() {
+			nj.PaidUntil = ts(n.PaidUntil)
+		}
+		j.Numbers = append(j.Numbers, nj)
+	}
+	for _, e := range st.Events {
+		if e.Kind == "alert" {
+			j.Alerts = append(j.Alerts, eventJSON{At: ts(e.At), Cause: e.Cause})
+		} else {
+			j.Events = append(j.Events, eventJSON{At: ts(e.At), State: string(e.State), Cause: e.Cause})
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(j)
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "账户 %s %s  状态 %s\n", j.Account, j.Name, j.State)
+	fmt.Fprintf(w, "现金余额 %s  信控额度 %s  欠费 %s  可用额度 %s  延期免停 %s / %d 天\n",
+		j.Cash, j.CreditLine, j.Outstanding, j.Available, j.Allowance, j.GraceDays)
+	for _, p := range j.Packages {
+		fmt.Fprintf(w, "语音包 %s %s: 剩余 %d / %d 分钟, %s 到期\n", p.ID, p.Type, p.Remaining, p.Minutes, p.Expires)
+	}
+	for _, n := range j.Numbers {
+		paid := ""
+		if n.PaidUntil != "" {
+			paid = ", 月租付至 " + n.PaidUntil
+		}
+		fmt.Fprintf(w, "号码 %s (%s, %s %s)%s\n", n.Number, n.Instance, n.Kind, n.Source, paid)
+	}
+	for _, e := range j.Alerts {
+		fmt.Fprintf(w, "提醒 %s %s\n", e.At, e.Cause)
+	}
+	for _, e := range j.Events {
+		fmt.Fprintf(w, "状态 %s → %s: %s\n", e.At, e.State, e.Cause)
+	}
+	return nil
+}
+
+func (a *app) ledger(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "verify" {
+		return a.ledgerVerify(ctx, args[1:])
+	}
+	fs := flag.NewFlagSet("ledger", flag.ContinueOnError)
+	acct := fs.String("account", "", "account UID")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *acct == "" || len(pos) > 0 {
+		return usagef("ledger needs --account UID (or: ledger verify [--account UID])")
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	entries, err := s.Ledger(ctx, *acct)
+	if err != nil {
+		return err
+	}
+	loc, err := s.Location(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%-4s  %-19s  %-8s  %12s  %12s  %s\n", "#", "时间", "类型", "金额", "余额", "说明")
+	for _, e := range entries {
+		what := e.Ref
+		if e.Reason != "" {
+			what += " — " + e.Reason
+		}
+		if e.Corrects != "" {
+			what += " (corrects " + e.Corrects + ")"
+		}
+		fmt.Fprintf(a.stdout, "%-4d  %-19s  %-8s  %12s  %12s  %s\n", e.Seq, e.At.In(loc).Format("2006-01-02 15:04:05"),
+			e.Kind, e.Amount.StringFixed(2), e.Balance.StringFixed(2), what)
+	}
+	return nil
+}
+
+func (a *app) ledgerVerify(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
+	acct := fs.String("account", "", "account UID (default: all)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("ledger verify takes only --account")
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	problems, n, err := s.VerifyLedger(ctx, *acct)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(a.stderr, "%s\n", strings.Join(problems, "\n"))
+		return callbill.Errorf(callbill.EINTERNAL, "the ledger does not reconcile: %d problem(s) in %d account(s) checked", len(problems), n)
+	}
+	fmt.Fprintf(a.stdout, "ledger reconciles: %d account(s), cash = Σ ledger and every bill's paid = what the ledger paid toward it\n", n)
+	return nil
+}
+
+func (a *app) authorize(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("authorize", flag.ContinueOnError)
+	inst := fs.String("instance", "", "instance id")
+	num := fs.String("number", "", "the service number")
+	dir := fs.String("direction", "", "inbound or outbound")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	d := callbill.Direction(strings.ToLower(*dir))
+	if *inst == "" || *num == "" || (d != callbill.Inbound && d != callbill.Outbound) || len(pos) > 0 {
+		return usagef("authorize needs --instance ID --number N --direction inbound|outbound")
+	}
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	snap, err := s.AuthSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	dec := snap.Authorize(*inst, callbill.Digits(*num), d, s.Now())
+	if dec.Allow {
+		fmt.Fprintln(a.stdout, "allow")
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "deny: %s\n", dec.Reason)
+	return exitCode(exitDenied)
+}
