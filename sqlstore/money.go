@@ -207,7 +207,13 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 			return err
 		}
 		res = &MoneyResult{Entry: e}
-		return s.refreshStanding(ctx, tx, []string{uid}, now, fmt.Sprintf("%s %s %s", what, e.Amount.StringFixed(2), key))
+		if err := s.refreshStanding(ctx, tx, []string{uid}, now, fmt.Sprintf("%s %s %s", what, e.Amount.StringFixed(2), key)); err != nil {
+			return err
+		}
+		if s.MoneyPause > 0 {
+			time.Sleep(s.MoneyPause)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -30,9 +30,11 @@ type Store struct {
 	dialect string
 	// Now is the clock; tests replace it.
 	Now func() time.Time
-	// ClosePause, when set, is slept after each account a close freezes:
-	// crash tests use it to kill a close midway.
+	// ClosePause, when set, is slept after each account a close freezes,
+	// and MoneyPause inside a money request before it commits: crash tests
+	// use them to kill the process midway.
 	ClosePause time.Duration
+	MoneyPause time.Duration
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up

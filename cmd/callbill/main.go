@@ -193,6 +193,9 @@ func (a *app) open(ctx context.Context) (*sqlstore.Store, error) {
 	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_CLOSE_PAUSE")); err == nil {
 		s.ClosePause = d
 	}
+	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_MONEY_PAUSE")); err == nil {
+		s.MoneyPause = d
+	}
 	return s, nil
 }
 
