@@ -23,10 +23,33 @@ type AuthInstance struct {
 
 // AuthSnapshot is the whole directory and every account's standing, built by
 // the store and swapped in whole, so that a question is answered from memory
-// without locks.
+// without locks. Call Prepare before sharing it between goroutines.
 type AuthSnapshot struct {
 	Instances map[string]*AuthInstance
 	Standing  map[string]*Standing // by account
+	Built     time.Time            // when it was read
+
+	stopsAt map[string]time.Time // when each account is (or will be) stopped; absent: not below its allowance
+}
+
+// Prepare readies the snapshot for concurrent questions.
+func (s *AuthSnapshot) Prepare() { s.prepare() }
+
+// prepare works out, once per snapshot, when each account stops, so that a
+// question costs map look-ups and no decimal arithmetic.
+func (s *AuthSnapshot) prepare() {
+	s.stopsAt = make(map[string]time.Time, len(s.Standing))
+	for uid, st := range s.Standing {
+		avail := st.Available()
+		if !avail.LessThan(st.Allowance.Neg()) {
+			continue
+		}
+		since := st.BelowSince
+		if since.IsZero() {
+			since = s.Built
+		}
+		s.stopsAt[uid] = since.AddDate(0, 0, st.GraceDays)
+	}
 }
 
 // NumberReleaseDays is how long an expired number is kept (stopped) before
@@ -57,10 +80,11 @@ func (s *AuthSnapshot) Authorize(instance, number string, dir Direction, now tim
 		return Decision{Reason: "number " + number + " is stopped: its rent expired on " + n.PaidUntil.Format(time.DateOnly) + "; renew it within 7 days"}
 	}
 	if inst.Mode == ModePayg {
-		if st := s.Standing[inst.Account]; st != nil {
-			if state, _ := st.Next(now); state == StateStopped {
-				return Decision{Reason: "account " + inst.Account + " is stopped for arrears: pay-as-you-go calls are refused until available is back to 0"}
-			}
+		if s.stopsAt == nil {
+			s.prepare()
+		}
+		if at, ok := s.stopsAt[inst.Account]; ok && !now.Before(at) {
+			return Decision{Reason: "account " + inst.Account + " is stopped for arrears: pay-as-you-go calls are refused until available is back to 0"}
 		}
 	}
 	return Decision{Allow: true}

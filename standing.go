@@ -78,3 +78,33 @@ type LedgerEntry struct {
 	Reason   string
 	Corrects string // what an adjustment corrects
 }
+
+// AccountStatus is an account's money, state, packages, numbers and recent
+// events, as `account show` and the API show them.
+type AccountStatus struct {
+	UID       string
+	Name      string
+	Standing  Standing
+	State     AccountState // at the time asked
+	Packages  []VoicePackage
+	Numbers   []NumberStatus
+	Events    []AccountEvent // transitions and alerts, newest first (at most 20)
+	LowBelow  *decimal.Decimal
+	AskedAt   time.Time
+	Recorded  AccountState // the state last recorded
+	GraceDays int
+}
+
+// NumberStatus is a number with its rent.
+type NumberStatus struct {
+	Number
+	PaidUntil time.Time // zero: rent not tracked
+}
+
+// AccountEvent is a recorded transition or alert.
+type AccountEvent struct {
+	At    time.Time
+	Kind  string
+	State AccountState
+	Cause string
+}

@@ -432,39 +432,10 @@ func mustAccount(ctx context.Context, tx *Tx, uid string) error {
 	return nil
 }
 
-// AccountStatus is what `account show` prints.
-type AccountStatus struct {
-	UID       string
-	Name      string
-	Standing  callbill.Standing
-	State     callbill.AccountState // at the time asked
-	Packages  []callbill.VoicePackage
-	Numbers   []NumberStatus
-	Events    []AccountEvent // transitions and alerts, newest first (at most 20)
-	LowBelow  *decimal.Decimal
-	AskedAt   time.Time
-	Recorded  callbill.AccountState // the state last recorded
-	GraceDays int
-}
-
-// NumberStatus is a number with its rent.
-type NumberStatus struct {
-	callbill.Number
-	PaidUntil time.Time // zero: rent not tracked
-}
-
-// AccountEvent is a recorded transition or alert.
-type AccountEvent struct {
-	At    time.Time
-	Kind  string
-	State callbill.AccountState
-	Cause string
-}
-
 // Status returns an account's money, state, packages, numbers and recent
 // events. Returns ENOTFOUND for an unknown account.
-func (s *Store) Status(ctx context.Context, uid string) (*AccountStatus, error) {
-	var st *AccountStatus
+func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus, error) {
+	var st *callbill.AccountStatus
 	err := s.inTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, uid)
 		if err != nil {
@@ -479,7 +450,7 @@ func (s *Store) Status(ctx context.Context, uid string) (*AccountStatus, error) 
 			return err
 		}
 		now := s.Now()
-		st = &AccountStatus{UID: uid, Name: a.Name, Standing: *standingOf(a, owed[uid]), AskedAt: now, Recorded: a.State,
+		st = &callbill.AccountStatus{UID: uid, Name: a.Name, Standing: *standingOf(a, owed[uid]), AskedAt: now, Recorded: a.State,
 			LowBelow: a.LowBalanceAlert, GraceDays: a.GraceDays}
 		st.State, _ = st.Standing.Next(now)
 		rows, err := tx.QueryContext(ctx, `SELECT id, type, minutes, remaining, from_unix, until_unix FROM packages
@@ -504,7 +475,7 @@ func (s *Store) Status(ctx context.Context, uid string) (*AccountStatus, error) 
 			return err
 		}
 		for rows.Next() {
-			var n NumberStatus
+			var n callbill.NumberStatus
 			var since, until, paid int64
 			if err := rows.Scan(&n.Instance, &n.Number.Number, &n.Kind, &n.Source, &n.Tier, &since, &until, &paid); err != nil {
 				rows.Close()
@@ -520,7 +491,7 @@ func (s *Store) Status(ctx context.Context, uid string) (*AccountStatus, error) 
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e AccountEvent
+			var e callbill.AccountEvent
 			var at int64
 			if err := rows.Scan(&at, &e.Kind, &e.State, &e.Cause); err != nil {
 				return err
@@ -618,7 +589,7 @@ func (s *Store) VerifyLedger(ctx context.Context, uid string) ([]string, int, er
 // AuthSnapshot reads what call authorization answers from: the directory,
 // the numbers' rent and every account's standing.
 func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error) {
-	snap := &callbill.AuthSnapshot{Instances: map[string]*callbill.AuthInstance{}, Standing: map[string]*callbill.Standing{}}
+	snap := &callbill.AuthSnapshot{Instances: map[string]*callbill.AuthInstance{}, Standing: map[string]*callbill.Standing{}, Built: s.Now()}
 	err := s.inTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, "")
 		if err != nil {
@@ -657,6 +628,7 @@ func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error
 				snap.Instances[inst.ID] = ai
 			}
 		}
+		snap.Prepare()
 		return nil
 	})
 	return snap, err

@@ -132,10 +132,57 @@ func TestCrashConverges(t *testing.T) {
 	if got := runCLI(t, dir, "bill", "show", "--account", "1000000000000001", "--cycle", o.Cycle.String(), "--json"); !strings.Contains(got.stdout, `"status":"open"`) {
 		t.Fatalf("after a killed close the cycle must still be open: %s", got.stdout)
 	}
+	if r := runCLI(t, dir, "ledger", "verify"); r.code != 0 {
+		t.Fatalf("ledger verify after a killed close: %s %s", r.stdout, r.stderr)
+	}
 	if r := runCLI(t, dir, "bill", "close", o.Cycle.String()); r.code != 0 {
 		t.Fatalf("close: %s", r.stderr)
 	}
+	if r := runCLI(t, dir, "ledger", "verify"); r.code != 0 {
+		t.Fatalf("ledger verify after the close: %s %s", r.stdout, r.stderr)
+	}
 	if got := bills(t, dir, o.Cycle); got != want {
 		t.Errorf("bills after crashes differ from a clean run:\n--- got\n%s\n--- want\n%s", got, want)
+	}
+}
+
+// TestCrashDuringTopUpMovesMoneyOnce kills a top-up after it moved the money
+// but before it committed, then retries it with the same key: the money moves
+// exactly once and the ledger reconciles.
+func TestCrashDuringTopUpMovesMoneyOnce(t *testing.T) {
+	dir := t.TempDir()
+	demoFiles(t, dir)
+	if r := runCLI(t, dir, "apply", "-f", "world.yaml"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	before := runCLI(t, dir, "account", "show", "1000000000000003", "--json")
+	cmd := exec.Command(binary(t), "topup", "--account", "1000000000000003", "--amount", "123.45", "--key", "crash-1")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CALLBILL_DB=", "CALLBILL_FAULT_MONEY_PAUSE=5s")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGKILL)
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("the top-up finished before it was killed")
+	}
+	if got := runCLI(t, dir, "account", "show", "1000000000000003", "--json"); got.stdout != before.stdout {
+		t.Fatalf("a killed top-up moved money:\n%s\n%s", before.stdout, got.stdout)
+	}
+	if r := runCLI(t, dir, "ledger", "verify"); r.code != 0 {
+		t.Fatalf("ledger verify after the kill: %s %s", r.stdout, r.stderr)
+	}
+	for i := 0; i < 2; i++ { // the retry, and a retry of the retry
+		if r := runCLI(t, dir, "topup", "--account", "1000000000000003", "--amount", "123.45", "--key", "crash-1"); r.code != 0 {
+			t.Fatalf("retry: %s", r.stderr)
+		}
+	}
+	r := runCLI(t, dir, "ledger", "--account", "1000000000000003")
+	if n := strings.Count(r.stdout, "123.45"); n != 1 {
+		t.Fatalf("the top-up is in the ledger %d times:\n%s", n, r.stdout)
+	}
+	if r := runCLI(t, dir, "ledger", "verify"); r.code != 0 {
+		t.Fatalf("ledger verify: %s %s", r.stdout, r.stderr)
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/shopspring/decimal"
 )
@@ -82,47 +82,6 @@ func (a *app) printMoney(res *sqlstore.MoneyResult, verb string) {
 	fmt.Fprintf(a.stdout, "%s %s: %s, cash now %s (entry %d)\n", verb, e.Account, e.Amount.StringFixed(2), e.Balance.StringFixed(2), e.Seq)
 }
 
-// accountJSON is `account show --json`.
-type accountJSON struct {
-	Account     string         `json:"account"`
-	Name        string         `json:"name"`
-	Cash        string         `json:"cash"`
-	CreditLine  string         `json:"credit_line"`
-	Outstanding string         `json:"outstanding"`
-	Available   string         `json:"available"`
-	State       string         `json:"state"`
-	Allowance   string         `json:"allowance"`
-	GraceDays   int            `json:"grace_days"`
-	Packages    []packageJSON  `json:"voice_packages"`
-	Numbers     []numberJSON   `json:"numbers"`
-	Events      []eventJSON    `json:"events"`
-	Alerts      []eventJSON    `json:"alerts"`
-	LowBalance  string         `json:"low_balance_alert,omitempty"`
-	Extra       map[string]any `json:"-"`
-}
-
-type packageJSON struct {
-	ID        string `json:"id"`
-	Type      string `json:"type"`
-	Minutes   int64  `json:"minutes"`
-	Remaining int64  `json:"remaining"`
-	Expires   string `json:"expires"`
-}
-
-type numberJSON struct {
-	Number    string `json:"number"`
-	Instance  string `json:"instance"`
-	Kind      string `json:"kind"`
-	Source    string `json:"source"`
-	PaidUntil string `json:"paid_until,omitempty"`
-}
-
-type eventJSON struct {
-	At    string `json:"at"`
-	State string `json:"state,omitempty"`
-	Cause string `json:"cause"`
-}
-
 func (a *app) accountShow(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("account show", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -146,31 +105,7 @@ func (a *app) accountShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ts := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05") }
-	j := accountJSON{Account: st.UID, Name: st.Name, Cash: st.Standing.Cash.StringFixed(2),
-		CreditLine: st.Standing.CreditLine.StringFixed(2), Outstanding: st.Standing.Outstanding.StringFixed(2),
-		Available: st.Standing.Available().StringFixed(2), State: string(st.State), Allowance: st.Standing.Allowance.StringFixed(2),
-		GraceDays: st.GraceDays, Packages: []packageJSON{}, Numbers: []numberJSON{}, Events: []eventJSON{}, Alerts: []eventJSON{}}
-	if st.LowBelow != nil {
-		j.LowBalance = st.LowBelow.StringFixed(2)
-	}
-	for _, p := range st.Packages {
-		j.Packages = append(j.Packages, packageJSON{p.ID, string(p.Type), p.Minutes, p.Remaining, ts(p.Until)})
-	}
-	for _, n := range st.Numbers {
-		nj := numberJSON{Number: n.Number.Number, Instance: n.Instance, Kind: string(n.Kind), Source: string(n.Source)}
-		if !n.PaidUntil.IsZero() {
-			nj.PaidUntil = ts(n.PaidUntil)
-		}
-		j.Numbers = append(j.Numbers, nj)
-	}
-	for _, e := range st.Events {
-		if e.Kind == "alert" {
-			j.Alerts = append(j.Alerts, eventJSON{At: ts(e.At), Cause: e.Cause})
-		} else {
-			j.Events = append(j.Events, eventJSON{At: ts(e.At), State: string(e.State), Cause: e.Cause})
-		}
-	}
+	j := api.Account(st, loc)
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetEscapeHTML(false)
