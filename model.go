@@ -199,6 +199,9 @@ type Number struct {
 	Tier     string    // 400 tier, e.g. 普通
 	Since    time.Time // zero: always
 	Until    time.Time // zero: open-ended
+	// AutoRenew renews the rent from cash 7 days before it runs out (while
+	// a server runs).
+	AutoRenew bool
 }
 
 // InService reports whether the number serves calls starting at t.

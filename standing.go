@@ -108,3 +108,9 @@ type AccountEvent struct {
 	State AccountState
 	Cause string
 }
+
+// MoneyResult is the answer to a request that moves money.
+type MoneyResult struct {
+	Entry    *LedgerEntry
+	Replayed bool // the key was used before for the same request: nothing moved now
+}

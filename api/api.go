@@ -39,6 +39,8 @@ const (
 // Server serves the API.
 type Server struct {
 	Store       Store
+	Money       MoneyStore
+	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
 	Log         *slog.Logger
@@ -54,6 +56,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/exports", s.operator(s.createExport))
 	mux.Handle("GET /api/v1/exports/{id}", s.operator(s.exportJob))
 	mux.Handle("GET /api/v1/exports/{id}/file", s.operator(s.exportFile))
+	if s.Money != nil {
+		s.moneyRoutes(mux)
+	}
 	return mux
 }
 

@@ -54,7 +54,9 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1)
+	// Several connections: readers go on in WAL mode while a writer works;
+	// writers queue on the write lock (IMMEDIATE, with a busy timeout).
+	db.SetMaxOpenConns(4)
 	return db, db.Ping()
 }
 

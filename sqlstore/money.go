@@ -116,16 +116,10 @@ func keyed(ctx context.Context, tx *Tx, key, request string) (*callbill.LedgerEn
 	return &e, nil
 }
 
-// MoneyResult is the answer to a money request.
-type MoneyResult struct {
-	Entry    *callbill.LedgerEntry
-	Replayed bool // the key was used before for the same request: nothing moved now
-}
-
 // TopUp adds amount to an account's cash (and settles its arrears, oldest
 // first). key makes it idempotent. Returns ENOTFOUND for an unknown account,
 // EINVALID for a bad amount, ECONFLICT for a key reused for another request.
-func (s *Store) TopUp(ctx context.Context, uid string, amount decimal.Decimal, key string) (*MoneyResult, error) {
+func (s *Store) TopUp(ctx context.Context, uid string, amount decimal.Decimal, key string) (*callbill.MoneyResult, error) {
 	if !amount.IsPositive() || !amount.Equal(amount.Truncate(2)) {
 		return nil, callbill.Errorf(callbill.EINVALID, "a top-up must be a positive amount in fen (2 decimals), not %s", amount)
 	}
@@ -143,7 +137,7 @@ func (s *Store) TopUp(ctx context.Context, uid string, amount decimal.Decimal, k
 // reason, e.g. to correct a closed bill (corrects names it): a closed bill is
 // never edited. A credit then settles arrears like a top-up; a debit may take
 // cash below 0, which counts against available like arrears.
-func (s *Store) Adjust(ctx context.Context, uid string, amount decimal.Decimal, reason, corrects, key string) (*MoneyResult, error) {
+func (s *Store) Adjust(ctx context.Context, uid string, amount decimal.Decimal, reason, corrects, key string) (*callbill.MoneyResult, error) {
 	if amount.IsZero() || !amount.Equal(amount.Truncate(2)) {
 		return nil, callbill.Errorf(callbill.EINVALID, "an adjustment must be a non-zero amount in fen (2 decimals), not %s", amount)
 	}
@@ -166,11 +160,11 @@ func (s *Store) Adjust(ctx context.Context, uid string, amount decimal.Decimal, 
 
 // money runs one keyed money request under the account's lock.
 func (s *Store) money(ctx context.Context, uid, key, request string,
-	move func(tx *Tx, a *account, now time.Time, cycle callbill.Cycle) (*callbill.LedgerEntry, error), what string) (*MoneyResult, error) {
+	move func(tx *Tx, a *account, now time.Time, cycle callbill.Cycle) (*callbill.LedgerEntry, error), what string) (*callbill.MoneyResult, error) {
 	if strings.TrimSpace(key) == "" {
 		return nil, callbill.Errorf(callbill.EINVALID, "a %s needs an idempotency key", what)
 	}
-	var res *MoneyResult
+	var res *callbill.MoneyResult
 	err := s.inTx(ctx, func(tx *Tx) error {
 		if err := s.lockWriter(ctx, tx); err != nil {
 			return err
@@ -183,7 +177,7 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 			return err
 		}
 		if prev != nil {
-			res = &MoneyResult{Entry: prev, Replayed: true}
+			res = &callbill.MoneyResult{Entry: prev, Replayed: true}
 			return nil
 		}
 		accts, err := loadAccounts(ctx, tx, uid)
@@ -206,7 +200,7 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 		if err := noteActivity(ctx, tx, callbill.CycleOf(now, loc)); err != nil {
 			return err
 		}
-		res = &MoneyResult{Entry: e}
+		res = &callbill.MoneyResult{Entry: e}
 		if err := s.refreshStanding(ctx, tx, []string{uid}, now, fmt.Sprintf("%s %s %s", what, e.Amount.StringFixed(2), key)); err != nil {
 			return err
 		}
@@ -635,17 +629,74 @@ func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error
 }
 
 // Changes returns a counter that moves whenever what authorization reads
-// may have changed (a world apply, a close, a money movement).
+// may have changed (a world apply, a close, a money movement). It reads
+// outside any transaction, so asking it often costs no lock.
 func (s *Store) Changes(ctx context.Context) (string, error) {
-	var out string
+	var gen, standing sql.NullString
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT (SELECT value FROM meta WHERE key = 'gen'), (SELECT value FROM meta WHERE key = 'standing_gen')`)).
+		Scan(&gen, &standing)
+	return gen.String + "/" + standing.String, err
+}
+
+// RenewDue renews, from cash, the rent of every number set to auto-renew
+// whose rent runs out within 7 days (and is not released yet): a one-month
+// number-rent purchase whose id names the number and the date it extends,
+// so that nodes doing it at once renew once. When cash is short it records
+// an alert instead. It returns how many it renewed.
+func (s *Store) RenewDue(ctx context.Context) (int, error) {
+	now := s.Now()
+	type due struct {
+		account, number string
+		until           time.Time
+	}
+	var todo []due
 	err := s.inTx(ctx, func(tx *Tx) error {
-		g, err := getMeta(ctx, tx, "gen")
+		rows, err := tx.QueryContext(ctx, `SELECT account, number, paid_until FROM numbers
+			WHERE auto_renew = 1 AND paid_until <> 0 AND paid_until <= ? AND paid_until > ?`,
+			now.AddDate(0, 0, 7).Unix(), now.AddDate(0, 0, -callbill.NumberReleaseDays).Unix())
 		if err != nil {
 			return err
 		}
-		m, err := getMeta(ctx, tx, "standing_gen")
-		out = g + "/" + m
-		return err
+		defer rows.Close()
+		for rows.Next() {
+			var d due
+			var until int64
+			if err := rows.Scan(&d.account, &d.number, &until); err != nil {
+				return err
+			}
+			d.until = time.Unix(until, 0)
+			todo = append(todo, d)
+		}
+		return rows.Err()
 	})
-	return out, err
+	if err != nil {
+		return 0, err
+	}
+	renewed := 0
+	for _, d := range todo {
+		id := "renew:" + d.number + ":" + d.until.UTC().Format("20060102T150405")
+		skipped, err := s.Purchase(ctx, callbill.Purchase{ID: id, Account: d.account, Kind: callbill.PurchaseNumberRent,
+			Number: d.number, Months: 1})
+		if callbill.ErrorCode(err) == callbill.EREFUSED {
+			skipped = true // nothing renewed; the tenant is told
+			err = s.inTx(ctx, func(tx *Tx) error {
+				var n int
+				cause := "auto-renewal " + id + " refused: " + callbill.ErrorMessage(err)
+				if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM account_events WHERE account = ? AND cause = ?`, d.account, cause).Scan(&n); err != nil {
+					return err
+				}
+				if n > 0 {
+					return nil
+				}
+				return event(ctx, tx, d.account, now, "alert", "", cause)
+			})
+		}
+		if err != nil {
+			return renewed, err
+		}
+		if !skipped {
+			renewed++
+		}
+	}
+	return renewed, nil
 }

@@ -447,3 +447,60 @@ func TestPropertyLedgerReconciles(t *testing.T) {
 		})
 	}
 }
+
+func TestAutoRenewFromCash(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 10, 2, 0, 0, 0, time.UTC)
+		s.Now = func() time.Time { return now }
+		mustApply(t, s, strings.Replace(moneyWorld, `{number: "0571009", kind: fixed, source: ccc}`,
+			`{number: "0571009", kind: fixed, source: ccc, auto_renew: true}`, 1))
+		if _, err := s.TopUp(ctx, "2001", dec("35.00"), "t1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Purchase(ctx, callbill.Purchase{ID: "R1", Account: "2001", Kind: callbill.PurchaseNumberRent, Number: "0571009", Months: 1}); err != nil {
+			t.Fatal(err)
+		}
+		paidUntil := func() time.Time {
+			st, _ := s.Status(ctx, "2001")
+			for _, n := range st.Numbers {
+				if n.Number.Number == "0571009" {
+					return n.PaidUntil
+				}
+			}
+			return time.Time{}
+		}
+		first := paidUntil()
+		if n, err := s.RenewDue(ctx); err != nil || n != 0 {
+			t.Fatalf("renewed %d a month early: %v", n, err)
+		}
+		now = first.AddDate(0, 0, -6) // within 7 days: renew, but cash is 0 now
+		if n, err := s.RenewDue(ctx); err != nil || n != 0 {
+			t.Fatalf("renewed without cash: %d %v", n, err)
+		}
+		s.RenewDue(ctx) // a second try records no second alert
+		st, _ := s.Status(ctx, "2001")
+		alerts := 0
+		for _, e := range st.Events {
+			if e.Kind == "alert" && strings.Contains(e.Cause, "auto-renewal") {
+				alerts++
+			}
+		}
+		if alerts != 1 {
+			t.Fatalf("%d auto-renewal alerts, want 1: %+v", alerts, st.Events)
+		}
+		if _, err := s.TopUp(ctx, "2001", dec("35.00"), "t2"); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.RenewDue(ctx); err != nil || n != 1 {
+			t.Fatalf("renewal: %d %v", n, err)
+		}
+		if n, err := s.RenewDue(ctx); err != nil || n != 0 {
+			t.Fatalf("renewed twice: %d %v", n, err)
+		}
+		if got, want := paidUntil(), time.Date(2027, 1, 10, 2, 0, 0, 0, time.UTC); !got.Equal(want) {
+			t.Fatalf("paid until %v, want %v", got, want)
+		}
+		verifyClean(t, s)
+	})
+}

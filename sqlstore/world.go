@@ -159,11 +159,15 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 					add(fmt.Sprintf("%s.numbers[%d].number", ipath, ni), "number %s is registered on instance %s", n.Number, owner)
 					continue
 				}
-				_, err := tx.ExecContext(ctx, `INSERT INTO numbers (account, instance, number, kind, source, tier, since, until)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				auto := 0
+				if n.AutoRenew {
+					auto = 1
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO numbers (account, instance, number, kind, source, tier, since, until, auto_renew)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 					ON CONFLICT (account, instance, number) DO UPDATE SET kind = excluded.kind, source = excluded.source,
-					tier = excluded.tier, since = excluded.since, until = excluded.until`,
-					a.UID, inst.ID, n.Number, string(n.Kind), string(n.Source), n.Tier, unixOrZero(n.Since), unixOrZero(n.Until))
+					tier = excluded.tier, since = excluded.since, until = excluded.until, auto_renew = excluded.auto_renew`,
+					a.UID, inst.ID, n.Number, string(n.Kind), string(n.Source), n.Tier, unixOrZero(n.Since), unixOrZero(n.Until), auto)
 				if err != nil {
 					return nil, err
 				}

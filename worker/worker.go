@@ -29,6 +29,8 @@ type Store interface {
 	FailJob(ctx context.Context, id int64, node, reason string) error
 	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
 	Location(ctx context.Context) (*time.Location, error)
+	Sweep(ctx context.Context) error
+	RenewDue(ctx context.Context) (int, error)
 }
 
 // ExportParams are an export job's parameters.
@@ -63,8 +65,22 @@ func (n *Node) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(n.Poll)
 	defer t.Stop()
+	var lastSweep time.Time
 	for {
 		n.scheduleClose(ctx)
+		// Time alone moves accounts (a grace period ending) and numbers (rent
+		// running out): record those transitions, renew what is set to.
+		if time.Since(lastSweep) >= 30*time.Second {
+			lastSweep = time.Now()
+			if err := n.Store.Sweep(ctx); err != nil && ctx.Err() == nil {
+				n.Log.Error("sweep account states", "err", err)
+			}
+			if k, err := n.Store.RenewDue(ctx); err != nil && ctx.Err() == nil {
+				n.Log.Error("renew numbers", "err", err)
+			} else if k > 0 {
+				n.Log.Info("renewed number rent", "numbers", k)
+			}
+		}
 		for n.runOne(ctx, callbill.JobClose) || n.runOne(ctx, callbill.JobExport) {
 		}
 		select {

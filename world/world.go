@@ -437,7 +437,7 @@ func (p *parser) instance(n *yaml.Node, path, uid string, r *refs) (callbill.Ins
 }
 
 func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.Number, bool) {
-	o, ok := p.entry(n, path, "number", "kind", "source", "tier", "since", "until")
+	o, ok := p.entry(n, path, "number", "kind", "source", "tier", "since", "until", "auto_renew")
 	if !ok {
 		return callbill.Number{}, false
 	}
@@ -476,6 +476,12 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 		p.add(o.vals["until"], o.at("until"), "must be after since (%s)", o.vals["since"].Value)
 	}
 	num.Since, num.Until = since, until
+	if v, ok := o.enum("auto_renew", false, "true", "false"); ok {
+		num.AutoRenew = v == "true"
+		if num.AutoRenew && (num.Kind != callbill.NumberFixed || num.Source != callbill.SourceCCC) {
+			p.add(o.vals["auto_renew"], o.at("auto_renew"), "only CCC fixed-line numbers pay rent")
+		}
+	}
 	return num, len(p.probs) == start
 }
 

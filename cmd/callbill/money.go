@@ -9,7 +9,6 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
-	"github.com/callbill/callbill/sqlstore"
 	"github.com/shopspring/decimal"
 )
 
@@ -73,7 +72,7 @@ func (a *app) adjust(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *app) printMoney(res *sqlstore.MoneyResult, verb string) {
+func (a *app) printMoney(res *callbill.MoneyResult, verb string) {
 	e := res.Entry
 	if res.Replayed {
 		fmt.Fprintf(a.stdout, "key %s was applied before (entry %d, %s %s): nothing moved now\n", e.Key, e.Seq, e.Kind, e.Amount.StringFixed(2))

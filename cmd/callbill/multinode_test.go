@@ -71,10 +71,19 @@ func startNode(t *testing.T, dir, dsn, name string) *node {
 
 func (n *node) do(t *testing.T, method, path string, body []byte, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, n.url+path, bytes.NewReader(body))
+	return n.doKey(t, method, path, string(body), "", out)
+}
+
+// doKey sends a request with an Idempotency-Key (when key is set).
+func (n *node) doKey(t *testing.T, method, path, body, key string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, n.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Error(err)
 		return 0
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	req.Header.Set("Authorization", "Bearer "+operatorKey)
 	resp, err := http.DefaultClient.Do(req)

@@ -54,8 +54,13 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	auth := &worker.Authorizer{Store: s, Log: log}
+	if err := auth.Refresh(ctx); err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           (&api.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log}).Handler(),
+		Handler: (&api.Server{Store: s, Money: s, Authorize: auth.Authorize, OperatorKey: key, ExportDir: *exports,
+			Log: log}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -64,6 +69,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
+	go auth.Run(ctx)
 	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), *node)
 	if f, ok := a.stdout.(*os.File); ok {
 		f.Sync()

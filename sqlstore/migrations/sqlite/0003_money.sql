@@ -26,3 +26,4 @@ CREATE TABLE account_events (
 );
 
 ALTER TABLE numbers ADD COLUMN paid_until INTEGER NOT NULL DEFAULT 0; -- rent paid until (epoch seconds), 0 = never rented
+ALTER TABLE numbers ADD COLUMN auto_renew INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/shopspring/decimal"
+)
+
+// MoneyStore is what the money routes need (sqlstore.Store).
+type MoneyStore interface {
+	TopUp(ctx context.Context, uid string, amount decimal.Decimal, key string) (*callbill.MoneyResult, error)
+	Adjust(ctx context.Context, uid string, amount decimal.Decimal, reason, corrects, key string) (*callbill.MoneyResult, error)
+	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
+	Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry, error)
+	Location(ctx context.Context) (*time.Location, error)
+}
+
+// EntryJSON is a ledger entry.
+type EntryJSON struct {
+	Seq      int64  `json:"seq"`
+	At       string `json:"at"`
+	Kind     string `json:"kind"`
+	Amount   string `json:"amount"`
+	Balance  string `json:"balance"`
+	Ref      string `json:"ref"`
+	Key      string `json:"key,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+	Corrects string `json:"corrects,omitempty"`
+	Replayed bool   `json:"replayed,omitempty"`
+}
+
+func entryJSON(e *callbill.LedgerEntry, loc *time.Location) EntryJSON {
+	return EntryJSON{Seq: e.Seq, At: e.At.In(loc).Format(time.RFC3339), Kind: string(e.Kind), Amount: e.Amount.StringFixed(2),
+		Balance: e.Balance.StringFixed(2), Ref: e.Ref, Key: e.Key, Reason: e.Reason, Corrects: e.Corrects}
+}
+
+func (s *Server) moneyRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/accounts/{uid}", s.operator(s.account))
+	mux.Handle("GET /api/v1/accounts/{uid}/ledger", s.operator(s.ledger))
+	mux.Handle("POST /api/v1/accounts/{uid}/topups", s.operator(s.topUp))
+	mux.Handle("POST /api/v1/accounts/{uid}/adjustments", s.operator(s.adjust))
+	mux.Handle("GET /api/v1/authorize", s.operator(s.authorize))
+}
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.Money.Status(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	loc, err := s.Money.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, Account(st, loc))
+}
+
+func (s *Server) ledger(w http.ResponseWriter, r *http.Request) error {
+	entries, err := s.Money.Ledger(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	loc, err := s.Money.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []EntryJSON{}
+	for i := range entries {
+		out = append(out, entryJSON(&entries[i], loc))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// idempotencyKey is the request's Idempotency-Key header, required on every
+// request that moves money.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if k == "" {
+		return "", callbill.Errorf(callbill.EINVALID, "requests that move money need an Idempotency-Key header")
+	}
+	return k, nil
+}
+
+func (s *Server) moneyReply(w http.ResponseWriter, r *http.Request, res *callbill.MoneyResult) error {
+	loc, err := s.Money.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	j := entryJSON(res.Entry, loc)
+	j.Replayed = res.Replayed
+	code := http.StatusCreated
+	if res.Replayed {
+		code = http.StatusOK
+	}
+	return writeJSON(w, code, j)
+}
+
+func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var body struct{ Amount string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&body); err != nil {
+		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"amount\": \"100.00\"}: %v", err)
+	}
+	amount, err := callbill.ParseAmount(body.Amount, 2)
+	if err != nil {
+		return err
+	}
+	res, err := s.Money.TopUp(r.Context(), r.PathValue("uid"), amount, key)
+	if err != nil {
+		return err
+	}
+	return s.moneyReply(w, r, res)
+}
+
+func (s *Server) adjust(w http.ResponseWriter, r *http.Request) error {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	var body struct{ Amount, Reason, Corrects string }
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&body); err != nil {
+		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"amount\": \"-10.00\", \"reason\": …, \"corrects\": …}: %v", err)
+	}
+	amount, err := decimal.NewFromString(body.Amount)
+	if err != nil {
+		return callbill.Errorf(callbill.EINVALID, "amount %q is not a decimal number", body.Amount)
+	}
+	res, err := s.Money.Adjust(r.Context(), r.PathValue("uid"), amount, body.Reason, body.Corrects, key)
+	if err != nil {
+		return err
+	}
+	return s.moneyReply(w, r, res)
+}
+
+// authorize answers the call platform: may this call start now?
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	dir := callbill.Direction(strings.ToLower(q.Get("direction")))
+	if q.Get("instance") == "" || q.Get("number") == "" || (dir != callbill.Inbound && dir != callbill.Outbound) {
+		return callbill.Errorf(callbill.EINVALID, "authorize needs instance, number and direction (inbound or outbound)")
+	}
+	if s.Authorize == nil {
+		return callbill.Errorf(callbill.EINTERNAL, "call authorization is not running on this node")
+	}
+	d := s.Authorize(q.Get("instance"), q.Get("number"), dir)
+	return writeJSON(w, http.StatusOK, map[string]any{"allow": d.Allow, "reason": d.Reason})
+}
