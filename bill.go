@@ -74,6 +74,11 @@ type Bill struct {
 
 	PostpaidPayable decimal.Decimal // the rounded-down postpaid total
 	PostpaidPaid    decimal.Decimal // what has been paid toward it
+
+	// Adjustments made in the cycle: corrections (of a closed bill, which is
+	// never edited) and other credits and debits, each settled in cash when
+	// made, so they are shown beside the lines, not in the totals.
+	Adjustments []LedgerEntry
 }
 
 // UsageRow is a bill-line aggregate of the cycle: AggKey without account and

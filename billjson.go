@@ -5,14 +5,24 @@ import "github.com/shopspring/decimal"
 // BillJSON is the JSON form of a bill (DESIGN §4.4). Field order is fixed:
 // tools compare it byte for byte.
 type BillJSON struct {
-	Account  string     `json:"account"`
-	Cycle    string     `json:"cycle"`
-	Status   BillStatus `json:"status"`
-	Currency string     `json:"currency"`
-	By       string     `json:"by,omitempty"`
-	Period   string     `json:"period,omitempty"`
-	Totals   TotalsJSON `json:"totals"`
-	Lines    []LineJSON `json:"lines"`
+	Account     string           `json:"account"`
+	Cycle       string           `json:"cycle"`
+	Status      BillStatus       `json:"status"`
+	Currency    string           `json:"currency"`
+	By          string           `json:"by,omitempty"`
+	Period      string           `json:"period,omitempty"`
+	Totals      TotalsJSON       `json:"totals"`
+	Lines       []LineJSON       `json:"lines"`
+	Adjustments []AdjustmentJSON `json:"adjustments,omitempty"`
+}
+
+// AdjustmentJSON is an adjustment shown on the bill of the cycle it was made in.
+type AdjustmentJSON struct {
+	At       string `json:"at"`
+	Amount   string `json:"amount"`
+	Reason   string `json:"reason"`
+	Corrects string `json:"corrects,omitempty"`
+	Key      string `json:"key"`
 }
 
 // TotalsJSON is the totals object of §4.4.
@@ -65,6 +75,10 @@ func (b *Bill) JSON(v View) BillJSON {
 	}
 	if v.Daily {
 		out.Period = "day"
+	}
+	for _, a := range b.Adjustments {
+		out.Adjustments = append(out.Adjustments, AdjustmentJSON{At: a.At.UTC().Format("2006-01-02T15:04:05Z"),
+			Amount: FormatMoney(a.Amount), Reason: a.Reason, Corrects: a.Corrects, Key: a.Key})
 	}
 	lines := b.Lines
 	if v.ByInstance {

@@ -310,7 +310,8 @@ func (s *Store) Bill(ctx context.Context, uid string, c callbill.Cycle, daily bo
 			}
 		}
 		bill = callbill.AssembleBill(uid, c, status, lines, roundDown, total, paid, purchases)
-		return nil
+		bill.Adjustments, err = adjustments(ctx, tx, uid, c)
+		return err
 	})
 	return bill, err
 }
@@ -363,6 +364,28 @@ func purchaseLines(ctx context.Context, q querier, uid string, c callbill.Cycle,
 		l.ExactOriginal, l.ExactDiscount, l.ExactPayable = decimal.RequireFromString(eo), decimal.RequireFromString(ed), decimal.RequireFromString(ep)
 		l.Original, l.Discount, l.Payable = decimal.RequireFromString(o), decimal.RequireFromString(d), decimal.RequireFromString(p)
 		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// adjustments returns the adjustments made in an account's cycle.
+func adjustments(ctx context.Context, tx *Tx, uid string, c callbill.Cycle) ([]callbill.LedgerEntry, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, amount, key, reason, corrects FROM ledger
+		WHERE account = ? AND kind = 'adjust' AND cycle = ? ORDER BY seq`, uid, int(c))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []callbill.LedgerEntry
+	for rows.Next() {
+		e := callbill.LedgerEntry{Account: uid, Kind: callbill.LedgerAdjust, Cycle: c}
+		var at int64
+		var amount string
+		if err := rows.Scan(&e.Seq, &at, &amount, &e.Key, &e.Reason, &e.Corrects); err != nil {
+			return nil, err
+		}
+		e.At, e.Amount = time.Unix(at, 0), decimal.RequireFromString(amount)
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }

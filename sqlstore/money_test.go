@@ -294,6 +294,13 @@ func TestAdjustmentsSettleArrearsAndReconcile(t *testing.T) {
 		if !st.Standing.Available().Equal(dec("-20")) || st.State != callbill.StateOverdue {
 			t.Fatalf("after the debit: available %s, %s", st.Standing.Available(), st.State)
 		}
+		nov := bill(t, s, "2001", "2026-11")
+		if len(nov.Adjustments) != 2 || nov.Adjustments[0].Corrects != "bill:2026-10" || nov.Adjustments[1].Amount != "-20.00" {
+			t.Fatalf("the open bill shows the adjustments: %+v", nov.Adjustments)
+		}
+		if oct := bill(t, s, "2001", "2026-10"); len(oct.Adjustments) != 0 {
+			t.Fatalf("a closed bill is never edited: %+v", oct.Adjustments)
+		}
 		entries, _ := s.Ledger(ctx, "2001")
 		last := entries[len(entries)-1]
 		if last.Kind != callbill.LedgerAdjust || last.Reason != "late fee" || !last.Balance.Equal(dec("-20")) {

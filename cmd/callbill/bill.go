@@ -192,6 +192,13 @@ func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) {
 	}
 	fmt.Fprintf(w, "原价 %s  优惠 %s  应付 %s（抹零 %s）  已付 %s  欠费 %s\n",
 		t.Original, t.Discount, t.Payable, t.RoundDown, t.Paid, t.Outstanding)
+	for _, a := range b.Adjustments {
+		corr := ""
+		if a.Corrects != "" {
+			corr = "，更正 " + a.Corrects
+		}
+		fmt.Fprintf(w, "调账 %s %s：%s%s（%s）\n", a.At, a.Amount, a.Reason, corr, a.Key)
+	}
 }
 
 func sum(xs []int) int {
