@@ -35,6 +35,10 @@ type Store struct {
 	// use them to kill the process midway.
 	ClosePause time.Duration
 	MoneyPause time.Duration
+	// MasterKey seals access key secrets at rest (32 bytes, AES-256-GCM).
+	// When it is nil, LoadMasterKey is asked for it the first time it is needed.
+	MasterKey     []byte
+	LoadMasterKey func() ([]byte, error)
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up

@@ -4,10 +4,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -54,6 +57,7 @@ commands:
   ledger --account UID                  the statement, with running balance
   ledger verify [--account UID]         prove that balances and bills reconcile with the ledger
   authorize --instance ID --number N --direction inbound|outbound   (exit 4 when denied)
+  accesskey create --account UID [--json] | accesskey revoke ID
   demo                                  a demo world, a month of calls, a closed bill
 
 --db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
@@ -175,6 +179,8 @@ func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
 		return a.ledger(ctx, args)
 	case "authorize":
 		return a.authorize(ctx, args)
+	case "accesskey":
+		return a.accessKey(ctx, args)
 	case "demo":
 		return a.demo(ctx, args)
 	case "help", "-h", "--help":
@@ -196,7 +202,53 @@ func (a *app) open(ctx context.Context) (*sqlstore.Store, error) {
 	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_MONEY_PAUSE")); err == nil {
 		s.MoneyPause = d
 	}
+	s.LoadMasterKey = func() ([]byte, error) { return masterKey(a.dsn) }
 	return s, nil
+}
+
+// masterKey returns the key that seals access key secrets: base64 in
+// $CALLBILL_MASTER_KEY, else the file named by $CALLBILL_MASTER_KEY_FILE,
+// else DB.key beside a SQLite file (callbill.key for PostgreSQL), created
+// with a random key (mode 0600) the first time one is needed.
+func masterKey(dsn string) ([]byte, error) {
+	if v := os.Getenv("CALLBILL_MASTER_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			return nil, callbill.Errorf(callbill.EINVALID, "CALLBILL_MASTER_KEY must be 32 bytes in base64 (head -c 32 /dev/urandom | base64)")
+		}
+		return k, nil
+	}
+	path := os.Getenv("CALLBILL_MASTER_KEY_FILE")
+	if path == "" {
+		path = "callbill.key"
+		if !strings.Contains(dsn, "://") {
+			path = strings.TrimPrefix(strings.SplitN(dsn, "?", 2)[0], "file:") + ".key"
+		}
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+			return nil, err
+		}
+		return k, f.Sync()
+	}
+	if err != nil {
+		return nil, err
+	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != 32 {
+		return nil, callbill.Errorf(callbill.EINVALID, "master key file %s must hold 32 bytes in base64", path)
+	}
+	return k, nil
 }
 
 // parseFlags parses a subcommand's flags; extra positional arguments are
