@@ -135,3 +135,77 @@ func GroupByInstance(lines []Line) []Line {
 	}
 	return out
 }
+
+// Filter keeps the lines of one product detail and/or instance ("" = any);
+// the totals are summed again from what is kept.
+func (b *Bill) Filter(pd ProductDetail, instance string) *Bill {
+	out := *b
+	out.Lines = nil
+	for _, l := range b.Lines {
+		if (pd == "" || l.ProductDetail == pd) && (instance == "" || l.Instance == instance) {
+			out.Lines = append(out.Lines, l)
+		}
+	}
+	t := Totals{Original: zero, Discount: zero, Payable: zero, RoundDown: b.Totals.RoundDown, Paid: zero, Outstanding: zero}
+	for _, l := range out.Lines {
+		t.Original = t.Original.Add(l.Original)
+		t.Discount = t.Discount.Add(l.Discount)
+		t.Payable = t.Payable.Add(l.Payable)
+		t.Outstanding = t.Outstanding.Add(l.Outstanding)
+	}
+	t.Paid = t.Payable.Sub(t.Outstanding)
+	out.Totals = t
+	return &out
+}
+
+// OverviewJSON is a bill summed by product detail (账单概览).
+type OverviewJSON struct {
+	Account  string             `json:"account"`
+	Cycle    string             `json:"cycle"`
+	Status   BillStatus         `json:"status"`
+	Currency string             `json:"currency"`
+	Totals   TotalsJSON         `json:"totals"`
+	Items    []OverviewItemJSON `json:"items"`
+}
+
+// OverviewItemJSON is one product detail and subscription type of a bill.
+type OverviewItemJSON struct {
+	Product          string `json:"product"`
+	ProductDetail    string `json:"product_detail"`
+	ProductName      string `json:"product_detail_name"`
+	SubscriptionType string `json:"subscription_type"`
+	Original         string `json:"original"`
+	Discount         string `json:"discount"`
+	Payable          string `json:"payable"`
+	Outstanding      string `json:"outstanding"`
+}
+
+// Overview sums the bill's displayed lines per product detail and
+// subscription type, in line order.
+func (b *Bill) Overview() OverviewJSON {
+	j := b.JSON(View{})
+	out := OverviewJSON{Account: j.Account, Cycle: j.Cycle, Status: j.Status, Currency: j.Currency, Totals: j.Totals, Items: []OverviewItemJSON{}}
+	type key struct{ pd, st string }
+	idx := map[key]int{}
+	sums := [][4]decimal.Decimal{}
+	for _, l := range b.Lines {
+		k := key{string(l.ProductDetail), l.SubscriptionType}
+		i, ok := idx[k]
+		if !ok {
+			i = len(out.Items)
+			idx[k] = i
+			out.Items = append(out.Items, OverviewItemJSON{Product: "ccc", ProductDetail: k.pd,
+				ProductName: ProductDetailName[l.ProductDetail], SubscriptionType: k.st})
+			sums = append(sums, [4]decimal.Decimal{zero, zero, zero, zero})
+		}
+		sums[i][0] = sums[i][0].Add(l.Original)
+		sums[i][1] = sums[i][1].Add(l.Discount)
+		sums[i][2] = sums[i][2].Add(l.Payable)
+		sums[i][3] = sums[i][3].Add(l.Outstanding)
+	}
+	for i := range out.Items {
+		out.Items[i].Original, out.Items[i].Discount = FormatMoney(sums[i][0]), FormatMoney(sums[i][1])
+		out.Items[i].Payable, out.Items[i].Outstanding = FormatMoney(sums[i][2]), FormatMoney(sums[i][3])
+	}
+	return out
+}

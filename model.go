@@ -281,3 +281,10 @@ func Digits(s string) string {
 	}
 	return string(b)
 }
+
+// ApplyReport counts what applying a world file did.
+type ApplyReport struct {
+	Accounts, Instances, Numbers, Prices int
+	TopUps, Purchases                    int // newly applied
+	Skipped                              int // top-ups and purchases applied before with the same content
+}

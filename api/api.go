@@ -1,6 +1,7 @@
-// Package api is callbill's HTTP interface. This first version serves the
-// operator (imports, closing, bills, export jobs) behind an operator key; the
-// tenant API with access keys and the BSS-compatible endpoint build on it.
+// Package api is callbill's REST interface under /api/v1: JSON, errors as
+// RFC 7807 problem details, described by the OpenAPI document it serves.
+// The operator authenticates with the operator key; a tenant with an
+// AccessKey pair and sees only its own account.
 package api
 
 import (
@@ -40,37 +41,146 @@ const (
 type Server struct {
 	Store       Store
 	Money       MoneyStore
+	Rest        RestStore
+	Keys        KeyStore
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
 	Log         *slog.Logger
+	Metrics     *Metrics
+
+	routes []Route
 }
+
+// Scope says who may call a route.
+type Scope string
+
+const (
+	ScopePublic   Scope = "public"   // anyone
+	ScopeOperator Scope = "operator" // the operator key only
+	ScopeAccount  Scope = "account"  // the operator, or a tenant key of the route's {uid}
+	ScopeTenant   Scope = "tenant"   // the operator or any tenant; the handler scopes what it shows
+)
+
+// Route is one registered route.
+type Route struct {
+	Method  string
+	Pattern string
+	Scope   Scope
+}
+
+// Routes lists the registered routes (after Handler).
+func (s *Server) Routes() []Route { return s.routes }
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.Handle("POST /api/v1/imports", s.operator(s.importCDRs))
-	mux.Handle("POST /api/v1/cycles/{cycle}/close", s.operator(s.closeCycle))
-	mux.Handle("GET /api/v1/accounts/{uid}/bills/{cycle}", s.operator(s.bill))
-	mux.Handle("POST /api/v1/exports", s.operator(s.createExport))
-	mux.Handle("GET /api/v1/exports/{id}", s.operator(s.exportJob))
-	mux.Handle("GET /api/v1/exports/{id}/file", s.operator(s.exportFile))
+	s.routes = nil
+	s.handle(mux, "GET", "/healthz", ScopePublic, func(w http.ResponseWriter, r *http.Request) error {
+		_, err := w.Write([]byte("ok\n"))
+		return err
+	})
+	s.handle(mux, "GET", "/api/v1/openapi.json", ScopePublic, s.openAPI)
+	s.handle(mux, "POST", "/api/v1/imports", ScopeOperator, s.importCDRs)
+	s.handle(mux, "POST", "/api/v1/cycles/{cycle}/close", ScopeOperator, s.closeCycle)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}", ScopeAccount, s.bill)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}/overview", ScopeAccount, s.billOverview)
+	s.handle(mux, "POST", "/api/v1/exports", ScopeTenant, s.createExport)
+	s.handle(mux, "GET", "/api/v1/exports/{id}", ScopeTenant, s.exportJob)
+	s.handle(mux, "GET", "/api/v1/exports/{id}/file", ScopeTenant, s.exportFile)
 	if s.Money != nil {
 		s.moneyRoutes(mux)
 	}
-	return mux
+	if s.Rest != nil {
+		s.restRoutes(mux)
+	}
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+		s.routes = append(s.routes, Route{"GET", "/metrics", ScopePublic})
+	}
+	if s.Metrics == nil {
+		return mux
+	}
+	return s.Metrics.Instrument(mux)
 }
 
 type handler func(w http.ResponseWriter, r *http.Request) error
 
+// handle registers a route with its scope.
+func (s *Server) handle(mux *http.ServeMux, method, pattern string, scope Scope, h handler) {
+	s.routes = append(s.routes, Route{method, pattern, scope})
+	mux.Handle(method+" "+pattern, s.guard(scope, h))
+}
+
 // operator lets only requests carrying the operator key through.
-func (s *Server) operator(h handler) http.Handler {
+func (s *Server) operator(h handler) http.Handler { return s.guard(ScopeOperator, h) }
+
+type principalKey struct{}
+
+// Principal is who a request acts for.
+type Principal struct {
+	Operator bool
+	Account  string // a tenant key's account
+}
+
+// principal returns who the request acts for.
+func principal(r *http.Request) Principal {
+	p, _ := r.Context().Value(principalKey{}).(Principal)
+	return p
+}
+
+// canSee reports whether the request may see an account's data. A tenant
+// asking for another account gets "not found", never "forbidden", so that
+// it learns nothing of other tenants.
+func canSee(r *http.Request, uid string) error {
+	p := principal(r)
+	if p.Operator || p.Account == uid {
+		return nil
+	}
+	return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
+}
+
+// authenticate finds who the request is from: the operator key as a bearer
+// token, or a tenant's AccessKey ID and secret as HTTP Basic credentials.
+func (s *Server) authenticate(r *http.Request) (Principal, error) {
+	if id, secret, ok := r.BasicAuth(); ok && s.Keys != nil {
+		k, err := s.Keys.AccessKey(r.Context(), id)
+		if err == nil && subtle.ConstantTimeCompare([]byte(secret), []byte(k.Secret)) == 1 {
+			return Principal{Account: k.Account}, nil
+		}
+		if err != nil && callbill.ErrorCode(err) != callbill.ENOTFOUND {
+			return Principal{}, err
+		}
+		return Principal{}, callbill.Errorf(callbill.EUNAUTHORIZED, "unknown AccessKey ID or wrong secret")
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if ok && s.OperatorKey != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.OperatorKey)) == 1 {
+		return Principal{Operator: true}, nil
+	}
+	return Principal{}, callbill.Errorf(callbill.EUNAUTHORIZED,
+		"authentication required: a tenant AccessKey (HTTP Basic: ID and secret) or the operator key (Authorization: Bearer KEY)")
+}
+
+// guard authenticates, checks the scope and runs the handler.
+func (s *Server) guard(scope Scope, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if s.OperatorKey == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.OperatorKey)) != 1 {
-			s.fail(w, r, callbill.Errorf(callbill.EUNAUTHORIZED, "a valid operator key is required (Authorization: Bearer KEY)"))
-			return
+		if scope != ScopePublic {
+			p, err := s.authenticate(r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			switch {
+			case scope == ScopeOperator && !p.Operator:
+				s.fail(w, r, callbill.Errorf(callbill.ENOTFOUND, "no such resource"))
+				return
+			case scope == ScopeAccount:
+				if err := canSee(r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), r.PathValue("uid")); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+			}
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
@@ -99,7 +209,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if code == callbill.EINTERNAL {
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status[code], map[string]string{"code": code, "message": callbill.ErrorMessage(err)})
+	// RFC 7807 problem details, with our stable code beside.
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status[code])
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]any{"type": "https://callbill.dev/problems/" + code, "title": http.StatusText(status[code]),
+		"status": status[code], "detail": callbill.ErrorMessage(err), "code": code, "instance": r.URL.Path})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) error {
@@ -123,9 +239,16 @@ func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	started := time.Now()
 	rep, err := s.Store.Import(r.Context(), cdr.Source(dec, 0), callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true"})
 	if err != nil {
 		return err
+	}
+	if m := s.Metrics; m != nil {
+		m.Imported.Add(float64(rep.Imported))
+		m.Duplicates.Add(float64(rep.Duplicates))
+		m.Rejected.Add(float64(rep.Rejected))
+		m.ImportTime.Observe(time.Since(started).Seconds())
 	}
 	out := struct {
 		Imported   int64        `json:"imported"`
@@ -156,18 +279,46 @@ func (s *Server) closeCycle(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"closed": closed, "already_closed": rep.AlreadyClosed})
 }
 
+// bill shows a bill's details: by billing item or instance, by cycle or day,
+// filtered by product detail and instance.
 func (s *Server) bill(w http.ResponseWriter, r *http.Request) error {
-	c, err := callbill.ParseCycle(r.PathValue("cycle"))
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	v := callbill.View{ByInstance: q.Get("by") == "instance", Daily: q.Get("period") == "day"}
-	b, err := s.Store.Bill(r.Context(), r.PathValue("uid"), c, v.Daily)
+	b, v, err := s.loadBill(r)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, b.JSON(v))
+}
+
+func (s *Server) loadBill(r *http.Request) (*callbill.Bill, callbill.View, error) {
+	c, err := callbill.ParseCycle(r.PathValue("cycle"))
+	if err != nil {
+		return nil, callbill.View{}, err
+	}
+	q := r.URL.Query()
+	v := callbill.View{ByInstance: q.Get("by") == "instance", Daily: q.Get("period") == "day"}
+	if by := q.Get("by"); by != "" && by != "item" && by != "instance" {
+		return nil, v, callbill.Errorf(callbill.EINVALID, "by must be item or instance")
+	}
+	if p := q.Get("period"); p != "" && p != "cycle" && p != "day" {
+		return nil, v, callbill.Errorf(callbill.EINVALID, "period must be cycle or day")
+	}
+	b, err := s.Store.Bill(r.Context(), r.PathValue("uid"), c, v.Daily)
+	if err != nil {
+		return nil, v, err
+	}
+	if pd, inst := q.Get("product_detail"), q.Get("instance"); pd != "" || inst != "" {
+		b = b.Filter(callbill.ProductDetail(pd), inst)
+	}
+	return b, v, nil
+}
+
+// billOverview sums a bill by product detail and subscription type (账单概览).
+func (s *Server) billOverview(w http.ResponseWriter, r *http.Request) error {
+	b, _, err := s.loadBill(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, b.Overview())
 }
 
 // jobJSON is an export record (导出记录).
@@ -208,7 +359,13 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p.Account == "" {
+		p.Account = principal(r).Account
+	}
+	if p.Account == "" {
 		return callbill.Errorf(callbill.EINVALID, "account is required")
+	}
+	if err := canSee(r, p.Account); err != nil {
+		return err
 	}
 	if _, err := s.Store.Bill(r.Context(), p.Account, mustCycle(p.Cycle), false); err != nil {
 		return err // unknown account
@@ -243,7 +400,7 @@ func (s *Server) job(r *http.Request) (*callbill.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if j.Kind != callbill.JobExport {
+	if j.Kind != callbill.JobExport || canSee(r, j.Account) != nil {
 		return nil, callbill.Errorf(callbill.ENOTFOUND, "export %d not found", id)
 	}
 	return j, nil

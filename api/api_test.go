@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
@@ -23,12 +24,19 @@ import (
 const key = "test-operator-key"
 
 func setup(t *testing.T) (*httptest.Server, *sqlstore.Store, string) {
+	srv, s, exports, _ := setupServer(t)
+	return srv, s, exports
+}
+
+// setupServer serves two accounts, 1001 and 1002, with every route.
+func setupServer(t *testing.T) (*httptest.Server, *sqlstore.Store, string, *api.Server) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.MasterKey = []byte("0123456789abcdef0123456789abcdef")
 	t.Cleanup(func() { s.Close() })
 	w, ps := world.Parse([]byte(`
 accounts:
@@ -38,6 +46,12 @@ accounts:
       - id: inst-p
         mode: payg
         numbers: [{number: "0571001", kind: fixed, source: ccc}]
+  - uid: "1002"
+    name: 乙
+    instances:
+      - id: inst-q
+        mode: payg
+        numbers: [{number: "0571002", kind: fixed, source: ccc}]
 `))
 	if len(ps) > 0 {
 		t.Fatal(ps)
@@ -46,10 +60,12 @@ accounts:
 		t.Fatal(err)
 	}
 	exports := t.TempDir()
-	srv := httptest.NewServer((&api.Server{Store: s, OperatorKey: key, ExportDir: exports,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
+	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Authorize: func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} }}
+	srv := httptest.NewServer(as.Handler())
 	t.Cleanup(srv.Close)
-	return srv, s, exports
+	return srv, s, exports, as
 }
 
 func call(t *testing.T, srv *httptest.Server, method, path, auth, body string) (int, string) {
@@ -71,7 +87,7 @@ func TestOperatorKeyIsRequired(t *testing.T) {
 	srv, _, _ := setup(t)
 	for _, auth := range []string{"", "wrong"} {
 		code, body := call(t, srv, "GET", "/api/v1/accounts/1001/bills/2026-10", auth, "")
-		if code != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthorized"`) {
+		if code != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthorized"`) || !strings.Contains(body, `"status":401`) {
 			t.Errorf("auth %q: %d %s", auth, code, body)
 		}
 	}

@@ -40,11 +40,11 @@ func entryJSON(e *callbill.LedgerEntry, loc *time.Location) EntryJSON {
 }
 
 func (s *Server) moneyRoutes(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/accounts/{uid}", s.operator(s.account))
-	mux.Handle("GET /api/v1/accounts/{uid}/ledger", s.operator(s.ledger))
-	mux.Handle("POST /api/v1/accounts/{uid}/topups", s.operator(s.topUp))
-	mux.Handle("POST /api/v1/accounts/{uid}/adjustments", s.operator(s.adjust))
-	mux.Handle("GET /api/v1/authorize", s.operator(s.authorize))
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}", ScopeAccount, s.account)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/ledger", ScopeAccount, s.ledger)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/topups", ScopeOperator, s.topUp)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/adjustments", ScopeOperator, s.adjust)
+	s.handle(mux, "GET", "/api/v1/authorize", ScopeOperator, s.authorize)
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) error {

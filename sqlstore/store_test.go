@@ -75,7 +75,7 @@ accounts:
           - {number: "0571003", kind: fixed, source: ccc}
 `
 
-func apply(t *testing.T, s *sqlstore.Store, yaml string) (*sqlstore.ApplyReport, error) {
+func apply(t *testing.T, s *sqlstore.Store, yaml string) (*callbill.ApplyReport, error) {
 	t.Helper()
 	w, ps := world.Parse([]byte(yaml))
 	if len(ps) > 0 {
@@ -84,7 +84,7 @@ func apply(t *testing.T, s *sqlstore.Store, yaml string) (*sqlstore.ApplyReport,
 	return s.ApplyWorld(context.Background(), w)
 }
 
-func mustApply(t *testing.T, s *sqlstore.Store, yaml string) *sqlstore.ApplyReport {
+func mustApply(t *testing.T, s *sqlstore.Store, yaml string) *callbill.ApplyReport {
 	t.Helper()
 	rep, err := apply(t, s, yaml)
 	if err != nil {

@@ -15,18 +15,12 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// ApplyReport counts what applying a world file did.
-type ApplyReport struct {
-	Accounts, Instances, Numbers, Prices int
-	TopUps, Purchases                    int // newly applied
-	Skipped                              int // top-ups and purchases applied before with the same content
-}
 
 // ApplyWorld upserts a world atomically (DESIGN §4.1). It returns
 // callbill.Problems, each with its YAML path, when any part is invalid or
 // refused; then nothing is applied.
-func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*ApplyReport, error) {
-	rep := &ApplyReport{}
+func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*callbill.ApplyReport, error) {
+	rep := &callbill.ApplyReport{}
 	var problems callbill.Problems
 	err := s.inTx(ctx, func(tx *Tx) error {
 		var err error
@@ -45,7 +39,7 @@ func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*ApplyReport
 	return rep, nil
 }
 
-func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *ApplyReport) (callbill.Problems, error) {
+func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *callbill.ApplyReport) (callbill.Problems, error) {
 	var ps callbill.Problems
 	if err := s.lockWriter(ctx, tx); err != nil {
 		return nil, err
