@@ -115,7 +115,6 @@ func (s *Store) Usage(ctx context.Context, uid string, f callbill.UsageFilter) (
 	return out, next, err
 }
 
-
 func decodeTiers(s string) ([]callbill.Tier, error) {
 	var ts []tierJSON
 	if err := json.Unmarshal([]byte(s), &ts); err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/callbill/callbill"
 )
 
-
 // ApplyWorld upserts a world atomically (DESIGN §4.1). It returns
 // callbill.Problems, each with its YAML path, when any part is invalid or
 // refused; then nothing is applied.
@@ -232,6 +231,9 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 				return nil, err
 			}
 			if err := topUp(ctx, tx, a, t.Amount, t.At, cycle, "topup:"+t.ID, "topup:"+t.ID, hash); err != nil {
+				return nil, err
+			}
+			if err := emitEvent(ctx, tx, t.Account, callbill.EventTopUpReceived, topUpEvent(a, t.Amount, t.At, "topup:"+t.ID, "world")); err != nil {
 				return nil, err
 			}
 			if err := noteActivity(ctx, tx, cycle); err != nil {
