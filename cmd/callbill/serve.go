@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/worker"
 )
 
@@ -58,9 +59,17 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
+	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Authorize: auth.Authorize, OperatorKey: key,
+		ExportDir: *exports, Log: log, Metrics: api.NewMetrics()}).Handler()
+	// The REST API under /api/ and /healthz; Alibaba's BSS OpenAPI (signed
+	// with tenant AccessKeys) at "/", where its SDKs send requests.
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/healthz", apiHandler)
+	mux.Handle("/metrics", apiHandler)
+	mux.Handle("/", &bss.Handler{Store: s, Now: time.Now, Log: log})
 	srv := &http.Server{
-		Handler: (&api.Server{Store: s, Money: s, Authorize: auth.Authorize, OperatorKey: key, ExportDir: *exports,
-			Log: log}).Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
