@@ -43,6 +43,7 @@ type Server struct {
 	Money       MoneyStore
 	Rest        RestStore
 	Keys        KeyStore
+	Webhooks    WebhookStore
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
@@ -93,6 +94,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Rest != nil {
 		s.restRoutes(mux)
+	}
+	if s.Webhooks != nil {
+		s.webhookRoutes(mux, s.Webhooks)
 	}
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())

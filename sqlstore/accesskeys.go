@@ -46,13 +46,16 @@ func (s *Store) unseal(id, sealed string) (string, error) {
 }
 
 func (s *Store) gcm() (cipher.AEAD, error) {
+	s.keyMu.Lock()
 	if s.MasterKey == nil && s.LoadMasterKey != nil {
 		k, err := s.LoadMasterKey()
 		if err != nil {
+			s.keyMu.Unlock()
 			return nil, err
 		}
 		s.MasterKey = k
 	}
+	s.keyMu.Unlock()
 	if len(s.MasterKey) != 32 {
 		return nil, callbill.Errorf(callbill.EINTERNAL, "no master key: access keys need a 32-byte master key (CALLBILL_MASTER_KEY)")
 	}

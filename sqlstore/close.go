@@ -93,6 +93,7 @@ func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*acc
 	}
 	now := s.Now()
 	var billArgs, lineArgs []any
+	events := newBillEvents(c)
 	for _, uid := range uids {
 		a := accts[uid]
 		lines := callbill.PostpaidLines(inputs[uid])
@@ -106,6 +107,7 @@ func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*acc
 			}
 		}
 		billArgs = append(billArgs, a.UID, int(c), total.String(), roundDown.String(), paid.String(), now.Unix())
+		events.add(a.UID, lines, roundDown, total, paid)
 		for i := range lines {
 			l := &lines[i]
 			lineArgs = append(lineArgs, a.UID, int(c), i, string(l.ProductDetail), l.Instance, string(l.Item), l.Number,
@@ -120,9 +122,12 @@ func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*acc
 	if err := execRows(ctx, tx, `INSERT INTO bills (account, cycle, postpaid_payable, round_down, paid, closed_at) VALUES `, "", 6, billArgs); err != nil {
 		return err
 	}
-	return execRows(ctx, tx, `INSERT INTO bill_lines (account, cycle, idx, product_detail, instance, item, number,
+	if err := execRows(ctx, tx, `INSERT INTO bill_lines (account, cycle, idx, product_detail, instance, item, number,
 		unit_price, price_unit, usage, usage_unit, covered, band, price_from, exact_original, exact_discount, exact_payable,
-		original, discount, payable) VALUES `, "", 20, lineArgs)
+		original, discount, payable) VALUES `, "", 20, lineArgs); err != nil {
+		return err
+	}
+	return events.emit(ctx, tx)
 }
 
 // postpaidInputs reads what closing or previewing a cycle needs from the

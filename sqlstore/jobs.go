@@ -87,11 +87,17 @@ func (s *Store) ExtendLease(ctx context.Context, id int64, node string, lease ti
 		s.Now().Add(lease).Unix(), id, node)
 }
 
-// FinishJob marks node's job done with its result. Returns ErrJobLost when
-// the job is no longer node's.
+// FinishJob marks node's job done with its result (a finished export emits
+// export.done in the same transaction). Returns ErrJobLost when the job is
+// no longer node's.
 func (s *Store) FinishJob(ctx context.Context, id int64, node, result string) error {
-	return s.finishOrExtend(ctx, `UPDATE jobs SET status = 'done', result = ?, finished_at = ? WHERE id = ? AND node = ? AND status = 'running'`,
-		result, s.Now().Unix(), id, node)
+	return s.inTx(ctx, func(tx *Tx) error {
+		if err := updateJob(ctx, tx, `UPDATE jobs SET status = 'done', result = ?, finished_at = ? WHERE id = ? AND node = ? AND status = 'running'`,
+			result, s.Now().Unix(), id, node); err != nil {
+			return err
+		}
+		return emitJobDone(ctx, tx, id)
+	})
 }
 
 // FailJob marks node's job failed with a reason the tenant can read.
@@ -101,18 +107,21 @@ func (s *Store) FailJob(ctx context.Context, id int64, node, reason string) erro
 }
 
 func (s *Store) finishOrExtend(ctx context.Context, q string, args ...any) error {
-	return s.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrJobLost
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx *Tx) error { return updateJob(ctx, tx, q, args...) })
+}
+
+// updateJob runs an update of a node's job; ErrJobLost when it matched none.
+func updateJob(ctx context.Context, tx *Tx, q string, args ...any) error {
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrJobLost
+	}
+	return nil
 }
 
 // Job returns a job by id. Returns ENOTFOUND when there is none.

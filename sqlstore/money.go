@@ -129,7 +129,10 @@ func (s *Store) TopUp(ctx context.Context, uid string, amount decimal.Decimal, k
 		if err := post(ctx, tx, a, e, request); err != nil {
 			return nil, err
 		}
-		return e, settleOutstanding(ctx, tx, a, now)
+		if err := settleOutstanding(ctx, tx, a, now); err != nil {
+			return nil, err
+		}
+		return e, emitEvent(ctx, tx, uid, callbill.EventTopUpReceived, topUpEvent(a, amount, now, key, "request"))
 	}, "top-up")
 }
 
@@ -294,10 +297,16 @@ func (s *Store) recordStanding(ctx context.Context, tx *Tx, accts map[string]*ac
 					avail.StringFixed(2), a.Cash.StringFixed(2), a.CreditLine.StringFixed(2), owed[uid].StringFixed(2))); err != nil {
 				return err
 			}
+			if err := emitStateChange(ctx, tx, a, state, owed[uid], cause); err != nil {
+				return err
+			}
 		}
 		if low && !a.LowAlerted {
 			if err := event(ctx, tx, uid, now, "alert", string(state),
 				fmt.Sprintf("low balance: available %s is below %s (%s)", avail.StringFixed(2), a.LowBalanceAlert.StringFixed(2), cause)); err != nil {
+				return err
+			}
+			if err := emitLowBalance(ctx, tx, a, state, owed[uid], cause); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -39,6 +40,7 @@ type Store struct {
 	// When it is nil, LoadMasterKey is asked for it the first time it is needed.
 	MasterKey     []byte
 	LoadMasterKey func() ([]byte, error)
+	keyMu         sync.Mutex
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up

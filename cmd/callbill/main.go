@@ -58,6 +58,8 @@ commands:
   ledger verify [--account UID]         prove that balances and bills reconcile with the ledger
   authorize --instance ID --number N --direction inbound|outbound   (exit 4 when denied)
   accesskey create --account UID [--json] | accesskey revoke ID
+  webhook add --url URL [--account UID] [--events KIND,…] [--json]   (prints the signing secret once)
+  webhook list [--json] | webhook log ID [--limit N] [--json] | webhook replay ID [--event EVENT_ID] | webhook disable ID
   demo                                  a demo world, a month of calls, a closed bill
 
 --db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
@@ -181,6 +183,8 @@ func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
 		return a.authorize(ctx, args)
 	case "accesskey":
 		return a.accessKey(ctx, args)
+	case "webhook":
+		return a.webhook(ctx, args)
 	case "demo":
 		return a.demo(ctx, args)
 	case "help", "-h", "--help":

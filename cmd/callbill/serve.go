@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
+	"github.com/callbill/callbill/webhook"
 	"github.com/callbill/callbill/worker"
 )
 
@@ -59,7 +60,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
-	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: *exports, Log: log, Metrics: api.NewMetrics()}).Handler()
 	// The REST API under /api/ and /healthz; Alibaba's BSS OpenAPI (signed
 	// with tenant AccessKeys) at "/", where its SDKs send requests.
@@ -79,6 +80,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
+	hooks := &webhook.Deliverer{Store: s, Node: *node, Log: log}
+	hooksDone := make(chan struct{})
+	go func() { hooks.Run(ctx); close(hooksDone) }()
 	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), *node)
 	if f, ok := a.stdout.(*os.File); ok {
 		f.Sync()
@@ -89,6 +93,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	case err := <-errc:
 		stop()
 		<-done
+		<-hooksDone
 		return err
 	case <-ctx.Done():
 	}
@@ -96,6 +101,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	err = srv.Shutdown(shutdown)
 	<-done
+	<-hooksDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
