@@ -30,7 +30,7 @@ func (s *Store) AccountName(ctx context.Context, uid string) (string, error) {
 func (s *Store) VoicePackages(ctx context.Context, uid string) ([]callbill.VoicePackage, time.Time, error) {
 	now := s.Now()
 	var out []callbill.VoicePackage
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		if err := mustAccount(ctx, tx, uid); err != nil {
 			return err
 		}

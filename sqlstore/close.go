@@ -242,7 +242,7 @@ func rowsSQL(head, tail string, width, n int) string {
 // Location returns the billing time zone.
 func (s *Store) Location(ctx context.Context) (*time.Location, error) {
 	var loc *time.Location
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		var err error
 		loc, _, err = location(ctx, tx)
 		return err
@@ -256,7 +256,7 @@ func (s *Store) Location(ctx context.Context) (*time.Location, error) {
 // up to the cycle's total. Returns ENOTFOUND for an unknown account.
 func (s *Store) Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error) {
 	var bill *callbill.Bill
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, uid)
 		if err != nil {
 			return err

@@ -38,7 +38,7 @@ func init() {
 	})
 }
 
-func openSQLite(dsn string) (*sql.DB, error) {
+func openSQLite(dsn string, readOnly bool) (*sql.DB, error) {
 	path := strings.TrimPrefix(dsn, "sqlite://")
 	sep := "?"
 	if strings.Contains(path, "?") {
@@ -49,14 +49,19 @@ func openSQLite(dsn string) (*sql.DB, error) {
 	}
 	// IMMEDIATE transactions take the write lock up front, so two writers
 	// never deadlock on a lock upgrade; WAL lets readers go on meanwhile.
+	// The reading pool starts its transactions deferred and may not write.
 	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-16384"
+	conns := 4
+	if readOnly {
+		full = path + sep + "_journal_mode=WAL&_busy_timeout=30000&_txlock=deferred&_query_only=1&_cache_size=-8192"
+		conns = 8
+	}
 	db, err := sql.Open("callbill-sqlite3", full)
 	if err != nil {
 		return nil, err
 	}
-	// Several connections: readers go on in WAL mode while a writer works;
-	// writers queue on the write lock (IMMEDIATE, with a busy timeout).
-	db.SetMaxOpenConns(4)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	return db, db.Ping()
 }
 

@@ -127,7 +127,7 @@ func updateJob(ctx context.Context, tx *Tx, q string, args ...any) error {
 // Job returns a job by id. Returns ENOTFOUND when there is none.
 func (s *Store) Job(ctx context.Context, id int64) (*callbill.Job, error) {
 	var job *callbill.Job
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		var err error
 		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -141,7 +141,7 @@ func (s *Store) Job(ctx context.Context, id int64) (*callbill.Job, error) {
 // Jobs lists jobs of a kind, newest first; account "" lists every account's.
 func (s *Store) Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error) {
 	var jobs []*callbill.Job
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		q, args := `SELECT `+jobCols+` FROM jobs WHERE kind = ?`, []any{kind}
 		if account != "" {
 			q, args = q+` AND account = ?`, append(args, account)

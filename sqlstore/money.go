@@ -394,7 +394,7 @@ func extendRent(ctx context.Context, tx *Tx, uid string, p *callbill.Purchase, l
 // unknown account.
 func (s *Store) Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry, error) {
 	var out []callbill.LedgerEntry
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		if err := mustAccount(ctx, tx, uid); err != nil {
 			return err
 		}
@@ -439,7 +439,7 @@ func mustAccount(ctx context.Context, tx *Tx, uid string) error {
 // events. Returns ENOTFOUND for an unknown account.
 func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus, error) {
 	var st *callbill.AccountStatus
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, uid)
 		if err != nil {
 			return err
@@ -514,7 +514,7 @@ func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus
 func (s *Store) VerifyLedger(ctx context.Context, uid string) ([]string, int, error) {
 	var problems []string
 	checked := 0
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, uid)
 		if err != nil {
 			return err
@@ -593,7 +593,7 @@ func (s *Store) VerifyLedger(ctx context.Context, uid string) ([]string, int, er
 // the numbers' rent and every account's standing.
 func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error) {
 	snap := &callbill.AuthSnapshot{Instances: map[string]*callbill.AuthInstance{}, Standing: map[string]*callbill.Standing{}, Built: s.Now()}
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, "")
 		if err != nil {
 			return err

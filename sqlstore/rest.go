@@ -14,7 +14,7 @@ import (
 // and contract. Returns ENOTFOUND for an unknown uid.
 func (s *Store) Accounts(ctx context.Context, uid string) ([]callbill.Account, error) {
 	var out []callbill.Account
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		accts, err := loadAccounts(ctx, tx, uid)
 		if err != nil {
 			return err
@@ -35,7 +35,7 @@ func (s *Store) Accounts(ctx context.Context, uid string) ([]callbill.Account, e
 // item, mode and effective time (the built-in book is callbill.BuiltinPrices).
 func (s *Store) PriceOverrides(ctx context.Context) ([]callbill.Price, error) {
 	var out []callbill.Price
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT item, mode, from_unix, tiers FROM prices ORDER BY item, mode, from_unix`)
 		if err != nil {
 			return err
@@ -70,7 +70,7 @@ func (s *Store) Usage(ctx context.Context, uid string, f callbill.UsageFilter) (
 	}
 	var out []callbill.Call
 	var next int64
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		if err := mustAccount(ctx, tx, uid); err != nil {
 			return err
 		}

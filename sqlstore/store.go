@@ -41,6 +41,8 @@ type Store struct {
 	MasterKey     []byte
 	LoadMasterKey func() ([]byte, error)
 	keyMu         sync.Mutex
+
+	rdb *sql.DB // SQLite: a pool for read-only transactions (deferred, query-only)
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up
@@ -58,7 +60,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 	} else {
 		s.dialect = dialectSQLite
-		s.db, err = openSQLite(dsn)
+		s.db, err = openSQLite(dsn, false)
+		if err == nil {
+			s.rdb, err = openSQLite(dsn, true)
+		}
 	}
 	if err != nil {
 		if s.db != nil {
@@ -85,7 +90,12 @@ func redact(dsn string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
+	return s.db.Close()
+}
 
 // DB exposes the handle for tests and benchmarks.
 func (s *Store) DB() *sql.DB { return s.db }
@@ -195,6 +205,22 @@ func (s *Store) rebind(q string) string {
 		sb.WriteByte(q[i])
 	}
 	return sb.String()
+}
+
+// readTx runs fn in a read-only transaction. On SQLite it uses the reading
+// pool, whose transactions start deferred: readers see a snapshot and never
+// wait for the write lock, so bill queries go on during an import.
+func (s *Store) readTx(ctx context.Context, fn func(tx *Tx) error) error {
+	db := s.db
+	if s.rdb != nil {
+		db = s.rdb
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.dialect == dialectPostgres})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(&Tx{tx, s})
 }
 
 // inTx runs fn in a transaction and commits it unless fn fails.

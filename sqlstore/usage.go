@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -12,11 +11,10 @@ import (
 // order, one block in memory at a time. fn gets the billing time zone and a
 // call that is reused for the next one. Returns ENOTFOUND for an unknown account.
 func (s *Store) Calls(ctx context.Context, uid string, c callbill.Cycle, fn func(loc *time.Location, call *callbill.Call) error) error {
-	tx, err := s.begin(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
+	return s.readTx(ctx, func(tx *Tx) error { return s.calls(ctx, tx, uid, c, fn) })
+}
+
+func (s *Store) calls(ctx context.Context, tx *Tx, uid string, c callbill.Cycle, fn func(loc *time.Location, call *callbill.Call) error) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE uid = ?`, uid).Scan(&n); err != nil {
 		return err

@@ -335,7 +335,7 @@ func scanEndpoint(row interface{ Scan(...any) error }) (*callbill.WebhookEndpoin
 // their deliveries counted by status (no secrets).
 func (s *Store) Webhooks(ctx context.Context) ([]callbill.WebhookEndpoint, error) {
 	var out []callbill.WebhookEndpoint
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints w ORDER BY w.created_at, w.id`)
 		if err != nil {
 			return err
@@ -356,7 +356,7 @@ func (s *Store) Webhooks(ctx context.Context) ([]callbill.WebhookEndpoint, error
 // Webhook returns one endpoint (no secret). Returns ENOTFOUND for an unknown one.
 func (s *Store) Webhook(ctx context.Context, id string) (*callbill.WebhookEndpoint, error) {
 	var w *callbill.WebhookEndpoint
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		var err error
 		w, err = webhook(ctx, tx, id)
 		return err
@@ -559,7 +559,7 @@ func (s *Store) Deliveries(ctx context.Context, endpoint string, limit int) ([]c
 		limit = 100
 	}
 	var out []callbill.WebhookDelivery
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.readTx(ctx, func(tx *Tx) error {
 		if _, err := webhook(ctx, tx, endpoint); err != nil {
 			return err
 		}
