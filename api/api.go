@@ -49,8 +49,12 @@ type Server struct {
 	ExportDir   string
 	Log         *slog.Logger
 	Metrics     *Metrics
+	// Changes, when set, returns the store's change counter; closed bills
+	// are served from memory while it stays the same.
+	Changes func(ctx context.Context) (string, error)
 
 	routes []Route
+	cache  billCache
 }
 
 // Scope says who may call a route.
@@ -222,6 +226,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		"status": status[code], "detail": callbill.ErrorMessage(err), "code": code, "instance": r.URL.Path})
 }
 
+func marshalJSON(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(code)
@@ -286,11 +300,36 @@ func (s *Server) closeCycle(w http.ResponseWriter, r *http.Request) error {
 // bill shows a bill's details: by billing item or instance, by cycle or day,
 // filtered by product detail and instance.
 func (s *Server) bill(w http.ResponseWriter, r *http.Request) error {
+	// A closed bill changes only when money moves or the world changes, and
+	// the store's change counter says when: serve it from memory till then.
+	var version string
+	key := r.URL.Path + "?" + r.URL.RawQuery
+	if s.Changes != nil {
+		v, err := s.Changes(r.Context())
+		if err != nil {
+			return err
+		}
+		version = v
+		if body, ok := s.cache.get(key, version); ok {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, err := w.Write(body)
+			return err
+		}
+	}
 	b, v, err := s.loadBill(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, b.JSON(v))
+	body, err := marshalJSON(b.JSON(v))
+	if err != nil {
+		return err
+	}
+	if version != "" && b.Status == callbill.BillStatusClosed {
+		s.cache.put(key, version, body)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, err = w.Write(body)
+	return err
 }
 
 func (s *Server) loadBill(r *http.Request) (*callbill.Bill, callbill.View, error) {
