@@ -49,8 +49,9 @@ type Server struct {
 	ExportDir   string
 	Log         *slog.Logger
 	Metrics     *Metrics
-	// Changes, when set, returns the store's change counter; closed bills
-	// are served from memory while it stays the same.
+	// Changes, when set, returns the store's change counter (serve gives the
+	// authorizer's, refreshed every 250 ms); closed bills are served from
+	// memory while it stays the same.
 	Changes func(ctx context.Context) (string, error)
 
 	routes []Route

@@ -26,8 +26,18 @@ type Authorizer struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 
-	snap atomic.Pointer[callbill.AuthSnapshot]
-	seen string
+	snap    atomic.Pointer[callbill.AuthSnapshot]
+	seen    string
+	version atomic.Pointer[string]
+}
+
+// Version returns the store's change counter as of the last refresh (at
+// most Every old): what caches of closed bills are keyed by.
+func (a *Authorizer) Version(ctx context.Context) (string, error) {
+	if v := a.version.Load(); v != nil {
+		return *v, nil
+	}
+	return a.Store.Changes(ctx)
 }
 
 // Refresh reads a new snapshot if the store changed since the last one.
@@ -36,6 +46,7 @@ func (a *Authorizer) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer a.version.Store(&v)
 	if v == a.seen && a.snap.Load() != nil {
 		return nil
 	}

@@ -61,7 +61,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Authorize: auth.Authorize, OperatorKey: key,
-		ExportDir: *exports, Log: log, Metrics: api.NewMetrics(), Changes: s.Changes}).Handler()
+		ExportDir: *exports, Log: log, Metrics: api.NewMetrics(), Changes: auth.Version}).Handler()
 	// The REST API under /api/ and /healthz; Alibaba's BSS OpenAPI (signed
 	// with tenant AccessKeys) at "/", where its SDKs send requests.
 	mux := http.NewServeMux()
