@@ -50,6 +50,8 @@ type Node struct {
 	Now       func() time.Time
 	// NoAutoClose leaves closing to the operator.
 	NoAutoClose bool
+	// OnJob, when set, is told each job's kind and outcome (done, failed).
+	OnJob func(kind, outcome string)
 }
 
 // Run works until ctx ends.
@@ -128,6 +130,13 @@ func (n *Node) runOne(ctx context.Context, kind string) bool {
 	}
 	log := n.Log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempts)
 	result, err := n.run(ctx, job)
+	if n.OnJob != nil {
+		outcome := "done"
+		if err != nil {
+			outcome = "failed"
+		}
+		n.OnJob(job.Kind, outcome)
+	}
 	if err != nil {
 		log.Error("job failed", "err", err)
 		if ferr := n.Store.FailJob(ctx, job.ID, n.Name, callbill.ErrorMessage(err)); ferr != nil {

@@ -56,12 +56,13 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	metrics := api.NewMetrics()
 	auth := &worker.Authorizer{Store: s, Log: log}
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
 	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Authorize: auth.Authorize, OperatorKey: key,
-		ExportDir: *exports, Log: log, Metrics: api.NewMetrics(), Changes: auth.Version}).Handler()
+		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version}).Handler()
 	// The REST API under /api/ and /healthz; Alibaba's BSS OpenAPI (signed
 	// with tenant AccessKeys) at "/", where its SDKs send requests.
 	mux := http.NewServeMux()
@@ -76,7 +77,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose}
+	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose,
+		OnJob: func(kind, outcome string) { metrics.Jobs.WithLabelValues(kind, outcome).Inc() }}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
