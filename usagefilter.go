@@ -1,19 +1,29 @@
 package callbill
 
-// UsageFilter selects calls of an account for usage detail (DESIGN §3.13).
+import "time"
+
+// UsageFilter selects calls of an account for usage detail (DESIGN §3.13):
+// by the cycle they are billed in (a late call in the later cycle, so that
+// an export reconciles with its bill), or by their start time.
 type UsageFilter struct {
-	Cycle     Cycle // the cycle the calls are billed in
+	Cycle     Cycle     // the cycle the calls are billed in; 0 with From/To
+	From, To  time.Time // start time in [From, To), when Cycle is 0
 	Instance  string
 	Item      Item   // "" = any; "none" = calls without a telecom item
 	Number    string // the service number
 	Direction Direction
-	After     int64 // keyset: calls after this ingest sequence
+	Desc      bool  // newest first
+	After     int64 // keyset: calls after (Desc: before) this ingest sequence; 0 = from the start
 	Limit     int
 }
 
 // Match reports whether a call passes the filter (the cycle aside).
 func (f *UsageFilter) Match(c *Call) bool {
 	switch {
+	case !f.From.IsZero() && c.Start < f.From.Unix():
+		return false
+	case !f.To.IsZero() && c.Start >= f.To.Unix():
+		return false
 	case f.Instance != "" && c.InstanceID != f.Instance:
 		return false
 	case f.Number != "" && c.Number != f.Number:

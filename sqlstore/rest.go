@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sort"
 	"time"
 
@@ -60,59 +61,113 @@ func (s *Store) PriceOverrides(ctx context.Context) ([]callbill.Price, error) {
 	return out, err
 }
 
-// Usage returns one page of an account's calls billed in a cycle, in ingest
-// order, after the sequence f.After (keyset paging: a page costs the same
-// wherever it is), and the sequence to ask the next page from (0 when this
-// is the last). Returns ENOTFOUND for an unknown account.
+// Usage returns one page of an account's calls (keyset paging: a page
+// costs the same wherever it is) and the sequence to ask the next page from
+// (0 when this is the last). Returns ENOTFOUND for an unknown account.
 func (s *Store) Usage(ctx context.Context, uid string, f callbill.UsageFilter) ([]callbill.Call, int64, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
 	var out []callbill.Call
 	var next int64
-	err := s.readTx(ctx, func(tx *Tx) error {
+	errFull := errors.New("page full")
+	err := s.StreamUsage(ctx, uid, f, func(_ *time.Location, c *callbill.Call) error {
+		if len(out) == f.Limit {
+			next = out[len(out)-1].Seq
+			return errFull
+		}
+		cc := *c
+		cc.Bands = append([]callbill.BandUse(nil), c.Bands...)
+		cc.Packages = append([]callbill.PackageUse(nil), c.Packages...)
+		out = append(out, cc)
+		return nil
+	})
+	if err == errFull {
+		err = nil
+	}
+	return out, next, err
+}
+
+// StreamUsage calls fn with each of an account's calls that pass the
+// filter, in ingest order (newest first with Desc), one block in memory at
+// a time, within one read-only transaction; fn gets the billing time zone
+// and a call reused for the next one. An error from fn stops it and comes
+// back. Returns ENOTFOUND for an unknown account.
+func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFilter, fn func(loc *time.Location, c *callbill.Call) error) error {
+	return s.readTx(ctx, func(tx *Tx) error {
 		if err := mustAccount(ctx, tx, uid); err != nil {
 			return err
 		}
-		// The block holding f.After may hold calls after it: start there.
-		rows, err := tx.QueryContext(ctx, `SELECT seq, calls, data FROM call_blocks WHERE account = ? AND cycle = ?
-			AND seq + calls > ? ORDER BY seq`, uid, int(f.Cycle), f.After)
+		loc, _, err := location(ctx, tx)
+		if err != nil {
+			return err
+		}
+		where, args := "account = ? AND cycle = ?", []any{uid, int(f.Cycle)}
+		if f.Cycle == 0 {
+			// By start time: a call is billed in its start cycle or later.
+			where, args = "account = ? AND cycle >= ?", []any{uid, int(callbill.CycleOf(f.From, loc))}
+		}
+		order := "seq"
+		if f.Desc {
+			order = "seq DESC"
+			if f.After > 0 {
+				where, args = where+" AND seq < ?", append(args, f.After)
+			}
+		} else if f.After > 0 {
+			where, args = where+" AND seq + calls > ?", append(args, f.After)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT seq, cycle, data FROM call_blocks WHERE `+where+` ORDER BY `+order, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		errFull := callbill.Errorf(callbill.EINTERNAL, "page full")
+		var data []byte
+		var held []callbill.Call // Desc: a block's calls, to go through backwards
 		for rows.Next() {
 			var seq int64
-			var n int
-			var data []byte
-			if err := rows.Scan(&seq, &n, &data); err != nil {
+			var cycle int
+			if err := rows.Scan(&seq, &cycle, &data); err != nil {
 				return err
 			}
-			err := decodeBlock(data, uid, f.Cycle, seq, func(c *callbill.Call) error {
-				if c.Seq <= f.After || !f.Match(c) {
-					return nil
+			pass := func(c *callbill.Call) bool {
+				if f.After > 0 && ((!f.Desc && c.Seq <= f.After) || (f.Desc && c.Seq >= f.After)) {
+					return false
 				}
-				if len(out) == f.Limit {
-					next = out[len(out)-1].Seq
-					return errFull
+				return f.Match(c)
+			}
+			if !f.Desc {
+				err := decodeBlock(data, uid, callbill.Cycle(cycle), seq, func(c *callbill.Call) error {
+					if !pass(c) {
+						return nil
+					}
+					return fn(loc, c)
+				})
+				if err != nil {
+					return err
 				}
-				cc := *c
-				cc.Bands = append([]callbill.BandUse(nil), c.Bands...)
-				cc.Packages = append([]callbill.PackageUse(nil), c.Packages...)
-				out = append(out, cc)
+				continue
+			}
+			held = held[:0]
+			err := decodeBlock(data, uid, callbill.Cycle(cycle), seq, func(c *callbill.Call) error {
+				if pass(c) {
+					cc := *c
+					cc.Bands = append([]callbill.BandUse(nil), c.Bands...)
+					cc.Packages = append([]callbill.PackageUse(nil), c.Packages...)
+					held = append(held, cc)
+				}
 				return nil
 			})
-			if err == errFull {
-				return nil
-			}
 			if err != nil {
 				return err
+			}
+			for i := len(held) - 1; i >= 0; i-- {
+				if err := fn(loc, &held[i]); err != nil {
+					return err
+				}
 			}
 		}
 		return rows.Err()
 	})
-	return out, next, err
 }
 
 func decodeTiers(s string) ([]callbill.Tier, error) {
