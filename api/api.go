@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/worker"
 )
 
@@ -29,6 +31,8 @@ type Store interface {
 	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
 	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
 	Job(ctx context.Context, id int64) (*callbill.Job, error)
+	Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error)
+	AccountExists(ctx context.Context, uid string) error
 }
 
 // Limits on request bodies.
@@ -92,6 +96,7 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}", ScopeAccount, s.bill)
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}/overview", ScopeAccount, s.billOverview)
 	s.handle(mux, "POST", "/api/v1/exports", ScopeTenant, s.createExport)
+	s.handle(mux, "GET", "/api/v1/exports", ScopeTenant, s.listExports)
 	s.handle(mux, "GET", "/api/v1/exports/{id}", ScopeTenant, s.exportJob)
 	s.handle(mux, "GET", "/api/v1/exports/{id}/file", ScopeTenant, s.exportFile)
 	if s.Money != nil {
@@ -375,6 +380,7 @@ type jobJSON struct {
 	Node       string          `json:"node,omitempty"`
 	CreatedAt  string          `json:"created_at"`
 	FinishedAt string          `json:"finished_at,omitempty"`
+	ExpiresAt  string          `json:"expires_at,omitempty"`
 	Params     json.RawMessage `json:"params"`
 	Result     json.RawMessage `json:"result,omitempty"`
 	Error      string          `json:"error,omitempty"`
@@ -385,6 +391,9 @@ func toJobJSON(j *callbill.Job) jobJSON {
 		Node: j.Node, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339), Params: json.RawMessage(j.Params), Error: j.Error}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = j.FinishedAt.UTC().Format(time.RFC3339)
+		if j.Kind == callbill.JobExport && (j.Status == callbill.JobDone || j.Status == callbill.JobExpired) {
+			out.ExpiresAt = j.FinishedAt.AddDate(0, 0, worker.ExportKeepDays).UTC().Format(time.RFC3339)
+		}
 	}
 	if j.Result != "" {
 		out.Result = json.RawMessage(j.Result)
@@ -397,10 +406,15 @@ func toJobJSON(j *callbill.Job) jobJSON {
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	var p worker.ExportParams
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&p); err != nil {
-		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"account\": UID, \"cycle\": \"YYYY-MM\"}: %v", err)
+		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"account\": UID, \"cycle\": \"YYYY-MM\", …}: %v", err)
 	}
-	if _, err := callbill.ParseCycle(p.Cycle); err != nil {
+	if _, err := p.Filter(); err != nil {
 		return err
+	}
+	for _, x := range p.Extra {
+		if !slices.Contains(export.ExtraColumns(), x) {
+			return callbill.Errorf(callbill.EINVALID, "unknown extra column %q (known: %s)", x, strings.Join(export.ExtraColumns(), ", "))
+		}
 	}
 	if p.Account == "" {
 		p.Account = principal(r).Account
@@ -411,8 +425,8 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	if err := canSee(r, p.Account); err != nil {
 		return err
 	}
-	if _, err := s.Store.Bill(r.Context(), p.Account, mustCycle(p.Cycle), false); err != nil {
-		return err // unknown account
+	if err := s.Store.AccountExists(r.Context(), p.Account); err != nil {
+		return err
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if key == "" {
@@ -430,9 +444,22 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, code, toJobJSON(job))
 }
 
-func mustCycle(s string) callbill.Cycle {
-	c, _ := callbill.ParseCycle(s)
-	return c
+// listExports lists export records (导出记录), newest first: a tenant's
+// own, or for the operator every account's (or ?account=).
+func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
+	acct := principal(r).Account
+	if acct == "" {
+		acct = r.URL.Query().Get("account")
+	}
+	jobs, err := s.Store.Jobs(r.Context(), callbill.JobExport, acct)
+	if err != nil {
+		return err
+	}
+	out := []jobJSON{}
+	for _, j := range jobs {
+		out = append(out, toJobJSON(j))
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) job(r *http.Request) (*callbill.Job, error) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callbill/callbill/api"
 )
@@ -97,7 +100,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 					t.Errorf("tenant 1001 got %d for 1002's %s: %s", code, path, body)
 				}
 			case api.ScopeTenant:
-				if strings.Contains(rt.Pattern, "export") && code != http.StatusNotFound {
+				if (strings.Contains(rt.Pattern, "/exports/{id}") || rt.Method == "POST") && code != http.StatusNotFound {
 					t.Errorf("tenant 1001 got %d for 1002's export: %s", code, body)
 				}
 				if strings.Contains(body, "1002") && code < 300 {
@@ -170,5 +173,38 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 	sort.Strings(served)
 	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
 		t.Errorf("the document and the routes differ:\n--- documented\n%s\n--- served\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+// TestExportDownloadCannotLeaveTheFolder: a stored result naming a path
+// outside the export folder, or a link in it pointing outside, serves nothing.
+func TestExportDownloadCannotLeaveTheFolder(t *testing.T) {
+	srv, s, exports, _ := setupServer(t)
+	ctx := context.Background()
+	for i, path := range []string{"../../../../etc/passwd", "/etc/passwd", "link.csv"} {
+		job, _, err := s.EnqueueJob(ctx, "export", "trav"+itoa(int64(i)), "1001", `{"account":"1001","cycle":"2026-10"}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ClaimJob(ctx, "export", "t", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishJob(ctx, job.ID, "t", `{"path":"`+path+`","rows":1,"bytes":1}`); err != nil {
+			t.Fatal(err)
+		}
+		if path == "link.csv" {
+			if err := os.Symlink("/etc/passwd", filepath.Join(exports, "link.csv")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, body := request(t, srv.URL, "GET", "/api/v1/exports/"+itoa(job.ID)+"/file", "", "", "")
+		if code != http.StatusNotFound || strings.Contains(body, "root:") {
+			t.Errorf("%s: %d %.80s", path, code, body)
+		}
+	}
+	for _, p := range []string{"/api/v1/exports/..%2F..%2Fetc%2Fpasswd/file", "/api/v1/exports/../../etc/passwd"} {
+		if code, body := request(t, srv.URL, "GET", p, "", "", ""); code == http.StatusOK || strings.Contains(body, "root:") {
+			t.Errorf("%s: %d", p, code)
+		}
 	}
 }

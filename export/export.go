@@ -1,13 +1,13 @@
 // Package export writes usage-detail files (DESIGN §3.13): streamed from the
 // store into a temporary file in the target's folder, synced, then renamed,
 // so that memory stays flat whatever the size and no reader ever sees half a
-// file.
+// file. It is the only writer of usage files: the CLI, the API's export jobs
+// and the worker all come through Write. docs/export.md describes the files.
 package export
 
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"time"
@@ -15,10 +15,51 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// CallSource streams an account's rated calls of a cycle (sqlstore.Store).
-type CallSource interface {
-	Calls(ctx context.Context, uid string, c callbill.Cycle, fn func(loc *time.Location, call *callbill.Call) error) error
+// Source streams an account's calls that pass a filter, in ingest order,
+// with the billing time zone (sqlstore.Store). The call passed to fn may
+// be reused for the next one.
+type Source interface {
+	StreamUsage(ctx context.Context, uid string, f callbill.UsageFilter, fn func(loc *time.Location, c *callbill.Call) error) error
 }
+
+// Format is a usage file's format.
+type Format string
+
+const (
+	CSV  Format = "csv" // UTF-8 with a BOM, the default
+	XLSX Format = "xlsx"
+)
+
+// Ext is the file-name extension of the format, with its dot.
+func (f Format) Ext() string {
+	if f == XLSX {
+		return ".xlsx"
+	}
+	return ".csv"
+}
+
+// ParseFormat checks a format name; "" is CSV.
+func ParseFormat(s string) (Format, error) {
+	switch Format(s) {
+	case "", CSV:
+		return CSV, nil
+	case XLSX:
+		return XLSX, nil
+	}
+	return "", callbill.Errorf(callbill.EINVALID, "format %q must be csv or xlsx", s)
+}
+
+// Options shape a usage file.
+type Options struct {
+	Format Format   // CSV when empty
+	Extra  []string // extra columns after the standard ones, by name (ExtraColumns)
+	// Progress, when set, is called with the rows written so far every
+	// 10,000 rows, and once with the total at the end.
+	Progress func(rows int64)
+}
+
+// ProgressEvery is how many rows go between two Progress calls.
+const ProgressEvery = 10_000
 
 // Result describes a written file.
 type Result struct {
@@ -27,31 +68,71 @@ type Result struct {
 	Bytes int64  `json:"bytes"`
 }
 
-// UsageCSV writes account's usage detail of cycle to path as UTF-8 CSV with a
-// BOM (so Excel reads the Chinese header) and the standard columns.
-func UsageCSV(ctx context.Context, src CallSource, account string, cycle callbill.Cycle, path string) (*Result, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".export-*.csv")
+// rowWriter is a format.
+type rowWriter interface {
+	header(names []string) error
+	row(loc *time.Location, c *callbill.Call) error
+	finish() error // the rest of the file, once the rows are done
+}
+
+// Write writes the usage detail of account's calls that pass f to path: the
+// standard columns of DESIGN §3.13, then o.Extra, one row per call in
+// ingest order. f needs a cycle (the cycle calls are billed in) or a
+// start-time range From ≤ start < To; its paging fields (Desc, After,
+// Limit) are ignored. Invalid options or filters are EINVALID; an unknown
+// account is ENOTFOUND (from src). The file appears at path complete or
+// not at all.
+func Write(ctx context.Context, src Source, account string, f callbill.UsageFilter, path string, o Options) (*Result, error) {
+	format, err := ParseFormat(string(o.Format))
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	bw.WriteString("\ufeff")
-	w := csv.NewWriter(bw)
-	w.Write(callbill.UsageCSVHeader)
-	var row []string
+	cols, header, err := columns(o.Extra)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFilter(f); err != nil {
+		return nil, err
+	}
+	f.Desc, f.After, f.Limit = false, 0, 0
+
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".export-*"+format.Ext())
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	out := bufio.NewWriterSize(tmp, 256<<10)
+	var w rowWriter
+	if format == XLSX {
+		w = newXLSXWriter(out, cols)
+	} else {
+		w = newCSVWriter(out, cols)
+	}
 	var n int64
-	err = src.Calls(ctx, account, cycle, func(loc *time.Location, call *callbill.Call) error {
-		row = callbill.UsageCSVRow(call, loc, row)
-		n++
-		return w.Write(row)
-	})
+	err = w.header(header)
 	if err == nil {
-		w.Flush()
-		err = w.Error()
+		err = src.StreamUsage(ctx, account, f, func(loc *time.Location, c *callbill.Call) error {
+			if err := w.row(loc, c); err != nil {
+				return err
+			}
+			n++
+			if n%ProgressEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if o.Progress != nil {
+					o.Progress(n)
+				}
+			}
+			return nil
+		})
 	}
 	if err == nil {
-		err = bw.Flush()
+		err = w.finish()
+	}
+	if err == nil {
+		err = out.Flush()
 	}
 	if err == nil {
 		err = tmp.Sync()
@@ -69,5 +150,49 @@ func UsageCSV(ctx context.Context, src CallSource, account string, cycle callbil
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, err
 	}
+	syncDir(dir)
+	if o.Progress != nil {
+		o.Progress(n)
+	}
 	return &Result{Path: path, Rows: n, Bytes: st.Size()}, nil
+}
+
+// Check reports, as Write would (EINVALID), whether f and o make an export:
+// so that an API can refuse a bad request before queueing a job.
+func Check(f callbill.UsageFilter, o Options) error {
+	if _, err := ParseFormat(string(o.Format)); err != nil {
+		return err
+	}
+	if _, _, err := columns(o.Extra); err != nil {
+		return err
+	}
+	return checkFilter(f)
+}
+
+func checkFilter(f callbill.UsageFilter) error {
+	switch {
+	case f.Cycle != 0 && (!f.From.IsZero() || !f.To.IsZero()):
+		return callbill.Errorf(callbill.EINVALID, "an export takes a cycle or a start-time range, not both")
+	case f.Cycle == 0 && (f.From.IsZero() || f.To.IsZero()):
+		return callbill.Errorf(callbill.EINVALID, "an export needs a cycle or a start-time range (from and to)")
+	case f.Cycle == 0 && !f.From.Before(f.To):
+		return callbill.Errorf(callbill.EINVALID, "the range's from must be before its to")
+	case f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound:
+		return callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable, where the system allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// UsageCSV writes account's usage detail of cycle to path as CSV with the
+// standard columns: Write with a cycle filter and default options.
+func UsageCSV(ctx context.Context, src Source, account string, cycle callbill.Cycle, path string) (*Result, error) {
+	return Write(ctx, src, account, callbill.UsageFilter{Cycle: cycle}, path, Options{})
 }

@@ -162,3 +162,34 @@ func (s *Store) Jobs(ctx context.Context, kind, account string) ([]*callbill.Job
 	})
 	return jobs, err
 }
+
+// ExpiredJobs lists done jobs of a kind that finished before a time: exports
+// whose files are kept no longer.
+func (s *Store) ExpiredJobs(ctx context.Context, kind string, before time.Time) ([]*callbill.Job, error) {
+	var jobs []*callbill.Job
+	err := s.readTx(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE kind = ? AND status = 'done' AND finished_at < ? ORDER BY id`,
+			kind, before.Unix())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			j, err := scanJob(rows)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		return rows.Err()
+	})
+	return jobs, err
+}
+
+// ExpireJob marks a done job expired (its file is gone); the record stays.
+func (s *Store) ExpireJob(ctx context.Context, id int64) error {
+	return s.inTx(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'expired' WHERE id = ? AND status = 'done'`, id)
+		return err
+	})
+}

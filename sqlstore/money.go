@@ -713,3 +713,8 @@ func (s *Store) RenewDue(ctx context.Context) (int, error) {
 	}
 	return renewed, nil
 }
+
+// AccountExists returns ENOTFOUND for an unknown account.
+func (s *Store) AccountExists(ctx context.Context, uid string) error {
+	return s.readTx(ctx, func(tx *Tx) error { return mustAccount(ctx, tx, uid) })
+}

@@ -21,7 +21,7 @@ import (
 
 // Store is what the worker needs of the store (sqlstore.Store).
 type Store interface {
-	export.CallSource
+	export.Source
 	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
 	ClaimJob(ctx context.Context, kind, node string, lease time.Duration) (*callbill.Job, error)
 	ExtendLease(ctx context.Context, id int64, node string, lease time.Duration) error
@@ -31,13 +31,116 @@ type Store interface {
 	Location(ctx context.Context) (*time.Location, error)
 	Sweep(ctx context.Context) error
 	RenewDue(ctx context.Context) (int, error)
+	ExpiredJobs(ctx context.Context, kind string, before time.Time) ([]*callbill.Job, error)
+	ExpireJob(ctx context.Context, id int64) error
 }
 
-// ExportParams are an export job's parameters.
-type ExportParams struct {
-	Account string `json:"account"`
-	Cycle   string `json:"cycle"`
+// removeStaleTemps deletes the temporary files of exports whose node died
+// midway (export.Write names them .export-*): older than two leases, no live
+// node is still writing them.
+func (n *Node) removeStaleTemps() {
+	root, err := os.OpenRoot(n.ExportDir)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	names, _ := filepath.Glob(filepath.Join(n.ExportDir, ".export-*"))
+	for _, name := range names {
+		if st, err := os.Stat(name); err == nil && time.Since(st.ModTime()) > 2*n.Lease {
+			root.Remove(filepath.Base(name))
+		}
+	}
 }
+
+// expireExports deletes the files of exports older than ExportKeepDays and
+// marks them expired; the records stay. The file goes first: a crash in
+// between leaves a record whose download says the file is gone, and the
+// next sweep marks it.
+func (n *Node) expireExports(ctx context.Context) {
+	jobs, err := n.Store.ExpiredJobs(ctx, callbill.JobExport, n.Now().AddDate(0, 0, -ExportKeepDays))
+	if err != nil {
+		if ctx.Err() == nil {
+			n.Log.Error("list expired exports", "err", err)
+		}
+		return
+	}
+	if len(jobs) == 0 {
+		return
+	}
+	root, err := os.OpenRoot(n.ExportDir)
+	if err != nil {
+		n.Log.Error("export folder", "err", err)
+		return
+	}
+	defer root.Close()
+	for _, j := range jobs {
+		var res struct{ Path string }
+		json.Unmarshal([]byte(j.Result), &res)
+		if res.Path != "" {
+			if err := root.Remove(filepath.Base(res.Path)); err != nil && !os.IsNotExist(err) {
+				n.Log.Error("delete expired export", "job", j.ID, "err", err)
+				continue
+			}
+		}
+		if err := n.Store.ExpireJob(ctx, j.ID); err != nil {
+			n.Log.Error("expire export", "job", j.ID, "err", err)
+		}
+	}
+}
+
+// ExportParams are an export job's parameters: the account, the cycle or a
+// start-time range, the filters, the format and extra columns.
+type ExportParams struct {
+	Account   string   `json:"account"`
+	Cycle     string   `json:"cycle,omitempty"`
+	From      string   `json:"from,omitempty"` // RFC 3339, with To, instead of a cycle
+	To        string   `json:"to,omitempty"`
+	Instance  string   `json:"instance,omitempty"`
+	Item      string   `json:"item,omitempty"`
+	Number    string   `json:"number,omitempty"`
+	Direction string   `json:"direction,omitempty"`
+	Format    string   `json:"format,omitempty"` // csv (default) or xlsx
+	Extra     []string `json:"extra,omitempty"`
+}
+
+// Filter checks the parameters and turns them into a usage filter.
+func (p *ExportParams) Filter() (callbill.UsageFilter, error) {
+	f := callbill.UsageFilter{Instance: p.Instance, Item: callbill.Item(p.Item), Number: callbill.Digits(p.Number),
+		Direction: callbill.Direction(p.Direction)}
+	switch {
+	case p.Cycle != "" && (p.From != "" || p.To != ""):
+		return f, callbill.Errorf(callbill.EINVALID, "give either a cycle or a from/to range, not both")
+	case p.Cycle != "":
+		c, err := callbill.ParseCycle(p.Cycle)
+		if err != nil {
+			return f, err
+		}
+		f.Cycle = c
+	case p.From != "" && p.To != "":
+		var err error
+		if f.From, err = time.Parse(time.RFC3339, p.From); err != nil {
+			return f, callbill.Errorf(callbill.EINVALID, "from %q must be RFC 3339", p.From)
+		}
+		if f.To, err = time.Parse(time.RFC3339, p.To); err != nil {
+			return f, callbill.Errorf(callbill.EINVALID, "to %q must be RFC 3339", p.To)
+		}
+		if !f.From.Before(f.To) {
+			return f, callbill.Errorf(callbill.EINVALID, "from must be before to")
+		}
+	default:
+		return f, callbill.Errorf(callbill.EINVALID, "an export needs a cycle (YYYY-MM) or a from/to range")
+	}
+	if f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound {
+		return f, callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
+	}
+	if p.Format != "" && p.Format != "csv" && p.Format != "xlsx" {
+		return f, callbill.Errorf(callbill.EINVALID, "format must be csv or xlsx")
+	}
+	return f, nil
+}
+
+// ExportKeepDays is how long an export's file is kept before it expires.
+const ExportKeepDays = 7
 
 // Node runs jobs.
 type Node struct {
@@ -52,6 +155,8 @@ type Node struct {
 	NoAutoClose bool
 	// OnJob, when set, is told each job's kind and outcome (done, failed).
 	OnJob func(kind, outcome string)
+	// Slow, for crash tests, pauses an export this long every 10,000 rows.
+	Slow time.Duration
 }
 
 // Run works until ctx ends.
@@ -77,6 +182,7 @@ func (n *Node) Run(ctx context.Context) {
 			if err := n.Store.Sweep(ctx); err != nil && ctx.Err() == nil {
 				n.Log.Error("sweep account states", "err", err)
 			}
+			n.expireExports(ctx)
 			if k, err := n.Store.RenewDue(ctx); err != nil && ctx.Err() == nil {
 				n.Log.Error("renew numbers", "err", err)
 			} else if k > 0 {
@@ -172,7 +278,7 @@ func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
 		if err := json.Unmarshal([]byte(job.Params), &p); err != nil {
 			return "", err
 		}
-		c, err := callbill.ParseCycle(p.Cycle)
+		f, err := p.Filter()
 		if err != nil {
 			return "", err
 		}
@@ -181,8 +287,27 @@ func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
 		}
 		// The file is named by the job, so a retry overwrites a half-done
 		// attempt's file instead of leaving a second one.
-		path := filepath.Join(n.ExportDir, "usage-"+strconv.FormatInt(job.ID, 10)+".csv")
-		res, err := export.UsageCSV(ctx, n.Store, p.Account, c, path)
+		ext := ".csv"
+		if p.Format == "xlsx" {
+			ext = ".xlsx"
+		}
+		n.removeStaleTemps()
+		path := filepath.Join(n.ExportDir, "usage-"+strconv.FormatInt(job.ID, 10)+ext)
+		// A long export renews its lease as it goes, so that no other node
+		// takes it over while this one is alive.
+		renewed := n.Now()
+		progress := func(rows int64) {
+			if n.Slow > 0 {
+				time.Sleep(n.Slow)
+			}
+			if n.Now().Sub(renewed) > n.Lease/3 {
+				renewed = n.Now()
+				if err := n.Store.ExtendLease(ctx, job.ID, n.Name, n.Lease); err != nil {
+					n.Log.Error("renew export lease", "job", job.ID, "err", err)
+				}
+			}
+		}
+		res, err := export.Write(ctx, n.Store, p.Account, f, path, export.Options{Format: export.Format(p.Format), Extra: p.Extra, Progress: progress})
 		if err != nil {
 			return "", err
 		}

@@ -49,7 +49,8 @@ commands:
   import [--strict] FILE...             import CDRs (CSV or CCC JSON; - for stdin)
   bill close YYYY-MM                    close a cycle (and every earlier open one)
   bill show --account UID --cycle YYYY-MM [--by item|instance] [--period cycle|day] [--json]
-  usage export --account UID --cycle YYYY-MM [-o FILE]
+  usage export --account UID (--cycle YYYY-MM | --from T --to T) [--instance ID] [--item I] [--number N]
+               [--direction D] [--format csv|xlsx] [--extra a,b] [-o FILE]
   serve [--addr 127.0.0.1:8080] [--exports DIR] [--node NAME] [--auto-close=false]
   topup --account UID --amount 100.00 --key KEY
   adjust --account UID --amount ±AMOUNT --reason TEXT --key KEY [--corrects bill:YYYY-MM]

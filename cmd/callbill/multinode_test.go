@@ -34,10 +34,17 @@ type node struct {
 
 func startNode(t *testing.T, dir, dsn, name string) *node {
 	t.Helper()
+	return startNodeArgs(t, dir, dsn, name)
+}
+
+// startNodeArgs starts a node with more serve flags.
+func startNodeArgs(t *testing.T, dir, dsn, name string, extra ...string) *node {
+	t.Helper()
 	// The automatic close is off: the test's cycle has ended, so it would
 	// close before the imports and make every call late.
-	cmd := exec.Command(binary(t), "--db", dsn, "serve", "--addr", "127.0.0.1:0", "--node", name,
-		"--exports", filepath.Join(dir, "exports"), "--auto-close=false")
+	args := append([]string{"--db", dsn, "serve", "--addr", "127.0.0.1:0", "--node", name,
+		"--exports", filepath.Join(dir, "exports"), "--auto-close=false"}, extra...)
+	cmd := exec.Command(binary(t), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CALLBILL_OPERATOR_KEY="+operatorKey, "CALLBILL_DB=")
 	out, err := cmd.StdoutPipe()

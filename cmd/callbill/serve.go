@@ -27,6 +27,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	exports := fs.String("exports", "exports", "folder for export files (shared by the nodes of one database)")
 	node := fs.String("node", "", "this node's name in job records (default host-pid)")
 	autoClose := fs.Bool("auto-close", true, "close the previous cycle at 12:00 on the 2nd (billing time zone)")
+	lease := fs.Duration("job-lease", time.Minute, "how long a node holds a job without renewing it; a dead node's jobs are taken over after it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -77,7 +78,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose,
+	slow, _ := time.ParseDuration(os.Getenv("CALLBILL_FAULT_EXPORT_SLOW"))
+	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose, Lease: *lease, Slow: slow,
 		OnJob: func(kind, outcome string) { metrics.Jobs.WithLabelValues(kind, outcome).Inc() }}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()

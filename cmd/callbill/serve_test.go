@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/demo"
 )
 
 const authWorld = `
@@ -79,5 +84,74 @@ func TestAuthorizationFollowsMoneyWithinASecond(t *testing.T) {
 	n.do(t, "GET", "/api/v1/accounts/3001", nil, &acct)
 	if acct.Cash != "0.00" || acct.State != "normal" {
 		t.Errorf("account: %+v", acct)
+	}
+}
+
+// TestExportSurvivesAKilledNode kills the server in the middle of an export:
+// another node takes the job over when its lease runs out, and the job
+// completes once, with a complete file.
+func TestExportSurvivesAKilledNode(t *testing.T) {
+	dir := t.TempDir()
+	o := demo.Options{Cycle: callbill.NewCycle(2026, time.October), Accounts: 1, Calls: 60_000, Seed: 5}
+	if err := os.WriteFile(filepath.Join(dir, "world.yaml"), demo.World(o), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Create(filepath.Join(dir, "calls.csv"))
+	demo.WriteCalls(f, o)
+	f.Close()
+	db := filepath.Join(dir, "x.db")
+	for _, args := range [][]string{{"apply", "-f", "world.yaml"}, {"import", "calls.csv"}} {
+		if r := runCLI(t, dir, append([]string{"--db", db}, args...)...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.stderr)
+		}
+	}
+	t.Setenv("CALLBILL_FAULT_EXPORT_SLOW", "400ms") // 6 ticks of 10,000 rows: 2.4 s
+	a := startNodeArgs(t, dir, db, "a", "--job-lease", "2s")
+	t.Setenv("CALLBILL_FAULT_EXPORT_SLOW", "")
+	var job struct {
+		ID       int64
+		Status   string
+		Attempts int
+		Node     string
+		Result   struct {
+			Rows int64
+			Path string
+		}
+	}
+	if code := a.do(t, "POST", "/api/v1/exports", []byte(`{"account":"1000000000000001","cycle":"2026-10"}`), &job); code != 202 {
+		t.Fatalf("export: %d", code)
+	}
+	path := fmt.Sprintf("/api/v1/exports/%d", job.ID)
+	for deadline := time.Now().Add(10 * time.Second); job.Status != "running"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the export never started: %+v", job)
+		}
+		time.Sleep(20 * time.Millisecond)
+		a.do(t, "GET", path, nil, &job)
+	}
+	time.Sleep(500 * time.Millisecond)
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
+	b := startNodeArgs(t, dir, db, "b", "--job-lease", "2s")
+	for deadline := time.Now().Add(30 * time.Second); job.Status != "done"; {
+		if time.Now().After(deadline) || job.Status == "failed" {
+			t.Fatalf("the export did not complete after the restart: %+v", job)
+		}
+		time.Sleep(100 * time.Millisecond)
+		b.do(t, "GET", path, nil, &job)
+	}
+	if job.Attempts != 2 || job.Node != "b" || job.Result.Rows != 60_000 {
+		t.Fatalf("job %+v: want done by b on its second attempt with 60,000 rows", job)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "exports", filepath.Base(job.Result.Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(data), "\ufeff") || strings.Count(string(data), "\n") != 60_001 {
+		t.Fatalf("the file is not complete: %d lines", strings.Count(string(data), "\n"))
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "exports", "usage-*"))
+	if len(files) != 1 {
+		t.Fatalf("files %v, want one", files)
 	}
 }
