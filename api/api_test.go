@@ -148,3 +148,65 @@ func TestImportBillAndExport(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestUsagePagesBothWays(t *testing.T) {
+	srv, s, _, _ := setupServer(t)
+	ctx := context.Background()
+	var rows []callbill.CDR
+	for i := 0; i < 25; i++ {
+		st := time.Date(2026, 10, 5, 2, i, 0, 0, time.UTC).Unix()
+		rows = append(rows, callbill.CDR{ContactID: "c" + strconv.Itoa(i), InstanceID: "inst-p", Direction: callbill.Outbound,
+			Caller: "0571001", Callee: "138", Start: st, End: st + 61})
+	}
+	if _, err := s.Import(ctx, &sliceSource{rows: rows}, callbill.ImportOptions{BatchSize: 7}); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(q string) []string {
+		var ids []string
+		after := ""
+		for page := 0; page < 10; page++ {
+			code, body := request(t, srv.URL, "GET", "/api/v1/accounts/1001/usage?limit=10&"+q+after, "", "", "")
+			if code != 200 {
+				t.Fatalf("%s: %d %s", q, code, body)
+			}
+			var out struct {
+				Calls []struct {
+					ContactID string `json:"contact_id"`
+				}
+				Next string
+			}
+			json.Unmarshal([]byte(body), &out)
+			for _, c := range out.Calls {
+				ids = append(ids, c.ContactID)
+			}
+			if out.Next == "" {
+				return ids
+			}
+			after = "&after=" + out.Next
+		}
+		t.Fatal("no last page")
+		return nil
+	}
+	asc := collect("cycle=2026-10")
+	desc := collect("cycle=2026-10&order=desc")
+	if len(asc) != 25 || len(desc) != 25 || asc[0] != "c0" || desc[0] != "c24" || asc[24] != desc[0] {
+		t.Fatalf("asc %v\ndesc %v", asc, desc)
+	}
+	ranged := collect("from=2026-10-05T02:10:00Z&to=2026-10-05T02:20:00Z")
+	if len(ranged) != 10 || ranged[0] != "c10" {
+		t.Fatalf("range %v", ranged)
+	}
+}
+
+type sliceSource struct {
+	rows []callbill.CDR
+	i    int
+}
+
+func (s *sliceSource) Next() (callbill.CDR, callbill.Pos, error) {
+	if s.i >= len(s.rows) {
+		return callbill.CDR{}, callbill.Pos{}, io.EOF
+	}
+	s.i++
+	return s.rows[s.i-1], callbill.Pos{Line: s.i + 1}, nil
+}

@@ -260,12 +260,27 @@ type usageRow struct {
 // paging: `after` is the `next` of the previous page.
 func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	c, err := callbill.ParseCycle(q.Get("cycle"))
-	if err != nil {
-		return err
+	f := callbill.UsageFilter{Instance: q.Get("instance"), Item: callbill.Item(q.Get("item")),
+		Number: callbill.Digits(q.Get("number")), Direction: callbill.Direction(q.Get("direction")), Desc: q.Get("order") == "desc"}
+	var err error
+	switch {
+	case q.Get("cycle") != "":
+		if f.Cycle, err = callbill.ParseCycle(q.Get("cycle")); err != nil {
+			return err
+		}
+	case q.Get("from") != "" && q.Get("to") != "":
+		if f.From, err = time.Parse(time.RFC3339, q.Get("from")); err != nil {
+			return callbill.Errorf(callbill.EINVALID, "from must be RFC 3339")
+		}
+		if f.To, err = time.Parse(time.RFC3339, q.Get("to")); err != nil {
+			return callbill.Errorf(callbill.EINVALID, "to must be RFC 3339")
+		}
+	default:
+		return callbill.Errorf(callbill.EINVALID, "usage needs cycle=YYYY-MM or from and to (RFC 3339)")
 	}
-	f := callbill.UsageFilter{Cycle: c, Instance: q.Get("instance"), Item: callbill.Item(q.Get("item")),
-		Number: callbill.Digits(q.Get("number")), Direction: callbill.Direction(q.Get("direction"))}
+	if o := q.Get("order"); o != "" && o != "asc" && o != "desc" {
+		return callbill.Errorf(callbill.EINVALID, "order must be asc or desc")
+	}
 	if f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound {
 		return callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
 	}
