@@ -48,6 +48,7 @@ type Server struct {
 	Rest        RestStore
 	Keys        KeyStore
 	Webhooks    WebhookStore
+	Invoices    InvoiceStore
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
@@ -107,6 +108,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Webhooks != nil {
 		s.webhookRoutes(mux, s.Webhooks)
+	}
+	if s.Invoices != nil {
+		s.invoiceRoutes(mux)
 	}
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())

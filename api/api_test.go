@@ -60,7 +60,7 @@ accounts:
 		t.Fatal(err)
 	}
 	exports := t.TempDir()
-	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
+	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: s, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Authorize: func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} }}
 	srv := httptest.NewServer(as.Handler())

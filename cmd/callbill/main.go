@@ -61,6 +61,14 @@ commands:
   accesskey create --account UID [--json] | accesskey revoke ID
   webhook add --url URL [--account UID] [--events KIND,…] [--json]   (prints the signing secret once)
   webhook list [--json] | webhook log ID [--limit N] [--json] | webhook replay ID [--event EVENT_ID] | webhook disable ID
+  invoice title add --account UID --kind company|person --name N [--type general|special] [--tax-id …] [--bank …]
+                    [--bank-account …] [--address …] [--phone …] | invoice title list|delete --account UID [ID]
+  invoice apply --account UID --title ID --amount 12.34 [--type T] [--remark R] [--key K]
+  invoice list [--account UID] [--status S] [--json]   (with the invoiceable amount when --account is given)
+  invoice withdraw --account UID ID | invoice issue ID --number N [--date YYYY-MM-DD] | invoice reject ID --reason R
+  contract create --account UID (--purchase ID | --from YYYY-MM --to YYYY-MM) [--address …] [--contact …] [--phone …] …
+  contract list [--account UID] [--status S] | contract show|confirm|void|pdf --account UID ID [--reason R] [-o FILE]
+  contract edit --account UID ID [--address …] … | contract provider [--name … --address … --tax-id … --bank … …]
   demo                                  a demo world, a month of calls, a closed bill
 
 --db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
@@ -186,6 +194,10 @@ func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
 		return a.accessKey(ctx, args)
 	case "webhook":
 		return a.webhook(ctx, args)
+	case "invoice":
+		return a.invoice(ctx, args)
+	case "contract":
+		return a.contract(ctx, args)
 	case "demo":
 		return a.demo(ctx, args)
 	case "help", "-h", "--help":

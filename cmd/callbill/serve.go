@@ -62,7 +62,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
-	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: s, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version}).Handler()
 	// The REST API under /api/ and /healthz; Alibaba's BSS OpenAPI (signed
 	// with tenant AccessKeys) at "/", where its SDKs send requests.

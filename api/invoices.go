@@ -1,0 +1,538 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/contractpdf"
+)
+
+// Invoices and e-contracts (DESIGN §3.11–3.12, docs/invoices.md). A tenant
+// reaches its own account's titles, applications and contracts under
+// /api/v1/accounts/{uid}/…; another account's answer 404. The operator also
+// has the queue of pending applications, issues or rejects them, lists
+// every contract and voids formal ones.
+
+// InvoiceStore is what the invoice and contract routes need (sqlstore.Store).
+type InvoiceStore interface {
+	InvoiceTitles(ctx context.Context, uid string) ([]callbill.InvoiceTitle, error)
+	InvoiceTitle(ctx context.Context, uid, id string) (*callbill.InvoiceTitle, error)
+	SaveInvoiceTitle(ctx context.Context, t callbill.InvoiceTitle) (*callbill.InvoiceTitle, error)
+	DeleteInvoiceTitle(ctx context.Context, uid, id string) error
+	Invoiceable(ctx context.Context, uid string) (*callbill.Invoiceable, error)
+	ApplyInvoice(ctx context.Context, req callbill.InvoiceRequest) (*callbill.InvoiceApplication, error)
+	InvoiceApplications(ctx context.Context, uid string, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error)
+	InvoiceApplication(ctx context.Context, uid, id string) (*callbill.InvoiceApplication, error)
+	WithdrawInvoice(ctx context.Context, uid, id string) (*callbill.InvoiceApplication, error)
+	IssueInvoice(ctx context.Context, id, number, date string) (*callbill.InvoiceApplication, error)
+	RejectInvoice(ctx context.Context, id, reason string) (*callbill.InvoiceApplication, error)
+
+	CreateContract(ctx context.Context, req callbill.ContractRequest) (*callbill.EContract, error)
+	Contracts(ctx context.Context, uid string, state callbill.ContractState) ([]callbill.EContract, error)
+	EContract(ctx context.Context, uid, id string) (*callbill.EContract, error)
+	EditContract(ctx context.Context, uid, id string, party callbill.ContractParty) (*callbill.EContract, error)
+	ConfirmContract(ctx context.Context, uid, id string) (*callbill.EContract, error)
+	VoidContract(ctx context.Context, uid, id, reason string, operator bool) (*callbill.EContract, error)
+
+	Location(ctx context.Context) (*time.Location, error)
+}
+
+func (s *Server) invoiceRoutes(mux *http.ServeMux) {
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoice-titles", ScopeAccount, s.listTitles)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/invoice-titles", ScopeAccount, s.saveTitle)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoice-titles/{id}", ScopeAccount, s.getTitle)
+	s.handle(mux, "PUT", "/api/v1/accounts/{uid}/invoice-titles/{id}", ScopeAccount, s.saveTitle)
+	s.handle(mux, "DELETE", "/api/v1/accounts/{uid}/invoice-titles/{id}", ScopeAccount, s.deleteTitle)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoiceable", ScopeAccount, s.invoiceable)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoices", ScopeAccount, s.listInvoices)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/invoices", ScopeAccount, s.applyInvoice)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoices/{id}", ScopeAccount, s.getInvoice)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/invoices/{id}/withdraw", ScopeAccount, s.withdrawInvoice)
+	s.handle(mux, "GET", "/api/v1/invoices", ScopeOperator, s.invoiceQueue)
+	s.handle(mux, "POST", "/api/v1/invoices/{id}/issue", ScopeOperator, s.issueInvoice)
+	s.handle(mux, "POST", "/api/v1/invoices/{id}/reject", ScopeOperator, s.rejectInvoice)
+
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/contracts", ScopeAccount, s.listContracts)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/contracts", ScopeAccount, s.createContract)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/contracts/{id}", ScopeAccount, s.getContract)
+	s.handle(mux, "PUT", "/api/v1/accounts/{uid}/contracts/{id}/party", ScopeAccount, s.editContract)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/contracts/{id}/confirm", ScopeAccount, s.confirmContract)
+	s.handle(mux, "POST", "/api/v1/accounts/{uid}/contracts/{id}/void", ScopeAccount, s.voidContract)
+	s.handle(mux, "GET", "/api/v1/accounts/{uid}/contracts/{id}/pdf", ScopeAccount, s.contractPDF)
+	s.handle(mux, "GET", "/api/v1/contracts", ScopeOperator, s.allContracts)
+}
+
+// decodeBody reads a JSON body into v; an empty body leaves v as it is.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return callbill.Errorf(callbill.EINVALID, "the body must be JSON %s: %v", shape, err)
+	}
+	return nil
+}
+
+// TitleJSON is an invoice title (发票抬头).
+type TitleJSON struct {
+	ID          string `json:"id,omitempty"`
+	Account     string `json:"account,omitempty"`
+	Kind        string `json:"kind"`
+	Type        string `json:"type"`
+	TypeName    string `json:"type_name,omitempty"`
+	Name        string `json:"name"`
+	TaxID       string `json:"tax_id,omitempty"`
+	Bank        string `json:"bank,omitempty"`
+	BankAccount string `json:"bank_account,omitempty"`
+	Address     string `json:"address,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	CreatedAt   string `json:"created_at,omitempty"`
+	UpdatedAt   string `json:"updated_at,omitempty"`
+}
+
+// Title converts a title to JSON.
+func Title(t *callbill.InvoiceTitle, loc *time.Location) TitleJSON {
+	return TitleJSON{ID: t.ID, Account: t.Account, Kind: string(t.Kind), Type: string(t.Type), TypeName: callbill.InvoiceTypeName[t.Type],
+		Name: t.Name, TaxID: t.TaxID, Bank: t.Bank, BankAccount: t.BankAccount, Address: t.Address, Phone: t.Phone,
+		CreatedAt: rfc3339(t.CreatedAt, loc), UpdatedAt: rfc3339(t.UpdatedAt, loc)}
+}
+
+func (s *Server) listTitles(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.Invoices.InvoiceTitles(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []TitleJSON{}
+	for i := range ts {
+		out = append(out, Title(&ts[i], loc))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getTitle(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Invoices.InvoiceTitle(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, Title(t, loc))
+}
+
+// saveTitle creates a title (POST) or replaces one (PUT …/{id}).
+func (s *Server) saveTitle(w http.ResponseWriter, r *http.Request) error {
+	var body TitleJSON
+	if err := decodeBody(w, r, &body, `{"kind": "company", "type": "general", "name": …, "tax_id": …, "bank": …, "bank_account": …, "address": …, "phone": …}`); err != nil {
+		return err
+	}
+	t := callbill.InvoiceTitle{ID: r.PathValue("id"), Account: r.PathValue("uid"), Kind: callbill.TitleKind(body.Kind),
+		Type: callbill.InvoiceType(body.Type), Name: body.Name, TaxID: body.TaxID, Bank: body.Bank, BankAccount: body.BankAccount,
+		Address: body.Address, Phone: body.Phone}
+	if t.Type == "" {
+		t.Type = callbill.InvoiceGeneral
+	}
+	saved, err := s.Invoices.SaveInvoiceTitle(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	code := http.StatusOK
+	if r.Method == http.MethodPost {
+		code = http.StatusCreated
+	}
+	return writeJSON(w, code, Title(saved, loc))
+}
+
+func (s *Server) deleteTitle(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Invoices.DeleteInvoiceTitle(r.Context(), r.PathValue("uid"), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// InvoiceableJSON is what an account may still invoice.
+type InvoiceableJSON struct {
+	Account        string `json:"account"`
+	PaidFen        int64  `json:"paid_fen"`
+	IssuedFen      int64  `json:"issued_fen"`
+	PendingFen     int64  `json:"pending_fen"`
+	InvoiceableFen int64  `json:"invoiceable_fen"`
+	OwedFen        int64  `json:"owed_fen"`
+	Invoiceable    string `json:"invoiceable"`
+	Owed           string `json:"owed"`
+}
+
+// Invoiceable converts the invoiceable amount to JSON.
+func Invoiceable(i *callbill.Invoiceable) InvoiceableJSON {
+	return InvoiceableJSON{Account: i.Account, PaidFen: i.PaidFen, IssuedFen: i.IssuedFen, PendingFen: i.PendingFen,
+		InvoiceableFen: i.InvoiceableFen, OwedFen: i.OwedFen, Invoiceable: callbill.FormatFen(i.InvoiceableFen), Owed: callbill.FormatFen(i.OwedFen)}
+}
+
+func (s *Server) invoiceable(w http.ResponseWriter, r *http.Request) error {
+	inv, err := s.Invoices.Invoiceable(r.Context(), r.PathValue("uid"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, Invoiceable(inv))
+}
+
+// ApplicationJSON is an invoice application.
+type ApplicationJSON struct {
+	ID          string    `json:"id"`
+	Account     string    `json:"account"`
+	Title       TitleJSON `json:"title"`
+	Type        string    `json:"type"`
+	TypeName    string    `json:"type_name"`
+	AmountFen   int64     `json:"amount_fen"`
+	Amount      string    `json:"amount"`
+	Remark      string    `json:"remark,omitempty"`
+	Status      string    `json:"status"`
+	CreatedAt   string    `json:"created_at"`
+	InvoiceNo   string    `json:"invoice_no,omitempty"`
+	InvoiceDate string    `json:"invoice_date,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	DecidedAt   string    `json:"decided_at,omitempty"`
+	Replayed    bool      `json:"replayed,omitempty"`
+}
+
+// Application converts an application to JSON.
+func Application(a *callbill.InvoiceApplication, loc *time.Location) ApplicationJSON {
+	t := Title(&a.Title, loc)
+	t.CreatedAt, t.UpdatedAt = "", ""
+	return ApplicationJSON{ID: a.ID, Account: a.Account, Title: t, Type: string(a.Type), TypeName: callbill.InvoiceTypeName[a.Type],
+		AmountFen: a.AmountFen, Amount: callbill.FormatFen(a.AmountFen), Remark: a.Remark, Status: string(a.State),
+		CreatedAt: rfc3339(a.CreatedAt, loc), InvoiceNo: a.InvoiceNo, InvoiceDate: a.InvoiceDate, Reason: a.Reason,
+		DecidedAt: rfc3339(a.DecidedAt, loc), Replayed: a.Replayed}
+}
+
+func (s *Server) applications(w http.ResponseWriter, r *http.Request, uid string, state callbill.InvoiceState) error {
+	as, err := s.Invoices.InvoiceApplications(r.Context(), uid, state)
+	if err != nil {
+		return err
+	}
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []ApplicationJSON{}
+	for i := range as {
+		out = append(out, Application(&as[i], loc))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) error {
+	return s.applications(w, r, r.PathValue("uid"), callbill.InvoiceState(r.URL.Query().Get("status")))
+}
+
+// invoiceQueue is the operator's list: pending applications of every
+// account, oldest first, unless status (or "all") and account say otherwise.
+func (s *Server) invoiceQueue(w http.ResponseWriter, r *http.Request) error {
+	state := callbill.InvoiceState(r.URL.Query().Get("status"))
+	switch state {
+	case "":
+		state = callbill.InvoicePending
+	case "all":
+		state = ""
+	}
+	return s.applications(w, r, r.URL.Query().Get("account"), state)
+}
+
+func (s *Server) applicationReply(w http.ResponseWriter, r *http.Request, a *callbill.InvoiceApplication, code int) error {
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, code, Application(a, loc))
+}
+
+// applyInvoice applies for an invoice; an Idempotency-Key header makes a
+// retried request one application.
+func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		TitleID   string `json:"title_id"`
+		Type      string `json:"type"`
+		AmountFen *int64 `json:"amount_fen"`
+		Amount    string `json:"amount"`
+		Remark    string `json:"remark"`
+	}
+	if err := decodeBody(w, r, &body, `{"title_id": …, "amount_fen": 1234, "type": "general"|"special", "remark": …}`); err != nil {
+		return err
+	}
+	req := callbill.InvoiceRequest{Account: r.PathValue("uid"), TitleID: body.TitleID, Type: callbill.InvoiceType(body.Type),
+		Remark: body.Remark, Key: strings.TrimSpace(r.Header.Get("Idempotency-Key"))}
+	switch {
+	case body.TitleID == "":
+		return callbill.Errorf(callbill.EINVALID, "title_id is required")
+	case body.AmountFen != nil && body.Amount != "":
+		return callbill.Errorf(callbill.EINVALID, "give amount_fen (fen) or amount (yuan), not both")
+	case body.AmountFen != nil:
+		req.AmountFen = *body.AmountFen
+	case body.Amount != "":
+		fen, err := callbill.ParseFen(body.Amount)
+		if err != nil {
+			return err
+		}
+		req.AmountFen = fen
+	default:
+		return callbill.Errorf(callbill.EINVALID, "amount_fen is required (an integer number of fen)")
+	}
+	a, err := s.Invoices.ApplyInvoice(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	code := http.StatusCreated
+	if a.Replayed {
+		code = http.StatusOK
+	}
+	return s.applicationReply(w, r, a, code)
+}
+
+func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.Invoices.InvoiceApplication(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.applicationReply(w, r, a, http.StatusOK)
+}
+
+func (s *Server) withdrawInvoice(w http.ResponseWriter, r *http.Request) error {
+	a, err := s.Invoices.WithdrawInvoice(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.applicationReply(w, r, a, http.StatusOK)
+}
+
+func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		InvoiceNo   string `json:"invoice_no"`
+		InvoiceDate string `json:"invoice_date"`
+	}
+	if err := decodeBody(w, r, &body, `{"invoice_no": "12345678", "invoice_date": "YYYY-MM-DD"}`); err != nil {
+		return err
+	}
+	a, err := s.Invoices.IssueInvoice(r.Context(), r.PathValue("id"), body.InvoiceNo, body.InvoiceDate)
+	if err != nil {
+		return err
+	}
+	return s.applicationReply(w, r, a, http.StatusOK)
+}
+
+func (s *Server) rejectInvoice(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
+		return err
+	}
+	a, err := s.Invoices.RejectInvoice(r.Context(), r.PathValue("id"), body.Reason)
+	if err != nil {
+		return err
+	}
+	return s.applicationReply(w, r, a, http.StatusOK)
+}
+
+// ContractJSON is an e-contract.
+type ContractJSON struct {
+	ID           string                  `json:"id"`
+	Account      string                  `json:"account"`
+	Kind         string                  `json:"kind"`
+	Title        string                  `json:"title"`
+	Purchase     string                  `json:"purchase,omitempty"`
+	From         string                  `json:"from,omitempty"`
+	To           string                  `json:"to,omitempty"`
+	Status       string                  `json:"status"`
+	Customer     callbill.ContractParty  `json:"customer"`
+	Provider     callbill.ContractParty  `json:"provider"`
+	Items        []callbill.ContractItem `json:"items"`
+	Original     string                  `json:"original"`
+	Discount     string                  `json:"discount"`
+	Payable      string                  `json:"payable"`
+	PayableWords string                  `json:"payable_in_words"`
+	CreatedAt    string                  `json:"created_at"`
+	LapsesAt     string                  `json:"lapses_at,omitempty"`
+	ConfirmedAt  string                  `json:"confirmed_at,omitempty"`
+	EndedAt      string                  `json:"ended_at,omitempty"`
+	VoidedBy     string                  `json:"voided_by,omitempty"`
+	VoidReason   string                  `json:"void_reason,omitempty"`
+	PDF          string                  `json:"pdf,omitempty"` // the download's path, once formal
+	Replayed     bool                    `json:"replayed,omitempty"`
+}
+
+// Contract converts an e-contract to JSON.
+func Contract(c *callbill.EContract, loc *time.Location) ContractJSON {
+	out := ContractJSON{ID: c.ID, Account: c.Account, Kind: string(c.Kind), Title: c.Title(), Purchase: c.Purchase, Status: string(c.State),
+		Customer: c.Customer, Provider: c.Provider, Items: c.Items, Original: c.Original.StringFixed(2), Discount: c.Discount.StringFixed(2),
+		Payable: c.Payable.StringFixed(2), PayableWords: "人民币" + contractpdf.AmountInWords(c.Payable), CreatedAt: rfc3339(c.CreatedAt, loc),
+		ConfirmedAt: rfc3339(c.Confirmed, loc), EndedAt: rfc3339(c.Ended, loc), VoidedBy: c.VoidedBy, VoidReason: c.VoidReason,
+		Replayed: c.Replayed}
+	if out.Items == nil {
+		out.Items = []callbill.ContractItem{}
+	}
+	if c.Kind == callbill.ContractService {
+		out.From, out.To = c.From.String(), c.To.String()
+	}
+	if c.State == callbill.ContractDraft {
+		out.LapsesAt = rfc3339(c.LapsesAt(), loc)
+	}
+	if c.State == callbill.ContractFormal {
+		out.PDF = "/api/v1/accounts/" + c.Account + "/contracts/" + c.ID + "/pdf"
+	}
+	return out
+}
+
+func (s *Server) contractsReply(w http.ResponseWriter, r *http.Request, uid string, state callbill.ContractState) error {
+	cs, err := s.Invoices.Contracts(r.Context(), uid, state)
+	if err != nil {
+		return err
+	}
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []ContractJSON{}
+	for i := range cs {
+		out = append(out, Contract(&cs[i], loc))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) error {
+	return s.contractsReply(w, r, r.PathValue("uid"), callbill.ContractState(r.URL.Query().Get("status")))
+}
+
+func (s *Server) allContracts(w http.ResponseWriter, r *http.Request) error {
+	return s.contractsReply(w, r, r.URL.Query().Get("account"), callbill.ContractState(r.URL.Query().Get("status")))
+}
+
+func (s *Server) contractReply(w http.ResponseWriter, r *http.Request, c *callbill.EContract, code int) error {
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, code, Contract(c, loc))
+}
+
+// createContract asks for a draft: {"purchase": ID} or {"from": "YYYY-MM",
+// "to": "YYYY-MM"}, with optional customer details; an Idempotency-Key
+// header makes a retried request one contract.
+func (s *Server) createContract(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Purchase string                  `json:"purchase"`
+		From     string                  `json:"from"`
+		To       string                  `json:"to"`
+		Customer *callbill.ContractParty `json:"customer"`
+	}
+	if err := decodeBody(w, r, &body, `{"purchase": ID} or {"from": "YYYY-MM", "to": "YYYY-MM"}, with "customer": {…}`); err != nil {
+		return err
+	}
+	req := callbill.ContractRequest{Account: r.PathValue("uid"), Purchase: body.Purchase, Customer: body.Customer,
+		Key: strings.TrimSpace(r.Header.Get("Idempotency-Key"))}
+	for _, c := range []struct {
+		s   string
+		dst *callbill.Cycle
+	}{{body.From, &req.From}, {body.To, &req.To}} {
+		if c.s == "" {
+			continue
+		}
+		cy, err := callbill.ParseCycle(c.s)
+		if err != nil {
+			return err
+		}
+		*c.dst = cy
+	}
+	c, err := s.Invoices.CreateContract(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	code := http.StatusCreated
+	if c.Replayed {
+		code = http.StatusOK
+	}
+	return s.contractReply(w, r, c, code)
+}
+
+func (s *Server) getContract(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.Invoices.EContract(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.contractReply(w, r, c, http.StatusOK)
+}
+
+func (s *Server) editContract(w http.ResponseWriter, r *http.Request) error {
+	var party callbill.ContractParty
+	if err := decodeBody(w, r, &party, `{"address": …, "contact": …, "phone": …, "email": …, "tax_id": …, "bank": …, "bank_account": …}`); err != nil {
+		return err
+	}
+	c, err := s.Invoices.EditContract(r.Context(), r.PathValue("uid"), r.PathValue("id"), party)
+	if err != nil {
+		return err
+	}
+	return s.contractReply(w, r, c, http.StatusOK)
+}
+
+func (s *Server) confirmContract(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.Invoices.ConfirmContract(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.contractReply(w, r, c, http.StatusOK)
+}
+
+// voidContract voids a draft (the tenant or the operator) or a formal
+// contract (the operator only, with a reason).
+func (s *Server) voidContract(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
+		return err
+	}
+	c, err := s.Invoices.VoidContract(r.Context(), r.PathValue("uid"), r.PathValue("id"), body.Reason, principal(r).Operator)
+	if err != nil {
+		return err
+	}
+	return s.contractReply(w, r, c, http.StatusOK)
+}
+
+// contractPDF sends a formal contract as a PDF.
+func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.Invoices.EContract(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	loc, err := s.Invoices.Location(r.Context())
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := contractpdf.Write(&buf, c, loc, contractpdf.FontPath()); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="contract-`+c.ID+`.pdf"`)
+	_, err = w.Write(buf.Bytes())
+	return err
+}
