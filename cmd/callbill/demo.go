@@ -20,6 +20,8 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	calls := fs.Int("calls", 40_000, "calls to generate")
 	accounts := fs.Int("accounts", 4, "tenant accounts")
 	dir := fs.String("dir", "", "folder for the demo store and files (default: a new temporary folder)")
+	addr := fs.String("addr", "127.0.0.1:8080", "where the console of the demo serves")
+	noServe := fs.Bool("no-serve", false, "print the bills and exit instead of serving the console")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -96,5 +98,8 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		}
 	}
 	fmt.Fprintf(a.stdout, "\nTry: callbill --db %s bill show --account %s --cycle %s --by instance --period day\n", a.dsn, uids[0], cycle)
-	return nil
+	if *noServe {
+		return nil
+	}
+	return a.demoConsole(ctx, uids[0], *addr)
 }

@@ -69,7 +69,8 @@ commands:
   contract create --account UID (--purchase ID | --from YYYY-MM --to YYYY-MM) [--address …] [--contact …] [--phone …] …
   contract list [--account UID] [--status S] | contract show|confirm|void|pdf --account UID ID [--reason R] [-o FILE]
   contract edit --account UID ID [--address …] … | contract provider [--name … --address … --tax-id … --bank … …]
-  demo                                  a demo world, a month of calls, a closed bill
+  user add NAME (--account UID | --operator) [--password-stdin] | user passwd NAME | user remove NAME | user list
+  demo [--addr A] [--no-serve]          a demo world, a month of calls, a closed bill, then the console
 
 --db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
 `
@@ -192,6 +193,8 @@ func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
 		return a.authorize(ctx, args)
 	case "accesskey":
 		return a.accessKey(ctx, args)
+	case "user":
+		return a.user(ctx, args)
 	case "webhook":
 		return a.webhook(ctx, args)
 	case "invoice":

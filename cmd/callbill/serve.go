@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
+	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/webhook"
 	"github.com/callbill/callbill/worker"
 )
@@ -70,7 +71,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	mux.Handle("/api/", apiHandler)
 	mux.Handle("/healthz", apiHandler)
 	mux.Handle("/metrics", apiHandler)
-	mux.Handle("/", &bss.Handler{Store: s, Now: time.Now, Log: log})
+	// The web console under /console/; a browser opening "/" is sent there.
+	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log}
+	mux.Handle("/console/", cons.Handler())
+	mux.Handle("/", console.RootRedirect(&bss.Handler{Store: s, Now: time.Now, Log: log}))
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -1,0 +1,528 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"html"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/console"
+	"github.com/shopspring/decimal"
+)
+
+func TestMoney(t *testing.T) {
+	for in, want := range map[string]string{"0": "¥0.00", "1234.5": "¥1,234.50", "-12": "-¥12.00", "999": "¥999.00",
+		"1000": "¥1,000.00", "1234567.891": "¥1,234,567.89", "100000": "¥100,000.00", "0.005": "¥0.01"} {
+		if got := console.Money(decimal.RequireFromString(in)); got != want {
+			t.Errorf("Money(%s) = %s, want %s", in, got, want)
+		}
+		if got := console.MoneyString(in); got != want {
+			t.Errorf("MoneyString(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestSignInAndCookies(t *testing.T) {
+	f := newFixture(t, 2000)
+	c := f.client(t)
+	// Not signed in: every page sends to the sign-in page.
+	resp, _ := c.get("/console/a/" + f.uid1 + "/overview")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login?next=") {
+		t.Fatalf("anonymous: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Wrong credentials of each kind.
+	for _, form := range []url.Values{
+		{"method": {"accesskey"}, "id": {f.key1.ID}, "secret": {"wrong"}},
+		{"method": {"accesskey"}, "id": {"LTAInope"}, "secret": {f.key1.Secret}},
+		{"method": {"password"}, "name": {tenantUser}, "password": {"wrong-password"}},
+		{"method": {"password"}, "name": {"nobody"}, "password": {tenantPass}},
+		{"method": {"operator"}, "key": {"wrong"}},
+	} {
+		if resp := c.login(form); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%v: %d", form, resp.StatusCode)
+		}
+	}
+	// A form without the sign-in token is refused.
+	resp, _ = c.post("/console/login", url.Values{"method": {"operator"}, "key": {operatorKey}, "csrf": {"forged"}})
+	if resp.StatusCode == http.StatusSeeOther {
+		t.Fatal("sign-in without the form token succeeded")
+	}
+	// Each way in, and where it leads.
+	for _, tc := range []struct {
+		form url.Values
+		home string
+	}{
+		{url.Values{"method": {"accesskey"}, "id": {f.key1.ID}, "secret": {f.key1.Secret}}, "/console/a/" + f.uid1 + "/overview"},
+		{url.Values{"method": {"password"}, "name": {tenantUser}, "password": {tenantPass}}, "/console/a/" + f.uid1 + "/overview"},
+		{url.Values{"method": {"password"}, "name": {operatorUser}, "password": {operatorPass}}, "/console/op/accounts"},
+		{url.Values{"method": {"operator"}, "key": {operatorKey}}, "/console/op/accounts"},
+	} {
+		c := f.client(t)
+		resp := c.login(tc.form)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%v: %d", tc.form["method"], resp.StatusCode)
+		}
+		var sess *http.Cookie
+		for _, ck := range resp.Cookies() {
+			if ck.Name == "callbill_session" {
+				sess = ck
+			}
+		}
+		if sess == nil || !sess.HttpOnly || sess.Path != "/console/" || sess.SameSite != http.SameSiteLaxMode || len(sess.Value) != 43 {
+			t.Fatalf("session cookie %+v", sess)
+		}
+		resp, _ = c.get("/console/")
+		if got := resp.Header.Get("Location"); got != tc.home {
+			t.Errorf("%v: home %s, want %s", tc.form["method"], got, tc.home)
+		}
+		// Signing out ends the session.
+		tok := c.token(tc.home)
+		if resp, _ := c.post("/console/logout", url.Values{"csrf": {tok}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("logout: %d", resp.StatusCode)
+		}
+		if resp, _ := c.get(tc.home); resp.StatusCode != http.StatusSeeOther {
+			t.Errorf("after logout: %d", resp.StatusCode)
+		}
+	}
+	// Behind a TLS proxy the cookie is Secure.
+	c = f.client(t)
+	tok := c.token("/console/login")
+	req, _ := http.NewRequest("POST", f.srv.URL+"/console/login", strings.NewReader(url.Values{"csrf": {tok}, "method": {"operator"}, "key": {operatorKey}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	resp, _ = c.do(req)
+	secure := false
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "callbill_session" {
+			secure = ck.Secure
+		}
+	}
+	if !secure {
+		t.Error("the session cookie is not Secure behind https")
+	}
+	// The secret and the password never reach the log.
+	if strings.Contains(f.log.String(), f.key1.Secret) || strings.Contains(f.log.String(), tenantPass) || strings.Contains(f.log.String(), operatorKey) {
+		t.Error("a secret was logged")
+	}
+}
+
+func TestSignInIsThrottled(t *testing.T) {
+	f := newFixture(t, 100)
+	c := f.client(t)
+	for range 10 {
+		c.login(url.Values{"method": {"operator"}, "key": {"wrong"}})
+	}
+	if resp := c.login(url.Values{"method": {"operator"}, "key": {operatorKey}}); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("11th attempt: %d", resp.StatusCode)
+	}
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	f := newFixture(t, 100)
+	c := f.tenant(t)
+	for _, p := range []string{"/console/login", "/console/a/" + f.uid1 + "/overview", "/console/static/console.css", "/console/nope",
+		"/console/a/" + f.uid2 + "/overview"} {
+		resp, _ := c.get(p)
+		h := resp.Header
+		csp := h.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("%s: CSP %q", p, csp)
+		}
+		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", p, h)
+		}
+	}
+	// No inline script anywhere: the CSP would block it.
+	_, body := c.get("/console/a/" + f.uid1 + "/overview")
+	if regexp.MustCompile(`<script[^>]*>[^<]`).MatchString(body) || strings.Contains(body, " style=") || strings.Contains(body, "onclick") {
+		t.Error("inline script or style on the overview")
+	}
+}
+
+// TestTenantIsolation walks the console's own route list: a tenant session
+// gets 404 for every page of another account and for every operator page,
+// whatever the method, and learns nothing of the other tenant.
+func TestTenantIsolation(t *testing.T) {
+	f := newFixture(t, 2000)
+	c := f.tenant(t)
+	tok := c.token("/console/a/" + f.uid1 + "/overview")
+	other, err := f.store.Accounts(context.Background(), f.uid2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An export of the other tenant, to try to download.
+	job, _, err := f.store.EnqueueJob(context.Background(), callbill.JobExport, "x", f.uid2, `{"account":"`+f.uid2+`","cycle":"`+f.cycle.String()+`"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, r := range f.cons.Routes() {
+		if r.Scope == console.ScopePublic || r.Scope == console.ScopeSession {
+			continue
+		}
+		path := strings.NewReplacer("{uid}", f.uid2, "{id}", itoa(job.ID), "{$}", "").Replace(r.Pattern)
+		methods := []string{r.Method}
+		if r.Method == "" {
+			methods = []string{"GET", "POST"}
+		}
+		for _, m := range methods {
+			var resp *http.Response
+			var body string
+			if m == "POST" {
+				resp, body = c.post(path, url.Values{"csrf": {tok}, "account": {f.uid2}, "amount": {"1"}, "cycle": {f.open.String()}, "confirm": {"yes"}})
+			} else {
+				resp, body = c.get(path)
+			}
+			if resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s %s (%s): %d", m, path, r.Scope, resp.StatusCode)
+			}
+			if strings.Contains(body, other[0].Name) || strings.Contains(body, f.uid2) && !strings.Contains(path, f.uid2) {
+				t.Errorf("%s %s shows the other tenant", m, path)
+			}
+			checked++
+		}
+	}
+	if checked < 15 {
+		t.Fatalf("only %d routes checked", checked)
+	}
+	// Its own pages work.
+	for _, p := range []string{"overview", "bill", "usage", "exports", "packages", "account", "invoices", "contracts"} {
+		if resp, _ := c.get("/console/a/" + f.uid1 + "/" + p); resp.StatusCode != 200 {
+			t.Errorf("own %s: %d", p, resp.StatusCode)
+		}
+	}
+	// Nothing was closed or moved by the attempts.
+	b, err := f.store.Bill(context.Background(), f.uid1, f.open, false)
+	if err != nil || b.Status != callbill.BillStatusOpen {
+		t.Errorf("the open cycle is %v (%v)", b.Status, err)
+	}
+}
+
+func TestFormsNeedTokenAndSameOrigin(t *testing.T) {
+	f := newFixture(t, 100)
+	c := f.operator(t)
+	tok := c.token("/console/op/close")
+	form := url.Values{"cycle": {f.open.String()}, "confirm": {"yes"}}
+	// No token.
+	if resp, _ := c.post("/console/op/close", form); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("without a token: %d", resp.StatusCode)
+	}
+	// A token, but from another site (the browser says so).
+	form.Set("csrf", tok)
+	req, _ := http.NewRequest("POST", f.srv.URL+"/console/op/close", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, _ := c.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", f.srv.URL+"/console/op/close", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, _ := c.do(req); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin: %d", resp.StatusCode)
+	}
+	b, _ := f.store.Bill(context.Background(), f.uid1, f.open, false)
+	if b.Status != callbill.BillStatusOpen {
+		t.Fatal("a refused form closed the cycle")
+	}
+	// The real form.
+	resp, body := c.post("/console/op/close", form)
+	if resp.StatusCode != 200 || !strings.Contains(body, f.open.String()) {
+		t.Fatalf("close: %d", resp.StatusCode)
+	}
+	b, _ = f.store.Bill(context.Background(), f.uid1, f.open, false)
+	if b.Status != callbill.BillStatusClosed {
+		t.Fatal("the cycle is not closed")
+	}
+}
+
+func TestSessionsEnd(t *testing.T) {
+	f := newFixture(t, 100)
+	ctx := context.Background()
+	page := "/console/a/" + f.uid1 + "/account"
+	// Idle for more than 12 hours.
+	c := f.tenant(t)
+	if resp, _ := c.get(page); resp.StatusCode != 200 {
+		t.Fatalf("signed in: %d", resp.StatusCode)
+	}
+	f.store.Now = func() time.Time { return time.Now().Add(13 * time.Hour) }
+	if resp, _ := c.get(page); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after 13 idle hours: %d", resp.StatusCode)
+	}
+	f.store.Now = time.Now
+	// Revoking the AccessKey ends its sessions.
+	c = f.tenant(t)
+	if err := f.store.RevokeAccessKey(ctx, f.key1.ID); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := c.get(page); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after revoking the key: %d", resp.StatusCode)
+	}
+	// Removing the user ends its sessions.
+	c = f.client(t)
+	c.login(url.Values{"method": {"password"}, "name": {tenantUser}, "password": {tenantPass}})
+	if resp, _ := c.get(page); resp.StatusCode != 200 {
+		t.Fatalf("user signed in: %d", resp.StatusCode)
+	}
+	if err := f.store.RemoveConsoleUser(ctx, tenantUser); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := c.get(page); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after removing the user: %d", resp.StatusCode)
+	}
+	// A new operator key ends the old key's sessions.
+	c = f.operator(t)
+	f.cons.OperatorKey = "another-key"
+	if resp, _ := c.get("/console/op/accounts"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after the operator key changed: %d", resp.StatusCode)
+	}
+}
+
+var cellRE = regexp.MustCompile(`<td data-k="([a-z_]+)" data-v="([^"]*)"[^>]*>`)
+
+// rows reads a table's body rows as maps of column key to raw value.
+func rows(t *testing.T, body, id string) (out []map[string]string, foot map[string]string) {
+	t.Helper()
+	i := strings.Index(body, `<table id="`+id+`"`)
+	if i < 0 {
+		t.Fatalf("no table %s", id)
+	}
+	body = body[i:]
+	body = body[:strings.Index(body, "</table>")]
+	tb, tf, _ := strings.Cut(body, "<tfoot>")
+	for _, tr := range strings.Split(tb, "<tr")[1:] {
+		m := map[string]string{}
+		for _, c := range cellRE.FindAllStringSubmatch(tr, -1) {
+			m[c[1]] = html.UnescapeString(c[2])
+		}
+		if len(m) > 0 {
+			out = append(out, m)
+		}
+	}
+	if tf != "" {
+		foot = map[string]string{}
+		for _, c := range cellRE.FindAllStringSubmatch(tf, -1) {
+			foot[c[1]] = html.UnescapeString(c[2])
+		}
+	}
+	return out, foot
+}
+
+// TestBillPagesMatchTheAPI compares every line of the bill details, in
+// every view, and the overview, with the API's JSON.
+func TestBillPagesMatchTheAPI(t *testing.T) {
+	f := newFixture(t, 3000)
+	c := f.tenant(t)
+	cy := f.cycle.String()
+	for _, q := range []string{"", "by=instance", "period=day", "by=instance&period=day", "product_detail=ccc_postpaid",
+		"product_detail=ccc_voice_package", "product=ccc&product_detail=ccc_subscription&period=day"} {
+		var want callbill.BillJSON
+		json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+f.uid1+"/bills/"+cy+"?"+q)), &want)
+		resp, body := c.get("/console/a/" + f.uid1 + "/bill?cycle=" + cy + "&" + q)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", q, resp.StatusCode)
+		}
+		got, foot := rows(t, body, "bill-table")
+		if len(got) != len(want.Lines) {
+			t.Fatalf("%s: %d rows, API %d lines", q, len(got), len(want.Lines))
+		}
+		for i, l := range want.Lines {
+			var m map[string]any
+			b, _ := json.Marshal(l)
+			json.Unmarshal(b, &m)
+			for k, v := range m {
+				if k == "band" {
+					v = itoa(int64(v.(float64)))
+				}
+				if got[i][k] != v {
+					t.Errorf("%s line %d %s: page %q, API %q", q, i, k, got[i][k], v)
+				}
+			}
+		}
+		for k, v := range map[string]string{"original": want.Totals.Original, "discount": want.Totals.Discount,
+			"payable": want.Totals.Payable, "outstanding": want.Totals.Outstanding} {
+			if foot[k] != v {
+				t.Errorf("%s total %s: page %q, API %q", q, k, foot[k], v)
+			}
+			if !strings.Contains(body, ">"+console.MoneyString(v)+"</td>") {
+				t.Errorf("%s: %s not shown as %s", q, k, console.MoneyString(v))
+			}
+		}
+	}
+	var ov callbill.OverviewJSON
+	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+f.uid1+"/bills/"+cy+"/overview")), &ov)
+	_, body := c.get("/console/a/" + f.uid1 + "/overview?cycle=" + cy)
+	got, foot := rows(t, body, "overview-table")
+	if len(got) != len(ov.Items) {
+		t.Fatalf("overview: %d rows, API %d", len(got), len(ov.Items))
+	}
+	for i, it := range ov.Items {
+		if got[i]["product_detail"] != it.ProductDetail || got[i]["payable"] != it.Payable || got[i]["original"] != it.Original {
+			t.Errorf("overview row %d: %v, API %+v", i, got[i], it)
+		}
+	}
+	if foot["payable"] != ov.Totals.Payable || !strings.Contains(body, `id="sum-payable" data-v="`+ov.Totals.Payable+`">`+console.MoneyString(ov.Totals.Payable)) {
+		t.Errorf("overview payable: %v, API %s", foot, ov.Totals.Payable)
+	}
+	// The daily chart's days add up to the payable.
+	days, _ := rows(t, body, "chart-daily-data")
+	sum := decimal.Zero
+	for _, d := range days {
+		sum = sum.Add(decimal.RequireFromString(d["payable"]))
+	}
+	if sum.StringFixed(2) != ov.Totals.Payable {
+		t.Errorf("daily chart sums to %s, payable %s", sum.StringFixed(2), ov.Totals.Payable)
+	}
+	// English.
+	c.get("/console/lang?to=en&back=/console/")
+	if _, body := c.get("/console/a/" + f.uid1 + "/overview?cycle=" + cy); !strings.Contains(body, "Bill overview") || !strings.Contains(body, `lang="en"`) {
+		t.Error("no English overview")
+	}
+}
+
+func TestUsagePagingMatchesTheAPI(t *testing.T) {
+	f := newFixture(t, 3000)
+	c := f.tenant(t)
+	var api struct {
+		Calls []struct {
+			Seq    int64
+			Start  string
+			Charge string
+		}
+		Next string
+	}
+	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+f.uid1+"/usage?cycle="+f.cycle.String()+"&limit=20")), &api)
+	_, body := c.get("/console/a/" + f.uid1 + "/usage?cycle=" + f.cycle.String() + "&size=20")
+	got, _ := rows(t, body, "usage-table")
+	if len(got) != 20 || len(api.Calls) != 20 {
+		t.Fatalf("%d rows, API %d", len(got), len(api.Calls))
+	}
+	for i, cl := range api.Calls {
+		if got[i]["seq"] != itoa(cl.Seq) || got[i]["start"] != cl.Start || got[i]["charge"] != cl.Charge {
+			t.Errorf("row %d: %v, API %+v", i, got[i], cl)
+		}
+	}
+	// Next, then back.
+	next := regexp.MustCompile(`id="page-next" rel="next" href="|href="([^"]+)" id="page-next"`).FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no next page")
+	}
+	_, body2 := c.get(html.UnescapeString(next[1]))
+	got2, _ := rows(t, body2, "usage-table")
+	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+f.uid1+"/usage?cycle="+f.cycle.String()+"&limit=20&after="+api.Next)), &api)
+	if got2[0]["seq"] != itoa(api.Calls[0].Seq) {
+		t.Errorf("page 2 starts at %s, API %d", got2[0]["seq"], api.Calls[0].Seq)
+	}
+	prev := regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body2)
+	if prev == nil {
+		t.Fatal("no previous page")
+	}
+	_, body3 := c.get(html.UnescapeString(prev[1]))
+	got3, _ := rows(t, body3, "usage-table")
+	if len(got3) != 20 || got3[0]["seq"] != got[0]["seq"] || got3[19]["seq"] != got[19]["seq"] {
+		t.Errorf("back to page 1: %s…%s", got3[0]["seq"], got3[len(got3)-1]["seq"])
+	}
+	// Filters: outbound calls only, then a date range.
+	_, body = c.get("/console/a/" + f.uid1 + "/usage?cycle=" + f.cycle.String() + "&direction=outbound&item=FixedLineOutbound")
+	got, _ = rows(t, body, "usage-table")
+	if len(got) == 0 {
+		t.Fatal("no outbound calls")
+	}
+	for _, r := range got {
+		if r["direction"] != "outbound" || r["item"] != "FixedLineOutbound" {
+			t.Fatalf("filtered row %v", r)
+		}
+	}
+	loc, _ := time.LoadLocation(callbill.DefaultTimezone)
+	day := f.cycle.Start(loc).AddDate(0, 0, 9).Format("2006-01-02")
+	_, body = c.get("/console/a/" + f.uid1 + "/usage?mode=range&from=" + day + "&to=" + day)
+	got, _ = rows(t, body, "usage-table")
+	if len(got) == 0 {
+		t.Fatal("no calls on " + day)
+	}
+	for _, r := range got {
+		if !strings.HasPrefix(r["start"], day) {
+			t.Fatalf("row outside %s: %v", day, r)
+		}
+	}
+}
+
+func itoa(n int64) string { return decimal.NewFromInt(n).String() }
+
+// TestInvoicePagesWithoutTheStore: a store without invoices gives
+// placeholders; a formal contract's PDF is the account's alone.
+func TestInvoicePages(t *testing.T) {
+	f := newFixture(t, 200)
+	c := formalContract(t, f, f.uid1)
+	tenant := f.tenant(t)
+	resp, body := tenant.get("/console/a/" + f.uid1 + "/contracts/" + c.ID + "/pdf")
+	if resp.StatusCode != 200 || !strings.HasPrefix(body, "%PDF-") || resp.Header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("own PDF: %d %q", resp.StatusCode, body[:min(len(body), 20)])
+	}
+	// The other tenant asks for it under its own account and under ours.
+	other := f.client(t)
+	other.login(url.Values{"method": {"accesskey"}, "id": {f.key2.ID}, "secret": {f.key2.Secret}})
+	for _, p := range []string{"/console/a/" + f.uid2 + "/contracts/" + c.ID + "/pdf", "/console/a/" + f.uid1 + "/contracts/" + c.ID + "/pdf"} {
+		if resp, _ := other.get(p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s by the other tenant: %d", p, resp.StatusCode)
+		}
+	}
+	// Without invoices in the store: placeholders.
+	plain := &console.Server{Store: struct{ console.Store }{f.store}, OperatorKey: operatorKey}
+	srv := httptest.NewServer(plain.Handler())
+	defer srv.Close()
+	pc := &client{t: t, base: srv.URL, http: tenant.http}
+	jar, _ := cookiejar.New(nil)
+	pc.http = &http.Client{Jar: jar, CheckRedirect: tenant.http.CheckRedirect}
+	pc.login(url.Values{"method": {"accesskey"}, "id": {f.key1.ID}, "secret": {f.key1.Secret}})
+	for _, p := range []string{"invoices", "contracts"} {
+		resp, body := pc.get("/console/a/" + f.uid1 + "/" + p)
+		if resp.StatusCode != 200 || !strings.Contains(body, `id="placeholder-`+p+`"`) {
+			t.Errorf("%s without the invoice store: %d", p, resp.StatusCode)
+		}
+	}
+}
+
+func TestMountedPagesAndRootRedirect(t *testing.T) {
+	f := newFixture(t, 100)
+	cons := &console.Server{Store: f.store, OperatorKey: operatorKey,
+		Invoices: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess := console.Session(r)
+			w.Write([]byte("invoices of " + sess.Account + " " + r.Method))
+		})}
+	mux := http.NewServeMux()
+	mux.Handle("/console/", cons.Handler())
+	mux.Handle("/", console.RootRedirect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("bss")) })))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, base: srv.URL, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	c.login(url.Values{"method": {"accesskey"}, "id": {f.key1.ID}, "secret": {f.key1.Secret}})
+	if resp, body := c.get("/console/a/" + f.uid1 + "/invoices/x"); resp.StatusCode != 200 || body != "invoices of "+f.uid1+" GET" {
+		t.Errorf("mounted page: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := c.get("/console/a/" + f.uid2 + "/invoices"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another tenant's mounted page: %d", resp.StatusCode)
+	}
+	if resp, _ := c.post("/console/a/"+f.uid1+"/invoices", url.Values{"csrf": {"forged"}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a mounted form without the token: %d", resp.StatusCode)
+	}
+	tok := c.token("/console/a/" + f.uid1 + "/account")
+	if resp, body := c.post("/console/a/"+f.uid1+"/invoices", url.Values{"csrf": {tok}}); resp.StatusCode != 200 || !strings.HasSuffix(body, "POST") {
+		t.Errorf("a mounted form: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := c.get("/"); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
+		t.Errorf("GET /: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := c.get("/?Action=QueryBill"); body != "bss" {
+		t.Errorf("GET /?Action=: %q", body)
+	}
+}

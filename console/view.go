@@ -1,0 +1,171 @@
+package console
+
+import (
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/shopspring/decimal"
+)
+
+// view is what the layout and every page template see.
+type view struct {
+	s       *Server
+	r       *http.Request
+	lang    string
+	started time.Time
+	status  int
+
+	Sess    *callbill.ConsoleSession
+	UID     string            // the account the page is about ("" on operator pages)
+	Account *callbill.Account // that account
+	Title   string
+	Nav     string // the active navigation entry
+	Flash   string
+	Error   string
+	Refresh int // seconds; a page that follows a running job reloads itself
+	Data    any
+}
+
+// T translates a message key into the view's language.
+func (v *view) T(key string) string { return translate(v.lang, key) }
+
+// Lang is the page's language: zh or en.
+func (v *view) Lang() string { return v.lang }
+
+// HTMLLang is the page's language as a BCP 47 tag.
+func (v *view) HTMLLang() string {
+	if v.lang == "en" {
+		return "en"
+	}
+	return "zh-CN"
+}
+
+// CSRF is the session's form token.
+func (v *view) CSRF() string {
+	if v.Sess == nil {
+		return ""
+	}
+	return v.Sess.CSRF
+}
+
+// Static is the path of the embedded assets, versioned by their content.
+func (v *view) Static() string { return "/console/static" }
+
+// Version busts caches when the assets change.
+func (v *view) Version() string { return v.s.version }
+
+// LangURL switches the language and comes back to this page.
+func (v *view) LangURL(lang string) string {
+	back := "/console/"
+	if v.r != nil && v.r.Method == http.MethodGet {
+		back = v.r.URL.RequestURI()
+	}
+	return "/console/lang?to=" + lang + "&back=" + url.QueryEscape(back)
+}
+
+// A is a path under the viewed account's pages.
+func (v *view) A(rest string) string { return "/console/a/" + url.PathEscape(v.UID) + "/" + rest }
+
+// AccountName is the viewed account's name.
+func (v *view) AccountName() string {
+	if v.Account == nil {
+		return ""
+	}
+	return v.Account.Name
+}
+
+// OperatorView reports whether an operator is looking at a tenant's pages.
+func (v *view) OperatorView() bool { return v.Sess != nil && v.Sess.Operator && v.UID != "" }
+
+// Who names the signed-in principal.
+func (v *view) Who() string {
+	if v.Sess == nil {
+		return ""
+	}
+	switch v.Sess.Via {
+	case callbill.SessionViaPassword:
+		return v.Sess.User
+	case callbill.SessionViaAccessKey:
+		return v.Sess.KeyID
+	}
+	return v.T("who.operator")
+}
+
+// ItemName is a billing item's name in the view's language.
+func (v *view) ItemName(it callbill.Item) string { return itemName(v.lang, it) }
+
+// PDName is a product detail's name in the view's language.
+func (v *view) PDName(pd callbill.ProductDetail) string { return pdName(v.lang, pd) }
+
+func itemName(lang string, it callbill.Item) string {
+	if lang == "en" {
+		if n, ok := itemNameEN[it]; ok {
+			return n
+		}
+		return string(it)
+	}
+	if n, ok := callbill.ItemName[it]; ok {
+		return n
+	}
+	return string(it)
+}
+
+func pdName(lang string, pd callbill.ProductDetail) string {
+	if lang == "en" {
+		if n, ok := pdNameEN[pd]; ok {
+			return n
+		}
+		return string(pd)
+	}
+	if n, ok := callbill.ProductDetailName[pd]; ok {
+		return n
+	}
+	return string(pd)
+}
+
+var itemNameEN = map[callbill.Item]string{
+	callbill.ItemCallCenterSoftware: "Platform fee",
+	callbill.ItemFixedLineInbound:   "Fixed-line inbound",
+	callbill.ItemFixedLineOutbound:  "Fixed-line outbound",
+	callbill.ItemInbound400:         "400 inbound",
+	callbill.ItemInbound400Minimum:  "400 monthly minimum top-up",
+	callbill.ItemRecordStorage:      "Recording storage",
+	callbill.ItemNumberRent:         "Number rent",
+	callbill.ItemVoicePackage:       "Voice package",
+	callbill.ItemSipLine:            "SIP line maintenance",
+}
+
+var pdNameEN = map[callbill.ProductDetail]string{
+	callbill.PDPostpaid:     "Cloud Call Center (pay-as-you-go)",
+	callbill.PDSubscription: "Cloud Call Center (subscription)",
+	callbill.PDNumber:       "Cloud Call Center numbers",
+	callbill.PDVoicePackage: "Cloud Call Center voice packages",
+	callbill.PDSip:          "Cloud Call Center SIP lines",
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"money": func(x any) string {
+		switch d := x.(type) {
+		case decimal.Decimal:
+			return Money(d)
+		case string:
+			return MoneyString(d)
+		}
+		return ""
+	},
+	"int":  func(n int64) string { return Int(n) },
+	"eq2":  func(a, b any) bool { return a == b },
+	"join": strings.Join,
+	// sel is a select's name, label and options (template "select").
+	"sel": func(name, label string, opts []option) map[string]any {
+		return map[string]any{"Name": name, "Label": label, "Options": opts, "Auto": name == "cycle"}
+	},
+	"withCSRF": func(t table, csrf string) table { t.CSRF = csrf; return t },
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
