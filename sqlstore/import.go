@@ -730,11 +730,12 @@ func (im *importer) filterStored(ctx context.Context, tx *Tx, w *work, cand []in
 
 // block is the calls of one account and billed cycle in a batch, packed.
 type block struct {
-	account string
-	cycle   callbill.Cycle
-	seq     int64 // ingest sequence of its first call
-	calls   int
-	data    []byte
+	account     string
+	cycle       callbill.Cycle
+	seq         int64 // ingest sequence of its first call
+	calls       int
+	data        []byte
+	first, last int64 // earliest and latest start of its calls
 }
 
 // keyRow says where a stored call is: the row of the batch, its block, and
@@ -782,6 +783,12 @@ func (im *importer) rate(w *work) {
 		}
 		keys = append(keys, keyRow{row: i, block: blk, pos: blk.calls})
 		blk.data = appendCall(blk.data, &call)
+		if blk.calls == 0 || call.Start < blk.first {
+			blk.first = call.Start
+		}
+		if call.Start > blk.last {
+			blk.last = call.Start
+		}
 		blk.calls++
 	}
 	// Identities go in grouped by instance, in input order within one (its
@@ -843,10 +850,10 @@ func (im *importer) store(ctx context.Context, tx *Tx, w *work) error {
 		}
 		return err
 	}
-	err = im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data"}, len(w.blocks),
+	err = im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data", "first_start", "last_start"}, len(w.blocks),
 		func(n int, dst []any) []any {
 			b := w.blocks[n]
-			return append(dst, b.seq, b.account, int(b.cycle), b.calls, b.data)
+			return append(dst, b.seq, b.account, int(b.cycle), b.calls, b.data, b.first, b.last)
 		})
 	if err != nil {
 		return err

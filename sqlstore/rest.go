@@ -104,8 +104,10 @@ func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFil
 		}
 		where, args := "account = ? AND cycle = ?", []any{uid, int(f.Cycle)}
 		if f.Cycle == 0 {
-			// By start time: a call is billed in its start cycle or later.
-			where, args = "account = ? AND cycle >= ?", []any{uid, int(callbill.CycleOf(f.From, loc))}
+			// By start time: a call is billed in its start cycle or later;
+			// a block's time bounds skip the blocks that cannot hold one.
+			where, args = `account = ? AND cycle >= ? AND (last_start = 0 OR last_start >= ?) AND (first_start = 0 OR first_start < ?)`,
+				[]any{uid, int(callbill.CycleOf(f.From, loc)), f.From.Unix(), toUnix(f.To)}
 		}
 		order := "seq"
 		if f.Desc {
@@ -184,4 +186,12 @@ func decodeTiers(s string) ([]callbill.Tier, error) {
 		out[i] = callbill.Tier{UpTo: t.UpTo, Price: d}
 	}
 	return out, nil
+}
+
+// toUnix is t's epoch seconds, or the largest when t is zero (no end).
+func toUnix(t time.Time) int64 {
+	if t.IsZero() {
+		return 1<<62 - 1
+	}
+	return t.Unix()
 }
