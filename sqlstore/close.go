@@ -257,13 +257,9 @@ func (s *Store) Location(ctx context.Context) (*time.Location, error) {
 func (s *Store) Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error) {
 	var bill *callbill.Bill
 	err := s.readTx(ctx, func(tx *Tx) error {
-		accts, err := loadAccounts(ctx, tx, uid)
+		a, err := loadAccount(ctx, tx, uid)
 		if err != nil {
 			return err
-		}
-		a := accts[uid]
-		if a == nil {
-			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
 		}
 		loc, _, err := location(ctx, tx)
 		if err != nil {

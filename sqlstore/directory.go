@@ -254,3 +254,17 @@ func (s *Store) AccountUIDs(ctx context.Context) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// loadAccount loads one account with its instances and numbers. Returns
+// ENOTFOUND for an unknown account.
+func loadAccount(ctx context.Context, q querier, uid string) (*account, error) {
+	accts, err := loadAccounts(ctx, q, uid)
+	if err != nil {
+		return nil, err
+	}
+	a := accts[uid]
+	if a == nil {
+		return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
+	}
+	return a, nil
+}

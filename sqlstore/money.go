@@ -183,13 +183,9 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 			res = &callbill.MoneyResult{Entry: prev, Replayed: true}
 			return nil
 		}
-		accts, err := loadAccounts(ctx, tx, uid)
+		a, err := loadAccount(ctx, tx, uid)
 		if err != nil {
 			return err
-		}
-		a := accts[uid]
-		if a == nil {
-			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
 		}
 		loc, _, err := location(ctx, tx)
 		if err != nil {
@@ -440,13 +436,9 @@ func mustAccount(ctx context.Context, tx *Tx, uid string) error {
 func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus, error) {
 	var st *callbill.AccountStatus
 	err := s.readTx(ctx, func(tx *Tx) error {
-		accts, err := loadAccounts(ctx, tx, uid)
+		a, err := loadAccount(ctx, tx, uid)
 		if err != nil {
 			return err
-		}
-		a := accts[uid]
-		if a == nil {
-			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
 		}
 		owed, err := outstanding(ctx, tx, []string{uid})
 		if err != nil {

@@ -343,13 +343,9 @@ func (s *Store) Purchase(ctx context.Context, p callbill.Purchase) (bool, error)
 		if err := s.lockAccounts(ctx, tx, []string{p.Account}); err != nil {
 			return err
 		}
-		accts, err := loadAccounts(ctx, tx, p.Account)
+		a, err := loadAccount(ctx, tx, p.Account)
 		if err != nil {
 			return err
-		}
-		a := accts[p.Account]
-		if a == nil {
-			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", p.Account)
 		}
 		loc, _, err := location(ctx, tx)
 		if err != nil {
