@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,9 +19,11 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contractpdf"
 	"github.com/callbill/callbill/worker"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
 )
 
 // The browser tests drive Debian's chromium through the DevTools protocol
@@ -680,4 +683,226 @@ func formalContract(t *testing.T, f *fixture, uid string) *callbill.EContract {
 	}
 	t.Fatal("no purchase to contract for")
 	return nil
+}
+
+// needCJKFont skips a test that reads contract PDFs when the CJK font is
+// missing, except under CI, where it fails.
+func needCJKFont(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(contractpdf.FontPath()); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the CJK font %s is missing: under CI the contract PDF must be checked (apt-get install fonts-droid-fallback)", contractpdf.FontPath())
+		}
+		t.Skipf("the CJK font %s is missing (apt-get install fonts-droid-fallback, or set %s)", contractpdf.FontPath(), contractpdf.FontEnv)
+	}
+}
+
+// download clicks a link that downloads a file and returns the file.
+func (tb *tab) download(sel string) []byte {
+	tb.t.Helper()
+	dir := tb.t.TempDir()
+	events := true
+	if _, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events}); err != nil {
+		tb.t.Fatal(err)
+	}
+	progress := chromedp.BrowserEvents(tb.ctx, browser.DownloadProgress)
+	tb.do(chromedp.Click(chromedp.CSS(sel)))
+	for ev, err := range progress {
+		if err != nil {
+			tb.t.Fatalf("download: %v", err)
+		}
+		switch ev.State {
+		case browser.DownloadProgressStateCompleted:
+			data, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+			if err != nil {
+				tb.t.Fatal(err)
+			}
+			return data
+		case browser.DownloadProgressStateCanceled:
+			tb.t.Fatal("the download was cancelled")
+		}
+	}
+	return nil
+}
+
+// TestBrowserInvoicesAndContracts: a tenant adds an invoice title (after
+// a wrong tax ID, which the page explains), applies for an invoice (it is
+// pending and the invoiceable amount drops by it), drafts a contract for a
+// purchase, fills in its customer details, confirms it and downloads the
+// PDF; then the operator issues the invoice from the queue.
+func TestBrowserInvoicesAndContracts(t *testing.T) {
+	needCJKFont(t)
+	f := newFixture(t, 200)
+	tb := newTab(t, f.srv.URL)
+	ctx := context.Background()
+	uid := f.uid1
+	accts, err := f.store.Accounts(ctx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := accts[0].Name
+
+	tb.login(map[string]string{"#ak-id": f.key1.ID, "#ak-secret": f.key1.Secret}, "#ak-submit")
+	tb.open("/console/a/" + uid + "/invoices")
+	var before string
+	tb.eval(`document.getElementById("inv-invoiceable").dataset.v`, &before)
+	if tb.text("#apply-need-title") == "" {
+		t.Fatal("no hint to add a title first")
+	}
+
+	// 发票抬头: a special invoice's title, first with a wrong check character.
+	tb.set("#title-type", "special")
+	tb.set("#title-name", name)
+	tb.set("#title-tax-id", "91350100M000100Y44")
+	tb.set("#title-bank", "招商银行苏州分行")
+	tb.set("#title-bank-account", "6225 8812 3456 7890")
+	tb.set("#title-address", "苏州市工业园区星湖街 328 号")
+	tb.set("#title-phone", "0512-66668888")
+	tb.submit("#title-submit")
+	if got := tb.text("#error"); got != "纳税人识别号「91350100M000100Y44」校验位错误：末位是 4，按前 17 位应为 3。" {
+		t.Fatalf("wrong tax ID: %q", got)
+	}
+	var kept struct{ Tax, Bank, Type string }
+	tb.eval(`({tax: document.getElementById("title-tax-id").value, bank: document.getElementById("title-bank").value,
+		type: document.getElementById("title-type").value})`, &kept)
+	if kept.Tax != "91350100M000100Y44" || kept.Bank != "招商银行苏州分行" || kept.Type != "special" {
+		t.Errorf("the form was not filled in again: %+v", kept)
+	}
+	tb.shot("title-error")
+	tb.set("#title-tax-id", "91350100M000100Y43")
+	tb.submit("#title-submit")
+	if got := tb.text("#flash"); got != "已添加发票抬头："+name {
+		t.Fatalf("add title: %q", got)
+	}
+	if tt := tb.table("titles-table"); len(tt.Rows) != 1 || tt.Rows[0]["tax_id"].V != "91350100M000100Y43" || tt.Rows[0]["type"].Text != "增值税专用发票" {
+		t.Fatalf("titles: %+v", tt.Rows)
+	}
+
+	// Apply for ¥123.45: pending, and the invoiceable amount is 123.45 less.
+	tb.set("#apply-amount", "123.45")
+	tb.submit("#apply-submit")
+	if got := tb.text("#flash"); !strings.HasPrefix(got, "已提交发票申请 INV") || !strings.Contains(got, "¥123.45") {
+		t.Fatalf("apply: %q", got)
+	}
+	apps := tb.table("invoices-table")
+	if len(apps.Rows) != 1 || apps.Rows[0]["state"].V != "pending" || apps.Rows[0]["state"].Text != "审核中" || apps.Rows[0]["amount"].V != "123.45" {
+		t.Fatalf("applications: %+v", apps.Rows)
+	}
+	appID := apps.Rows[0]["id"].V
+	var after, pending string
+	tb.eval(`document.getElementById("inv-invoiceable").dataset.v`, &after)
+	tb.eval(`document.getElementById("inv-pending").dataset.v`, &pending)
+	if !decimal.RequireFromString(before).Sub(decimal.RequireFromString(after)).Equal(decimal.RequireFromString("123.45")) || pending != "123.45" {
+		t.Errorf("invoiceable %s → %s, pending %s", before, after, pending)
+	}
+	tb.shot("invoices-applied")
+	copyShot(t, tb, "invoices.png")
+
+	// 合同: a draft for a purchase, its customer details, confirmed, downloaded.
+	tb.open("/console/a/" + uid + "/contracts")
+	var purchase string
+	tb.eval(`document.getElementById("con-purchase").value`, &purchase)
+	if !strings.HasPrefix(purchase, "P-") {
+		t.Fatalf("purchase %q", purchase)
+	}
+	tb.submit("#new-purchase-submit")
+	if got := tb.text("#flash"); !strings.HasPrefix(got, "已起草合同 CT") {
+		t.Fatalf("draft: %q", got)
+	}
+	id := tb.text("#con-id")
+	if st, _ := chromedp.Run(tb.ctx, chromedp.AttributeValue(chromedp.CSS("#con-state"), "data-v")); st.Value != "draft" || tb.text("#party-name") != name {
+		t.Fatalf("draft %s: state %q", id, st.Value)
+	}
+	tb.set("#party-address", "苏州市工业园区星湖街 328 号")
+	tb.set("#party-contact", "王芳")
+	tb.set("#party-phone", "0512-66668888")
+	tb.submit("#party-submit")
+	if got := tb.text("#flash"); got != "已保存合同 "+id+" 的甲方信息。" {
+		t.Fatalf("party: %q", got)
+	}
+	tb.shot("contract-draft")
+	tb.submit("#con-confirm")
+	if st, _ := chromedp.Run(tb.ctx, chromedp.AttributeValue(chromedp.CSS("#con-state"), "data-v")); st.Value != "formal" {
+		t.Fatalf("after confirming: %q (%s)", st.Value, tb.text("main"))
+	}
+	tb.shot("contract-formal")
+	copyShot(t, tb, "contract.png")
+	pdf := tb.download("#con-pdf")
+	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+		t.Fatalf("the contract download is not a PDF: %q", pdf[:min(len(pdf), 20)])
+	}
+	if _, err := exec.LookPath("pdftotext"); err == nil {
+		path := filepath.Join(t.TempDir(), "contract.pdf")
+		os.WriteFile(path, pdf, 0o600)
+		out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").CombinedOutput()
+		if err != nil {
+			t.Fatalf("pdftotext: %v %s", err, out)
+		}
+		text := strings.Join(strings.Fields(string(out)), "")
+		if !strings.Contains(text, name) || !strings.Contains(text, id) || !strings.Contains(text, "王芳") {
+			t.Errorf("the PDF's text lacks the account's name, the contract id or the contact: %.300s", out)
+		}
+	} else {
+		t.Log("pdftotext is missing: the PDF's text is not checked")
+	}
+
+	// The operator issues the invoice from the queue.
+	tb.submit("#logout")
+	tb.login(map[string]string{"#op-key": operatorKey}, "#op-submit")
+	tb.submit("#nav-op-invoices")
+	if got := tb.text("main h1"); got != "发票审核" {
+		t.Fatalf("queue heading %q", got)
+	}
+	q := tb.table("queue-table")
+	if len(q.Rows) != 1 || q.Rows[0]["id"].V != appID || q.Rows[0]["account"].Text != uid+" "+name || q.Rows[0]["title"].V != name || q.Rows[0]["amount"].Text != "¥123.45" {
+		t.Fatalf("queue: %+v", q.Rows)
+	}
+	tb.shot("queue")
+	form := `form.issue[data-id="` + appID + `"]`
+	tb.set(form+` input[name="invoice_no"]`, "03312345678901234567")
+	tb.submit(form + ` button`)
+	if got := tb.text("#flash"); !strings.HasPrefix(got, "已开具发票 03312345678901234567") {
+		t.Fatalf("issue: %q", got)
+	}
+	var got struct {
+		Status    string
+		InvoiceNo string `json:"invoice_no"`
+	}
+	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+uid+"/invoices/"+appID)), &got)
+	if got.Status != "issued" || got.InvoiceNo != "03312345678901234567" {
+		t.Fatalf("after issuing, the API says %+v", got)
+	}
+	tb.set("#f-status", "all")
+	tb.submit("#queue-query")
+	if q := tb.table("queue-table"); len(q.Rows) != 1 || q.Rows[0]["state"].V != "issued" || q.Rows[0]["invoice_no"].V != "03312345678901234567" {
+		t.Errorf("queue, all: %+v", q.Rows)
+	}
+	tb.shot("queue-issued")
+
+	// 合同管理 lists the formal contract, with a form to void it.
+	tb.submit("#nav-op-contracts")
+	if ct := tb.table("op-contracts-table"); len(ct.Rows) != 1 || ct.Rows[0]["id"].V != id || ct.Rows[0]["state"].V != "formal" || ct.Rows[0]["void"].V != "void" {
+		t.Errorf("operator's contracts: %+v", ct.Rows)
+	}
+	tb.shot("op-contracts")
+
+	// In English, and at phone width the pages never scroll sideways.
+	tb.open("/console/a/" + uid + "/contracts")
+	tb.submit("#lang-en")
+	if got := tb.text("main h1"); got != "Contracts" || tb.text("#new-service-submit") != "Draft the contract" {
+		t.Errorf("English contracts page: %q", got)
+	}
+	tb.shot("contracts-en")
+	tb.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	for _, p := range []string{"invoices", "contracts/" + id, "contracts"} {
+		tb.open("/console/a/" + uid + "/" + p)
+		// (A page wider than the phone widens the emulated window: compare with 390.)
+		var width int
+		tb.eval(`document.documentElement.scrollWidth`, &width)
+		if width > 391 {
+			t.Errorf("%s at phone width: %d px in a 390 px window", p, width)
+		}
+	}
+	tb.shot("contracts-phone")
 }

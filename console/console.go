@@ -1,7 +1,10 @@
 // Package console is callbill's web console (费用中心): the tenant's pages —
 // bill overview, bill details, usage detail with CSV export and export
-// records, voice packages, account and ledger — and the operator's —
-// accounts, any tenant's view, closing a cycle, top-ups, AccessKeys. Pages
+// records, voice packages, account and ledger, invoices (titles,
+// applying, withdrawing) and e-contracts (drafting, editing, confirming,
+// voiding, the PDF) — and the operator's — accounts, any tenant's view,
+// closing a cycle, top-ups, AccessKeys, the invoice queue (issue, reject)
+// and every account's contracts (void). Pages
 // are rendered on the server from templates and assets embedded in the
 // binary; charts are inline SVG drawn on the server; the little JavaScript
 // there is (column sorting, keeping the export form in step with the
@@ -12,8 +15,10 @@
 // random 256-bit ids in HttpOnly cookies, stored server-side (hashed) so
 // that every node of a database shares them; they end after 12 hours idle.
 // Every form carries a token bound to the session and every unsafe request
-// must pass http.CrossOriginProtection. A tenant sees its own account only:
-// other accounts' pages and the operator's answer 404, as in the API.
+// must pass http.CrossOriginProtection; a form that changes something also
+// carries a fresh key (sent twice, it is done once) and answers with a
+// redirect and a flash message (forms.go). A tenant sees its own account
+// only: other accounts' pages and the operator's answer 404, as in the API.
 package console
 
 import (
@@ -83,8 +88,8 @@ type Server struct {
 	// Invoices and Contracts, when set, serve a tenant's 发票 and 合同 pages
 	// (/console/a/{uid}/invoices…, /console/a/{uid}/contracts…) after the
 	// console has checked the session and the account. Unset, the console
-	// shows what the Store has of them (InvoiceStore), read-only, or else
-	// a placeholder.
+	// serves its own pages when the Store has invoices (InvoiceStore), or
+	// else a placeholder.
 	Invoices, Contracts http.Handler
 
 	once    sync.Once
@@ -94,6 +99,7 @@ type Server struct {
 	assets  map[string]asset
 	version string
 	limit   *limiter
+	forms   formDone
 }
 
 // Scope says who may open a route.
@@ -165,6 +171,10 @@ func (s *Server) init() {
 			s.mount(mux, "/console/a/{uid}/invoices", s.Invoices, "invoices")
 		case s.invoiceStore() != nil:
 			s.handle(mux, "GET", "/console/a/{uid}/invoices", ScopeAccount, s.invoices)
+			s.handle(mux, "POST", "/console/a/{uid}/invoices/titles", ScopeAccount, s.addTitle)
+			s.handle(mux, "POST", "/console/a/{uid}/invoices/titles/{id}/delete", ScopeAccount, s.deleteTitle)
+			s.handle(mux, "POST", "/console/a/{uid}/invoices/apply", ScopeAccount, s.applyInvoice)
+			s.handle(mux, "POST", "/console/a/{uid}/invoices/{id}/withdraw", ScopeAccount, s.withdrawInvoice)
 		default:
 			s.mount(mux, "/console/a/{uid}/invoices", nil, "invoices")
 		}
@@ -173,6 +183,11 @@ func (s *Server) init() {
 			s.mount(mux, "/console/a/{uid}/contracts", s.Contracts, "contracts")
 		case s.invoiceStore() != nil:
 			s.handle(mux, "GET", "/console/a/{uid}/contracts", ScopeAccount, s.contracts)
+			s.handle(mux, "POST", "/console/a/{uid}/contracts", ScopeAccount, s.createContract)
+			s.handle(mux, "GET", "/console/a/{uid}/contracts/{id}", ScopeAccount, s.contract)
+			s.handle(mux, "POST", "/console/a/{uid}/contracts/{id}/party", ScopeAccount, s.editContract)
+			s.handle(mux, "POST", "/console/a/{uid}/contracts/{id}/confirm", ScopeAccount, s.confirmContract)
+			s.handle(mux, "POST", "/console/a/{uid}/contracts/{id}/void", ScopeAccount, s.voidContract)
 			s.handle(mux, "GET", "/console/a/{uid}/contracts/{id}/pdf", ScopeAccount, s.contractPDF)
 		default:
 			s.mount(mux, "/console/a/{uid}/contracts", nil, "contracts")
@@ -186,6 +201,13 @@ func (s *Server) init() {
 		s.handle(mux, "GET", "/console/op/keys", ScopeOperator, s.opKeys)
 		s.handle(mux, "POST", "/console/op/keys", ScopeOperator, s.opCreateKey)
 		s.handle(mux, "POST", "/console/op/keys/{id}/revoke", ScopeOperator, s.opRevokeKey)
+		if s.invoiceStore() != nil {
+			s.handle(mux, "GET", "/console/op/invoices", ScopeOperator, s.opInvoices)
+			s.handle(mux, "POST", "/console/op/invoices/{id}/issue", ScopeOperator, s.opIssue)
+			s.handle(mux, "POST", "/console/op/invoices/{id}/reject", ScopeOperator, s.opReject)
+			s.handle(mux, "GET", "/console/op/contracts", ScopeOperator, s.opContracts)
+			s.handle(mux, "POST", "/console/op/contracts/{id}/void", ScopeOperator, s.opVoidContract)
+		}
 
 		mux.Handle("/console/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, &view{s: s, lang: langOf(r)}, callbill.Errorf(callbill.ENOTFOUND, "page not found"))
@@ -314,6 +336,8 @@ func (s *Server) guard(scope Scope, h page) http.Handler {
 					s.fail(w, r, v, err)
 					return
 				}
+			} else {
+				takeFlash(w, r, v)
 			}
 		}
 		if err := h(w, r, v); err != nil {

@@ -158,40 +158,91 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An export of the other tenant, to try to download.
-	job, _, err := f.store.EnqueueJob(context.Background(), callbill.JobExport, "x", f.uid2, `{"account":"`+f.uid2+`","cycle":"`+f.cycle.String()+`"}`)
+	// An export of the other tenant, to try to download, and its invoice
+	// title, application and contracts, to try to reach.
+	ctx := context.Background()
+	job, _, err := f.store.EnqueueJob(ctx, callbill.JobExport, "x", f.uid2, `{"account":"`+f.uid2+`","cycle":"`+f.cycle.String()+`"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := 0
+	title, err := f.store.SaveInvoiceTitle(ctx, callbill.InvoiceTitle{Account: f.uid2, Kind: callbill.TitleCompany, Type: callbill.InvoiceGeneral,
+		Name: other[0].Name, TaxID: "91350100M000100Y43"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := f.store.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: f.uid2, TitleID: title.ID, AmountFen: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	formal := formalContract(t, f, f.uid2)
+	loc, _ := f.store.Location(ctx)
+	// The id in a route is the other tenant's object of that kind.
+	idFor := func(pattern string) string {
+		switch {
+		case strings.Contains(pattern, "/titles/{id}"):
+			return title.ID
+		case strings.Contains(pattern, "/invoices/{id}"):
+			return app.ID
+		case strings.Contains(pattern, "/contracts/{id}"):
+			return formal.ID
+		}
+		return itoa(job.ID)
+	}
+	form := url.Values{"csrf": {tok}, "key": {"isolation-test-key-0123456789"}, "account": {f.uid2}, "amount": {"1"},
+		"cycle": {f.open.String()}, "confirm": {"yes"}, "title": {title.ID}, "kind": {"service"}, "from": {f.cycle.String()},
+		"to": {f.cycle.String()}, "name": {other[0].Name}, "reason": {"isolation"}, "invoice_no": {"12345678"},
+		"invoice_date": {time.Now().In(loc).Format("2006-01-02")}, "phone": {"13800138000"}}
+	checked, own := 0, 0
 	for _, r := range f.cons.Routes() {
 		if r.Scope == console.ScopePublic || r.Scope == console.ScopeSession {
 			continue
 		}
-		path := strings.NewReplacer("{uid}", f.uid2, "{id}", itoa(job.ID), "{$}", "").Replace(r.Pattern)
+		id := idFor(r.Pattern)
+		paths := []string{strings.NewReplacer("{uid}", f.uid2, "{id}", id, "{$}", "").Replace(r.Pattern)}
+		if r.Scope == console.ScopeAccount && strings.Contains(r.Pattern, "{id}") {
+			// The other tenant's object under the tenant's own account.
+			paths = append(paths, strings.NewReplacer("{uid}", f.uid1, "{id}", id).Replace(r.Pattern))
+			own++
+		}
 		methods := []string{r.Method}
 		if r.Method == "" {
 			methods = []string{"GET", "POST"}
 		}
-		for _, m := range methods {
-			var resp *http.Response
-			var body string
-			if m == "POST" {
-				resp, body = c.post(path, url.Values{"csrf": {tok}, "account": {f.uid2}, "amount": {"1"}, "cycle": {f.open.String()}, "confirm": {"yes"}})
-			} else {
-				resp, body = c.get(path)
+		for _, path := range paths {
+			for _, m := range methods {
+				var resp *http.Response
+				var body string
+				if m == "POST" {
+					resp, body = c.post(path, form)
+				} else {
+					resp, body = c.get(path)
+				}
+				if resp.StatusCode != http.StatusNotFound {
+					t.Errorf("%s %s (%s): %d", m, path, r.Scope, resp.StatusCode)
+				}
+				if strings.Contains(body, other[0].Name) || strings.Contains(body, f.uid2) && !strings.Contains(path, f.uid2) ||
+					strings.Contains(body, id) && id != itoa(job.ID) && !strings.Contains(path, id) {
+					t.Errorf("%s %s shows the other tenant", m, path)
+				}
+				checked++
 			}
-			if resp.StatusCode != http.StatusNotFound {
-				t.Errorf("%s %s (%s): %d", m, path, r.Scope, resp.StatusCode)
-			}
-			if strings.Contains(body, other[0].Name) || strings.Contains(body, f.uid2) && !strings.Contains(path, f.uid2) {
-				t.Errorf("%s %s shows the other tenant", m, path)
-			}
-			checked++
 		}
 	}
-	if checked < 15 {
-		t.Fatalf("only %d routes checked", checked)
+	if checked < 40 || own < 7 {
+		t.Fatalf("only %d routes checked (%d with the other tenant's id under the own account)", checked, own)
+	}
+	// The other tenant's things are as they were.
+	if a, err := f.store.InvoiceApplications(ctx, f.uid2, ""); err != nil || len(a) != 1 || a[0].State != callbill.InvoicePending {
+		t.Errorf("the other tenant's applications: %+v %v", a, err)
+	}
+	if ts, err := f.store.InvoiceTitles(ctx, f.uid2); err != nil || len(ts) != 1 {
+		t.Errorf("the other tenant's titles: %+v %v", ts, err)
+	}
+	if cs, err := f.store.Contracts(ctx, f.uid2, ""); err != nil || len(cs) != 1 || cs[0].State != callbill.ContractFormal {
+		t.Errorf("the other tenant's contracts: %+v %v", cs, err)
+	}
+	if ts, _ := f.store.InvoiceTitles(ctx, f.uid1); len(ts) != 0 {
+		t.Errorf("a title was added to the tenant's own account: %+v", ts)
 	}
 	// Its own pages work.
 	for _, p := range []string{"overview", "bill", "usage", "exports", "packages", "account", "invoices", "contracts"} {

@@ -13,6 +13,7 @@ import (
 type table struct {
 	ID    string
 	CSRF  string // for the cells that post
+	Key   string // the forms' idempotency key (fresh with every page)
 	Cols  []col
 	Rows  [][]cell
 	Foot  []cell // the totals row; nil when none
@@ -24,6 +25,7 @@ type col struct {
 	Label string
 	Num   bool // sorts and aligns as a number
 	Wrap  bool // long text that may wrap
+	Wide  bool // long text that may wrap, given more room
 	Stick int  // kept in view at the right edge while the table scrolls: 1 = last column, 2 = the one before
 }
 
@@ -36,6 +38,9 @@ func (c col) Class() string {
 	if c.Wrap {
 		cl = append(cl, "wrap")
 	}
+	if c.Wide {
+		cl = append(cl, "wide")
+	}
 	if c.Stick > 0 {
 		cl = append(cl, "stick-r"+strconv.Itoa(c.Stick))
 	}
@@ -43,10 +48,29 @@ func (c col) Class() string {
 }
 
 type cell struct {
-	Text string
-	V    string // raw value
-	Href string // a link, when set
-	Post bool   // Href is a form action (a button posting the session's token)
+	Text  string
+	V     string // raw value
+	Href  string // a link, when set
+	Post  bool   // Href is a form action (a button posting the session's token)
+	Forms []rowForm
+}
+
+// rowForm is a small form inside a cell (the operator's issue and reject,
+// a void with its reason): it posts the table's token and key, its fields
+// and a button. Its action must stay inside the console.
+type rowForm struct {
+	Action string
+	ID     string // the form's data-id (what it acts on)
+	Name   string // the form's class, for tests and styles
+	Fields []formField
+	Button string
+	Danger bool
+}
+
+type formField struct {
+	Name, Label, Value, Type, Placeholder string
+	Required                              bool
+	Max                                   int // maxlength, 0 = none
 }
 
 func txt(s string) cell        { return cell{Text: s, V: s} }
@@ -86,9 +110,19 @@ func (t table) HTML() template.HTML {
 		switch {
 		case c.Href != "" && !strings.HasPrefix(c.Href, "/console/"):
 			b.WriteString(esc(c.Text))
+		case len(c.Forms) > 0:
+			for i := range c.Forms {
+				if strings.HasPrefix(c.Forms[i].Action, "/console/") {
+					t.formHTML(&b, &c.Forms[i])
+				}
+			}
 		case c.Post:
 			b.WriteString(`<form method="post" action="` + esc(c.Href) + `" class="inline"><input type="hidden" name="csrf" value="` +
-				esc(t.CSRF) + `"><button type="submit" class="link danger">` + esc(c.Text) + `</button></form>`)
+				esc(t.CSRF) + `">`)
+			if t.Key != "" {
+				b.WriteString(`<input type="hidden" name="key" value="` + esc(t.Key) + `">`)
+			}
+			b.WriteString(`<button type="submit" class="link danger">` + esc(c.Text) + `</button></form>`)
 		case c.Href != "":
 			b.WriteString(`<a href="` + esc(c.Href) + `">` + esc(c.Text) + `</a>`)
 		default:
@@ -116,4 +150,39 @@ func (t table) HTML() template.HTML {
 	}
 	b.WriteString("\n</table>\n</div>")
 	return template.HTML(b.String())
+}
+
+// formHTML writes a cell's form, every text and attribute escaped.
+func (t table) formHTML(b *strings.Builder, f *rowForm) {
+	esc := html.EscapeString
+	b.WriteString(`<form method="post" action="` + esc(f.Action) + `" class="row-form ` + esc(f.Name) + `" data-id="` + esc(f.ID) + `">`)
+	b.WriteString(`<input type="hidden" name="csrf" value="` + esc(t.CSRF) + `">`)
+	if t.Key != "" {
+		b.WriteString(`<input type="hidden" name="key" value="` + esc(t.Key) + `">`)
+	}
+	for _, fd := range f.Fields {
+		typ := fd.Type
+		if typ == "" {
+			typ = "text"
+		}
+		b.WriteString(`<input type="` + esc(typ) + `" name="` + esc(fd.Name) + `" aria-label="` + esc(fd.Label) + `" title="` + esc(fd.Label) + `"`)
+		if fd.Value != "" {
+			b.WriteString(` value="` + esc(fd.Value) + `"`)
+		}
+		if fd.Placeholder != "" {
+			b.WriteString(` placeholder="` + esc(fd.Placeholder) + `"`)
+		}
+		if fd.Max > 0 {
+			b.WriteString(` maxlength="` + strconv.Itoa(fd.Max) + `"`)
+		}
+		if fd.Required {
+			b.WriteString(` required`)
+		}
+		b.WriteString(`>`)
+	}
+	cl := "small"
+	if f.Danger {
+		cl += " danger"
+	}
+	b.WriteString(`<button type="submit" class="` + cl + `">` + esc(f.Button) + `</button></form>`)
 }

@@ -28,6 +28,10 @@ type view struct {
 	Error   string
 	Refresh int // seconds; a page that follows a running job reloads itself
 	Data    any
+	Form    map[string]string // what the last form sent, after an error (flash)
+	// ErrorFor names the form the Error is about: the page shows it there
+	// rather than at the top.
+	ErrorFor string
 }
 
 // T translates a message key into the view's language.
@@ -77,6 +81,10 @@ func (v *view) AccountName() string {
 	}
 	return v.Account.Name
 }
+
+// Invoicing reports whether the store has invoices and contracts (the
+// operator's queue and contracts pages).
+func (v *view) Invoicing() bool { return v.s.invoiceStore() != nil }
 
 // OperatorView reports whether an operator is looking at a tenant's pages.
 func (v *view) OperatorView() bool { return v.Sess != nil && v.Sess.Operator && v.UID != "" }
@@ -166,6 +174,29 @@ var funcs = template.FuncMap{
 		return map[string]any{"Name": name, "Label": label, "Options": opts, "Auto": name == "cycle"}
 	},
 	"withCSRF": func(t table, csrf string) table { t.CSRF = csrf; return t },
+	// pick is a select with its own id (template "pick").
+	"pick": func(name, id, label string, opts []option) map[string]any {
+		return map[string]any{"Name": name, "ID": id, "Label": label, "Options": opts}
+	},
+	// input is a text field (template "input"): name, id, label, value, max
+	// length, then flags: "required", "wide", or an inputmode ("decimal",
+	// "tel", "email", "numeric").
+	"input": func(name, id, label, value string, max int, flags ...string) map[string]any {
+		m := map[string]any{"Name": name, "ID": id, "Label": label, "Value": value, "Max": max}
+		for _, f := range flags {
+			switch f {
+			case "required":
+				m["Required"] = true
+			case "wide":
+				m["Wide"] = true
+			default:
+				m["Mode"] = f
+			}
+		}
+		return m
+	},
+	// formerror is the view and a form's name (template "formerror").
+	"formerror": func(v *view, form string) map[string]any { return map[string]any{"V": v, "For": form} },
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -1,0 +1,187 @@
+package console
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/callbill/callbill"
+)
+
+// errorText is an error's message in the page's language. The rules of
+// titles, applications and contracts live in the root package and the
+// store, which word their errors in English (the API's and the CLI's
+// language); a Chinese page shows them translated by the patterns below,
+// keeping the values they name. A message no pattern knows is shown as it
+// is (TestErrorTexts checks that the rules' messages are known).
+func errorText(lang string, err error) string {
+	msg := callbill.ErrorMessage(err)
+	if callbill.ErrorCode(err) == callbill.EINTERNAL {
+		return translate(lang, "error.internal")
+	}
+	if lang == "en" {
+		return msg
+	}
+	if zh, ok := errorZH(msg); ok {
+		return zh
+	}
+	return msg
+}
+
+// errorZH translates a domain message into Chinese.
+func errorZH(msg string) (string, bool) {
+	for _, p := range errorPatterns {
+		if m := p.re.FindStringSubmatch(msg); m != nil {
+			return p.zh(m), true
+		}
+	}
+	return "", false
+}
+
+var fieldZH = map[string]string{
+	"name": "名称", "bank": "开户银行", "address": "地址", "contact": "联系人", "email": "电子邮箱",
+	"tax ID": "纳税人识别号", "bank account": "银行账号", "phone": "电话",
+}
+
+var verbZH = map[string]string{
+	"edited": "修改", "confirmed": "确认", "voided": "作废", "issued": "开具", "rejected": "驳回", "withdrawn": "撤回",
+}
+
+func fieldList(s string) string {
+	var out []string
+	for _, f := range strings.Split(s, ", ") {
+		if zh, ok := fieldZH[f]; ok {
+			f = zh
+		}
+		out = append(out, f)
+	}
+	return strings.Join(out, "、")
+}
+
+func word(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return k
+}
+
+func invState(s string) string { return translate("zh", "invstate."+s) }
+func conState(s string) string { return translate("zh", "constate."+s) }
+
+type errorPattern struct {
+	re *regexp.Regexp
+	zh func(m []string) string
+}
+
+func pat(re string, zh func(m []string) string) errorPattern {
+	return errorPattern{regexp.MustCompile(re), zh}
+}
+
+func lit(s string) func([]string) string { return func([]string) string { return s } }
+
+var errorPatterns []errorPattern
+
+func init() {
+	errorPatterns = []errorPattern{
+		// Titles (InvoiceTitle.Check, SpecialInvoiceAllowed).
+		pat(`^title kind must be company or person`, lit("抬头类型须为企业或个人。")),
+		pat(`^invoice type must be general`, lit("发票类型须为增值税普通发票或增值税专用发票。")),
+		pat(`^the title needs a name`, lit("请填写发票抬头名称。")),
+		pat(`^(name|bank|address|contact|email) is longer than (\d+) characters$`, func(m []string) string {
+			return fieldZH[m[1]] + "不能超过 " + m[2] + " 个字符。"
+		}),
+		pat(`^a special VAT invoice \(增值税专用发票\) needs an enterprise account`, lit("增值税专用发票仅限企业账户开具；个人账户只能开具增值税普通发票。")),
+		pat(`^a special VAT invoice \(增值税专用发票\) is made out to a company title`, lit("增值税专用发票只能开给企业抬头。")),
+		pat(`^a special VAT invoice \(增值税专用发票\) needs the title's (.+)$`, func(m []string) string {
+			return "增值税专用发票还需填写抬头的" + fieldList(m[1]) + "。"
+		}),
+		pat(`^an individual account's titles name a person`, lit("个人账户的发票抬头只能是个人：抬头须与账户的实名认证主体一致。")),
+		pat(`^an enterprise account's titles name the company`, lit("企业账户的发票抬头只能是企业：抬头须与账户的实名认证主体一致。")),
+		pat(`^a person title has no tax ID`, lit("个人抬头不填写纳税人识别号。")),
+		pat(`^a company title needs its tax ID`, lit("企业抬头须填写纳税人识别号（统一社会信用代码）。")),
+		pat(`^tax ID "(.*)" must be the 18-character`, func(m []string) string {
+			return "纳税人识别号「" + m[1] + "」应为 18 位统一社会信用代码。"
+		}),
+		pat(`^tax ID "(.*)": '(.+)' is not allowed`, func(m []string) string {
+			return "纳税人识别号「" + m[1] + "」含有不允许的字符 " + m[2] + "（统一社会信用代码由数字和除 I、O、S、V、Z 以外的大写字母组成）。"
+		}),
+		pat(`^tax ID "(.*)": wrong check character (.) \(the first 17 characters give (.)\)`, func(m []string) string {
+			return "纳税人识别号「" + m[1] + "」校验位错误：末位是 " + m[2] + "，按前 17 位应为 " + m[3] + "。"
+		}),
+		pat(`^bank account "(.*)" must be 8 to 32 digits`, func(m []string) string {
+			return "银行账号「" + m[1] + "」应为 8 至 32 位数字。"
+		}),
+		pat(`^phone "(.*)" is not a phone number`, func(m []string) string {
+			return "电话「" + m[1] + "」不是有效的电话号码（手机号、带区号的固定电话如 0571-88880001，或 400/800 号码）。"
+		}),
+		pat(`^email "(.*)" is not an e-mail address`, func(m []string) string {
+			return "电子邮箱「" + m[1] + "」格式不正确。"
+		}),
+		pat(`^account \S+ has (\d+) invoice titles, the most`, func(m []string) string {
+			return "发票抬头已达上限（" + m[1] + " 个），请先删除一个。"
+		}),
+
+		// Applications.
+		pat(`^the account owes ([0-9.]+) \(欠费\)`, func(m []string) string {
+			return "账户欠费 " + MoneyString(m[1]) + "，请先结清欠费再申请发票。"
+		}),
+		pat(`^the amount ([0-9.]+) is more than the invoiceable ([0-9.]+)`, func(m []string) string {
+			return "申请金额 " + MoneyString(m[1]) + " 超过可开票金额 " + MoneyString(m[2]) + "。"
+		}),
+		pat(`^an invoice amount must be a positive`, lit("开票金额须大于 0。")),
+		pat(`^the remark is longer than (\d+) characters`, func(m []string) string { return "备注不能超过 " + m[1] + " 个字符。" }),
+		pat(`^invoice application (\S+) is (\w+), not pending: only a pending application can be (\w+)`, func(m []string) string {
+			return "发票申请 " + m[1] + " 当前为「" + invState(m[2]) + "」：只有审核中的申请可以" + word(verbZH, m[3]) + "。"
+		}),
+		pat(`^invoice number "(.*)" must be 8 to 20 digits`, func(m []string) string {
+			return "发票号码「" + m[1] + "」应为 8 至 20 位数字。"
+		}),
+		pat(`^invoice date "(.*)" must be YYYY-MM-DD`, func(m []string) string {
+			return "开票日期「" + m[1] + "」的格式应为 YYYY-MM-DD。"
+		}),
+		pat(`^invoice date (\S+) is before the application \((\S+)\)`, func(m []string) string {
+			return "开票日期 " + m[1] + " 早于申请日期 " + m[2] + "。"
+		}),
+		pat(`^invoice date (\S+) is in the future`, func(m []string) string { return "开票日期 " + m[1] + " 晚于今天。" }),
+		pat(`^invoice number (\S+) was issued before`, func(m []string) string { return "发票号码 " + m[1] + " 已经使用过。" }),
+		pat(`^rejecting an application needs a reason`, lit("驳回申请须填写原因。")),
+		pat(`^the reason is longer than (\d+) characters`, func(m []string) string { return "原因不能超过 " + m[1] + " 个字符。" }),
+		pat(`^idempotency key .* was used for a different request`, lit("该表单已提交过其他内容，请刷新页面后重试。")),
+
+		// Contracts.
+		pat(`^purchase (\S+) already has contract (\S+) \((\w+)\)`, func(m []string) string {
+			return "订单 " + m[1] + " 已有合同 " + m[2] + "（" + conState(m[3]) + "）：每笔订单只有一份有效合同。"
+		}),
+		pat(`^purchase (\S+) already has a contract`, func(m []string) string { return "订单 " + m[1] + " 已有有效合同。" }),
+		pat(`^cycle (\S+) is not closed yet`, func(m []string) string {
+			return "账期 " + m[1] + " 尚未出账：服务合同只涵盖已出账的账期。"
+		}),
+		pat(`^contract (\S+) already covers (\S+)\.\.(\S+):`, func(m []string) string {
+			return "合同 " + m[1] + " 已涵盖 " + m[2] + " 至 " + m[3] + "：同一账期的用量只能在一份有效合同中。"
+		}),
+		pat(`^account \S+ has no postpaid charges in (\S+)\.\.(\S+)`, func(m []string) string {
+			return m[1] + " 至 " + m[2] + " 没有后付费费用，无需服务合同。"
+		}),
+		pat(`^the period's first cycle (\S+) is after its last (\S+)`, func(m []string) string {
+			return "起始账期 " + m[1] + " 晚于结束账期 " + m[2] + "。"
+		}),
+		pat(`^a service contract covers at most (\d+) cycles`, func(m []string) string { return "服务合同最多涵盖 " + m[1] + " 个账期。" }),
+		pat(`^a contract needs a purchase, or a period`, lit("请选择订单，或选择服务期间（起止账期）。")),
+		pat(`^a contract is for a purchase or for a period`, lit("合同只能针对一笔订单或一个服务期间。")),
+		pat(`^contract (\S+) is formal: only the operator can void it`, func(m []string) string {
+			return "合同 " + m[1] + " 已是正式合同：只有运营方可以作废（请提交工单）。"
+		}),
+		pat(`^contract (\S+) lapsed on (\S+)`, func(m []string) string {
+			return "合同 " + m[1] + " 已于 " + m[2] + " 失效（草稿有效期 30 天），请重新起草。"
+		}),
+		pat(`^contract (\S+) is (\w+): only a draft can be (\w+)`, func(m []string) string {
+			return "合同 " + m[1] + " 当前为「" + conState(m[2]) + "」：只有草稿可以" + word(verbZH, m[3]) + "。"
+		}),
+		pat(`^voiding a formal contract needs a reason`, lit("作废正式合同须填写原因。")),
+		pat(`^the customer's (.+)$`, func(m []string) string {
+			if zh, ok := errorZH(m[1]); ok {
+				return "甲方" + zh
+			}
+			return "甲方：" + m[1]
+		}),
+	}
+}

@@ -1,0 +1,120 @@
+package console
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/callbill/callbill"
+)
+
+// TestErrorTexts: every message of the title and party rules has a
+// Chinese text, which keeps the values it names.
+func TestErrorTexts(t *testing.T) {
+	ok := callbill.InvoiceTitle{Kind: callbill.TitleCompany, Type: callbill.InvoiceSpecial, Name: "苏州云帆保险代理有限公司",
+		TaxID: "91350100M000100Y43", Bank: "招商银行", BankAccount: "6225881234567890", Address: "苏州", Phone: "0512-66668888"}
+	if err := ok.Check(callbill.AccountEnterprise); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("长", 101)
+	titles := []struct {
+		change func(*callbill.InvoiceTitle)
+		acct   callbill.AccountKind
+		want   string
+	}{
+		{func(x *callbill.InvoiceTitle) { x.Kind = "club" }, callbill.AccountEnterprise, "抬头类型须为企业或个人"},
+		{func(x *callbill.InvoiceTitle) { x.Type = "vat" }, callbill.AccountEnterprise, "发票类型须为"},
+		{func(x *callbill.InvoiceTitle) { x.Name = "" }, callbill.AccountEnterprise, "请填写发票抬头名称"},
+		{func(x *callbill.InvoiceTitle) { x.Address = long }, callbill.AccountEnterprise, "地址不能超过 100 个字符"},
+		{func(x *callbill.InvoiceTitle) {}, callbill.AccountIndividual, "增值税专用发票仅限企业账户"},
+		{func(x *callbill.InvoiceTitle) { x.Kind = callbill.TitlePerson }, callbill.AccountEnterprise, "增值税专用发票只能开给企业抬头"},
+		{func(x *callbill.InvoiceTitle) { x.TaxID, x.BankAccount = "", "" }, callbill.AccountEnterprise, "增值税专用发票还需填写抬头的纳税人识别号、银行账号"},
+		{func(x *callbill.InvoiceTitle) { x.Type = callbill.InvoiceGeneral }, callbill.AccountIndividual, "个人账户的发票抬头只能是个人"},
+		{func(x *callbill.InvoiceTitle) {
+			x.Type, x.Kind, x.TaxID = callbill.InvoiceGeneral, callbill.TitlePerson, ""
+		}, callbill.AccountEnterprise, "企业账户的发票抬头只能是企业"},
+		{func(x *callbill.InvoiceTitle) { x.Type, x.Kind = callbill.InvoiceGeneral, callbill.TitlePerson }, callbill.AccountIndividual, "个人抬头不填写纳税人识别号"},
+		{func(x *callbill.InvoiceTitle) { x.Type, x.TaxID = callbill.InvoiceGeneral, "" }, callbill.AccountEnterprise, "企业抬头须填写纳税人识别号"},
+		{func(x *callbill.InvoiceTitle) { x.TaxID = "9135" }, callbill.AccountEnterprise, "纳税人识别号「9135」应为 18 位"},
+		{func(x *callbill.InvoiceTitle) { x.TaxID = "91350100M000100I43" }, callbill.AccountEnterprise, "含有不允许的字符 I（"},
+		{func(x *callbill.InvoiceTitle) { x.TaxID = "91350100M000100Y40" }, callbill.AccountEnterprise, "校验位错误：末位是 0，按前 17 位应为 3"},
+		{func(x *callbill.InvoiceTitle) { x.BankAccount = "123" }, callbill.AccountEnterprise, "银行账号「123」应为 8 至 32 位数字"},
+		{func(x *callbill.InvoiceTitle) { x.Phone = "110" }, callbill.AccountEnterprise, "电话「110」不是有效的电话号码"},
+	}
+	for i, tc := range titles {
+		x := ok
+		tc.change(&x)
+		err := x.Check(tc.acct)
+		if err == nil {
+			t.Fatalf("title %d: no error", i)
+		}
+		zh, found := errorZH(callbill.ErrorMessage(err))
+		if !found || !strings.Contains(zh, tc.want) {
+			t.Errorf("title %d: %q → %q, want %q", i, err, zh, tc.want)
+		}
+		if got := errorText("en", err); got != callbill.ErrorMessage(err) {
+			t.Errorf("English: %q", got)
+		}
+	}
+	parties := map[string]callbill.ContractParty{
+		"甲方地址不能超过 100 个字符":       {Name: "x", Address: long},
+		"甲方联系人不能超过 100 个字符":      {Name: "x", Contact: long},
+		"甲方电话「12」不是有效的电话号码":      {Name: "x", Phone: "12"},
+		"甲方电子邮箱「a@」格式不正确":        {Name: "x", Email: "a@"},
+		"甲方纳税人识别号「X」应为 18 位":     {Name: "x", TaxID: "X"},
+		"甲方银行账号「1」应为 8 至 32 位数字": {Name: "x", BankAccount: "1"},
+	}
+	for want, p := range parties {
+		err := p.Check("customer")
+		if zh, found := errorZH(callbill.ErrorMessage(err)); !found || !strings.Contains(zh, want) {
+			t.Errorf("party: %q → %q, want %q", err, zh, want)
+		}
+	}
+	if got := errorText("zh", callbill.Errorf(callbill.EINTERNAL, "disk on fire")); got != translate("zh", "error.internal") {
+		t.Errorf("internal: %q", got)
+	}
+}
+
+// TestTextsExist: every text key the code and the templates use has both
+// languages.
+func TestTextsExist(t *testing.T) {
+	re := regexp.MustCompile(`\bT\(?\s*"([a-z_.]+)"`)
+	n := 0
+	filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") || strings.HasSuffix(path, ".html")) {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if strings.HasSuffix(m[1], ".") { // a prefix: some texts have it
+				found := false
+				for k := range messages {
+					found = found || strings.HasPrefix(k, m[1])
+				}
+				if !found {
+					t.Errorf("%s: no text starts with %q", path, m[1])
+				}
+				continue
+			}
+			if texts, ok := messages[m[1]]; !ok || texts[0] == "" || texts[1] == "" {
+				t.Errorf("%s: text %q is missing", path, m[1])
+			}
+		}
+		return nil
+	})
+	if n < 200 {
+		t.Fatalf("only %d texts found", n)
+	}
+	for k, texts := range messages {
+		if strings.Count(texts[0], "%s") != strings.Count(texts[1], "%s") {
+			t.Errorf("%s: the languages take different arguments", k)
+		}
+	}
+}
