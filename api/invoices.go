@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,28 +20,7 @@ import (
 // every contract and voids formal ones.
 
 // InvoiceStore is what the invoice and contract routes need (sqlstore.Store).
-type InvoiceStore interface {
-	InvoiceTitles(ctx context.Context, uid string) ([]callbill.InvoiceTitle, error)
-	InvoiceTitle(ctx context.Context, uid, id string) (*callbill.InvoiceTitle, error)
-	SaveInvoiceTitle(ctx context.Context, t callbill.InvoiceTitle) (*callbill.InvoiceTitle, error)
-	DeleteInvoiceTitle(ctx context.Context, uid, id string) error
-	Invoiceable(ctx context.Context, uid string) (*callbill.Invoiceable, error)
-	ApplyInvoice(ctx context.Context, req callbill.InvoiceRequest) (*callbill.InvoiceApplication, error)
-	InvoiceApplications(ctx context.Context, uid string, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error)
-	InvoiceApplication(ctx context.Context, uid, id string) (*callbill.InvoiceApplication, error)
-	WithdrawInvoice(ctx context.Context, uid, id string) (*callbill.InvoiceApplication, error)
-	IssueInvoice(ctx context.Context, id, number, date string) (*callbill.InvoiceApplication, error)
-	RejectInvoice(ctx context.Context, id, reason string) (*callbill.InvoiceApplication, error)
-
-	CreateContract(ctx context.Context, req callbill.ContractRequest) (*callbill.EContract, error)
-	Contracts(ctx context.Context, uid string, state callbill.ContractState) ([]callbill.EContract, error)
-	EContract(ctx context.Context, uid, id string) (*callbill.EContract, error)
-	EditContract(ctx context.Context, uid, id string, party callbill.ContractParty) (*callbill.EContract, error)
-	ConfirmContract(ctx context.Context, uid, id string) (*callbill.EContract, error)
-	VoidContract(ctx context.Context, uid, id, reason string, operator bool) (*callbill.EContract, error)
-
-	Location(ctx context.Context) (*time.Location, error)
-}
+type InvoiceStore = callbill.InvoiceService
 
 func (s *Server) invoiceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoice-titles", ScopeAccount, s.listTitles)

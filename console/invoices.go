@@ -1,7 +1,6 @@
 package console
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,25 +15,7 @@ import (
 // InvoiceStore is what the 发票 and 合同 pages and the operator's invoice
 // queue and contracts use (sqlstore.Store). When the Store does not have
 // it, the tenant pages are placeholders and the operator pages are absent.
-type InvoiceStore interface {
-	InvoiceTitles(ctx context.Context, uid string) ([]callbill.InvoiceTitle, error)
-	InvoiceTitle(ctx context.Context, uid, id string) (*callbill.InvoiceTitle, error)
-	SaveInvoiceTitle(ctx context.Context, t callbill.InvoiceTitle) (*callbill.InvoiceTitle, error)
-	DeleteInvoiceTitle(ctx context.Context, uid, id string) error
-	Invoiceable(ctx context.Context, uid string) (*callbill.Invoiceable, error)
-	ApplyInvoice(ctx context.Context, req callbill.InvoiceRequest) (*callbill.InvoiceApplication, error)
-	InvoiceApplications(ctx context.Context, uid string, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error)
-	WithdrawInvoice(ctx context.Context, uid, id string) (*callbill.InvoiceApplication, error)
-	IssueInvoice(ctx context.Context, id, number, date string) (*callbill.InvoiceApplication, error)
-	RejectInvoice(ctx context.Context, id, reason string) (*callbill.InvoiceApplication, error)
-
-	CreateContract(ctx context.Context, req callbill.ContractRequest) (*callbill.EContract, error)
-	Contracts(ctx context.Context, uid string, state callbill.ContractState) ([]callbill.EContract, error)
-	EContract(ctx context.Context, uid, id string) (*callbill.EContract, error)
-	EditContract(ctx context.Context, uid, id string, party callbill.ContractParty) (*callbill.EContract, error)
-	ConfirmContract(ctx context.Context, uid, id string) (*callbill.EContract, error)
-	VoidContract(ctx context.Context, uid, id, reason string, operator bool) (*callbill.EContract, error)
-}
+type InvoiceStore = callbill.InvoiceService
 
 func (s *Server) invoiceStore() InvoiceStore {
 	is, _ := s.Store.(InvoiceStore)
