@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,7 +157,15 @@ func (a *app) demoConsole(ctx context.Context, uid, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "\nconsole: http://%s/console/   sign in as %s / %s (tenant %s),\n"+
-		"or with the operator key printed below (the operator's pages). Ctrl-C stops it.\n\n", addr, demoUser, demoPassword, uid)
+	// A busy port must not end the demo: take a free one instead.
+	where := "http://" + addr + "/console/"
+	if ln, err := net.Listen("tcp", addr); err != nil {
+		fmt.Fprintf(a.stdout, "\n%s is busy: the console takes a free port instead (its address is printed below).\n", addr)
+		addr, where = "127.0.0.1:0", "/console/ at the address below"
+	} else {
+		ln.Close()
+	}
+	fmt.Fprintf(a.stdout, "\nconsole: %s   sign in as %s / %s (tenant %s),\n"+
+		"or with the operator key printed below (the operator's pages). Ctrl-C stops it.\n\n", where, demoUser, demoPassword, uid)
 	return a.serve(ctx, []string{"--addr", addr, "--exports", filepath.Join(filepath.Dir(a.dsn), "exports"), "--auto-close=false"})
 }
