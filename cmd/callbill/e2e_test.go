@@ -175,3 +175,18 @@ func goldenScenario(t *testing.T, dsn string) {
 	r = runCLI(t, dir, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10")
 	golden(t, "bill-1000000000000001.golden.txt", r.stdout)
 }
+
+// TestDemo runs the demo (without serving the console): a world, a month of
+// calls, a close and the bills.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	r := runCLI(t, dir, "demo", "--calls", "3000", "--no-serve", "--dir", dir)
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"imported 3000, duplicates 0, rejected 0", "closed ", "账单 ", "合计", "已出账"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("demo output lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+}
