@@ -112,5 +112,6 @@ type AccountEvent struct {
 // MoneyResult is the answer to a request that moves money.
 type MoneyResult struct {
 	Entry    *LedgerEntry
-	Replayed bool // the key was used before for the same request: nothing moved now
+	Replayed bool            // the key was used before for the same request: nothing moved now
+	Cash     decimal.Decimal // the account's cash now, after what the request settled too
 }

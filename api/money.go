@@ -32,6 +32,7 @@ type EntryJSON struct {
 	Reason   string `json:"reason,omitempty"`
 	Corrects string `json:"corrects,omitempty"`
 	Replayed bool   `json:"replayed,omitempty"`
+	Cash     string `json:"cash,omitempty"` // the account's cash after the request (settlements included)
 }
 
 func entryJSON(e *callbill.LedgerEntry, loc *time.Location) EntryJSON {
@@ -91,7 +92,7 @@ func (s *Server) moneyReply(w http.ResponseWriter, r *http.Request, res *callbil
 		return err
 	}
 	j := entryJSON(res.Entry, loc)
-	j.Replayed = res.Replayed
+	j.Replayed, j.Cash = res.Replayed, res.Cash.StringFixed(2)
 	code := http.StatusCreated
 	if res.Replayed {
 		code = http.StatusOK

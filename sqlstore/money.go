@@ -179,13 +179,13 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 		if err != nil {
 			return err
 		}
-		if prev != nil {
-			res = &callbill.MoneyResult{Entry: prev, Replayed: true}
-			return nil
-		}
 		a, err := loadAccount(ctx, tx, uid)
 		if err != nil {
 			return err
+		}
+		if prev != nil {
+			res = &callbill.MoneyResult{Entry: prev, Replayed: true, Cash: a.Cash}
+			return nil
 		}
 		loc, _, err := location(ctx, tx)
 		if err != nil {
@@ -199,7 +199,8 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 		if err := noteActivity(ctx, tx, callbill.CycleOf(now, loc)); err != nil {
 			return err
 		}
-		res = &callbill.MoneyResult{Entry: e}
+		// Cash after the request: a top-up's settlements of arrears included.
+		res = &callbill.MoneyResult{Entry: e, Cash: a.Cash}
 		if err := s.refreshStanding(ctx, tx, []string{uid}, now, fmt.Sprintf("%s %s %s", what, e.Amount.StringFixed(2), key)); err != nil {
 			return err
 		}

@@ -278,8 +278,14 @@ func TestAdjustmentsSettleArrearsAndReconcile(t *testing.T) {
 		mustApply(t, s, moneyWorld)
 		owe(t, s)
 		// A credit correcting October settles October's arrears.
-		if _, err := s.Adjust(ctx, "2001", dec("9.98"), "platform minutes billed twice", "bill:2026-10", "adj1"); err != nil {
+		res, err := s.Adjust(ctx, "2001", dec("9.98"), "platform minutes billed twice", "bill:2026-10", "adj1")
+		if err != nil {
 			t.Fatal(err)
+		}
+		// The entry's balance is after the credit; the cash the request
+		// reports is after the arrears it settled.
+		if !res.Entry.Balance.Equal(dec("9.98")) || !res.Cash.IsZero() {
+			t.Fatalf("credit: entry balance %s, cash %s", res.Entry.Balance, res.Cash)
 		}
 		b := bill(t, s, "2001", "2026-10")
 		if b.Totals.Outstanding != "0.00" || b.Totals.Paid != "9.98" {

@@ -78,7 +78,7 @@ func (a *app) printMoney(res *callbill.MoneyResult, verb string) {
 		fmt.Fprintf(a.stdout, "key %s was applied before (entry %d, %s %s): nothing moved now\n", e.Key, e.Seq, e.Kind, e.Amount.StringFixed(2))
 		return
 	}
-	fmt.Fprintf(a.stdout, "%s %s: %s, cash now %s (entry %d)\n", verb, e.Account, e.Amount.StringFixed(2), e.Balance.StringFixed(2), e.Seq)
+	fmt.Fprintf(a.stdout, "%s %s: %s (entry %d), cash now %s\n", verb, e.Account, e.Amount.StringFixed(2), e.Seq, res.Cash.StringFixed(2))
 }
 
 func (a *app) accountShow(ctx context.Context, args []string) error {
