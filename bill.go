@@ -120,7 +120,7 @@ var FreeStorageGB = decimal.NewFromInt(50)
 // PostpaidLines builds the cycle's postpaid lines with exact amounts, in line
 // order: usage from the aggregates, 400 minimums, recording storage. The
 // caller rounds them with RoundPostpaid.
-func PostpaidLines(in *PostpaidInput) []Line {
+func PostpaidLines(in *PostpaidInput) ([]Line, error) {
 	type key struct {
 		pd       ProductDetail
 		instance string
@@ -162,22 +162,28 @@ func PostpaidLines(in *PostpaidInput) []Line {
 	for i := range lines {
 		lines[i].UnitPrice = in.bookPrice(&lines[i], modes[lines[i].Instance])
 	}
-	lines = append(lines, Minimum400Lines(in)...)
-	lines = append(lines, StorageLines(in)...)
+	minimums, err := Minimum400Lines(in)
+	if err != nil {
+		return nil, err
+	}
+	storage, err := StorageLines(in)
+	if err != nil {
+		return nil, err
+	}
+	lines = append(append(lines, minimums...), storage...)
 	for i := range lines {
 		l := &lines[i]
 		l.ExactOriginal = l.UnitPrice.Mul(l.Usage)
 		applyContract(l, in.Account.Contract.RateFor(l.Item, in.Cycle))
 	}
 	SortLines(lines)
-	return lines
+	return lines, nil
 }
 
 // bookPrice returns a usage line's unit price as the price book states it,
 // with its own decimals; aggregates keep prices as integers of 1e-6 yuan.
 func (in *PostpaidInput) bookPrice(l *Line, mode Mode) decimal.Decimal {
-	p := in.Book.At(l.Item, mode, time.Unix(l.PriceFrom, 0))
-	if p != nil {
+	if p, err := in.Book.At(l.Item, mode, time.Unix(l.PriceFrom, 0)); err == nil {
 		for _, t := range p.Tiers {
 			if t.Price.Equal(l.UnitPrice) {
 				return t.Price
@@ -195,7 +201,7 @@ func applyContract(l *Line, rate decimal.Decimal) {
 // Minimum400Lines returns an Inbound_400_Minimum line for every CCC 400 number
 // in service during the cycle whose usage value falls short of its tier's
 // minimum (DESIGN §3.8).
-func Minimum400Lines(in *PostpaidInput) []Line {
+func Minimum400Lines(in *PostpaidInput) ([]Line, error) {
 	from, to := in.Cycle.Start(in.Loc), in.Cycle.End(in.Loc)
 	var out []Line
 	for _, inst := range in.Account.Instances {
@@ -207,13 +213,19 @@ func Minimum400Lines(in *PostpaidInput) []Line {
 			if !ok {
 				continue
 			}
-			price := in.Book.At(ItemInbound400, inst.Mode, from).Flat()
-			value := price.Mul(decimal.NewFromInt(in.Minutes400[n.Number]))
+			p, err := in.Book.At(ItemInbound400, inst.Mode, from)
+			if err != nil {
+				return nil, err
+			}
+			value := p.Flat().Mul(decimal.NewFromInt(in.Minutes400[n.Number]))
 			if value.GreaterThanOrEqual(minimum) {
 				continue
 			}
 			// The shortfall is an exact amount, shown without trailing zeros.
-			short := decimal.RequireFromString(minimum.Sub(value).String())
+			short, err := decimal.NewFromString(minimum.Sub(value).String())
+			if err != nil {
+				return nil, err
+			}
 			out = append(out, Line{ProductDetail: UsageProductDetail(inst.Mode),
 				SubscriptionType: SubscriptionTypePayAsYouGo, Instance: inst.ID, Item: ItemInbound400Minimum,
 				Number: n.Number, UnitPrice: short, PriceUnit: PriceUnit(ItemInbound400Minimum, inst.Mode, false),
@@ -221,13 +233,13 @@ func Minimum400Lines(in *PostpaidInput) []Line {
 				Day: lastDayIfDaily(in)})
 		}
 	}
-	return out
+	return out, nil
 }
 
 // StorageLines returns the RecordStorage lines: each instance's stored GB
 // (half-up to 4 decimals), less the account's free 50 GB taken in instance-id
 // order (DESIGN §3.9).
-func StorageLines(in *PostpaidInput) []Line {
+func StorageLines(in *PostpaidInput) ([]Line, error) {
 	insts := append([]Instance(nil), in.Account.Instances...)
 	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
 	free := FreeStorageGB
@@ -245,14 +257,17 @@ func StorageLines(in *PostpaidInput) []Line {
 		if !billable.IsPositive() {
 			continue
 		}
-		p := in.Book.At(ItemRecordStorage, inst.Mode, from)
+		p, err := in.Book.At(ItemRecordStorage, inst.Mode, from)
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, Line{ProductDetail: UsageProductDetail(inst.Mode),
 			SubscriptionType: SubscriptionTypePayAsYouGo, Instance: inst.ID, Item: ItemRecordStorage,
 			UnitPrice: p.Flat(), PriceUnit: PriceUnit(ItemRecordStorage, inst.Mode, false), Usage: billable,
 			UsageUnit: UsageUnit(ItemRecordStorage, false), Covered: zero, PriceFrom: p.From.Unix(),
 			Day: lastDayIfDaily(in)})
 	}
-	return out
+	return out, nil
 }
 
 // lastDayIfDaily puts monthly charges on the cycle's last day in daily views.
@@ -332,16 +347,25 @@ func SettlePurchase(p *Purchase, acct *Account, mode Mode, book *PriceBook, loc 
 		l.ProductDetail, l.Item, l.Instance = PDVoicePackage, ItemVoicePackage, ""
 		l.UnitPrice, l.Usage = price, one
 	case PurchaseSeats:
-		pr := book.At(ItemCallCenterSoftware, ModeSubscription, p.At)
+		pr, err := book.At(ItemCallCenterSoftware, ModeSubscription, p.At)
+		if err != nil {
+			return l, err
+		}
 		l.ProductDetail, l.Item = PDSubscription, ItemCallCenterSoftware
 		tier := pr.Band(p.Count)
 		l.UnitPrice, l.Usage = pr.Tiers[tier].Price, decimal.NewFromInt(p.Count*p.Months)
 	case PurchaseNumberRent:
-		pr := book.At(ItemNumberRent, mode, p.At)
+		pr, err := book.At(ItemNumberRent, mode, p.At)
+		if err != nil {
+			return l, err
+		}
 		l.ProductDetail, l.Item, l.Number = PDNumber, ItemNumberRent, p.Number
 		l.UnitPrice, l.Usage = pr.Flat(), decimal.NewFromInt(p.Months)
 	case PurchaseSipLine:
-		pr := book.At(ItemSipLine, mode, p.At)
+		pr, err := book.At(ItemSipLine, mode, p.At)
+		if err != nil {
+			return l, err
+		}
 		l.ProductDetail, l.Item = PDSip, ItemSipLine
 		l.UnitPrice, l.Usage = pr.Flat(), decimal.NewFromInt(p.Count*p.Years)
 	default:

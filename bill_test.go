@@ -2,6 +2,7 @@ package callbill
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -123,7 +124,7 @@ func TestMinimum400(t *testing.T) {
 			in := postpaidInput(t, billAccount(t, nil), "2026-10")
 			in.Book = NewPriceBook(tc.overrid)
 			tc.prep(in)
-			lines := PostpaidLines(in)
+			lines := postpaidLines(t, in)
 			var got []want
 			for _, l := range lines {
 				if l.Item != ItemInbound400Minimum {
@@ -151,7 +152,7 @@ func TestMinimum400LaterCycleUsesLaterPrice(t *testing.T) {
 		Tiers: []Tier{{Price: dec("1")}}}})
 	in.Minutes400[payg400] = 100
 	in.Minutes400[sub400] = 5000
-	lines := PostpaidLines(in)
+	lines := postpaidLines(t, in)
 	if len(lines) != 1 || !lines[0].UnitPrice.Equal(dec("275")) {
 		t.Fatalf("lines %+v, want one minimum of 275", lines)
 	}
@@ -161,7 +162,7 @@ func TestMinimum400CoveredMinutesCount(t *testing.T) {
 	// All 100 minutes of the 400 number were covered by a package: the usage
 	// line charges 0, but the usage value still counts them.
 	acct := billAccount(t, nil)
-	r := NewRater(shanghai(t), NewPriceBook(nil), 0, map[string]*InstanceInfo{instPayg: {ID: instPayg, Account: acctA,
+	r := NewRater(testWindow(t), NewPriceBook(nil), 0, map[string]*InstanceInfo{instPayg: {ID: instPayg, Account: acctA,
 		Mode: ModePayg, Numbers: map[string]*Number{payg400: &acct.Instances[0].Numbers[1]}}})
 	r.SetPackages(acctA, []*VoicePackage{pkg(t, "P-1", PackageInbound400, 60, "2026-10-01T00:00:00+08:00")})
 	agg := map[AggKey]*AggValue{}
@@ -181,7 +182,7 @@ func TestMinimum400CoveredMinutesCount(t *testing.T) {
 	if in.Minutes400[payg400] != 100 {
 		t.Fatalf("Minutes400 = %d, want 100 (covered included)", in.Minutes400[payg400])
 	}
-	lines := PostpaidLines(in)
+	lines := postpaidLines(t, in)
 	if len(lines) != 2 {
 		t.Fatalf("lines %+v", lines)
 	}
@@ -237,7 +238,7 @@ func TestStorageLines(t *testing.T) {
 			in := postpaidInput(t, acct, "2026-10")
 			in.RecordingBytes = tc.bytes
 			var got []want
-			for _, l := range StorageLines(in) {
+			for _, l := range storageLines(t, in) {
 				got = append(got, want{l.Instance, l.Usage.String(), ""})
 				if l.Item != ItemRecordStorage || l.ProductDetail != PDPostpaid || l.UsageUnit != "GB" ||
 					l.PriceUnit != "元/GB/月" || !l.UnitPrice.Equal(dec("0.148")) {
@@ -253,7 +254,7 @@ func TestStorageLines(t *testing.T) {
 			}
 			// Through PostpaidLines: exact original = GB × 0.148.
 			var gotOrig []want
-			for _, l := range PostpaidLines(in) {
+			for _, l := range postpaidLines(t, in) {
 				gotOrig = append(gotOrig, want{l.Instance, l.Usage.String(), l.ExactOriginal.String()})
 			}
 			if !reflect.DeepEqual(gotOrig, tc.want) {
@@ -271,7 +272,7 @@ func TestStorageLinesModeAndPrice(t *testing.T) {
 		{Item: ItemRecordStorage, From: at(t, "2026-10-01T00:00:00+08:00"), Tiers: []Tier{{Price: dec("0.2")}}},
 		{Item: ItemRecordStorage, From: at(t, "2026-10-02T00:00:00+08:00"), Tiers: []Tier{{Price: dec("0.3")}}},
 	})
-	lines := StorageLines(in)
+	lines := storageLines(t, in)
 	if len(lines) != 1 || lines[0].ProductDetail != PDSubscription || !lines[0].UnitPrice.Equal(dec("0.2")) {
 		t.Fatalf("lines %+v, want one ccc_subscription line at the price in force at the cycle's start", lines)
 	}
@@ -339,7 +340,7 @@ func TestPostpaidLinesContract(t *testing.T) {
 			in := postpaidInput(t, billAccount(t, contract), tc.cycle)
 			in.Usage = rows
 			in.Minutes400[payg400], in.Minutes400[sub400] = 5000, 5000
-			ls := lineWith(PostpaidLines(in), tc.item, instPayg)
+			ls := lineWith(postpaidLines(t, in), tc.item, instPayg)
 			if len(ls) != 1 {
 				t.Fatalf("lines %+v", ls)
 			}
@@ -352,7 +353,7 @@ func TestPostpaidLinesContract(t *testing.T) {
 	t.Run("minimum line is discounted too", func(t *testing.T) {
 		in := postpaidInput(t, billAccount(t, contract), "2026-10")
 		in.Minutes400[payg400], in.Minutes400[sub400] = 100, 5000
-		ls := lineWith(PostpaidLines(in), ItemInbound400Minimum, instPayg)
+		ls := lineWith(postpaidLines(t, in), ItemInbound400Minimum, instPayg)
 		if len(ls) != 1 {
 			t.Fatalf("lines %+v", ls)
 		}
@@ -398,7 +399,7 @@ func TestPostpaidLinesMerging(t *testing.T) {
 		{PDSubscription, instSub, ItemFixedLineInbound, "", "0", 0, "9", "0", "0"},
 	}
 	var gotLines []got
-	for _, l := range PostpaidLines(in) {
+	for _, l := range postpaidLines(t, in) {
 		gotLines = append(gotLines, got{l.ProductDetail, l.Instance, l.Item, l.Number, l.UnitPrice.String(), l.Band,
 			l.Usage.String(), l.Covered.String(), l.ExactOriginal.String()})
 	}
@@ -785,7 +786,7 @@ func exampleBill(t testing.TB) (*Bill, []Line) {
 		{PD: PDPostpaid, Instance: "ccc-hz-001", Item: ItemCallCenterSoftware, Micro: 49_900, Band: 1, Usage: 10},
 	}
 	in.Minutes400["4008001234"] = 100
-	lines := PostpaidLines(in)
+	lines := postpaidLines(t, in)
 	total, rd := RoundPostpaid(lines)
 	var purchases []Line
 	for _, p := range []Purchase{
@@ -1040,7 +1041,7 @@ func TestParseAmount(t *testing.T) {
 		{"0.8", 4, true}, {"0.80001", 4, false}, {"-1", 6, false}, {"x", 6, false}, {"", 6, false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
-			_, err := ParseAmount(tc.in, tc.places)
+			_, err := parseAmountPlaces(tc.in, tc.places)
 			if (err == nil) != tc.ok {
 				t.Errorf("ParseAmount(%q, %d) err %v", tc.in, tc.places, err)
 			}
@@ -1073,7 +1074,7 @@ func TestPostpaidLinesDaily(t *testing.T) {
 		usage string
 	}
 	var got []row
-	for _, l := range PostpaidLines(in) {
+	for _, l := range postpaidLines(t, in) {
 		got = append(got, row{l.Day, l.Item, l.Usage.String()})
 	}
 	// Days apart, in day order; the monthly charges on the cycle's last day (30 Nov).
@@ -1082,4 +1083,68 @@ func TestPostpaidLinesDaily(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("daily lines\n got %+v\nwant %+v", got, want)
 	}
+}
+
+func parseAmountPlaces(s string, places int32) (decimal.Decimal, error) {
+	return parsePlain(s, places, false)
+}
+
+func TestMoneyGrammar(t *testing.T) {
+	for _, tc := range []struct {
+		parse func(string) (decimal.Decimal, error)
+		in    string
+		want  string // "" = refused
+	}{
+		{ParseAmount, "100.00", "100"}, {ParseAmount, " 12.3 ", "12.3"}, {ParseAmount, "1000000000.00", "1000000000"},
+		{ParseAmount, "1000000000.01", ""}, {ParseAmount, "1e3", ""}, {ParseAmount, "1e5000", ""}, {ParseAmount, "NaN", ""},
+		{ParseAmount, "¥10", ""}, {ParseAmount, "1,000", ""}, {ParseAmount, "-1", ""}, {ParseAmount, "+1", ""},
+		{ParseAmount, ".5", ""}, {ParseAmount, "5.", ""}, {ParseAmount, "0.001", ""}, {ParseAmount, "0.100", "0.1"},
+		{ParseAmount, "0." + strings.Repeat("0", 100), ""}, {ParseAmount, "Infinity", ""}, {ParseAmount, "0x10", ""},
+		{ParseSignedAmount, "-10.00", "-10"}, {ParseSignedAmount, "-1000000000.01", ""}, {ParseSignedAmount, "--1", ""},
+		{ParsePrice, "0.0499", "0.0499"}, {ParsePrice, "1000000", "1000000"}, {ParsePrice, "1000000.000001", ""},
+		{ParsePrice, "5000000000000", ""}, {ParsePrice, "0.0000001", ""},
+		{ParseRate, "0.8", "0.8"}, {ParseRate, "1", "1"}, {ParseRate, "0", ""}, {ParseRate, "1.0001", ""}, {ParseRate, "0.80001", ""},
+	} {
+		got, err := tc.parse(tc.in)
+		if tc.want == "" {
+			if ErrorCode(err) != EINVALID {
+				t.Errorf("%q: want EINVALID, got %v (%s)", tc.in, err, got)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(dec(tc.want)) {
+			t.Errorf("%q: got %s, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestChargeAtTheBounds: the largest price over the longest call a
+// deployment may allow stays exact in the per-call integer arithmetic.
+func TestChargeAtTheBounds(t *testing.T) {
+	minutes := CallMinutes(MaxCallSecondsLimit)
+	micro := Micro(MaxPrice)
+	if minutes <= 0 || micro <= 0 || micro > math.MaxInt64/minutes/4 {
+		t.Fatalf("%d minutes × %d micro does not fit int64 with room for bands", minutes, micro)
+	}
+	if got := FromMicro(minutes * micro); !got.Equal(MaxPrice.Mul(decimal.NewFromInt(minutes))) {
+		t.Fatalf("charge %s", got)
+	}
+}
+
+func postpaidLines(t testing.TB, in *PostpaidInput) []Line {
+	t.Helper()
+	lines, err := PostpaidLines(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+func storageLines(t testing.TB, in *PostpaidInput) []Line {
+	t.Helper()
+	lines, err := StorageLines(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
 }

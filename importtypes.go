@@ -40,11 +40,21 @@ type ImportOptions struct {
 	BatchSize int  // rows per transaction; 0 = 40,000
 	// Progress, when set, is called after every committed batch with the rows read so far.
 	Progress func(rows int64)
+	// OnReject, when set, is given every rejected row, in input order
+	// (file, then line), as its batch is done: the way to keep all of them
+	// (a rejects file) while the report keeps only the first
+	// MaxReportedRejects. An error from it ends the import with that error.
+	OnReject func(Reject) error
 }
+
+// MaxReportedRejects is how many rejects an ImportReport holds: an input of
+// millions of bad rows must not hold millions of reasons in memory or in an
+// API answer. Rejected counts them all; OnReject sees them all.
+const MaxReportedRejects = 1000
 
 // ImportReport is what an import did.
 type ImportReport struct {
 	Imported, Duplicates, Rejected, Conflicts int64
-	Rejects                                   []Reject
+	Rejects                                   []Reject // the first MaxReportedRejects, in input order
 	Elapsed                                   time.Duration
 }

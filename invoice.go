@@ -290,7 +290,7 @@ func FormatFen(n int64) string { return FromFen(n).StringFixed(fenPlaces) }
 
 // ParseFen parses an amount in yuan ("12.34") into fen; it must be positive.
 func ParseFen(s string) (int64, error) {
-	d, err := ParseAmount(strings.TrimSpace(s), fenPlaces)
+	d, err := ParseAmount(s)
 	if err != nil {
 		return 0, err
 	}

@@ -261,11 +261,17 @@ type Purchase struct {
 // World is what a world file declares (DESIGN §4.1), already parsed and
 // checked for form; the store checks it against what is stored.
 type World struct {
-	Timezone  string // "" keeps the current one
-	Prices    []Price
-	Accounts  []Account
-	TopUps    []TopUp
-	Purchases []Purchase
+	Timezone string // "" keeps the current one
+	// FirstCycle is billing.first_cycle, the first billable cycle; 0 keeps
+	// the current setting (by default 24 months before the current cycle).
+	FirstCycle Cycle
+	// MaxCallSeconds is billing.max_call_seconds; 0 keeps the current
+	// setting (DefaultMaxCallSeconds unless set).
+	MaxCallSeconds int64
+	Prices         []Price
+	Accounts       []Account
+	TopUps         []TopUp
+	Purchases      []Purchase
 	// Paths of accounts, for problems found against the store.
 	AccountPaths map[string]string
 }

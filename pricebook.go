@@ -99,16 +99,17 @@ func NewPriceBook(overrides []Price) *PriceBook {
 	return b
 }
 
-// At returns the price of item in mode in force at t. The built-in book covers
-// every priced item, so the result is never nil for those.
-func (b *PriceBook) At(item Item, mode Mode, t time.Time) *Price {
+// At returns the price of item in mode in force at t. It answers EINVALID
+// for a time before the book starts (the built-in prices apply from year 1)
+// or an item it does not price, never nil: a bad date must not crash a close.
+func (b *PriceBook) At(item Item, mode Mode, t time.Time) (*Price, error) {
 	ps := b.prices[priceKey{item, mode}]
 	for i := len(ps) - 1; i >= 0; i-- {
 		if !ps[i].From.After(t) {
-			return &ps[i]
+			return &ps[i], nil
 		}
 	}
-	return nil
+	return nil, Errorf(EINVALID, "no price of %s (%s) is in force at %s", item, mode, t.UTC().Format(time.RFC3339))
 }
 
 // PricedItems are the items a world file may override.

@@ -111,6 +111,7 @@ type AccountCycle struct {
 // (DirtyPackages, DirtyCycles) back in the same transaction.
 type Rater struct {
 	Loc           *time.Location
+	Window        Window // which calls are billable at all
 	Book          *PriceBook
 	ClosedThrough Cycle // last closed cycle, 0 when none
 	Instances     map[string]*InstanceInfo
@@ -157,9 +158,10 @@ func (r *Rater) Forget() {
 	r.DirtyPackages, r.DirtyCycles = map[string]*VoicePackage{}, map[AccountCycle]bool{}
 }
 
-// NewRater returns a rater with empty state.
-func NewRater(loc *time.Location, book *PriceBook, closedThrough Cycle, instances map[string]*InstanceInfo) *Rater {
-	r := &Rater{Loc: loc, Book: book, ClosedThrough: closedThrough, Instances: instances}
+// NewRater returns a rater with empty state; the billing time zone is the
+// window's.
+func NewRater(window Window, book *PriceBook, closedThrough Cycle, instances map[string]*InstanceInfo) *Rater {
+	r := &Rater{Loc: window.Loc, Window: window, Book: book, ClosedThrough: closedThrough, Instances: instances}
 	r.Forget()
 	return r
 }
@@ -224,6 +226,11 @@ func (r *Rater) Lookup(c *CDR) (*InstanceInfo, *Number, error) {
 	if num.Kind == Number400 && c.Direction == Outbound {
 		return nil, nil, Errorf(EINVALID, "%s (%s)", ReasonOutbound400, svc)
 	}
+	// The window first: a start outside it (an epoch of the wrong digit
+	// count, say) is the reason, whatever the end.
+	if err := r.Window.CheckCall(c); err != nil {
+		return nil, nil, err
+	}
 	if c.End < c.Start {
 		return nil, nil, Errorf(EINVALID, "%s (%d s)", ReasonNegative, c.End-c.Start)
 	}
@@ -253,7 +260,10 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 
 	if num.Source == SourceCCC {
 		call.Item = TelecomItem(num.Kind, c.Direction)
-		p := r.Book.At(call.Item, inst.Mode, start)
+		p, err := r.Book.At(call.Item, inst.Mode, start)
+		if err != nil {
+			return Call{}, err
+		}
 		call.ItemMicro, call.ItemPriceFrom = Micro(p.Flat()), p.From.Unix()
 		call.TelecomMinutes = call.Minutes
 		if call.ItemMicro > 0 && call.Minutes > 0 {
@@ -264,7 +274,10 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 		// Third-party and own numbers pay the platform fee on payg instances;
 		// on CCC numbers it is waived, and seats cover it on subscription ones.
 		call.PlatformMinutes = call.Minutes
-		p := r.Book.At(ItemCallCenterSoftware, ModePayg, start)
+		p, err := r.Book.At(ItemCallCenterSoftware, ModePayg, start)
+		if err != nil {
+			return Call{}, err
+		}
 		call.PlatformPriceFrom = p.From.Unix()
 		key := AccountCycle{inst.Account, call.Cycle}
 		used := r.PlatformUsed[key]

@@ -97,7 +97,7 @@ func testInstances(t testing.TB) map[string]*InstanceInfo {
 
 func newTestRater(t testing.TB, closedThrough Cycle, overrides ...Price) *Rater {
 	t.Helper()
-	return NewRater(shanghai(t), NewPriceBook(overrides), closedThrough, testInstances(t))
+	return NewRater(testWindow(t), NewPriceBook(overrides), closedThrough, testInstances(t))
 }
 
 // mkCDR builds a call on service number svc: the callee of an inbound call,
@@ -491,7 +491,7 @@ func TestNumberInServiceDuring(t *testing.T) {
 // ---- §3.4 graduated platform bands ------------------------------------------
 
 func builtinPlatform(t testing.TB) *Price {
-	return NewPriceBook(nil).At(ItemCallCenterSoftware, ModePayg, at(t, "2026-10-01T00:00:00+08:00"))
+	return mustPrice(t)(NewPriceBook(nil).At(ItemCallCenterSoftware, ModePayg, at(t, "2026-10-01T00:00:00+08:00")))
 }
 
 func TestAllocateBands(t *testing.T) {
@@ -718,7 +718,7 @@ func TestPriceBookAt(t *testing.T) {
 		{"second override", ModeSubscription, "2026-12-01T00:00:00+08:00", "40"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			decEq(t, "price", b.At(ItemNumberRent, tc.mode, at(t, tc.t)).Flat(), dec(tc.want))
+			decEq(t, "price", mustPrice(t)(b.At(ItemNumberRent, tc.mode, at(t, tc.t))).Flat(), dec(tc.want))
 		})
 	}
 	for _, tc := range []struct {
@@ -733,7 +733,7 @@ func TestPriceBookAt(t *testing.T) {
 		{ItemNumberRent, ModeSubscription, "35"}, {ItemSipLine, ModePayg, "30000"},
 	} {
 		t.Run("builtin "+string(tc.item)+"/"+string(tc.mode), func(t *testing.T) {
-			decEq(t, "price", NewPriceBook(nil).At(tc.item, tc.mode, from).Flat(), dec(tc.want))
+			decEq(t, "price", mustPrice(t)(NewPriceBook(nil).At(tc.item, tc.mode, from)).Flat(), dec(tc.want))
 		})
 	}
 }
@@ -1239,4 +1239,39 @@ func TestUsageCSVRow(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustPrice(t testing.TB) func(*Price, error) *Price {
+	return func(p *Price, err error) *Price {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
+// TestPriceBookBeforeItsStart: a time before the book starts is an error,
+// never a nil price that would crash a close.
+func TestPriceBookBeforeItsStart(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	start := NewCycle(1, time.January).Start(loc) // 0000-12-31T16:00Z, before the built-in book's year 1
+	if p, err := NewPriceBook(nil).At(ItemInbound400, ModePayg, start); ErrorCode(err) != EINVALID || p != nil {
+		t.Fatalf("At(year 1 in UTC+8) = %v, %v; want EINVALID", p, err)
+	}
+	in := &PostpaidInput{Loc: loc, Cycle: NewCycle(1, time.January), Book: NewPriceBook(nil),
+		Account: &Account{UID: "1", Instances: []Instance{{ID: "ccc-1", Mode: ModePayg,
+			Numbers: []Number{{Number: "4001", Kind: Number400, Source: SourceCCC, Tier: "普通"}}}}}}
+	if _, err := PostpaidLines(in); ErrorCode(err) != EINVALID {
+		t.Fatalf("PostpaidLines of 0001-01 = %v; want EINVALID", err)
+	}
+}
+
+// testWindow accepts the calls of the tests: cycles from 2020-01, starts up
+// to a day after 2030-01-01, and calls of any length (the band tests reach
+// 200,000 minutes with a few calls; TestPlausibilityWindow checks the limit).
+func testWindow(t testing.TB) Window {
+	w := NewWindow(NewCycle(2020, time.January), 0, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), shanghai(t))
+	w.MaxCallSeconds = 1 << 40
+	return w
 }

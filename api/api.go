@@ -6,9 +6,12 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -21,6 +24,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/internal/recovery"
 	"github.com/callbill/callbill/worker"
 )
 
@@ -93,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	})
 	s.handle(mux, "GET", "/api/v1/openapi.json", ScopePublic, s.openAPI)
 	s.handle(mux, "POST", "/api/v1/imports", ScopeOperator, s.importCDRs)
+	s.handle(mux, "GET", "/api/v1/imports/rejects/{id}", ScopeOperator, s.importRejects)
 	s.handle(mux, "POST", "/api/v1/cycles/{cycle}/close", ScopeOperator, s.closeCycle)
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}", ScopeAccount, s.bill)
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}/overview", ScopeAccount, s.billOverview)
@@ -116,10 +121,22 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
 		s.routes = append(s.routes, Route{"GET", "/metrics", ScopePublic})
 	}
+	// Every route recovers its own panics (guard), inside the metrics, so
+	// that they count the 500; this catches the rest (the metrics route).
 	if s.Metrics == nil {
-		return mux
+		return s.recoverPanics(mux)
 	}
-	return s.Metrics.Instrument(mux)
+	return s.recoverPanics(s.Metrics.Instrument(mux))
+}
+
+// errPanic is what a request that panicked fails with: its stack is in the
+// log already, and the client sees only "internal error".
+var errPanic = callbill.Errorf(callbill.EINTERNAL, "internal error")
+
+// recoverPanics answers a panic of h with the usual problem (internal, 500);
+// the process keeps serving.
+func (s *Server) recoverPanics(h http.Handler) http.Handler {
+	return recovery.Handler(s.Log, h, func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, errPanic) })
 }
 
 type handler func(w http.ResponseWriter, r *http.Request) error
@@ -129,9 +146,6 @@ func (s *Server) handle(mux *http.ServeMux, method, pattern string, scope Scope,
 	s.routes = append(s.routes, Route{method, pattern, scope})
 	mux.Handle(method+" "+pattern, s.guard(scope, h))
 }
-
-// operator lets only requests carrying the operator key through.
-func (s *Server) operator(h handler) http.Handler { return s.guard(ScopeOperator, h) }
 
 type principalKey struct{}
 
@@ -179,9 +193,10 @@ func (s *Server) authenticate(r *http.Request) (Principal, error) {
 		"authentication required: a tenant AccessKey (HTTP Basic: ID and secret) or the operator key (Authorization: Bearer KEY)")
 }
 
-// guard authenticates, checks the scope and runs the handler.
+// guard authenticates, checks the scope and runs the handler; a panic
+// becomes a 500.
 func (s *Server) guard(scope Scope, h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.recoverPanics(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if scope != ScopePublic {
 			p, err := s.authenticate(r)
 			if err != nil {
@@ -203,7 +218,7 @@ func (s *Server) guard(scope Scope, h handler) http.Handler {
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}
-	})
+	}))
 }
 
 // status maps error codes to HTTP statuses.
@@ -224,7 +239,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &mbe) {
 		code, err = callbill.EINVALID, callbill.Errorf(callbill.EINVALID, "request body larger than %d bytes", mbe.Limit)
 	}
-	if code == callbill.EINTERNAL {
+	if code == callbill.EINTERNAL && err != errPanic {
 		s.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	// RFC 7807 problem details, with our stable code beside.
@@ -260,15 +275,32 @@ type rejectJSON struct {
 	Conflict bool   `json:"conflict,omitempty"`
 }
 
-// importCDRs imports the CSV or CCC JSON body, with the CLI's rules.
+// importCDRs imports the CSV or CCC JSON body, with the CLI's rules. The
+// answer lists the first callbill.MaxReportedRejects rejects; when rows were
+// rejected, all of them — the original row, its line and the reason — are in
+// a rejects file the operator downloads from rejects_file (kept like export
+// files, worker.ExportKeepDays). The body is spooled to disk as it is read,
+// so that the rejected rows can be read again without holding any of them.
 func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
-	dec, err := cdr.NewDecoder(body)
+	spool, err := os.CreateTemp("", "callbill-import-*.cdr")
 	if err != nil {
 		return err
 	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	dec, err := cdr.NewDecoder(io.TeeReader(body, spool))
+	if err != nil {
+		return err
+	}
+	rejects, err := cdr.NewRejectLog("")
+	if err != nil {
+		return err
+	}
+	defer rejects.Close()
 	started := time.Now()
-	rep, err := s.Store.Import(r.Context(), cdr.Source(dec, 0), callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true"})
+	rep, err := s.Store.Import(r.Context(), cdr.Source(dec, 0),
+		callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true", OnReject: rejects.Add})
 	if err != nil {
 		return err
 	}
@@ -279,16 +311,71 @@ func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 		m.ImportTime.Observe(time.Since(started).Seconds())
 	}
 	out := struct {
-		Imported   int64        `json:"imported"`
-		Duplicates int64        `json:"duplicates"`
-		Rejected   int64        `json:"rejected"`
-		Conflicts  int64        `json:"conflicts"`
-		Rejects    []rejectJSON `json:"rejects"`
-	}{rep.Imported, rep.Duplicates, rep.Rejected, rep.Conflicts, []rejectJSON{}}
+		Imported    int64        `json:"imported"`
+		Duplicates  int64        `json:"duplicates"`
+		Rejected    int64        `json:"rejected"`
+		Conflicts   int64        `json:"conflicts"`
+		Rejects     []rejectJSON `json:"rejects"`
+		RejectsFile string       `json:"rejects_file,omitempty"`
+	}{rep.Imported, rep.Duplicates, rep.Rejected, rep.Conflicts, []rejectJSON{}, ""}
 	for _, rj := range rep.Rejects {
 		out.Rejects = append(out.Rejects, rejectJSON{rj.Pos.Line, rj.Reason, rj.Conflict})
 	}
+	if rep.Rejected > 0 && s.ExportDir != "" {
+		// The spool may lack a tail the decoder never read (a fatal error
+		// ends the import early); WriteFile then keeps the reasons anyway.
+		if err := spool.Sync(); err != nil {
+			return err
+		}
+		id, err := newRejectsID()
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Join(s.ExportDir, cdr.StoredRejectsDir), 0o700); err != nil {
+			return err
+		}
+		if _, err := rejects.WriteFileAt(0, spool.Name(), filepath.Join(s.ExportDir, cdr.StoredRejectsName(id))); err != nil {
+			return err
+		}
+		out.RejectsFile = "/api/v1/imports/rejects/" + id
+	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// newRejectsID names a rejects file: 128 random bits, so that the names of
+// other imports cannot be guessed.
+func newRejectsID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// importRejects sends the rejects file of an API import.
+func (s *Server) importRejects(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return callbill.Errorf(callbill.ENOTFOUND, "no rejects file %q", id)
+	}
+	root, err := os.OpenRoot(s.ExportDir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	f, err := root.Open(cdr.StoredRejectsName(id))
+	if err != nil {
+		return callbill.Errorf(callbill.ENOTFOUND, "no rejects file %s (they are kept %d days)", id, worker.ExportKeepDays)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="rejects-`+id+`.csv"`)
+	http.ServeContent(w, r, "", st.ModTime(), f)
+	return nil
 }
 
 func (s *Server) closeCycle(w http.ResponseWriter, r *http.Request) error {
@@ -381,7 +468,7 @@ type jobJSON struct {
 	Account    string          `json:"account"`
 	Status     string          `json:"status"`
 	Attempts   int             `json:"attempts"`
-	Node       string          `json:"node,omitempty"`
+	Node       string          `json:"node,omitempty"` // the operator's view only
 	CreatedAt  string          `json:"created_at"`
 	FinishedAt string          `json:"finished_at,omitempty"`
 	ExpiresAt  string          `json:"expires_at,omitempty"`
@@ -390,17 +477,38 @@ type jobJSON struct {
 	Error      string          `json:"error,omitempty"`
 }
 
-func toJobJSON(j *callbill.Job) jobJSON {
+// toJobJSON is a job as the request's principal may see it. The node's
+// name (by default the host name and pid) and the file's path on the
+// server are the operator's business: a tenant sees neither, only how many
+// rows and bytes its file has.
+func toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
+	operator := principal(r).Operator
 	out := jobJSON{ID: j.ID, Kind: j.Kind, Account: j.Account, Status: string(j.Status), Attempts: j.Attempts,
-		Node: j.Node, CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339), Params: json.RawMessage(j.Params), Error: j.Error}
+		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339), Params: json.RawMessage(j.Params), Error: j.Error}
+	if operator {
+		out.Node = j.Node
+	}
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = j.FinishedAt.UTC().Format(time.RFC3339)
 		if j.Kind == callbill.JobExport && (j.Status == callbill.JobDone || j.Status == callbill.JobExpired) {
 			out.ExpiresAt = j.FinishedAt.AddDate(0, 0, worker.ExportKeepDays).UTC().Format(time.RFC3339)
 		}
 	}
-	if j.Result != "" {
+	switch {
+	case j.Result == "":
+	case operator:
 		out.Result = json.RawMessage(j.Result)
+	default:
+		// Named fields only, so that nothing added to the stored result
+		// later reaches tenants unless it is put here.
+		var res export.Result
+		if json.Unmarshal([]byte(j.Result), &res) == nil {
+			b, _ := json.Marshal(struct {
+				Rows  int64 `json:"rows"`
+				Bytes int64 `json:"bytes"`
+			}{res.Rows, res.Bytes})
+			out.Result = b
+		}
 	}
 	return out
 }
@@ -445,7 +553,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	if !created {
 		code = http.StatusOK
 	}
-	return writeJSON(w, code, toJobJSON(job))
+	return writeJSON(w, code, toJobJSON(r, job))
 }
 
 // listExports lists export records (导出记录), newest first: a tenant's
@@ -461,7 +569,7 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []jobJSON{}
 	for _, j := range jobs {
-		out = append(out, toJobJSON(j))
+		out = append(out, toJobJSON(r, j))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -486,7 +594,7 @@ func (s *Server) exportJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toJobJSON(j))
+	return writeJSON(w, http.StatusOK, toJobJSON(r, j))
 }
 
 // exportFile sends a finished export. Files live in the export folder and are

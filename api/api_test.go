@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -142,8 +144,8 @@ func TestImportBillAndExport(t *testing.T) {
 		t.Fatalf("file: %d %q", code, body)
 	}
 	files, _ := os.ReadDir(exports)
-	if len(files) != 1 {
-		t.Errorf("%d files in the export folder", len(files))
+	if len(files) != 2 || !files[0].IsDir() || files[0].Name() != cdr.StoredRejectsDir {
+		t.Errorf("the export folder holds %v; want the export and the folder of the rejected row's file", files)
 	}
 }
 
@@ -209,4 +211,91 @@ func (s *sliceSource) Next() (callbill.CDR, callbill.Pos, error) {
 	}
 	s.i++
 	return s.rows[s.i-1], callbill.Pos{Line: s.i + 1}, nil
+}
+
+// TestImportRejectsAreBoundedAndDownloadable: an import of many bad rows
+// answers with the first callbill.MaxReportedRejects of them and the full
+// count, and every rejected row, as sent, is in a rejects file only the
+// operator can download; the worker deletes it with the expired exports.
+func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
+	srv, s, exports := setup(t)
+	var csv strings.Builder
+	csv.WriteString("contact_id,instance_id,direction,caller,callee,start_time,end_time\n")
+	const good, bad = 100, 2400
+	for i := 0; i < good+bad; i++ {
+		switch {
+		case i%25 == 0: // good
+			fmt.Fprintf(&csv, "g%d,inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n", i)
+		case i%2 == 0: // a service number the instance lacks
+			fmt.Fprintf(&csv, "u%d,inst-p,outbound,0571999,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n", i)
+		default: // undecodable
+			fmt.Fprintf(&csv, "b%d,inst-p,sideways,0571001,138,2026-10-08T10:00:00+08:00,x\n", i)
+		}
+	}
+	code, body := call(t, srv, "POST", "/api/v1/imports", key, csv.String())
+	if code != 200 {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	var rep struct {
+		Imported, Rejected int64
+		Rejects            []struct{ Line int }
+		RejectsFile        string `json:"rejects_file"`
+	}
+	if err := json.Unmarshal([]byte(body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Imported != good || rep.Rejected != bad || len(rep.Rejects) != callbill.MaxReportedRejects {
+		t.Fatalf("imported %d rejected %d, %d rejects listed; want %d, %d, %d", rep.Imported, rep.Rejected, len(rep.Rejects),
+			good, bad, callbill.MaxReportedRejects)
+	}
+	if rep.Rejects[0].Line != 3 || rep.Rejects[len(rep.Rejects)-1].Line <= rep.Rejects[0].Line {
+		t.Errorf("rejects not the first ones in input order: first line %d, last %d", rep.Rejects[0].Line, rep.Rejects[len(rep.Rejects)-1].Line)
+	}
+	if !strings.HasPrefix(rep.RejectsFile, "/api/v1/imports/rejects/") {
+		t.Fatalf("rejects_file %q", rep.RejectsFile)
+	}
+	code, file := call(t, srv, "GET", rep.RejectsFile, key, "")
+	if code != 200 {
+		t.Fatalf("download: %d %s", code, file)
+	}
+	lines := strings.Split(strings.TrimSuffix(strings.TrimPrefix(file, "\ufeff"), "\n"), "\n")
+	if len(lines) != bad+1 {
+		t.Fatalf("rejects file has %d lines, want a header and %d rows", len(lines), bad)
+	}
+	if !strings.Contains(lines[1], "u1") && !strings.Contains(lines[1], "b1") {
+		t.Errorf("first reject row %q does not hold the original row", lines[1])
+	}
+	if !strings.Contains(lines[len(lines)-1], "b2499") || !strings.Contains(lines[len(lines)-1], ",2501,") {
+		t.Errorf("last reject row %q: want the row of b2499 with its line 2501", lines[len(lines)-1])
+	}
+	// A tenant never reaches it; a made-up id is not found.
+	k, err := s.CreateAccessKey(context.Background(), "1001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := request(t, srv.URL, "GET", rep.RejectsFile, k.ID, k.Secret, ""); code != http.StatusNotFound {
+		t.Errorf("a tenant downloading the rejects file: %d", code)
+	}
+	for _, bogus := range []string{"0123", "../../etc/passwd", strings.Repeat("0", 32)} {
+		if code, _ := call(t, srv, "GET", "/api/v1/imports/rejects/"+bogus, key, ""); code != http.StatusNotFound {
+			t.Errorf("rejects file %q: %d", bogus, code)
+		}
+	}
+	// Eight days later the worker deletes it.
+	ctx, cancel := context.WithCancel(context.Background())
+	later := time.Now().AddDate(0, 0, worker.ExportKeepDays+1)
+	n := &worker.Node{Store: s, Name: "t", ExportDir: exports, Poll: 10 * time.Millisecond, NoAutoClose: true,
+		Now: func() time.Time { return later }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for code == 200 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		code, _ = call(t, srv, "GET", rep.RejectsFile, key, "")
+	}
+	cancel()
+	<-done
+	if code != http.StatusNotFound {
+		t.Errorf("rejects file after %d days: %d", worker.ExportKeepDays+1, code)
+	}
 }

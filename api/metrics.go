@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -34,7 +35,7 @@ func NewMetrics() *Metrics {
 	m.Jobs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callbill_jobs_total", Help: "Background jobs finished, by kind and outcome."},
 		[]string{"kind", "outcome"})
 	m.reg.MustRegister(m.httpDuration, m.Imported, m.Duplicates, m.Rejected, m.ImportTime, m.Jobs,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

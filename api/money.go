@@ -109,7 +109,7 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&body); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"amount\": \"100.00\"}: %v", err)
 	}
-	amount, err := callbill.ParseAmount(body.Amount, 2)
+	amount, err := callbill.ParseAmount(body.Amount)
 	if err != nil {
 		return err
 	}
@@ -129,9 +129,9 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) error {
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&body); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"amount\": \"-10.00\", \"reason\": …, \"corrects\": …}: %v", err)
 	}
-	amount, err := decimal.NewFromString(body.Amount)
+	amount, err := callbill.ParseSignedAmount(body.Amount)
 	if err != nil {
-		return callbill.Errorf(callbill.EINVALID, "amount %q is not a decimal number", body.Amount)
+		return err
 	}
 	res, err := s.Money.Adjust(r.Context(), r.PathValue("uid"), amount, body.Reason, body.Corrects, key)
 	if err != nil {

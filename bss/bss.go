@@ -12,13 +12,16 @@ package bss
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"maps"
+	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,20 +31,42 @@ import (
 // Version is the BSS OpenAPI version served.
 const Version = "2017-12-14"
 
-// MaxSkew is how far a request's Timestamp may be from the server's clock.
-const MaxSkew = 15 * time.Minute
+// TimestampWindow is how far a request's Timestamp may be from the server's
+// clock, either way: up to TimestampWindow in the past or in the future.
+const TimestampWindow = 15 * time.Minute
 
-// maxBody bounds a form body; the SDK sends an empty one.
-const maxBody = 1 << 20
+// ClockMargin covers the disagreement between the clock that checks a
+// Timestamp (the handler's) and the one that ages nonces (the store's), and
+// between the clocks of several servers on one database.
+const ClockMargin = 2 * time.Minute
+
+// NonceRetention is how long a SignatureNonce is remembered after its first
+// use. A request first seen at t may carry a Timestamp up to
+// t+TimestampWindow, which stays acceptable until t+2·TimestampWindow; a
+// nonce forgotten sooner could be replayed in the meantime.
+//
+// It counts from when the nonce was seen, by the store's clock, rather than
+// from the request's Timestamp: one clock records and forgets, no column is
+// added, and rows written by earlier versions keep their meaning. The price
+// is remembering a nonce up to TimestampWindow longer than strictly needed.
+const NonceRetention = 2*TimestampWindow + ClockMargin
+
+// Limits on what a request may carry; the SDKs send a few hundred bytes.
+const (
+	maxQuery  = 64 << 10 // query string, encoded
+	maxBody   = 64 << 10 // form body, encoded
+	maxParams = 100      // parameters in the query string and the body together
+	maxValue  = 4 << 10  // a parameter's name or value, decoded
+)
 
 // Store is what the endpoint reads (sqlstore.Store).
 type Store interface {
 	// AccessKey returns a valid key with its secret; ENOTFOUND for an
 	// unknown or revoked key.
 	AccessKey(ctx context.Context, id string) (*callbill.AccessKey, error)
-	// UseNonce records a key's SignatureNonce; ECONFLICT when it was seen in
-	// the last 15 minutes.
-	UseNonce(ctx context.Context, keyID, nonce string) error
+	// UseNonce records a key's SignatureNonce and remembers it for keep.
+	// Returns ECONFLICT if the nonce was used before by this key.
+	UseNonce(ctx context.Context, keyID, nonce string, keep time.Duration) error
 	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
 	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
 	Location(ctx context.Context) (*time.Location, error)
@@ -169,11 +194,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (out *envelope, 
 	if err != nil {
 		return nil, keyID, action, err
 	}
-	sts := StringToSign(r.Method, params)
-	if subtle.ConstantTimeCompare([]byte(Sign(sts, key.Secret)), []byte(params["Signature"])) != 1 {
+	if sts, ok := Verify(r.Method, params, key.Secret); !ok {
 		return nil, keyID, action, errSignature(sts)
 	}
-	err = h.Store.UseNonce(ctx, keyID, params["SignatureNonce"])
+	err = h.Store.UseNonce(ctx, keyID, params["SignatureNonce"], NonceRetention)
 	if callbill.ErrorCode(err) == callbill.ECONFLICT {
 		return nil, keyID, action, errNonceUsed
 	}
@@ -188,27 +212,72 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (out *envelope, 
 	return out, keyID, action, storeError(err)
 }
 
-// readParams merges the query string and a form body. A name given twice
-// (in either, or in both) is refused: the SDK never does it, and a second
-// value would make it ambiguous what was signed.
+// readParams reads the parameters of the query string and, for a POST of
+// an application/x-www-form-urlencoded body, of the body (parseParams).
 func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, error) {
-	query, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidParameter", "The query string is not well formed: %v", err)
-	}
-	var form url.Values
+	var body []byte
 	if r.Method == http.MethodPost && r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		if err := r.ParseForm(); err != nil {
-			return nil, errorf(http.StatusBadRequest, "InvalidParameter", "The form body is not well formed: %v", err)
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			mt, _, err := mime.ParseMediaType(ct)
+			if err != nil {
+				return nil, errorf(http.StatusBadRequest, "InvalidParameter", "The Content-Type header is not well formed: %v", err)
+			}
+			if mt == "application/x-www-form-urlencoded" {
+				body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					return nil, tooLarge("form body", maxBody)
+				}
+				if err != nil {
+					return nil, errorf(http.StatusBadRequest, "InvalidParameter", "The form body cannot be read: %v", err)
+				}
+			}
 		}
-		form = r.PostForm
 	}
-	params := map[string]string{}
-	for _, vs := range []url.Values{query, form} {
-		for k, v := range vs {
+	return parseParams(r.URL.RawQuery, body)
+}
+
+// parseParams merges the parameters of a query string and of a form body,
+// both URL-encoded, within the limits above. A name given twice (in either,
+// or in both) is refused: the SDK never does it, and a second value would
+// make it ambiguous what was signed.
+func parseParams(query string, body []byte) (map[string]string, error) {
+	if len(query) > maxQuery {
+		return nil, tooLarge("query string", maxQuery)
+	}
+	if len(body) > maxBody {
+		return nil, tooLarge("form body", maxBody)
+	}
+	parts := [2]url.Values{}
+	n := 0
+	for i, p := range []struct{ what, raw string }{{"query string", query}, {"form body", string(body)}} {
+		vs, err := url.ParseQuery(p.raw)
+		if err != nil {
+			return nil, errorf(http.StatusBadRequest, "InvalidParameter", "The %s is not well formed: %v", p.what, err)
+		}
+		for _, v := range vs {
+			n += len(v)
+		}
+		parts[i] = vs
+	}
+	if n > maxParams {
+		return nil, errorf(http.StatusBadRequest, "InvalidParameter",
+			"The request has %d parameters: at most %d are accepted.", n, maxParams)
+	}
+	params := make(map[string]string, n)
+	for _, vs := range parts {
+		// In name order, so that the error does not depend on map order.
+		for _, k := range slices.Sorted(maps.Keys(vs)) {
+			v := vs[k]
+			if len(k) > maxValue {
+				return nil, errorf(http.StatusBadRequest, "InvalidParameter",
+					"A parameter name (%s) is longer than %d bytes.", clip(k), maxValue)
+			}
 			if _, dup := params[k]; dup || len(v) > 1 {
-				return nil, invalid(k, "it is given more than once")
+				return nil, invalid(clip(k), "it is given more than once")
+			}
+			if len(v[0]) > maxValue {
+				return nil, invalid(clip(k), "it is longer than %d bytes", maxValue)
 			}
 			params[k] = v[0]
 		}
@@ -239,13 +308,14 @@ func checkCommon(params map[string]string) error {
 	return nil
 }
 
-// checkTimestamp requires UTC yyyy-MM-ddTHH:mm:ssZ within MaxSkew of now.
+// checkTimestamp requires UTC yyyy-MM-ddTHH:mm:ssZ within TimestampWindow
+// of now.
 func (h *Handler) checkTimestamp(s string) error {
 	t, err := time.Parse("2006-01-02T15:04:05Z", s)
 	if err != nil || len(s) != len("2006-01-02T15:04:05Z") {
 		return errTimeFormat
 	}
-	if d := h.now().Sub(t); d > MaxSkew || d < -MaxSkew {
+	if d := h.now().Sub(t); d > TimestampWindow || d < -TimestampWindow {
 		return errTimeExpired
 	}
 	return nil

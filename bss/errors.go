@@ -3,6 +3,7 @@ package bss
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // apiError is an error in Alibaba's terms: an HTTP status, a code such as
@@ -40,11 +41,17 @@ var (
 	errTimeFormat  = errorf(http.StatusBadRequest, "InvalidTimeStamp.Format",
 		"Specified time stamp or date value is not well formatted: Timestamp must be UTC as yyyy-MM-ddTHH:mm:ssZ.")
 	errTimeExpired = errorf(http.StatusBadRequest, "InvalidTimeStamp.Expired",
-		"Specified time stamp or date value is expired: it must be within 15 minutes of the server time.")
+		"Specified time stamp or date value is expired: it must be within %d minutes of the server time.",
+		int(TimestampWindow/time.Minute))
 	errNonceUsed = errorf(http.StatusBadRequest, "SignatureNonceUsed", "Specified signature nonce was used already.")
 	errInternal  = errorf(http.StatusInternalServerError, "InternalError",
 		"The request processing has failed due to some unknown error, exception or failure.")
 )
+
+// tooLarge is InvalidParameter for a query string or body over its limit.
+func tooLarge(what string, limit int) *apiError {
+	return errorf(http.StatusBadRequest, "InvalidParameter", "The %s is longer than %d bytes.", what, limit)
+}
 
 // errSignature is SignatureDoesNotMatch. Like Alibaba it shows the server's
 // string to sign after "server string to sign is:", which the v1 SDK

@@ -3,6 +3,7 @@ package bss
 import (
 	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/subtle"
 	"encoding/base64"
 	"sort"
 	"strings"
@@ -67,4 +68,12 @@ func Sign(stringToSign, secret string) string {
 	mac := hmac.New(sha1.New, []byte(secret+"&"))
 	mac.Write([]byte(stringToSign))
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// Verify reports whether params["Signature"] is the signature of the request
+// (method, params) under secret, compared in constant time. It also returns
+// the string to sign, which SignatureDoesNotMatch shows.
+func Verify(method string, params map[string]string, secret string) (stringToSign string, ok bool) {
+	sts := StringToSign(method, params)
+	return sts, subtle.ConstantTimeCompare([]byte(Sign(sts, secret)), []byte(params["Signature"])) == 1
 }

@@ -11,6 +11,38 @@
 // Decoder.Next is fatal: a *callbill.Error (code EINVALID) when the input is
 // not a CDR file at all (a missing CSV column, JSON broken beyond recovery),
 // else the reader's own I/O error.
+//
+// Input is treated as hostile, with these limits:
+//
+//   - The contact id, instance id, caller and callee (CSV contact_id,
+//     instance_id, caller, callee; JSON ContactId, InstanceId,
+//     CallingNumber, CalledNumber) may have at most MaxFieldBytes (128)
+//     bytes each, surrounding white space trimmed; a longer one is a
+//     RowError such as `contact_id is 300 bytes; at most 128 allowed`.
+//   - Every text field the decoder reads (those four, the direction, the
+//     times and the recording fields) must be valid UTF-8 without NUL
+//     bytes, else the row is a RowError such as `contact_id contains a NUL
+//     byte` or `caller is not valid UTF-8`. In JSON this is judged on the
+//     bytes as given: encoding/json would silently turn invalid bytes and
+//     lone surrogate escapes (\ud800) into U+FFFD, which could make two
+//     different ids one.
+//   - A CSV row, line ends included, may have at most MaxRecordBytes (1 MiB).
+//     A longer one on a single line is a RowError `row is longer than
+//     1048576 bytes` (with no fields) and decoding goes on at the next line;
+//     one cut inside a quoted field that spans lines is fatal (EINVALID,
+//     naming the line), since no one can tell where that row ends. A
+//     header row over the limit is fatal too.
+//   - A JSON Lines line (its newline excluded) may have at most
+//     MaxRecordBytes; a longer one is a RowError `record is longer than
+//     1048576 bytes` and decoding goes on at the next line. A record of a
+//     JSON array or a ListCallDetailRecords response may have at most
+//     MaxRecordBytes (counting the white space before it), else the error
+//     is fatal, naming the record: the array cannot be resynchronized.
+//   - Reasons repeat at most 64 bytes of a bad value.
+//   - The RejectsWriter writes every field as valid UTF-8 (an invalid byte
+//     becomes U+FFFD), a NUL byte as the four characters \x00, and a field
+//     of more than MaxRejectFieldBytes (1 KiB) cut there with a marker, so
+//     that the rejects file is always a CSV file any tool can open.
 package cdr
 
 import (
@@ -37,7 +69,8 @@ type RowError struct {
 	// Fields are the row's original fields (CSV) or, for JSON, one field: the
 	// record's compact JSON text (a JSON Lines line that is not valid JSON:
 	// the line itself, surrounding white space trimmed). A CSV row too broken
-	// to split into fields (a stray quote) has no fields.
+	// to split into fields (a stray quote) and a record longer than
+	// MaxRecordBytes have no fields.
 	Fields []string
 	// Reason says what is wrong, e.g.
 	// `start_time "abc" is not epoch seconds, epoch milliseconds or RFC 3339`.
@@ -74,8 +107,16 @@ const bufSize = 64 << 10
 // empty input) is reported here; rows whose fields are all blank (the
 // ",,,,,," rows spreadsheets leave) are skipped, not rejected. A '{' input is a ListCallDetailRecords
 // response when its first object has a top-level "Data" key, else JSON Lines.
-func NewDecoder(r io.Reader) (Decoder, error) {
-	br := bufio.NewReaderSize(r, bufSize)
+func NewDecoder(r io.Reader) (Decoder, error) { return newDecoder(r, MaxRecordBytes) }
+
+// newDecoder is NewDecoder with a record limit of limit bytes (tests use
+// small ones).
+func newDecoder(r io.Reader, limit int) (Decoder, error) {
+	lim := newLimiter(r)
+	// A buffer no bigger than the limit keeps the limit exact whatever the
+	// reads return: a longer record is never in it whole, so it is always
+	// cut. csv.NewReader needs 4096 bytes to read br itself.
+	br := bufio.NewReaderSize(lim, min(max(limit, 4096), bufSize))
 	var skipped int64 // bytes consumed before the decoder proper starts
 	if b, err := br.Peek(3); err == nil && string(b) == "\xEF\xBB\xBF" {
 		br.Discard(3)
@@ -88,13 +129,13 @@ func NewDecoder(r io.Reader) (Decoder, error) {
 	skipped += n
 	switch c {
 	case '[':
-		return newArrayDecoder(br, skipped)
+		return newArrayDecoder(br, lim, limit, skipped)
 	case '{':
-		return newObjectDecoder(br, skipped, lines)
+		return newObjectDecoder(br, lim, limit, skipped, lines)
 	case 0:
 		return nil, callbill.Errorf(callbill.EINVALID, "empty input: expected a CSV header row or JSON")
 	}
-	return newCSVDecoder(br, lines)
+	return newCSVDecoder(br, lim, limit, lines)
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

@@ -764,42 +764,46 @@ func BenchmarkDecodeCSV(b *testing.B) {
 	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
 }
 
-func FuzzDecodeCSV(f *testing.F) {
-	f.Add([]byte(lineInput))
-	f.Add([]byte(header + "c1,i1,inbound,1,2,1700000000000,2023-11-14T22:13:20.5+08:00\n"))
-	f.Add([]byte("\xEF\xBB\xBF" + header + "\"c\n1\",i1,OUTBOUND,+86 1,2,1,2\n"))
-	f.Add(genCSV(20))
-	f.Add([]byte(jIn + "\n" + jOut))
-	f.Add([]byte("[" + jIn + "]"))
-	f.Add([]byte(`{"Data":{"List":[` + jOut + `]}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := NewDecoder(bytes.NewReader(data))
+// genJSON makes n CCC records as JSON Lines.
+func genJSON(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		start := int64(1700000000000 + i*7000)
+		typ, caller, callee := "Inbound", fmt.Sprintf("139%08d", i), "+86 571 8888 0001"
+		if i%2 == 1 {
+			typ, caller, callee = "Outbound", "057188880001", fmt.Sprintf("139%08d", i)
+		}
+		fmt.Fprintf(&b, `{"ContactId":"job-%08d","InstanceId":"ccc-instance-%d","ContactType":"%s","CallingNumber":"%s","CalledNumber":"%s","StartTime":%d,"ReleaseTime":%d,"RecordingDuration":%d,"AgentIds":"a%d"}`+"\n",
+			i, i%5, typ, caller, callee, start, start+int64(i%600)*1000+123, i%300, i%40)
+	}
+	return b.Bytes()
+}
+
+func BenchmarkDecodeJSON(b *testing.B) {
+	const rows = 20_000
+	in := genJSON(rows)
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := NewDecoder(bytes.NewReader(in))
 		if err != nil {
-			return
+			b.Fatal(err)
 		}
-		w := NewRejectsWriter(io.Discard, d.RejectHeader())
-		for i := 0; i < len(data)+2; i++ {
-			rec, err := d.Next()
-			d.Raw()
-			var re *RowError
-			switch {
-			case err == nil:
-				if rec.ContactID == "" || rec.InstanceID == "" || !allDigits(rec.Caller) || !allDigits(rec.Callee) ||
-					(rec.Direction != callbill.Inbound && rec.Direction != callbill.Outbound) ||
-					rec.RecordingSeconds < 0 || rec.RecordingBytes < 0 || rec.Line < 1 {
-					t.Fatalf("record not normalized: %+v", rec)
-				}
-			case errors.As(err, &re):
-				if re.Line < 1 {
-					t.Fatalf("row error without a line: %v", re)
-				}
-				if err := w.Write(re); err != nil {
-					t.Fatal(err)
-				}
-			default:
-				return
+		n := 0
+		for {
+			_, err := d.Next()
+			if err == io.EOF {
+				break
 			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
 		}
-		t.Fatal("decoder does not end")
-	})
+		if n != rows {
+			b.Fatalf("%d rows", n)
+		}
+	}
+	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
 }

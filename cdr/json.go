@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/callbill/callbill"
 )
@@ -87,23 +88,23 @@ func (j *jsonRecords) parse(text []byte) (Record, string) {
 	if c.ContactID, reason = requiredString("ContactId", v.ContactId); reason != "" {
 		return rec, reason
 	}
-	var inst string
-	if inst, reason = requiredString("InstanceId", v.InstanceId); reason != "" {
+	if c.InstanceID, reason = j.instance(v.InstanceId); reason != "" {
 		return rec, reason
 	}
-	c.InstanceID = j.ids.intern(inst)
-	typ, ok, isStr := jsonString(v.ContactType)
+	typ, kind := jsonString(v.ContactType)
 	switch {
-	case !ok:
+	case kind == jsonAbsent:
 		return rec, "missing ContactType"
-	case !isStr:
-		return rec, "ContactType " + string(v.ContactType) + " is not a string"
+	case kind == jsonOther:
+		return rec, "ContactType " + snippet(v.ContactType) + " is not a string"
+	case kind != jsonText:
+		return rec, kind.reason("ContactType")
 	case strings.EqualFold(trim(typ), "Inbound"):
 		c.Direction = callbill.Inbound
 	case strings.EqualFold(trim(typ), "Outbound"):
 		c.Direction = callbill.Outbound
 	default:
-		return rec, "unsupported ContactType " + strconv.Quote(typ)
+		return rec, "unsupported ContactType " + quote(typ)
 	}
 	if c.Caller, reason = phone("CallingNumber", v.CallingNumber); reason != "" {
 		return rec, reason
@@ -119,57 +120,179 @@ func (j *jsonRecords) parse(text []byte) (Record, string) {
 	}
 	n, present, ok := jsonInt(v.RecordingDuration)
 	if present && !ok {
-		return rec, "RecordingDuration " + string(v.RecordingDuration) + " is not a non-negative integer"
+		if r := intTextReason("RecordingDuration", v.RecordingDuration); r != "" {
+			return rec, r
+		}
+		return rec, "RecordingDuration " + snippet(v.RecordingDuration) + " is not a non-negative integer"
 	}
 	c.RecordingSeconds = n
 	return rec, ""
 }
 
-// jsonString reads a JSON string; ok is false when raw is absent or null,
-// isStr false when it is some other type.
-func jsonString(raw json.RawMessage) (s string, ok, isStr bool) {
+// jsonKind is what jsonString found.
+type jsonKind uint8
+
+const (
+	jsonAbsent  jsonKind = iota // absent or null
+	jsonOther                   // not a string
+	jsonText                    // a string
+	jsonNUL                     // a string with a NUL byte (written \u0000)
+	jsonBadUTF8                 // a string of invalid UTF-8 or with a lone surrogate escape
+)
+
+// reason says what is wrong with a jsonNUL or jsonBadUTF8 field.
+func (k jsonKind) reason(name string) string {
+	if k == jsonNUL {
+		return name + " contains a NUL byte"
+	}
+	return name + " is not valid UTF-8"
+}
+
+// jsonString reads a JSON string. Its bytes are judged as given, not as
+// encoding/json would make them: it turns invalid UTF-8 and lone surrogates
+// into U+FFFD without a word.
+func jsonString(raw json.RawMessage) (string, jsonKind) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return "", false, false
+		return "", jsonAbsent
 	}
 	if raw[0] != '"' {
-		return "", true, false
+		return "", jsonOther
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), true, true
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		// A raw NUL is not valid JSON, so only UTF-8 needs checking.
+		s := string(body)
+		if !cleanASCII(s) && !utf8.ValidString(s) {
+			return s, jsonBadUTF8
+		}
+		return s, jsonText
 	}
+	if !utf8.Valid(body) || loneSurrogate(body) {
+		return "", jsonBadUTF8
+	}
+	var s string
 	if json.Unmarshal(raw, &s) != nil {
-		return "", true, false
+		return "", jsonOther
 	}
-	return s, true, true
+	if strings.IndexByte(s, 0) >= 0 {
+		return s, jsonNUL
+	}
+	return s, jsonText
+}
+
+// loneSurrogate reports whether the body of a JSON string (valid JSON) has a
+// \uXXXX surrogate escape that is not half of a pair.
+func loneSurrogate(body []byte) bool {
+	for i := 0; i < len(body); i++ {
+		if body[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character
+		if body[i] != 'u' {
+			continue
+		}
+		r := hex4(body[i+1 : i+5])
+		i += 4
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 >= len(body) || body[i+1] != '\\' || body[i+2] != 'u' {
+				return true
+			}
+			if lo := hex4(body[i+3 : i+7]); lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads four hex digits (valid JSON has them).
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c >= 'a':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
 }
 
 func requiredString(name string, raw json.RawMessage) (string, string) {
-	s, ok, isStr := jsonString(raw)
-	switch {
-	case !ok:
+	s, kind := jsonString(raw)
+	switch kind {
+	case jsonAbsent:
 		return "", "missing " + name
-	case !isStr:
-		return "", name + " " + string(raw) + " is not a string"
+	case jsonOther:
+		return "", name + " " + snippet(raw) + " is not a string"
 	}
-	if s = trim(s); s == "" {
+	if s = trim(s); s == "" && kind == jsonText {
 		return "", name + " is empty"
 	}
+	if len(s) > MaxFieldBytes {
+		return "", sizeReason(name, len(s))
+	}
+	if kind != jsonText {
+		return "", kind.reason(name)
+	}
 	return s, ""
+}
+
+// instance reads the InstanceId. An interned one was checked already, and
+// looking it up first by the raw bytes saves a string for most records.
+func (j *jsonRecords) instance(raw json.RawMessage) (string, string) {
+	if len(raw) > 2 && raw[0] == '"' {
+		// Unescaped only: an escape's text may spell another id.
+		if body := raw[1 : len(raw)-1]; bytes.IndexByte(body, '\\') < 0 {
+			if id, ok := j.ids[string(body)]; ok {
+				return id, ""
+			}
+		}
+	}
+	s, reason := requiredString("InstanceId", raw)
+	if reason != "" {
+		return "", reason
+	}
+	return j.ids.intern(s), ""
 }
 
 // phone reads a phone number (a string, or a JSON integer) on digits only;
 // absent or null is "", which the rater judges.
 func phone(name string, raw json.RawMessage) (string, string) {
-	s, ok, isStr := jsonString(raw)
-	switch {
-	case !ok:
+	s, kind := jsonString(raw)
+	switch kind {
+	case jsonAbsent:
 		return "", ""
-	case isStr:
-		return digits(s), ""
-	case allDigits(string(raw)):
-		return string(raw), ""
+	case jsonOther:
+		if !allDigits(string(raw)) {
+			return "", name + " " + snippet(raw) + " is not a string"
+		}
+		s = string(raw)
 	}
-	return "", name + " " + string(raw) + " is not a string"
+	if s = trim(s); len(s) > MaxFieldBytes {
+		return "", sizeReason(name, len(s))
+	}
+	if kind == jsonNUL || kind == jsonBadUTF8 {
+		return "", kind.reason(name)
+	}
+	return digits(s), ""
+}
+
+// intTextReason says what is wrong with the bytes of a number given as a
+// string that did not parse, "" when nothing.
+func intTextReason(name string, raw json.RawMessage) string {
+	if _, kind := jsonString(raw); kind == jsonNUL || kind == jsonBadUTF8 {
+		return kind.reason(name)
+	}
+	return ""
 }
 
 // jsonInt reads a non-negative integer given as a JSON number or a string;
@@ -180,8 +303,8 @@ func jsonInt(raw json.RawMessage) (n int64, present, ok bool) {
 	}
 	s := string(raw)
 	if raw[0] == '"' {
-		var isStr bool
-		if s, _, isStr = jsonString(raw); !isStr {
+		var kind jsonKind
+		if s, kind = jsonString(raw); kind != jsonText {
 			return 0, true, false
 		}
 		if s = trim(s); s == "" {
@@ -199,7 +322,10 @@ func epochMillis(name string, raw json.RawMessage) (int64, string) {
 	case !present && (len(raw) == 0 || string(raw) == "null"):
 		return 0, "missing " + name
 	case !present || !ok:
-		return 0, name + " " + string(raw) + " is not epoch milliseconds"
+		if r := intTextReason(name, raw); r != "" {
+			return 0, r
+		}
+		return 0, name + " " + snippet(raw) + " is not epoch milliseconds"
 	}
 	return ms / 1000, ""
 }
@@ -209,6 +335,7 @@ func epochMillis(name string, raw json.RawMessage) (int64, string) {
 type jsonLines struct {
 	jsonRecords
 	br       *bufio.Reader
+	limit    int // most bytes of a line
 	line     int
 	long     []byte // a line longer than the buffer
 	err      error
@@ -220,12 +347,15 @@ func (d *jsonLines) RejectHeader() []string { return append([]string(nil), jsonR
 func (d *jsonLines) Next() (Record, error) {
 	d.last = nil
 	for d.err == nil {
-		text, err := d.readLine()
-		if err != nil && (err != io.EOF || len(text) == 0) {
+		text, tooLong, err := d.readLine()
+		if err != nil && (err != io.EOF || len(text) == 0 && !tooLong) {
 			d.err = err
 			break
 		}
 		d.line++
+		if tooLong {
+			return Record{}, &RowError{Line: d.line + d.lineBase, Reason: "record is longer than " + strconv.Itoa(d.limit) + " bytes"}
+		}
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
@@ -235,21 +365,29 @@ func (d *jsonLines) Next() (Record, error) {
 }
 
 // readLine returns the next line without its newline; at the end of input a
-// last line without a newline comes with io.EOF.
-func (d *jsonLines) readLine() ([]byte, error) {
+// last line without a newline comes with io.EOF. A line of more than d.limit
+// bytes is read to its end but not kept: tooLong.
+func (d *jsonLines) readLine() (line []byte, tooLong bool, err error) {
 	b, err := d.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		d.long = append(d.long[:0], b...)
 		for err == bufio.ErrBufferFull {
 			b, err = d.br.ReadSlice('\n')
-			d.long = append(d.long, b...)
+			if !tooLong && len(d.long)+len(b) <= d.limit+1 { // +1: the newline
+				d.long = append(d.long, b...)
+			} else {
+				tooLong = true
+			}
 		}
 		b = d.long
 	}
 	if err == nil {
 		b = b[:len(b)-1]
 	}
-	return b, err
+	if tooLong || len(b) > d.limit {
+		return nil, true, err
+	}
+	return b, false, err
 }
 
 // jsonStream decodes a JSON array of records or a ListCallDetailRecords
@@ -258,6 +396,8 @@ func (d *jsonLines) readLine() ([]byte, error) {
 type jsonStream struct {
 	jsonRecords
 	dec      *json.Decoder
+	lim      *limiter
+	limit    int   // most bytes of a record (or of any other value)
 	skipped  int64 // bytes before the decoder's input (BOM, white space)
 	response bool  // {"Data":{"List":[…]}} rather than […]
 	state    int
@@ -274,9 +414,9 @@ const (
 	atEnd         // after the top-level value
 )
 
-func newArrayDecoder(br *bufio.Reader, skipped int64) (Decoder, error) {
-	d := &jsonStream{jsonRecords: jsonRecords{ids: interner{}}, dec: json.NewDecoder(br), skipped: skipped}
-	if _, err := d.dec.Token(); err != nil { // the '[' sniffed
+func newArrayDecoder(br *bufio.Reader, lim *limiter, limit int, skipped int64) (Decoder, error) {
+	d := &jsonStream{jsonRecords: jsonRecords{ids: interner{}}, dec: json.NewDecoder(br), lim: lim, limit: limit, skipped: skipped}
+	if _, err := d.token(); err != nil { // the '[' sniffed
 		return nil, d.fatal(err)
 	}
 	return d, nil
@@ -287,9 +427,9 @@ func newArrayDecoder(br *bufio.Reader, skipped int64) (Decoder, error) {
 // the walk goes on from there); otherwise the bytes read so far are replayed
 // to a JSON Lines decoder. A first object that is not valid JSON is JSON
 // Lines too: its line is a RowError.
-func newObjectDecoder(br *bufio.Reader, skipped int64, lineBase int) (Decoder, error) {
+func newObjectDecoder(br *bufio.Reader, lim *limiter, limit int, skipped int64, lineBase int) (Decoder, error) {
 	rec := &recorder{r: br}
-	d := &jsonStream{jsonRecords: jsonRecords{ids: interner{}}, dec: json.NewDecoder(rec),
+	d := &jsonStream{jsonRecords: jsonRecords{ids: interner{}}, dec: json.NewDecoder(rec), lim: lim, limit: limit,
 		skipped: skipped, response: true, state: inData}
 	isResponse, err := d.findData()
 	if rec.err != nil {
@@ -302,23 +442,53 @@ func newObjectDecoder(br *bufio.Reader, skipped int64, lineBase int) (Decoder, e
 		rec.buf, rec.off = nil, true
 		return d, nil
 	}
-	src := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rec.buf), br), bufSize)
-	return &jsonLines{jsonRecords: jsonRecords{ids: interner{}}, br: src, lineBase: lineBase}, nil
+	// JSON Lines bound each line themselves. The limit kept what was
+	// recorded (a first line that never ends) to about limit bytes.
+	lim.unlimit()
+	src := bufio.NewReaderSize(io.MultiReader(bytes.NewReader(rec.buf), br), br.Size())
+	return &jsonLines{jsonRecords: jsonRecords{ids: interner{}}, br: src, limit: limit, lineBase: lineBase}, nil
+}
+
+// bound lets the decoder read at most d.limit bytes past where it is: no
+// value it then reads, a record or another, can be longer.
+func (d *jsonStream) bound() {
+	d.lim.max = d.skipped + d.dec.InputOffset() + int64(d.limit)
+	d.lim.hit = false
+}
+
+// token reads a token, bounded.
+func (d *jsonStream) token() (json.Token, error) {
+	d.bound()
+	return d.dec.Token()
+}
+
+// value reads a value into d.raw, bounded. (Nothing read so far reaches past
+// the bound, the input buffer being no bigger than the limit, so a longer
+// value is always cut; the check is for limits below the buffer's minimum.)
+func (d *jsonStream) value() error {
+	d.bound()
+	if err := d.dec.Decode(&d.raw); err != nil {
+		return err
+	}
+	if len(d.raw) > d.limit {
+		return errTooLong
+	}
+	return nil
 }
 
 // findData reads the response's top level up to the value of its "Data" key
 // and into that object.
 func (d *jsonStream) findData() (bool, error) {
-	if _, err := d.dec.Token(); err != nil { // the '{' sniffed
+	if _, err := d.token(); err != nil { // the '{' sniffed
 		return false, err
 	}
-	for d.dec.More() {
-		key, err := d.dec.Token()
+	for d.bound(); d.dec.More(); d.bound() {
+		key, err := d.token()
 		if err != nil {
 			return false, err
 		}
 		if k, _ := key.(string); strings.EqualFold(k, "Data") {
-			t, err := d.dec.Token()
+			t, err := d.token()
 			if err != nil {
 				return true, err
 			}
@@ -327,7 +497,7 @@ func (d *jsonStream) findData() (bool, error) {
 			}
 			return true, nil
 		}
-		if err := d.dec.Decode(&d.raw); err != nil {
+		if err := d.value(); err != nil {
 			return false, err
 		}
 	}
@@ -374,10 +544,11 @@ func (d *jsonStream) Next() (Record, error) {
 
 func (d *jsonStream) next() (Record, error) {
 	for {
+		d.bound()
 		switch d.state {
 		case inList:
 			if d.dec.More() {
-				if err := d.dec.Decode(&d.raw); err != nil {
+				if err := d.value(); err != nil {
 					return Record{}, noEOF(err)
 				}
 				d.n++
@@ -398,12 +569,12 @@ func (d *jsonStream) next() (Record, error) {
 				d.state++ // inData → inTop → atEnd
 				continue
 			}
-			key, err := d.dec.Token()
+			key, err := d.token()
 			if err != nil {
 				return Record{}, noEOF(err)
 			}
 			if k, _ := key.(string); d.state == inData && strings.EqualFold(k, "List") {
-				t, err := d.dec.Token()
+				t, err := d.token()
 				if err != nil {
 					return Record{}, noEOF(err)
 				}
@@ -418,7 +589,7 @@ func (d *jsonStream) next() (Record, error) {
 				}
 				continue
 			}
-			if err := d.dec.Decode(&d.raw); err != nil {
+			if err := d.value(); err != nil {
 				return Record{}, noEOF(err)
 			}
 		case atEnd:
@@ -469,6 +640,11 @@ func (d *jsonStream) fatal(err error) error {
 	switch {
 	case errors.As(err, &ce):
 		return err
+	case err == errTooLong:
+		if d.state == inList {
+			return callbill.Errorf(callbill.EINVALID, "JSON record %d is longer than %d bytes", d.n+1, d.limit)
+		}
+		return callbill.Errorf(callbill.EINVALID, "JSON value near byte %d is longer than %d bytes", d.dec.InputOffset()+d.skipped, d.limit)
 	case errors.As(err, &se):
 		return callbill.Errorf(callbill.EINVALID, "JSON syntax error near byte %d (%s): %v", se.Offset+d.skipped, where, err)
 	case err == io.ErrUnexpectedEOF || err == io.EOF:
@@ -489,7 +665,7 @@ func (r *recorder) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if !r.off {
 		r.buf = append(r.buf, p[:n]...)
-		if err != nil && err != io.EOF {
+		if err != nil && err != io.EOF && err != errTooLong {
 			r.err = err
 		}
 	}

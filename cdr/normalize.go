@@ -189,6 +189,11 @@ func (m interner) intern(s string) string {
 	if v, ok := m[s]; ok {
 		return v
 	}
+	return m.add(s)
+}
+
+// add interns s, which the caller found missing.
+func (m interner) add(s string) string {
 	s = strings.Clone(s)
 	if len(m) < maxInterned {
 		m[s] = s

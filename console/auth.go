@@ -6,8 +6,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
+	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -162,9 +163,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {
 	if err != nil || checkToken(r, c.Value) != nil {
 		return s.showLogin(w, r, v, loginData{Method: "accesskey", Message: v.T("login.expired")})
 	}
-	client := clientIP(r)
+	client := s.clientAddr(r)
 	d := loginData{Next: safeNext(r.PostFormValue("next")), Method: r.PostFormValue("method")}
-	if !s.limit.allow(client, s.Now()) {
+	// Failures count per client and sign-in name, so that one user's
+	// mistakes do not lock out another who shares an address (a proxy, an
+	// office NAT); the operator key is one name. A far higher bound per
+	// address keeps one client from trying name after name (and from
+	// filling the counts until they are forgotten).
+	who := ""
+	switch d.Method {
+	case "accesskey":
+		d.ID = strings.TrimSpace(r.PostFormValue("id"))
+		who = d.ID
+	case "password":
+		d.Name = strings.TrimSpace(r.PostFormValue("name"))
+		who = d.Name
+	}
+	throttle := throttleKey(client, d.Method, who)
+	if !s.limit.allow(throttle, s.Now()) || !s.limitClient.allow(client, s.Now()) {
 		v.status = http.StatusTooManyRequests
 		d.Message = v.T("login.throttled")
 		return s.showLogin(w, r, v, d)
@@ -175,7 +191,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {
 	ok := false
 	switch d.Method {
 	case "accesskey":
-		d.ID = strings.TrimSpace(r.PostFormValue("id"))
 		k, err := s.Store.AccessKey(ctx, d.ID)
 		if err != nil && callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			return err
@@ -185,7 +200,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {
 			sess.Via, sess.KeyID, sess.Account = callbill.SessionViaAccessKey, k.ID, k.Account
 		}
 	case "password":
-		d.Name = strings.TrimSpace(r.PostFormValue("name"))
 		u, err := s.Store.ConsoleUser(ctx, d.Name)
 		if err != nil && callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			return err
@@ -210,7 +224,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {
 		d.Method = "accesskey"
 	}
 	if !ok {
-		s.limit.fail(client, now)
+		s.limit.fail(throttle, now)
+		s.limitClient.fail(client, now)
 		s.Log.Info("console sign-in failed", "method", d.Method, "client", client)
 		v.status = http.StatusUnauthorized
 		d.Message = v.T("login.failed")
@@ -268,17 +283,107 @@ func langOf(r *http.Request) string {
 	return "zh"
 }
 
-// clientIP is the address failed sign-ins are counted against.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// throttleKey is what failed sign-ins are counted against: the client's
+// address and the name it signs in as. Case is folded and the length
+// bounded, so that neither makes a fresh count for the same name.
+func throttleKey(client, method, who string) string {
+	who = strings.ToLower(who)
+	if len(who) > 256 {
+		who = who[:256]
 	}
-	return host
+	return client + "\x00" + method + "\x00" + who
 }
 
-// limiter refuses sign-ins from a client after max failures within a
-// window (this node's count; bcrypt slows every guess anyway).
+// clientAddr is the address of the client a request comes from. From a
+// trusted proxy it is the right-most address of X-Forwarded-For that is not
+// itself a trusted proxy (each proxy appends the address it was reached
+// from, so what lies left of that was written by the client and proves
+// nothing); from anyone else it is the connection's own address.
+func (s *Server) clientAddr(r *http.Request) string {
+	peer, ok := parseHop(r.RemoteAddr)
+	if !ok {
+		return r.RemoteAddr
+	}
+	if !s.trusted(peer) {
+		return peer.String()
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	client := peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			// Not an address ("unknown", garbage): nothing left of it can
+			// be trusted; count against the last proxy seen.
+			break
+		}
+		client = a
+		if !s.trusted(a) {
+			break
+		}
+	}
+	return client.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseHop reads an address as RemoteAddr or X-Forwarded-For write it: with
+// or without a port, IPv6 with or without brackets. An IPv4 address mapped
+// into IPv6 is the IPv4 address.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"))
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+// ParseTrustedProxies reads a comma-separated list of IP addresses and
+// CIDR prefixes (the serve flag --trusted-proxies).
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if strings.Contains(item, "/") {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", item)
+			}
+			if p.Addr().Is4In6() && p.Bits() >= 96 {
+				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR prefix", item)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// limiter refuses sign-ins under a key (throttleKey) after max failures
+// within a window (this node's count; bcrypt slows every guess anyway).
 type limiter struct {
 	mu     sync.Mutex
 	max    int

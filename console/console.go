@@ -31,12 +31,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/recovery"
 	"github.com/shopspring/decimal"
 )
 
@@ -91,6 +93,11 @@ type Server struct {
 	// serves its own pages when the Store has invoices (InvoiceStore), or
 	// else a placeholder.
 	Invoices, Contracts http.Handler
+	// TrustedProxies are the reverse proxies in front of the console
+	// (ParseTrustedProxies). Failed sign-ins from one of them are counted
+	// against the client its X-Forwarded-For names; with none, that header
+	// is ignored, since any client can send it.
+	TrustedProxies []netip.Prefix
 
 	once    sync.Once
 	handler http.Handler
@@ -98,8 +105,10 @@ type Server struct {
 	pages   map[string]*template.Template
 	assets  map[string]asset
 	version string
-	limit   *limiter
-	forms   formDone
+	limit   *limiter // failed sign-ins per client and name
+	// limitClient counts failed sign-ins per client address, whatever the name.
+	limitClient *limiter
+	forms       formDone
 }
 
 // Scope says who may open a route.
@@ -146,6 +155,7 @@ func (s *Server) init() {
 			s.Idle = DefaultIdle
 		}
 		s.limit = newLimiter(10, 10*time.Minute)
+		s.limitClient = newLimiter(100, 10*time.Minute)
 		s.loadAssets()
 		s.loadTemplates()
 		mux := http.NewServeMux()
@@ -216,9 +226,17 @@ func (s *Server) init() {
 		cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, &view{s: s, lang: langOf(r)}, errForbidden)
 		}))
-		s.handler = securityHeaders(cop.Handler(mux))
+		// A panic anywhere below answers the error page (500); the stack
+		// goes to the log and the process keeps serving.
+		s.handler = securityHeaders(recovery.Handler(s.Log, cop.Handler(mux), func(w http.ResponseWriter, r *http.Request) {
+			s.fail(w, r, &view{s: s, lang: langOf(r), r: r}, errPanic)
+		}))
 	})
 }
+
+// errPanic is what a request that panicked fails with; its stack is in the
+// log already.
+var errPanic = callbill.Errorf(callbill.EINTERNAL, "internal error")
 
 // RootRedirect sends a browser that opens the server's root (GET / with
 // no query) to the console, and every other request to next: the BSS
@@ -381,7 +399,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	}
 	st := status[code]
 	if code == callbill.EINTERNAL {
-		s.Log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		if err != errPanic { // a panic's stack is logged already
+			s.Log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		msg = v.T("error.internal")
 	}
 	if code == callbill.ENOTFOUND {

@@ -241,7 +241,7 @@ func TestInvoiceForms(t *testing.T) {
 	if _, _, errText, _ := op.send(queue, ids[0], queue+"/"+ids[0]+"/issue", map[string]string{"invoice_no": "12345678", "invoice_date": future}); errText != "开票日期 "+future+" 晚于今天。" {
 		t.Errorf("a future date: %q", errText)
 	}
-	_, flash, errText, qb = op.send(queue, ids[0], queue+"/"+ids[0]+"/issue", map[string]string{"invoice_no": "03312345678901234567", "invoice_date": today})
+	_, flash, errText, _ = op.send(queue, ids[0], queue+"/"+ids[0]+"/issue", map[string]string{"invoice_no": "03312345678901234567", "invoice_date": today})
 	if errText != "" || !strings.HasPrefix(flash, "已开具发票 03312345678901234567") {
 		t.Fatalf("issue: %q %q", flash, errText)
 	}
@@ -421,7 +421,7 @@ func TestContractForms(t *testing.T) {
 	if _, _, errText, _ = op.send(list+"?status=formal", id, list+"/"+id+"/void?status=formal", map[string]string{"reason": ""}); errText != "作废正式合同须填写原因。" {
 		t.Errorf("void without a reason: %q", errText)
 	}
-	to2, flash, _, lb := op.send(list+"?status=formal", id, list+"/"+id+"/void?status=formal", map[string]string{"reason": "客户申请重签"})
+	to2, flash, _, _ := op.send(list+"?status=formal", id, list+"/"+id+"/void?status=formal", map[string]string{"reason": "客户申请重签"})
 	if to2 != list+"?status=formal" || flash != "合同 "+id+" 已作废。" {
 		t.Errorf("operator void: %s %q", to2, flash)
 	}

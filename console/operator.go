@@ -135,7 +135,7 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 	if !formKey.MatchString(key) {
 		return callbill.Errorf(callbill.EINVALID, "the top-up form has no key; reload the page")
 	}
-	amount, err := callbill.ParseAmount(raw, 2)
+	amount, err := callbill.ParseAmount(raw)
 	if err == nil && !amount.IsPositive() {
 		err = callbill.Errorf(callbill.EINVALID, "the amount must be more than 0")
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/atomicfile"
 )
 
 // Source streams an account's calls that pass a filter, in ingest order,
@@ -150,7 +151,7 @@ func Write(ctx context.Context, src Source, account string, f callbill.UsageFilt
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return nil, err
 	}
-	syncDir(dir)
+	atomicfile.SyncDir(dir)
 	if o.Progress != nil {
 		o.Progress(n)
 	}
@@ -181,14 +182,6 @@ func checkFilter(f callbill.UsageFilter) error {
 		return callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable, where the system allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 // UsageCSV writes account's usage detail of cycle to path as CSV with the

@@ -135,13 +135,21 @@ func (s *Store) AccessKey(ctx context.Context, id string) (*callbill.AccessKey, 
 	return &k, nil
 }
 
-// UseNonce records a request nonce of a key; a nonce seen in the last 15
-// minutes is refused with ECONFLICT. Older nonces are forgotten (requests
-// that old are refused by their timestamp anyway).
-func (s *Store) UseNonce(ctx context.Context, keyID, nonce string) error {
+// UseNonce records a request nonce of a key and remembers it for keep from
+// now (by the store's clock); nonces older than keep are forgotten. The
+// caller says how long because it knows how long a request carrying the
+// nonce stays acceptable (bss.NonceRetention). Returns ECONFLICT if the nonce
+// was used before by this key.
+func (s *Store) UseNonce(ctx context.Context, keyID, nonce string, keep time.Duration) error {
+	if keep <= 0 {
+		// Forgetting at once would let every request be replayed.
+		return callbill.Errorf(callbill.EINTERNAL, "UseNonce: keep must be positive, not %v", keep)
+	}
 	now := s.Now()
 	return s.inTx(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM request_nonces WHERE at < ?`, now.Add(-16*time.Minute).Unix()); err != nil {
+		// at is in whole seconds, rounded down: a row is deleted only once
+		// (now - keep).Unix() > at, i.e. strictly more than keep after it was seen.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM request_nonces WHERE at < ?`, now.Add(-keep).Unix()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO request_nonces (key_id, nonce, at) VALUES (?, ?, ?)`, keyID, nonce, now.Unix())

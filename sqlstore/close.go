@@ -27,6 +27,15 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 			return err
 		}
 		if c <= closed {
+			// A cycle before the first billable one was never closed, even
+			// when a later one was: say so rather than "already closed".
+			loc, _, err := location(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := checkView(ctx, tx, s.Now(), loc, c, closed); err != nil {
+				return err
+			}
 			rep.AlreadyClosed = true
 			return nil
 		}
@@ -34,11 +43,20 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 		if err != nil {
 			return err
 		}
-		if now := s.Now(); now.Before(c.End(loc)) {
+		now := s.Now() // one clock reading for the whole close
+		if now.Before(c.End(loc)) {
 			return callbill.Errorf(callbill.EREFUSED, "cycle %s has not ended yet (it ends %s); its live preview is on the open bill",
 				c, c.End(loc).Format(time.RFC3339))
 		}
-		first, err := getMetaInt(ctx, tx, "first_cycle")
+		window, err := billingWindow(ctx, tx, now, loc)
+		if err != nil {
+			return err
+		}
+		if c < window.FirstCycle {
+			return callbill.Errorf(callbill.EINVALID, "cycle %s is before the first billable cycle %s (billing.first_cycle): there is nothing to close",
+				c, window.FirstCycle)
+		}
+		first, err := getMetaInt(ctx, tx, "first_cycle") // the earliest cycle holding activity
 		if err != nil {
 			return err
 		}
@@ -48,6 +66,9 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 		} else if first != 0 && callbill.Cycle(first) < c {
 			start = callbill.Cycle(first)
 		}
+		// Closing never reaches before the first billable cycle, whatever an
+		// older release let in.
+		start = max(start, window.FirstCycle)
 		book, err := loadPriceBook(ctx, tx)
 		if err != nil {
 			return err
@@ -62,7 +83,7 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 		}
 		sort.Strings(uids)
 		for cy := start; cy <= c; cy++ {
-			if err := s.closeAccounts(ctx, tx, accts, uids, cy, loc, book); err != nil {
+			if err := s.closeAccounts(ctx, tx, accts, uids, cy, loc, book, now); err != nil {
 				return err
 			}
 			rep.Closed = append(rep.Closed, cy)
@@ -70,7 +91,7 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 		if err := setMeta(ctx, tx, "closed_through", strconv.Itoa(int(c))); err != nil {
 			return err
 		}
-		if err := s.recordStanding(ctx, tx, accts, s.Now(), "bill "+c.String()+" closed"); err != nil {
+		if err := s.recordStanding(ctx, tx, accts, now, "bill "+c.String()+" closed"); err != nil {
 			return err
 		}
 		return bumpGen(ctx, tx)
@@ -86,17 +107,19 @@ func (s *Store) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clo
 // outstanding. It reads the cycle's aggregates for all accounts at once and
 // writes the bills in multi-row statements: its cost grows with accounts and
 // lines, not with calls.
-func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*account, uids []string, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook) error {
+func (s *Store) closeAccounts(ctx context.Context, tx *Tx, accts map[string]*account, uids []string, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, now time.Time) error {
 	inputs, err := postpaidInputs(ctx, tx, accts, "", c, loc, book, false)
 	if err != nil {
 		return err
 	}
-	now := s.Now()
 	var billArgs, lineArgs []any
 	events := newBillEvents(c)
 	for _, uid := range uids {
 		a := accts[uid]
-		lines := callbill.PostpaidLines(inputs[uid])
+		lines, err := callbill.PostpaidLines(inputs[uid])
+		if err != nil {
+			return err
+		}
 		total, roundDown := callbill.RoundPostpaid(lines)
 		paid := decimal.Zero
 		if a.Cash.IsPositive() && total.IsPositive() {
@@ -217,7 +240,7 @@ func postpaidLines(ctx context.Context, q querier, a *account, c callbill.Cycle,
 	if err != nil {
 		return nil, err
 	}
-	return callbill.PostpaidLines(inputs[a.UID]), nil
+	return callbill.PostpaidLines(inputs[a.UID])
 }
 
 // execRows runs head + "(?,…),(?,…)…" + tail over rows of width values each
@@ -237,6 +260,19 @@ func execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []
 func rowsSQL(head, tail string, width, n int) string {
 	row := "(?" + strings.Repeat(",?", width-1) + ")"
 	return head + row + strings.Repeat(","+row, n-1) + tail
+}
+
+// checkView refuses a bill view of a cycle no bill can exist in.
+func checkView(ctx context.Context, q querier, now time.Time, loc *time.Location, c, closed callbill.Cycle) error {
+	window, err := billingWindow(ctx, q, now, loc)
+	if err != nil {
+		return err
+	}
+	first, err := getMetaInt(ctx, q, "first_cycle")
+	if err != nil {
+		return err
+	}
+	return window.CheckView(c, callbill.Cycle(first), closed)
 }
 
 // Location returns the billing time zone.
@@ -267,6 +303,9 @@ func (s *Store) Bill(ctx context.Context, uid string, c callbill.Cycle, daily bo
 		}
 		closed, err := closedThrough(ctx, tx)
 		if err != nil {
+			return err
+		}
+		if err := checkView(ctx, tx, s.Now(), loc, c, closed); err != nil {
 			return err
 		}
 		purchases, err := purchaseLines(ctx, tx, uid, c, loc)

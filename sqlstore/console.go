@@ -265,18 +265,25 @@ func (s *Store) AccountStandings(ctx context.Context) ([]callbill.AccountStatus,
 	var out []callbill.AccountStatus
 	err := s.readTx(ctx, func(tx *Tx) error {
 		owed := map[string]decimal.Decimal{}
-		rows, err := tx.QueryContext(ctx, `SELECT account, postpaid_payable, paid FROM bills`)
+		rows, err := tx.QueryContext(ctx, `SELECT account, cycle, postpaid_payable, paid FROM bills`)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
 			var uid, payable, paid string
-			if err := rows.Scan(&uid, &payable, &paid); err != nil {
+			var cycle int
+			if err := rows.Scan(&uid, &cycle, &payable, &paid); err != nil {
 				rows.Close()
 				return err
 			}
 			if payable != paid {
-				owed[uid] = owed[uid].Add(decimal.RequireFromString(payable).Sub(decimal.RequireFromString(paid)))
+				var r decReader
+				due := r.parse("postpaid_payable", payable).Sub(r.parse("paid", paid))
+				if err := r.err("bills", "account %s, cycle %s", uid, callbill.Cycle(cycle)); err != nil {
+					rows.Close()
+					return err
+				}
+				owed[uid] = owed[uid].Add(due)
 			}
 		}
 		rows.Close()
@@ -296,9 +303,13 @@ func (s *Store) AccountStandings(ctx context.Context) ([]callbill.AccountStatus,
 			if err := rows.Scan(&st.UID, &st.Name, &cash, &credit, &allowance, &st.GraceDays, &st.Recorded, &below); err != nil {
 				return err
 			}
-			st.Standing = callbill.Standing{Cash: decimal.RequireFromString(cash), CreditLine: decimal.RequireFromString(credit),
-				Outstanding: owed[st.UID], Allowance: decimal.RequireFromString(allowance), GraceDays: st.GraceDays,
+			var r decReader
+			st.Standing = callbill.Standing{Cash: r.parse("cash", cash), CreditLine: r.parse("credit_line", credit),
+				Outstanding: owed[st.UID], Allowance: r.parse("allowance", allowance), GraceDays: st.GraceDays,
 				BelowSince: timeOrZero(below)}
+			if err := r.err("accounts", "account %s", st.UID); err != nil {
+				return err
+			}
 			st.State, _ = st.Standing.Next(now)
 			st.AskedAt = now
 			out = append(out, st)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +75,11 @@ func scanContract(row interface{ Scan(...any) error }) (*callbill.EContract, str
 			return nil, "", err
 		}
 	}
-	c.Original, c.Discount, c.Payable = decimal.RequireFromString(original), decimal.RequireFromString(discount), decimal.RequireFromString(payable)
+	var r decReader
+	c.Original, c.Discount, c.Payable = r.parse("original", original), r.parse("discount", discount), r.parse("payable", payable)
+	if err := r.err("econtracts", "account %s, contract %s", c.Account, c.ID); err != nil {
+		return nil, "", err
+	}
 	c.CreatedAt, c.Confirmed, c.Ended = time.Unix(created, 0), timeOrZero(confirmed), timeOrZero(ended)
 	return &c, request, nil
 }
@@ -106,9 +111,10 @@ func lapseDrafts(ctx context.Context, tx *Tx, uid string, now time.Time) error {
 	return err
 }
 
-// contractTx runs fn under the account's lock, with stale drafts lapsed.
-func (s *Store) contractTx(ctx context.Context, uid string, fn func(tx *Tx, now time.Time) error) error {
-	return s.inTx(ctx, func(tx *Tx) error {
+// contractTx runs fn under the account's lock, with stale drafts lapsed; a
+// unique violation runs it once more (keyedTx; what names the key).
+func (s *Store) contractTx(ctx context.Context, uid, what string, fn func(tx *Tx, now time.Time) error) error {
+	return s.keyedTx(ctx, what, func(tx *Tx) error {
 		if err := s.lockWriter(ctx, tx); err != nil {
 			return err
 		}
@@ -153,8 +159,13 @@ func (s *Store) CreateContract(ctx context.Context, req callbill.ContractRequest
 	}
 	cj, _ := json.Marshal(customer)
 	request := hashOf("contract", req.Account, req.Purchase, strconv.Itoa(int(req.From)), strconv.Itoa(int(req.To)), string(cj))
+	what := fmt.Sprintf("idempotency key %q", req.Key)
+	if req.Key == "" {
+		what = "the contract's purchase or period"
+	}
 	var out *callbill.EContract
-	err := s.contractTx(ctx, req.Account, func(tx *Tx, now time.Time) error {
+	err := s.contractTx(ctx, req.Account, what, func(tx *Tx, now time.Time) error {
+		out = nil
 		if req.Key != "" {
 			prev, prevReq, err := scanContract(tx.QueryRowContext(ctx, `SELECT `+contractCols+` FROM econtracts WHERE account = ? AND key = ?`,
 				req.Account, req.Key))
@@ -192,10 +203,9 @@ func (s *Store) CreateContract(ctx context.Context, req callbill.ContractRequest
 		if err != nil {
 			return err
 		}
+		// A concurrent request that took the key or the purchase makes
+		// this a unique violation: the run again answers as a retry.
 		if err := insertContract(ctx, tx, c, request); err != nil {
-			if s.isUniqueViolation(err) {
-				return callbill.Errorf(callbill.ECONFLICT, "purchase %s already has a contract", req.Purchase)
-			}
 			return err
 		}
 		out = c
@@ -251,7 +261,11 @@ func purchaseItems(ctx context.Context, tx *Tx, c *callbill.EContract) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	c.Original, c.Discount, c.Payable = decimal.RequireFromString(o), decimal.RequireFromString(d), decimal.RequireFromString(p)
+	var r decReader
+	c.Original, c.Discount, c.Payable = r.parse("original", o), r.parse("discount", d), r.parse("payable", p)
+	if err := r.err("purchases", "account %s, purchase %s", c.Account, c.Purchase); err != nil {
+		return err
+	}
 	c.Items = []callbill.ContractItem{{Cycle: callbill.Cycle(cycle).String(), ProductDetail: pd, Item: item,
 		Description: describe(callbill.ProductDetail(pd), callbill.Item(item), inst, number), Usage: usage, UsageUnit: uu,
 		UnitPrice: up, PriceUnit: pu, Original: c.Original.StringFixed(2), Discount: c.Discount.StringFixed(2), Payable: c.Payable.StringFixed(2)}}
@@ -283,7 +297,7 @@ func serviceItems(ctx context.Context, tx *Tx, c *callbill.EContract) error {
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT cycle, product_detail, item, unit_price, price_unit, usage, usage_unit, original, discount, payable
+	rows, err := tx.QueryContext(ctx, `SELECT cycle, idx, product_detail, item, unit_price, price_unit, usage, usage_unit, original, discount, payable
 		FROM bill_lines WHERE account = ? AND cycle >= ? AND cycle <= ? ORDER BY cycle, idx`, c.Account, int(c.From), int(c.To))
 	if err != nil {
 		return err
@@ -297,9 +311,15 @@ func serviceItems(ctx context.Context, tx *Tx, c *callbill.EContract) error {
 	groups := map[string]*agg{}
 	c.Original, c.Discount, c.Payable = decimal.Zero, decimal.Zero, decimal.Zero
 	for rows.Next() {
-		var cycle int
+		var cycle, idx int
 		var pd, item, up, pu, usage, uu, o, d, p string
-		if err := rows.Scan(&cycle, &pd, &item, &up, &pu, &usage, &uu, &o, &d, &p); err != nil {
+		if err := rows.Scan(&cycle, &idx, &pd, &item, &up, &pu, &usage, &uu, &o, &d, &p); err != nil {
+			rows.Close()
+			return err
+		}
+		var r decReader
+		use, orig, disc, pay := r.parse("usage", usage), r.parse("original", o), r.parse("discount", d), r.parse("payable", p)
+		if err := r.err("bill_lines", "account %s, cycle %s, line %d", c.Account, callbill.Cycle(cycle), idx); err != nil {
 			rows.Close()
 			return err
 		}
@@ -314,8 +334,8 @@ func serviceItems(ctx context.Context, tx *Tx, c *callbill.EContract) error {
 		if g.item.UnitPrice != up || g.item.PriceUnit != pu || g.item.UsageUnit != uu {
 			g.mixed = true
 		}
-		g.usage = g.usage.Add(decimal.RequireFromString(usage))
-		g.orig, g.disc, g.payable = g.orig.Add(decimal.RequireFromString(o)), g.disc.Add(decimal.RequireFromString(d)), g.payable.Add(decimal.RequireFromString(p))
+		g.usage = g.usage.Add(use)
+		g.orig, g.disc, g.payable = g.orig.Add(orig), g.disc.Add(disc), g.payable.Add(pay)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -399,7 +419,7 @@ func (s *Store) changeContract(ctx context.Context, uid, id string, fn func(tx *
 		}
 	}
 	var out *callbill.EContract
-	err := s.contractTx(ctx, uid, func(tx *Tx, now time.Time) error {
+	err := s.contractTx(ctx, uid, "contract "+id, func(tx *Tx, now time.Time) error {
 		c, err := loadContract(ctx, tx, uid, id, now)
 		if err != nil {
 			return err

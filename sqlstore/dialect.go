@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -40,6 +43,32 @@ func init() {
 
 func openSQLite(dsn string, readOnly bool) (*sql.DB, error) {
 	path := strings.TrimPrefix(dsn, "sqlite://")
+	// The database holds every tenant's calls and money: a new file is
+	// created 0600 here, before SQLite would create it 0644, and SQLite
+	// gives the -wal and -shm beside it the database file's mode. An
+	// existing file keeps the mode its operator chose.
+	if !readOnly {
+		name, query, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
+		if rest, ok := strings.CutPrefix(name, "//"); ok { // file://host/path
+			name = ""
+			if i := strings.IndexByte(rest, '/'); i >= 0 {
+				name = rest[i:]
+			}
+		}
+		if n, err := url.PathUnescape(name); err == nil {
+			name = n
+		}
+		q, _ := url.ParseQuery(query)
+		if name != "" && !strings.HasPrefix(name, ":memory:") && q.Get("mode") != "memory" && q.Get("mode") != "ro" {
+			f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+			if err == nil {
+				err = f.Close()
+			}
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				return nil, err
+			}
+		}
+	}
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -38,34 +39,34 @@ func encodeContract(c *callbill.Contract) string {
 	return string(b)
 }
 
-func decodeContract(s string) (*callbill.Contract, error) {
+// decodeContract reads the stored contract of account uid; what does not
+// read is an error naming the account.
+func decodeContract(uid, s string) (*callbill.Contract, error) {
 	if s == "" {
 		return nil, nil
 	}
 	var j contractJSON
 	if err := json.Unmarshal([]byte(s), &j); err != nil {
-		return nil, err
+		return nil, corrupt(fmt.Sprintf("JSON (%v)", err), "accounts.contract", "account %s", uid)
 	}
 	c := &callbill.Contract{Items: map[callbill.Item]decimal.Decimal{}}
-	var err error
-	if c.Discount, err = decimal.NewFromString(j.Discount); err != nil {
+	var r decReader
+	c.Discount = r.parse("contract", j.Discount)
+	for k, v := range j.Items {
+		c.Items[callbill.Item(k)] = r.parse("contract", v)
+	}
+	if err := r.err("accounts", "account %s", uid); err != nil {
 		return nil, err
 	}
-	for k, v := range j.Items {
-		d, err := decimal.NewFromString(v)
-		if err != nil {
-			return nil, err
-		}
-		c.Items[callbill.Item(k)] = d
-	}
+	var err error
 	if j.From != "" {
 		if c.From, err = callbill.ParseCycle(j.From); err != nil {
-			return nil, err
+			return nil, corrupt(fmt.Sprintf("from cycle %q", j.From), "accounts.contract", "account %s", uid)
 		}
 	}
 	if j.To != "" {
 		if c.To, err = callbill.ParseCycle(j.To); err != nil {
-			return nil, err
+			return nil, corrupt(fmt.Sprintf("to cycle %q", j.To), "accounts.contract", "account %s", uid)
 		}
 	}
 	return c, nil
@@ -115,15 +116,20 @@ func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*accou
 			rows.Close()
 			return nil, err
 		}
-		a.CreditLine = decimal.RequireFromString(credit)
-		a.Cash = decimal.RequireFromString(cash)
-		a.Allowance = decimal.RequireFromString(allowance)
+		var r decReader
+		a.CreditLine = r.parse("credit_line", credit)
+		a.Cash = r.parse("cash", cash)
+		a.Allowance = r.parse("allowance", allowance)
 		if low != "" {
-			d := decimal.RequireFromString(low)
+			d := r.parse("low_balance", low)
 			a.LowBalanceAlert = &d
 		}
+		if err := r.err("accounts", "account %s", a.UID); err != nil {
+			rows.Close()
+			return nil, err
+		}
 		a.BelowSince, a.LowAlerted = timeOrZero(below), alerted != 0
-		if a.Contract, err = decodeContract(contract); err != nil {
+		if a.Contract, err = decodeContract(a.UID, contract); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -216,12 +222,9 @@ func loadPriceBook(ctx context.Context, q querier) (*callbill.PriceBook, error) 
 			return nil, err
 		}
 		p.From = time.Unix(from, 0)
-		var ts []tierJSON
-		if err := json.Unmarshal([]byte(tiers), &ts); err != nil {
+		var err error
+		if p.Tiers, err = decodeTiers(p, tiers); err != nil {
 			return nil, err
-		}
-		for _, t := range ts {
-			p.Tiers = append(p.Tiers, callbill.Tier{UpTo: t.UpTo, Price: decimal.RequireFromString(t.Price)})
 		}
 		overrides = append(overrides, p)
 	}

@@ -73,7 +73,6 @@ type importer struct {
 	rater *callbill.Rater // the rating state; in the pipeline, every account's
 	gen   int64           // the generation of the world the rater was built from
 	conn  *sql.Conn       // one connection for the whole import (COPY needs it)
-	tx    *Tx             // strict: the import's one transaction
 
 	stmts   map[string]*sql.Stmt // prepared in the current transaction
 	sqlText map[string]string    // multi-row statements by shape
@@ -126,12 +125,34 @@ func (w *work) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) {
 		again.ContactID, again.InstanceID), true)
 }
 
-func (im *importer) merge(b *batchReport) {
+// merge records a batch that is done: its counts, and its rejects — the
+// decoder's (bad) and the later stages' together, in input order, so that
+// OnReject sees every reject of the import in order and the report keeps the
+// first MaxReportedRejects.
+func (im *importer) merge(bad []callbill.Reject, b *batchReport) error {
 	im.rep.Imported += b.imported
 	im.rep.Duplicates += b.duplicates
-	im.rep.Rejected += b.rejected
+	im.rep.Rejected += b.rejected + int64(len(bad))
 	im.rep.Conflicts += b.conflicts
-	im.rep.Rejects = append(im.rep.Rejects, b.rejects...)
+	rejects := b.rejects
+	if len(bad) > 0 {
+		rejects = append(bad[:len(bad):len(bad)], b.rejects...)
+	}
+	sort.SliceStable(rejects, func(i, j int) bool {
+		x, y := rejects[i].Pos, rejects[j].Pos
+		return x.File < y.File || (x.File == y.File && x.Line < y.Line)
+	})
+	for _, r := range rejects {
+		if im.opts.OnReject != nil {
+			if err := im.opts.OnReject(r); err != nil {
+				return err
+			}
+		}
+		if len(im.rep.Rejects) < callbill.MaxReportedRejects {
+			im.rep.Rejects = append(im.rep.Rejects, r)
+		}
+	}
+	return nil
 }
 
 // Import rates and stores CDRs (DESIGN §4.2, §5). Each batch is decoded,
@@ -188,13 +209,13 @@ func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
 			return d.err
 		}
 		read += d.read
-		im.rep.Rejected += int64(len(d.bad))
-		im.rep.Rejects = append(im.rep.Rejects, d.bad...)
 		w := &work{rows: d.rows}
 		if err := im.sequential(context.WithoutCancel(ctx), tx, w, true); err != nil {
 			return err
 		}
-		im.merge(&w.rep)
+		if err := im.merge(d.bad, &w.rep); err != nil {
+			return err
+		}
 		if im.opts.Progress != nil {
 			im.opts.Progress(read)
 		}
@@ -220,6 +241,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 	wctx := context.WithoutCancel(ctx)
 	type flight struct {
 		w    *work
+		bad  []callbill.Reject // the decoder's rejects of the batch's rows
 		read int64
 		done chan error
 	}
@@ -243,7 +265,9 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 		if err != nil {
 			return err
 		}
-		im.merge(&prev.w.rep)
+		if err := im.merge(prev.bad, &prev.w.rep); err != nil {
+			return err
+		}
 		if im.opts.Progress != nil {
 			im.opts.Progress(prev.read)
 		}
@@ -260,9 +284,14 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			return d.err
 		}
 		read += d.read
-		im.rep.Rejected += int64(len(d.bad))
-		im.rep.Rejects = append(im.rep.Rejects, d.bad...)
 		if len(d.rows) == 0 {
+			// Only bad rows: they follow the batch in flight.
+			if err := land(); err != nil {
+				return err
+			}
+			if err := im.merge(d.bad, &batchReport{}); err != nil {
+				return err
+			}
 			continue
 		}
 		// Rate batch N+1 while batch N is being written.
@@ -285,7 +314,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			im.screen(w)
 			im.rateAhead(w)
 		}
-		f := &flight{w: w, read: read, done: make(chan error, 1)}
+		f := &flight{w: w, bad: d.bad, read: read, done: make(chan error, 1)}
 		go func() { f.done <- im.commitAhead(wctx, f.w) }()
 		prev = f
 	}
@@ -541,7 +570,11 @@ func (im *importer) prepareRater(ctx context.Context, tx *Tx) error {
 	if err != nil {
 		return err
 	}
-	im.rater, im.gen = callbill.NewRater(loc, book, closed, instanceDirectory(accts)), gen
+	window, err := billingWindow(ctx, tx, im.s.Now(), loc)
+	if err != nil {
+		return err
+	}
+	im.rater, im.gen = callbill.NewRater(window, book, closed, instanceDirectory(accts)), gen
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -47,8 +48,9 @@ func accountInfo(ctx context.Context, q querier, uid string) (*acctInfo, error) 
 	if err != nil {
 		return nil, err
 	}
-	a.cash = decimal.RequireFromString(cash)
-	return &a, nil
+	var r decReader
+	a.cash = r.parse("cash", cash)
+	return &a, r.err("accounts", "account %s", uid)
 }
 
 const titleCols = `id, account, kind, type, name, tax_id, bank, bank_account, address, phone, created_at, updated_at`
@@ -173,18 +175,25 @@ func (s *Store) DeleteInvoiceTitle(ctx context.Context, uid, id string) error {
 // debit charges more) and less any part a debit left unpaid (cash below 0) —
 // minus what is issued or pending. Top-ups count only once consumed.
 func invoiceable(ctx context.Context, tx *Tx, uid string, a *acctInfo) (*callbill.Invoiceable, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT amount FROM ledger WHERE account = ? AND kind <> ?`, uid, string(callbill.LedgerTopUp))
+	rows, err := tx.QueryContext(ctx, `SELECT seq, amount FROM ledger WHERE account = ? AND kind <> ?`, uid, string(callbill.LedgerTopUp))
 	if err != nil {
 		return nil, err
 	}
 	paid := decimal.Zero
 	for rows.Next() {
+		var seq int64
 		var amount string
-		if err := rows.Scan(&amount); err != nil {
+		if err := rows.Scan(&seq, &amount); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		paid = paid.Sub(decimal.RequireFromString(amount))
+		var r decReader
+		amt := r.parse("amount", amount)
+		if err := r.err("ledger", "account %s, entry %d", uid, seq); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		paid = paid.Sub(amt)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -289,8 +298,13 @@ func (s *Store) ApplyInvoice(ctx context.Context, req callbill.InvoiceRequest) (
 		return nil, callbill.Errorf(callbill.EINVALID, "invoice type must be general or special, not %q", req.Type)
 	}
 	request := hashOf("invoice", req.Account, req.TitleID, string(req.Type), strconv.FormatInt(req.AmountFen, 10), req.Remark)
+	what := fmt.Sprintf("idempotency key %q", req.Key)
+	if req.Key == "" {
+		what = "the application's id"
+	}
 	var out *callbill.InvoiceApplication
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.keyedTx(ctx, what, func(tx *Tx) error {
+		out = nil
 		if err := s.lockWriter(ctx, tx); err != nil {
 			return err
 		}

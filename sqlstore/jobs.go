@@ -22,15 +22,20 @@ func scanJob(row interface{ Scan(...any) error }) (*callbill.Job, error) {
 	return &j, nil
 }
 
-// EnqueueJob queues a job unless one with the same key exists; it returns
-// the job either way and whether it was created now.
+// EnqueueJob queues a job unless the account (account "" for the
+// operator's jobs) has one with the same key; it returns the job either way
+// and whether it was created now. Keys are each account's own: the same key
+// in two accounts is two jobs. The same key again with another kind or
+// other params is ECONFLICT, naming only the caller's key.
 func (s *Store) EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error) {
 	var job *callbill.Job
 	created := false
 	err := s.inTx(ctx, func(tx *Tx) error {
+		// A concurrent enqueue of the key waits here for the first to
+		// commit and then does nothing; the read below sees the winner.
 		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, key, account, params, status, attempts, node, lease_until,
 			created_at, started_at, finished_at, result, error) VALUES (?, ?, ?, ?, 'queued', 0, '', 0, ?, 0, 0, '', '')
-			ON CONFLICT (key) DO NOTHING`, kind, key, account, params, s.Now().Unix())
+			ON CONFLICT (account, key) DO NOTHING`, kind, key, account, params, s.Now().Unix())
 		if err != nil {
 			return err
 		}
@@ -39,10 +44,19 @@ func (s *Store) EnqueueJob(ctx context.Context, kind, key, account, params strin
 			return err
 		}
 		created = n == 1
-		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE key = ?`, key))
-		return err
+		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE account = ? AND key = ?`, account, key))
+		if err != nil {
+			return err
+		}
+		if !created && (job.Kind != kind || job.Params != params) {
+			return callbill.Errorf(callbill.ECONFLICT, "idempotency key %q was used for a different request (job %d)", key, job.ID)
+		}
+		return nil
 	})
-	return job, created, err
+	if err != nil {
+		return nil, false, err
+	}
+	return job, created, nil
 }
 
 // ClaimJob gives node the oldest job of kind that is queued, or running under

@@ -20,8 +20,9 @@ import (
 // returns the first result, the same key with another request is refused.
 
 // post appends a ledger entry and moves the account's cash by its amount.
-// A keyed entry whose key is taken fails with a unique violation (the
-// callers look the key up first, under the account's lock).
+// A keyed entry whose key the account took already fails with a unique
+// violation (the callers look the key up first, under the account's lock,
+// and retryUnique answers a violation that gets past them).
 func post(ctx context.Context, tx *Tx, a *account, e *callbill.LedgerEntry, request string) error {
 	a.Cash = a.Cash.Add(e.Amount)
 	e.Account, e.Balance = a.UID, a.Cash
@@ -65,7 +66,12 @@ func settleOutstanding(ctx context.Context, tx *Tx, a *account, at time.Time) er
 			rows.Close()
 			return err
 		}
-		p, d := decimal.RequireFromString(paid), decimal.RequireFromString(payable)
+		var r decReader
+		p, d := r.parse("paid", paid), r.parse("postpaid_payable", payable)
+		if err := r.err("bills", "account %s, cycle %s", a.UID, callbill.Cycle(c)); err != nil {
+			rows.Close()
+			return err
+		}
 		if p.LessThan(d) {
 			bills = append(bills, owed{callbill.Cycle(c), p, d.Sub(p)})
 		}
@@ -91,16 +97,16 @@ func settleOutstanding(ctx context.Context, tx *Tx, a *account, at time.Time) er
 	return nil
 }
 
-// keyed looks an idempotency key up. It returns the entry the key made when
-// the request is the same, ECONFLICT when it is another request, and nil
-// when the key is new.
-func keyed(ctx context.Context, tx *Tx, key, request string) (*callbill.LedgerEntry, error) {
+// keyed looks an idempotency key of the account uid up (keys are each
+// account's own). It returns the entry the key made when the request is the
+// same, ECONFLICT when it is another request, and nil when the key is new.
+func keyed(ctx context.Context, tx *Tx, uid, key, request string) (*callbill.LedgerEntry, error) {
 	var e callbill.LedgerEntry
 	var at int64
 	var cycle int
 	var amount, balance, req string
 	err := tx.QueryRowContext(ctx, `SELECT account, seq, at, kind, amount, balance, cycle, ref, key, reason, corrects, request
-		FROM ledger WHERE key = ?`, key).Scan(&e.Account, &e.Seq, &at, &e.Kind, &amount, &balance, &cycle, &e.Ref, &e.Key,
+		FROM ledger WHERE account = ? AND key = ?`, uid, key).Scan(&e.Account, &e.Seq, &at, &e.Kind, &amount, &balance, &cycle, &e.Ref, &e.Key,
 		&e.Reason, &e.Corrects, &req)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -109,11 +115,15 @@ func keyed(ctx context.Context, tx *Tx, key, request string) (*callbill.LedgerEn
 		return nil, err
 	}
 	if req != request {
-		return nil, callbill.Errorf(callbill.ECONFLICT, "idempotency key %q was used for a different request (entry %d of account %s)", key, e.Seq, e.Account)
+		return nil, callbill.Errorf(callbill.ECONFLICT, "idempotency key %q was used for a different request (ledger entry %d)", key, e.Seq)
 	}
 	e.At, e.Cycle = time.Unix(at, 0), callbill.Cycle(cycle)
-	e.Amount, e.Balance = decimal.RequireFromString(amount), decimal.RequireFromString(balance)
-	return &e, nil
+	var r decReader
+	e.Amount = r.parse("amount", amount)
+	if balance != "" {
+		e.Balance = r.parse("balance", balance)
+	}
+	return &e, r.err("ledger", "account %s, entry %d", uid, e.Seq)
 }
 
 // TopUp adds amount to an account's cash (and settles its arrears, oldest
@@ -161,21 +171,22 @@ func (s *Store) Adjust(ctx context.Context, uid string, amount decimal.Decimal, 
 	}, "adjustment")
 }
 
-// money runs one keyed money request under the account's lock.
+// money runs one keyed money request under the account's lock. A request
+// that loses its key to a concurrent one runs again and answers as a retry.
 func (s *Store) money(ctx context.Context, uid, key, request string,
 	move func(tx *Tx, a *account, now time.Time, cycle callbill.Cycle) (*callbill.LedgerEntry, error), what string) (*callbill.MoneyResult, error) {
 	if strings.TrimSpace(key) == "" {
 		return nil, callbill.Errorf(callbill.EINVALID, "a %s needs an idempotency key", what)
 	}
 	var res *callbill.MoneyResult
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.keyedTx(ctx, fmt.Sprintf("idempotency key %q", key), func(tx *Tx) error {
 		if err := s.lockWriter(ctx, tx); err != nil {
 			return err
 		}
 		if err := s.lockAccounts(ctx, tx, []string{uid}); err != nil {
 			return err
 		}
-		prev, err := keyed(ctx, tx, key, request)
+		prev, err := keyed(ctx, tx, uid, key, request)
 		if err != nil {
 			return err
 		}
@@ -235,7 +246,13 @@ func outstanding(ctx context.Context, tx *Tx, uids []string) (map[string]decimal
 				rows.Close()
 				return nil, err
 			}
-			out[uid] = out[uid].Add(decimal.RequireFromString(payable).Sub(decimal.RequireFromString(paid)))
+			var r decReader
+			owed := r.parse("postpaid_payable", payable).Sub(r.parse("paid", paid))
+			if err := r.err("bills", "account %s", uid); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[uid] = out[uid].Add(owed)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -410,9 +427,13 @@ func (s *Store) Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry,
 				return err
 			}
 			e.At, e.Cycle = time.Unix(at, 0), callbill.Cycle(cycle)
-			e.Amount = decimal.RequireFromString(amount)
+			var r decReader
+			e.Amount = r.parse("amount", amount)
 			if balance != "" {
-				e.Balance = decimal.RequireFromString(balance)
+				e.Balance = r.parse("balance", balance)
+			}
+			if err := r.err("ledger", "account %s, entry %d", uid, e.Seq); err != nil {
+				return err
 			}
 			out = append(out, e)
 		}
@@ -537,12 +558,21 @@ func (s *Store) VerifyLedger(ctx context.Context, uid string) ([]string, int, er
 					rows.Close()
 					return err
 				}
-				sum = sum.Add(decimal.RequireFromString(amount))
-				if balance != "" && !decimal.RequireFromString(balance).Equal(sum) {
+				var r decReader
+				amt, bal := r.parse("amount", amount), decimal.Zero
+				if balance != "" {
+					bal = r.parse("balance", balance)
+				}
+				if err := r.err("ledger", "account %s, entry %d", u, seq); err != nil {
+					rows.Close()
+					return err
+				}
+				sum = sum.Add(amt)
+				if balance != "" && !bal.Equal(sum) {
 					problems = append(problems, fmt.Sprintf("account %s: entry %d says balance %s, the entries up to it sum to %s", u, seq, balance, sum))
 				}
 				if kind == string(callbill.LedgerDeduct) || kind == string(callbill.LedgerSettle) {
-					paidBy[ref] = paidBy[ref].Sub(decimal.RequireFromString(amount))
+					paidBy[ref] = paidBy[ref].Sub(amt)
 				}
 			}
 			rows.Close()
@@ -564,7 +594,12 @@ func (s *Store) VerifyLedger(ctx context.Context, uid string) ([]string, int, er
 					return err
 				}
 				ref := "bill:" + callbill.Cycle(c).String()
-				p, d := decimal.RequireFromString(paid), decimal.RequireFromString(payable)
+				var r decReader
+				p, d := r.parse("paid", paid), r.parse("postpaid_payable", payable)
+				if err := r.err("bills", "account %s, cycle %s", u, callbill.Cycle(c)); err != nil {
+					rows.Close()
+					return err
+				}
 				if !p.Equal(paidBy[ref]) {
 					problems = append(problems, fmt.Sprintf("account %s: bill %s says paid %s, the ledger paid %s", u, callbill.Cycle(c), p, paidBy[ref]))
 				}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/shopspring/decimal"
 )
 
 // Accounts returns every account (uid "") or one, with instances, numbers
@@ -50,7 +50,7 @@ func (s *Store) PriceOverrides(ctx context.Context) ([]callbill.Price, error) {
 				return err
 			}
 			p.From = time.Unix(from, 0)
-			p.Tiers, err = decodeTiers(tiers)
+			p.Tiers, err = decodeTiers(p, tiers)
 			if err != nil {
 				return err
 			}
@@ -172,20 +172,21 @@ func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFil
 	})
 }
 
-func decodeTiers(s string) ([]callbill.Tier, error) {
+// decodeTiers reads the stored tiers of price p (its item, mode and from
+// say which row); what does not read is an error naming the row.
+func decodeTiers(p callbill.Price, s string) ([]callbill.Tier, error) {
+	row := "item %s, mode %s, from %s"
+	from := p.From.UTC().Format(time.RFC3339)
 	var ts []tierJSON
 	if err := json.Unmarshal([]byte(s), &ts); err != nil {
-		return nil, err
+		return nil, corrupt(fmt.Sprintf("JSON (%v)", err), "prices.tiers", row, p.Item, p.Mode, from)
 	}
 	out := make([]callbill.Tier, len(ts))
+	var r decReader
 	for i, t := range ts {
-		d, err := decimal.NewFromString(t.Price)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = callbill.Tier{UpTo: t.UpTo, Price: d}
+		out[i] = callbill.Tier{UpTo: t.UpTo, Price: r.parse("tiers", t.Price)}
 	}
-	return out, nil
+	return out, r.err("prices", row, p.Item, p.Mode, from)
 }
 
 // toUnix is t's epoch seconds, or the largest when t is zero (no end).

@@ -278,6 +278,21 @@ func location(ctx context.Context, q querier) (*time.Location, string, error) {
 	return loc, name, err
 }
 
+// billingWindow is the plausibility window in force at now: which calls are
+// billable and which cycles a bill can exist in (billing.first_cycle and
+// billing.max_call_seconds of the world file, stored in meta).
+func billingWindow(ctx context.Context, q querier, now time.Time, loc *time.Location) (callbill.Window, error) {
+	first, err := getMetaInt(ctx, q, "billable_from")
+	if err != nil {
+		return callbill.Window{}, err
+	}
+	maxSeconds, err := getMetaInt(ctx, q, "max_call_seconds")
+	if err != nil {
+		return callbill.Window{}, err
+	}
+	return callbill.NewWindow(callbill.Cycle(first), maxSeconds, now, loc), nil
+}
+
 // closedThrough is the last closed cycle (closing leaves no gaps), 0 when none.
 func closedThrough(ctx context.Context, q querier) (callbill.Cycle, error) {
 	n, err := getMetaInt(ctx, q, "closed_through")

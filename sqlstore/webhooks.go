@@ -154,20 +154,25 @@ func (b *billEvents) emit(ctx context.Context, tx *Tx) error {
 	if len(b.uids) == 0 {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT account, original, discount, payable FROM purchases WHERE cycle = ?`, int(b.cycle))
+	rows, err := tx.QueryContext(ctx, `SELECT account, id, original, discount, payable FROM purchases WHERE cycle = ?`, int(b.cycle))
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var uid, o, d, p string
-		if err := rows.Scan(&uid, &o, &d, &p); err != nil {
+		var uid, id, o, d, p string
+		if err := rows.Scan(&uid, &id, &o, &d, &p); err != nil {
 			rows.Close()
 			return err
 		}
 		if s := b.sums[uid]; s != nil {
-			pay := decimal.RequireFromString(p)
-			s.original = s.original.Add(decimal.RequireFromString(o))
-			s.discount = s.discount.Add(decimal.RequireFromString(d))
+			var r decReader
+			orig, disc, pay := r.parse("original", o), r.parse("discount", d), r.parse("payable", p)
+			if err := r.err("purchases", "account %s, purchase %s", uid, id); err != nil {
+				rows.Close()
+				return err
+			}
+			s.original = s.original.Add(orig)
+			s.discount = s.discount.Add(disc)
 			s.payable, s.paid = s.payable.Add(pay), s.paid.Add(pay)
 		}
 	}

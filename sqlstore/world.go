@@ -21,7 +21,8 @@ import (
 func (s *Store) ApplyWorld(ctx context.Context, w *callbill.World) (*callbill.ApplyReport, error) {
 	rep := &callbill.ApplyReport{}
 	var problems callbill.Problems
-	err := s.inTx(ctx, func(tx *Tx) error {
+	err := s.keyedTx(ctx, "an id of the file", func(tx *Tx) error {
+		*rep = callbill.ApplyReport{} // a second run counts afresh
 		var err error
 		problems, err = s.applyWorld(ctx, tx, w, rep)
 		if err != nil {
@@ -82,6 +83,10 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 		}
 	}
 	loc, _, err := location(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	window, err := s.applyWindow(ctx, tx, w, loc, add)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +231,10 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 				add(t.Path+".at", "top-up dated in %s, a closed cycle: a closed bill never changes", cycle)
 				continue
 			}
+			if cycle < window.FirstCycle {
+				add(t.Path+".at", "top-up dated in %s, before the first billable cycle %s (billing.first_cycle)", cycle, window.FirstCycle)
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO topups (account, id, amount, at, cycle, hash) VALUES (?, ?, ?, ?, ?, ?)`,
 				t.Account, t.ID, t.Amount.String(), t.At.Unix(), int(cycle), hash); err != nil {
 				return nil, err
@@ -248,7 +257,7 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 			add(p.Path+".account", "account %s is neither in this file nor stored", p.Account)
 			continue
 		}
-		skipped, where, msg, err := buy(ctx, tx, a, p, loc, book, closed)
+		skipped, where, msg, err := buy(ctx, tx, a, p, loc, book, closed, window.FirstCycle)
 		if err != nil {
 			return nil, err
 		}
@@ -277,7 +286,7 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 // id (the same id with the same content is skipped, with other content a
 // problem), settled on its own and paid from cash. A problem comes back as
 // a message and the path suffix it concerns ("", ".id", ".at").
-func buy(ctx context.Context, tx *Tx, a *account, p *callbill.Purchase, loc *time.Location, book *callbill.PriceBook, closed callbill.Cycle) (skipped bool, where, problem string, err error) {
+func buy(ctx context.Context, tx *Tx, a *account, p *callbill.Purchase, loc *time.Location, book *callbill.PriceBook, closed, firstBillable callbill.Cycle) (skipped bool, where, problem string, err error) {
 	mode, msg := resolvePurchase(p, a)
 	if msg != "" {
 		return false, "", msg, nil
@@ -298,6 +307,9 @@ func buy(ctx context.Context, tx *Tx, a *account, p *callbill.Purchase, loc *tim
 	cycle := callbill.CycleOf(p.At, loc)
 	if cycle <= closed {
 		return false, ".at", fmt.Sprintf("purchase dated in %s, a closed cycle: a closed bill never changes", cycle), nil
+	}
+	if cycle < firstBillable {
+		return false, ".at", fmt.Sprintf("purchase dated in %s, before the first billable cycle %s (billing.first_cycle)", cycle, firstBillable), nil
 	}
 	line, err := callbill.SettlePurchase(p, &a.Account, mode, book, loc)
 	if err != nil {
@@ -336,7 +348,9 @@ func buy(ctx context.Context, tx *Tx, a *account, p *callbill.Purchase, loc *tim
 // an unknown account.
 func (s *Store) Purchase(ctx context.Context, p callbill.Purchase) (bool, error) {
 	skipped := false
-	err := s.inTx(ctx, func(tx *Tx) error {
+	asked := p
+	err := s.keyedTx(ctx, fmt.Sprintf("purchase id %q", p.ID), func(tx *Tx) error {
+		p = asked // a second run starts from the request, not from what the first filled in
 		if err := s.lockWriter(ctx, tx); err != nil {
 			return err
 		}
@@ -359,6 +373,10 @@ func (s *Store) Purchase(ctx context.Context, p callbill.Purchase) (bool, error)
 		if err != nil {
 			return err
 		}
+		window, err := billingWindow(ctx, tx, s.Now(), loc)
+		if err != nil {
+			return err
+		}
 		if p.At.IsZero() {
 			// Made now; a retry of the same id keeps the time of the first.
 			var at int64
@@ -373,7 +391,7 @@ func (s *Store) Purchase(ctx context.Context, p callbill.Purchase) (bool, error)
 			}
 		}
 		var msg string
-		skipped, _, msg, err = buy(ctx, tx, a, &p, loc, book, closed)
+		skipped, _, msg, err = buy(ctx, tx, a, &p, loc, book, closed, window.FirstCycle)
 		if err != nil {
 			return err
 		}
@@ -438,18 +456,20 @@ type appliedErr struct {
 	err error
 }
 
-// checkApplied tells whether an id was applied before: with the same content
-// it is a duplicate to skip, with other content a problem.
+// checkApplied tells whether the account applied an id before: with the
+// same content it is a duplicate to skip, with other content a problem. Ids
+// are each account's own: another account's use of one is none of this
+// account's business.
 func checkApplied(ctx context.Context, tx *Tx, table, acct, id, hash string) (bool, appliedErr) {
-	var old, oldAcct string
-	err := tx.QueryRowContext(ctx, `SELECT account, hash FROM `+table+` WHERE id = ?`, id).Scan(&oldAcct, &old)
+	var old string
+	err := tx.QueryRowContext(ctx, `SELECT hash FROM `+table+` WHERE account = ? AND id = ?`, acct, id).Scan(&old)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, appliedErr{}
 	}
 	if err != nil {
 		return false, appliedErr{err: err}
 	}
-	if old != hash || oldAcct != acct {
+	if old != hash {
 		return false, appliedErr{msg: fmt.Sprintf("id %s was applied before with different content", id)}
 	}
 	return true, appliedErr{}
@@ -472,4 +492,29 @@ func insertPurchase(ctx context.Context, tx *Tx, p *callbill.Purchase, cycle cal
 		callbill.FormatPrice(l.UnitPrice), l.PriceUnit, l.Usage.String(), l.UsageUnit, l.ExactOriginal.String(), l.ExactDiscount.String(),
 		l.ExactPayable.String(), l.Original.String(), l.Discount.String(), l.Payable.String())
 	return err
+}
+
+// applyWindow stores the world file's billing.first_cycle and
+// billing.max_call_seconds and returns the window in force after them. The
+// first billable cycle cannot move past a cycle that already holds calls,
+// purchases or top-ups: they would sit in cycles that are never closed.
+func (s *Store) applyWindow(ctx context.Context, tx *Tx, w *callbill.World, loc *time.Location, add func(path, format string, args ...any)) (callbill.Window, error) {
+	if w.FirstCycle != 0 {
+		first, err := getMetaInt(ctx, tx, "first_cycle")
+		if err != nil {
+			return callbill.Window{}, err
+		}
+		if first != 0 && callbill.Cycle(first) < w.FirstCycle {
+			add("billing.first_cycle", "calls, purchases or top-ups are stored from %s on; the first billable cycle cannot be later than that",
+				callbill.Cycle(first))
+		} else if err := setMeta(ctx, tx, "billable_from", strconv.Itoa(int(w.FirstCycle))); err != nil {
+			return callbill.Window{}, err
+		}
+	}
+	if w.MaxCallSeconds != 0 {
+		if err := setMeta(ctx, tx, "max_call_seconds", strconv.FormatInt(w.MaxCallSeconds, 10)); err != nil {
+			return callbill.Window{}, err
+		}
+	}
+	return billingWindow(ctx, tx, s.Now(), loc)
 }

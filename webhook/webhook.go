@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/recovery"
 )
 
 // Headers of a delivery.
@@ -196,7 +197,10 @@ func (d *Deliverer) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for ctx.Err() == nil {
-			n, err := d.RunOnce(ctx)
+			n, panicked, err := d.round(ctx)
+			if panicked {
+				break // logged; the next poll tries again
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					d.Log.Error("claim webhook deliveries", "err", err)
@@ -215,6 +219,16 @@ func (d *Deliverer) Run(ctx context.Context) {
 	}
 }
 
+// round runs RunOnce, recovering a panic. Its context ends with it, so that
+// a transaction a panic left open is rolled back then instead of holding
+// the database's write lock.
+func (d *Deliverer) round(ctx context.Context) (n int, panicked bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	panicked = recovery.Do(d.Log, "webhook deliverer panicked", func() { n, err = d.RunOnce(ctx) })
+	return n, panicked, err
+}
+
 // RunOnce claims one batch of due deliveries and sends them, in parallel;
 // it returns how many it claimed.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
@@ -230,7 +244,9 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func(dl *callbill.WebhookDelivery) {
 			defer wg.Done()
-			d.deliver(work, dl)
+			// A panic in a goroutine would end the process: log it instead.
+			recovery.Do(d.Log, "webhook delivery panicked", func() { d.deliver(work, dl) },
+				"webhook", dl.Endpoint, "event", dl.Event)
 		}(&batch[i])
 	}
 	wg.Wait()
@@ -239,15 +255,20 @@ func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
 
 // deliver makes one attempt and records it.
 func (d *Deliverer) deliver(ctx context.Context, dl *callbill.WebhookDelivery) {
-	body := Body(dl)
+	log := d.Log.With("webhook", dl.Endpoint, "event", dl.Event, "kind", dl.Kind)
 	started := time.Now()
-	code, errText := d.post(ctx, dl, body)
+	var code int
+	var errText string
+	if recovery.Do(log, "webhook attempt panicked", func() { code, errText = d.post(ctx, dl, Body(dl)) }) {
+		// The delivery is claimed: record a failed attempt, so that it is
+		// retried on the usual schedule, not only once its lease runs out.
+		code, errText = 0, "internal error"
+	}
 	a := callbill.WebhookAttempt{Endpoint: dl.Endpoint, Event: dl.Event, Node: d.Node, Code: code, Error: errText,
 		Duration: time.Since(started)}
 	if !a.OK() && d.Backoff != nil {
 		a.RetryIn = d.Backoff(dl.Attempts + 1)
 	}
-	log := d.Log.With("webhook", dl.Endpoint, "event", dl.Event, "kind", dl.Kind)
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	status, err := d.Store.RecordAttempt(rctx, a)

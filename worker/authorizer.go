@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/recovery"
 )
 
 // AuthStore is what the authorizer reads (sqlstore.Store).
@@ -68,9 +69,12 @@ func (a *Authorizer) Run(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := a.Refresh(ctx); err != nil && ctx.Err() == nil {
-			a.Log.Error("refresh call authorization", "err", err)
-		}
+		// A panic keeps the last snapshot and tries again at the next tick.
+		recovery.Do(a.Log, "refresh call authorization panicked", func() {
+			if err := a.Refresh(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("refresh call authorization", "err", err)
+			}
+		})
 		select {
 		case <-ctx.Done():
 			return

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/internal/recovery"
 )
 
 // Store is what the worker needs of the store (sqlstore.Store).
@@ -48,6 +50,26 @@ func (n *Node) removeStaleTemps() {
 	for _, name := range names {
 		if st, err := os.Stat(name); err == nil && time.Since(st.ModTime()) > 2*n.Lease {
 			root.Remove(filepath.Base(name))
+		}
+	}
+}
+
+// expireRejectsFiles deletes the rejects files of API imports older than
+// ExportKeepDays.
+func (n *Node) expireRejectsFiles(ctx context.Context) {
+	root, err := os.OpenRoot(n.ExportDir)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	names, _ := filepath.Glob(filepath.Join(n.ExportDir, cdr.StoredRejectsDir, "*.csv"))
+	before := n.Now().AddDate(0, 0, -ExportKeepDays)
+	for _, name := range names {
+		if st, err := os.Stat(name); err == nil && st.ModTime().Before(before) {
+			rel := cdr.StoredRejectsDir + "/" + filepath.Base(name)
+			if err := root.Remove(rel); err != nil && !os.IsNotExist(err) {
+				n.Log.Error("delete expired rejects file", "file", rel, "err", err)
+			}
 		}
 	}
 }
@@ -174,22 +196,27 @@ func (n *Node) Run(ctx context.Context) {
 	defer t.Stop()
 	var lastSweep time.Time
 	for {
-		n.scheduleClose(ctx)
+		n.step(ctx, "schedule the automatic close", n.scheduleClose)
 		// Time alone moves accounts (a grace period ending) and numbers (rent
 		// running out): record those transitions, renew what is set to.
 		if time.Since(lastSweep) >= 30*time.Second {
 			lastSweep = time.Now()
-			if err := n.Store.Sweep(ctx); err != nil && ctx.Err() == nil {
-				n.Log.Error("sweep account states", "err", err)
-			}
-			n.expireExports(ctx)
-			if k, err := n.Store.RenewDue(ctx); err != nil && ctx.Err() == nil {
-				n.Log.Error("renew numbers", "err", err)
-			} else if k > 0 {
-				n.Log.Info("renewed number rent", "numbers", k)
-			}
+			n.step(ctx, "sweep account states", func(ctx context.Context) {
+				if err := n.Store.Sweep(ctx); err != nil && ctx.Err() == nil {
+					n.Log.Error("sweep account states", "err", err)
+				}
+			})
+			n.step(ctx, "expire exports", n.expireExports)
+			n.step(ctx, "expire rejects files", n.expireRejectsFiles)
+			n.step(ctx, "renew numbers", func(ctx context.Context) {
+				if k, err := n.Store.RenewDue(ctx); err != nil && ctx.Err() == nil {
+					n.Log.Error("renew numbers", "err", err)
+				} else if k > 0 {
+					n.Log.Info("renewed number rent", "numbers", k)
+				}
+			})
 		}
-		for n.runOne(ctx, callbill.JobClose) || n.runOne(ctx, callbill.JobExport) {
+		for n.next(ctx, callbill.JobClose) || n.next(ctx, callbill.JobExport) {
 		}
 		select {
 		case <-ctx.Done():
@@ -197,6 +224,44 @@ func (n *Node) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// step runs one step of the loop. A panic in it is logged with its stack
+// and the loop goes on; it reports whether the step ran through. The
+// step's context ends with it, so that a transaction a panic left open is
+// rolled back then instead of holding the database's write lock.
+func (n *Node) step(ctx context.Context, what string, fn func(ctx context.Context)) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return !recovery.Do(n.Log, "background step panicked", func() { fn(ctx) }, "step", what)
+}
+
+// next runs the next job of kind, if any; it reports whether there may be
+// more. A job that panics is failed by runOne; a panic around it (claiming,
+// recording) ends this round, and the next poll tries again.
+func (n *Node) next(ctx context.Context, kind string) bool {
+	found := false
+	n.step(ctx, "run a "+kind+" job", func(ctx context.Context) { found = n.runOne(ctx, kind) })
+	return found
+}
+
+// errPanic is the failure of a job that panicked: its record says only
+// "internal error", the log has the stack.
+var errPanic = callbill.Errorf(callbill.EINTERNAL, "internal error")
+
+// runSafely runs a claimed job; a panic fails the job instead of the node.
+// The job has its own context, ended before the outcome is recorded: a
+// transaction the panic left open is rolled back first.
+func (n *Node) runSafely(ctx context.Context, job *callbill.Job, log *slog.Logger) (result string, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			recovery.Log(log, "job panicked", p)
+			result, err = "", errPanic
+		}
+	}()
+	return n.run(ctx, job)
 }
 
 // scheduleClose queues the close of the previous cycle once it is due:
@@ -235,7 +300,7 @@ func (n *Node) runOne(ctx context.Context, kind string) bool {
 		return false
 	}
 	log := n.Log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempts)
-	result, err := n.run(ctx, job)
+	result, err := n.runSafely(ctx, job, log)
 	if n.OnJob != nil {
 		outcome := "done"
 		if err != nil {
@@ -282,7 +347,9 @@ func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := os.MkdirAll(n.ExportDir, 0o750); err != nil {
+		// Usage detail is the tenants' private data: the folder is the
+		// service's own (the files are 0600, export.Write).
+		if err := os.MkdirAll(n.ExportDir, 0o700); err != nil {
 			return "", err
 		}
 		// The file is named by the job, so a retry overwrites a half-done

@@ -3,11 +3,12 @@ package world
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
@@ -20,12 +21,30 @@ import (
 type problem struct {
 	line, col int
 	late      bool // sorts after everything else at line:col
+	seq       int  // order of adding: keeps the sort stable across compactions
 	callbill.Problem
 }
 
+// maxProblems is how many problems Parse lists; one more problem says how
+// many were left out.
+const maxProblems = 100
+
+// compactAt is when the kept problems are cut back to the first maxProblems.
+// Problems do not arrive in document order (a mapping's missing fields are
+// added after its fields, a duplicate is found where the original is long
+// past, aliases and merge keys revisit earlier lines), so the first 100 to
+// arrive are not the first 100 of the document. The alias budget bounds how
+// many problems a file can cause, but only to about ten per written node, and
+// a large file has millions of nodes: cutting back whenever compactAt are
+// kept bounds memory for any input at O(n log compactAt) time, and gives the
+// same first 100 as sorting them all.
+const compactAt = 10 * maxProblems
+
 // parser collects problems while walking the document.
 type parser struct {
-	probs []problem
+	probs []problem      // the earliest problems so far, at most compactAt
+	count int            // every problem added, kept or not
+	loc   *time.Location // billing.timezone of the file, nil when not given
 }
 
 func (p *parser) add(n *yaml.Node, path, format string, args ...any) {
@@ -33,7 +52,7 @@ func (p *parser) add(n *yaml.Node, path, format string, args ...any) {
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	p.probs = append(p.probs, problem{line, col, false, callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)}})
+	p.keep(problem{line: line, col: col}, path, format, args)
 }
 
 // addAfter adds a problem about a mapping as a whole (a missing field, fields
@@ -41,7 +60,39 @@ func (p *parser) add(n *yaml.Node, path, format string, args ...any) {
 // fields.
 func (p *parser) addAfter(n *yaml.Node, path, format string, args ...any) {
 	line, col := end(n)
-	p.probs = append(p.probs, problem{line, col, true, callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)}})
+	p.keep(problem{line: line, col: col, late: true}, path, format, args)
+}
+
+func (p *parser) keep(q problem, path, format string, args []any) {
+	q.seq = p.count
+	p.count++
+	q.Problem = callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
+	p.probs = append(p.probs, q)
+	if len(p.probs) >= compactAt {
+		p.compact()
+	}
+}
+
+// compact sorts the kept problems into document order (by adding order for
+// the same node) and drops all but the first maxProblems.
+func (p *parser) compact() {
+	sort.Slice(p.probs, func(i, j int) bool {
+		a, b := p.probs[i], p.probs[j]
+		if a.line != b.line {
+			return a.line < b.line
+		}
+		if a.col != b.col {
+			return a.col < b.col
+		}
+		if a.late != b.late {
+			return !a.late
+		}
+		return a.seq < b.seq
+	})
+	if len(p.probs) > maxProblems {
+		clear(p.probs[maxProblems:])
+		p.probs = p.probs[:maxProblems]
+	}
 }
 
 // end returns the position of the last node inside n.
@@ -55,25 +106,45 @@ func end(n *yaml.Node) (line, col int) {
 	return n.Line, n.Column
 }
 
-// problems returns the collected problems in document order (stable for
-// problems about the same node).
+// problems returns the first maxProblems problems in document order, and
+// then one saying how many more there are.
 func (p *parser) problems() callbill.Problems {
-	sort.SliceStable(p.probs, func(i, j int) bool {
-		a, b := p.probs[i], p.probs[j]
-		if a.line != b.line {
-			return a.line < b.line
-		}
-		if a.col != b.col {
-			return a.col < b.col
-		}
-		return !a.late && b.late
-	})
+	p.compact()
 	var out callbill.Problems
 	for _, q := range p.probs {
 		out = append(out, q.Problem)
 	}
+	switch more := p.count - len(p.probs); {
+	case more == 1:
+		out = append(out, callbill.Problem{Message: "and 1 more problem"})
+	case more > 1:
+		out = append(out, callbill.Problem{Message: fmt.Sprintf("and %d more problems", more)})
+	}
 	return out
 }
+
+// shortText bounds how much of a value a message repeats: a message about a
+// 60 KB scalar, aliased a thousand times, must not cost 60 MB.
+const shortText = 64
+
+// short cuts s to shortText bytes and marks the cut.
+func short(s string) string { return cut(s, shortText) }
+
+// cut cuts s to n bytes (on a character boundary) and marks the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// quote quotes a value for a message: escaped (so NULs and broken UTF-8
+// never reach the answer) and cut short.
+func quote(s string) string { return strconv.Quote(short(s)) }
 
 // resolve follows aliases.
 func resolve(n *yaml.Node) *yaml.Node {
@@ -95,7 +166,7 @@ func kindName(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return fmt.Sprintf("%q", n.Value)
+		return quote(n.Value)
 	}
 	return "something else"
 }
@@ -234,10 +305,22 @@ func (p *parser) list(n *yaml.Node, path string) []*yaml.Node {
 }
 
 func join(path, key string) string {
+	key = pathKey(key)
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+// pathKey is a mapping key as it appears in a path: as written when it is
+// printable text, quoted otherwise, so that a path never carries a NUL,
+// broken UTF-8, a control character or a 60 KB key.
+func pathKey(key string) string {
+	if key != "" && len(key) <= shortText && utf8.ValidString(key) &&
+		strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
+		return key
+	}
+	return quote(key)
 }
 
 func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
@@ -254,6 +337,11 @@ func contains(list []string, s string) bool {
 func unknownField(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
+		// The distance is at least the difference in length: skip the
+		// quadratic comparison of a long key that cannot be a near miss.
+		if len(name) > utf8.UTFMax*(len(k)+bestD) {
+			continue
+		}
 		if d := distance(strings.ToLower(name), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
@@ -301,7 +389,8 @@ func (o *obj) required(key, hint string) {
 }
 
 // scalar returns the literal text of key's value. ok is false when the field
-// is absent (reported if required) or not a single value (always reported).
+// is absent (reported if required) or not a single value, or holds a NUL or
+// broken UTF-8 (always reported): no such text goes further than here.
 func (o *obj) scalar(key string, required bool, hint string) (string, bool) {
 	v := o.vals[key]
 	if v == nil {
@@ -314,11 +403,39 @@ func (o *obj) scalar(key string, required bool, hint string) (string, bool) {
 		o.p.add(v, o.at(key), "must be a single value, not %s", kindName(v))
 		return "", false
 	}
+	if msg := badText(v.Value); msg != "" {
+		o.p.add(v, o.at(key), "%s", msg)
+		return "", false
+	}
 	s := strings.TrimSpace(v.Value)
 	if s == "" {
 		if required {
 			o.required(key, hint)
 		}
+		return "", false
+	}
+	return s, true
+}
+
+// badText says what is wrong with text no field may hold, or "".
+func badText(s string) string {
+	switch {
+	case strings.IndexByte(s, 0) >= 0:
+		return "contains a NUL byte"
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	}
+	return ""
+}
+
+// text reads a scalar of at most maxBytes bytes.
+func (o *obj) text(key string, required bool, hint string, maxBytes int) (string, bool) {
+	s, ok := o.scalar(key, required, hint)
+	if !ok {
+		return "", false
+	}
+	if len(s) > maxBytes {
+		o.p.add(o.vals[key], o.at(key), "is %d bytes; at most %d allowed", len(s), maxBytes)
 		return "", false
 	}
 	return s, true
@@ -335,13 +452,11 @@ func (o *obj) enum(key string, required bool, choices ...string) (string, bool) 
 		return "", false
 	}
 	if !contains(choices, s) {
-		o.p.add(o.vals[key], o.at(key), "must be %s, not %q", hint, s)
+		o.p.add(o.vals[key], o.at(key), "must be %s, not %s", hint, quote(s))
 		return "", false
 	}
 	return s, true
 }
-
-var decimalRE = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
 
 // number text of a scalar: YAML integers may carry digit separators (1_000).
 func numberText(v *yaml.Node, s string) string {
@@ -351,30 +466,19 @@ func numberText(v *yaml.Node, s string) string {
 	return s
 }
 
-// decimal reads a non-negative decimal with at most places decimals. YAML
-// numbers are read from their literal text, so 0.15 stays exact.
-func (o *obj) decimal(key string, required bool, places int32) (decimal.Decimal, bool) {
+// money reads a decimal through one of the money grammar's parsers
+// (callbill.ParseAmount, ParsePrice, ParseRate), so that the world file
+// accepts exactly what every other way into callbill accepts. YAML numbers
+// are read from their literal text, so 0.15 stays exact.
+func (o *obj) money(key string, required bool, parse func(string) (decimal.Decimal, error)) (decimal.Decimal, bool) {
 	s, ok := o.scalar(key, required, "")
 	if !ok {
 		return decimal.Decimal{}, false
 	}
 	v := o.vals[key]
-	s = numberText(v, s)
-	if !decimalRE.MatchString(s) {
-		o.p.add(v, o.at(key), "must be a decimal number such as \"0.15\", not %q", s)
-		return decimal.Decimal{}, false
-	}
-	d, err := decimal.NewFromString(s)
+	d, err := parse(numberText(v, s))
 	if err != nil {
-		o.p.add(v, o.at(key), "must be a decimal number such as \"0.15\", not %q", s)
-		return decimal.Decimal{}, false
-	}
-	if d.IsNegative() {
-		o.p.add(v, o.at(key), "must not be negative, got %s", s)
-		return decimal.Decimal{}, false
-	}
-	if !d.Equal(d.Truncate(places)) {
-		o.p.add(v, o.at(key), "must have at most %d decimals, got %s", places, s)
+		o.p.add(v, o.at(key), "%s", callbill.ErrorMessage(err))
 		return decimal.Decimal{}, false
 	}
 	return d, true
@@ -391,11 +495,11 @@ func (o *obj) integer(key string, required bool, lo, hi int64) (int64, bool) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
 		if errors.Is(err, strconv.ErrRange) && strings.HasPrefix(s, "-") {
-			o.p.add(v, o.at(key), "must be at least %d, got %s", lo, s)
+			o.p.add(v, o.at(key), "must be at least %d, got %s", lo, short(s))
 		} else if errors.Is(err, strconv.ErrRange) {
-			o.p.add(v, o.at(key), "must be at most %d, got %s", hi, s)
+			o.p.add(v, o.at(key), "must be at most %d, got %s", hi, short(s))
 		} else {
-			o.p.add(v, o.at(key), "must be a whole number, not %q", s)
+			o.p.add(v, o.at(key), "must be a whole number, not %s", quote(s))
 		}
 		return 0, false
 	}
@@ -420,7 +524,7 @@ func (o *obj) time(key string, required bool) (time.Time, bool) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		o.p.add(o.vals[key], o.at(key), "must be RFC 3339 with an offset, e.g. %s, not %q", timeExample, s)
+		o.p.add(o.vals[key], o.at(key), "must be RFC 3339 with an offset, e.g. %s, not %s", timeExample, quote(s))
 		return time.Time{}, false
 	}
 	return t, true
@@ -434,7 +538,7 @@ func (o *obj) cycle(key string) (callbill.Cycle, bool) {
 	}
 	c, err := callbill.ParseCycle(s)
 	if err != nil {
-		o.p.add(o.vals[key], o.at(key), "must be a month YYYY-MM, e.g. 2026-01, not %q", s)
+		o.p.add(o.vals[key], o.at(key), "must be a month YYYY-MM, e.g. 2026-01, not %s", quote(s))
 		return 0, false
 	}
 	return c, true

@@ -30,8 +30,12 @@ import (
 // quantities (seats × months) can never overflow.
 const maxQuantity = 1_000_000_000
 
-// maxIDLen bounds instance, top-up and purchase ids.
-const maxIDLen = 128
+// Text bounds, in bytes: ids (uids, instance, top-up and purchase ids) and
+// numbers as written, and account names.
+const (
+	maxIDLen   = 128
+	maxNameLen = 256
+)
 
 var uidRE = regexp.MustCompile(`^[0-9]{1,32}$`)
 
@@ -54,16 +58,20 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 	w := &callbill.World{AccountPaths: map[string]string{}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
+	if err := decode(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return w, nil
 		}
 		return nil, callbill.Problems{{Message: yamlError(err)}}
 	}
 	p := &parser{}
+	// Aliases first: past the budget, nothing else is looked at.
+	if !p.checkAliases(&doc) {
+		return nil, p.problems()
+	}
 	for {
 		var extra yaml.Node
-		err := dec.Decode(&extra)
+		err := decode(dec, &extra)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -101,8 +109,25 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 	return w, nil
 }
 
+// decode reads the next document as a node tree. Decoding into yaml.Node
+// builds the tree without expanding aliases (checkAliases bounds that). A
+// panic inside yaml.v3 on hostile input becomes an error rather than the end
+// of the process.
+func decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML reader failed on this input (%v)", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+// yamlError is a YAML syntax error as a message, bounded and valid UTF-8
+// without NULs, as it may quote the input.
 func yamlError(err error) string {
-	return "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(strings.ToValidUTF8(cut(msg, 4*shortText), "\ufffd"), "\x00", `\0`)
+	return "not valid YAML: " + msg
 }
 
 // entry reads one element of a list, which must be a mapping.
@@ -114,14 +139,14 @@ func (p *parser) entry(n *yaml.Node, path string, known ...string) (*obj, bool) 
 	return p.mapping(n, path, known...)
 }
 
-// id reads an identifier: 1–128 characters, no spaces or control characters.
+// id reads an identifier: 1–128 bytes, no spaces or control characters.
 func (o *obj) id(key string, required bool) (string, bool) {
-	s, ok := o.scalar(key, required, "")
+	s, ok := o.text(key, required, "", maxIDLen)
 	if !ok {
 		return "", false
 	}
-	if len(s) > maxIDLen || strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		o.p.add(o.vals[key], o.at(key), "must be at most %d characters without spaces, not %q", maxIDLen, s)
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		o.p.add(o.vals[key], o.at(key), "must be an id without spaces or control characters, not %s", quote(s))
 		return "", false
 	}
 	return s, true
@@ -129,12 +154,12 @@ func (o *obj) id(key string, required bool) (string, bool) {
 
 // uid reads an account UID: 1–32 digits.
 func (o *obj) uid(key string) (string, bool) {
-	s, ok := o.scalar(key, true, "the account's UID, e.g. \"1000000000000001\"")
+	s, ok := o.text(key, true, "the account's UID, e.g. \"1000000000000001\"", maxIDLen)
 	if !ok {
 		return "", false
 	}
 	if !uidRE.MatchString(s) {
-		o.p.add(o.vals[key], o.at(key), "must be an account UID of 1 to 32 digits, not %q", s)
+		o.p.add(o.vals[key], o.at(key), "must be an account UID of 1 to 32 digits, not %s", quote(s))
 		return "", false
 	}
 	return s, true
@@ -142,13 +167,13 @@ func (o *obj) uid(key string) (string, bool) {
 
 // phone reads a phone number, keeping digits only.
 func (o *obj) phone(key string) (string, bool) {
-	s, ok := o.scalar(key, true, "a phone number, e.g. \"057188880001\"")
+	s, ok := o.text(key, true, "a phone number, e.g. \"057188880001\"", maxIDLen)
 	if !ok {
 		return "", false
 	}
 	d := digits(s)
 	if d == "" {
-		o.p.add(o.vals[key], o.at(key), "must be a phone number with digits, e.g. \"057188880001\", not %q", s)
+		o.p.add(o.vals[key], o.at(key), "must be a phone number with digits, e.g. \"057188880001\", not %s", quote(s))
 		return "", false
 	}
 	return d, true
@@ -166,15 +191,7 @@ func digits(s string) string {
 
 // rate reads a discount rate: 0 < r ≤ 1 with at most 4 decimals.
 func (o *obj) rate(key string, required bool) (decimal.Decimal, bool) {
-	d, ok := o.decimal(key, required, 4)
-	if !ok {
-		return d, false
-	}
-	if !d.IsPositive() || d.GreaterThan(decimal.NewFromInt(1)) {
-		o.p.add(o.vals[key], o.at(key), "must be a rate more than 0 and at most 1 (0.8 = pays 80 %%), not %s", d)
-		return d, false
-	}
-	return d, true
+	return o.money(key, required, callbill.ParseRate)
 }
 
 func itemNames(items []callbill.Item) []string {
@@ -199,31 +216,54 @@ func tierNames() []string {
 
 // --- billing -------------------------------------------------------------
 
+// Bounds of billing.first_cycle: calls carry epoch seconds, so nothing is
+// billable before 1970; four-digit years end at 9999.
+var (
+	minFirstCycle = callbill.NewCycle(1970, time.January)
+	maxFirstCycle = callbill.NewCycle(9999, time.December)
+)
+
 func (p *parser) billing(w *callbill.World, top *obj) {
-	b, ok := p.mapping(top.vals["billing"], "billing", "timezone")
+	b, ok := p.mapping(top.vals["billing"], "billing", "timezone", "first_cycle", "max_call_seconds")
 	if !ok {
 		return
 	}
+	p.timezone(w, b)
+	if c, ok := b.cycle("first_cycle"); ok {
+		if c < minFirstCycle || c > maxFirstCycle {
+			p.add(b.vals["first_cycle"], b.at("first_cycle"), "must be a month from %s to %s, not %s", minFirstCycle, maxFirstCycle, c)
+		} else {
+			w.FirstCycle = c
+		}
+	}
+	if n, ok := b.integer("max_call_seconds", false, 1, callbill.MaxCallSecondsLimit); ok {
+		w.MaxCallSeconds = n
+	}
+}
+
+func (p *parser) timezone(w *callbill.World, b *obj) {
 	v := b.vals["timezone"]
 	if v == nil {
 		return
 	}
+	if v.Kind == yaml.ScalarNode && strings.TrimSpace(v.Value) == "" {
+		p.add(v, b.at("timezone"), "must be a time zone name such as Asia/Shanghai, or left out")
+		return
+	}
 	s, ok := b.scalar("timezone", false, "")
 	if !ok {
-		if v.Kind == yaml.ScalarNode {
-			p.add(v, b.at("timezone"), "must be a time zone name such as Asia/Shanghai, or left out")
-		}
 		return
 	}
 	if s == "Local" {
 		p.add(v, b.at("timezone"), "must name a time zone such as Asia/Shanghai; the machine's Local zone is not allowed")
 		return
 	}
-	if _, err := time.LoadLocation(s); err != nil {
-		p.add(v, b.at("timezone"), "unknown time zone %q; use an IANA name such as Asia/Shanghai or UTC", s)
+	loc, err := time.LoadLocation(s)
+	if err != nil {
+		p.add(v, b.at("timezone"), "unknown time zone %s; use an IANA name such as Asia/Shanghai or UTC", quote(s))
 		return
 	}
-	w.Timezone = s
+	w.Timezone, p.loc = s, loc
 }
 
 // --- prices --------------------------------------------------------------
@@ -237,7 +277,7 @@ func (p *parser) prices(w *callbill.World, top *obj) {
 		if !ok {
 			continue
 		}
-		start := len(p.probs)
+		start := p.count
 		pr := callbill.Price{Path: path}
 		item, itemOK := o.enum("item", true, items...)
 		pr.Item = callbill.Item(item)
@@ -252,7 +292,7 @@ func (p *parser) prices(w *callbill.World, top *obj) {
 		case !hasPrice && !hasTiers:
 			p.addAfter(o.node, path, "needs a price, or tiers for CallCenterSoftware")
 		case hasPrice:
-			if d, ok := o.decimal("price", true, 6); ok {
+			if d, ok := o.money("price", true, callbill.ParsePrice); ok {
 				pr.Tiers = []callbill.Tier{{Price: d}}
 			}
 		case hasTiers:
@@ -263,7 +303,7 @@ func (p *parser) prices(w *callbill.World, top *obj) {
 			pr.Tiers = p.tiers(o)
 		}
 
-		if len(p.probs) > start {
+		if p.count > start {
 			continue
 		}
 		key := fmt.Sprintf("%s|%s|%d", pr.Item, pr.Mode, pr.From.UnixNano())
@@ -293,7 +333,7 @@ func (p *parser) tiers(o *obj) []callbill.Tier {
 			continue
 		}
 		tier := callbill.Tier{}
-		tier.Price, _ = t.decimal("price", true, 6)
+		tier.Price, _ = t.money("price", true, callbill.ParsePrice)
 		if j == len(list)-1 {
 			if t.has("upto") {
 				p.add(t.vals["upto"], t.at("upto"), "the last tier has no upto: it covers everything above the tier before")
@@ -329,7 +369,7 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 		if !ok {
 			continue
 		}
-		start := len(p.probs)
+		start := p.count
 		a := callbill.Account{
 			Kind:                     callbill.AccountEnterprise,
 			CreditLine:               decimal.Zero,
@@ -344,24 +384,24 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 			}
 			a.UID = uid
 		}
-		a.Name, _ = o.scalar("name", true, "the account's name")
+		a.Name, _ = o.text("name", true, "the account's name", maxNameLen)
 		if k, ok := o.enum("kind", false, string(callbill.AccountEnterprise), string(callbill.AccountIndividual)); ok {
 			a.Kind = callbill.AccountKind(k)
 		}
-		if d, ok := o.decimal("credit_line", false, 2); ok {
+		if d, ok := o.money("credit_line", false, callbill.ParseAmount); ok {
 			a.CreditLine = d
 		}
 		if m, ok := o.integer("recording_retention_months", false, 1, 120); ok {
 			a.RecordingRetentionMonths = int(m)
 		}
 		a.Allowance = decimal.Zero
-		if d, ok := o.decimal("allowance", false, 2); ok {
+		if d, ok := o.money("allowance", false, callbill.ParseAmount); ok {
 			a.Allowance = d
 		}
 		if g, ok := o.integer("grace_days", false, 0, 365); ok {
 			a.GraceDays = int(g)
 		}
-		if d, ok := o.decimal("low_balance_alert", false, 2); ok {
+		if d, ok := o.money("low_balance_alert", false, callbill.ParseAmount); ok {
 			a.LowBalanceAlert = &d
 		}
 		a.Contract = p.contract(o)
@@ -370,7 +410,7 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 				a.Instances = append(a.Instances, inst)
 			}
 		}
-		if len(p.probs) == start {
+		if p.count == start {
 			w.Accounts = append(w.Accounts, a)
 		}
 	}
@@ -416,7 +456,7 @@ func (p *parser) instance(n *yaml.Node, path, uid string, r *refs) (callbill.Ins
 	if !ok {
 		return callbill.Instance{}, false
 	}
-	start := len(p.probs)
+	start := p.count
 	in := callbill.Instance{Account: uid}
 	if id, ok := o.id("id", true); ok {
 		if first, dup := r.instances[id]; dup {
@@ -433,7 +473,7 @@ func (p *parser) instance(n *yaml.Node, path, uid string, r *refs) (callbill.Ins
 			in.Numbers = append(in.Numbers, num)
 		}
 	}
-	return in, len(p.probs) == start
+	return in, p.count == start
 }
 
 func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.Number, bool) {
@@ -441,7 +481,7 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 	if !ok {
 		return callbill.Number{}, false
 	}
-	start := len(p.probs)
+	start := p.count
 	num := callbill.Number{Instance: instance}
 	if d, ok := o.phone("number"); ok {
 		if first, dup := r.numbers[d]; dup {
@@ -462,7 +502,7 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 	case kindOK && sourceOK && needsTier:
 		if t, ok := o.scalar("tier", true, "a CCC 400 number needs its tier, one of "+strings.Join(tiers, ", ")); ok {
 			if !contains(tiers, t) {
-				p.add(o.vals["tier"], o.at("tier"), "must be one of %s, not %q", strings.Join(tiers, ", "), t)
+				p.add(o.vals["tier"], o.at("tier"), "must be one of %s, not %s", strings.Join(tiers, ", "), quote(t))
 			}
 			num.Tier = t
 		}
@@ -473,7 +513,7 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 	since, sinceOK := o.time("since", false)
 	until, untilOK := o.time("until", false)
 	if sinceOK && untilOK && !since.Before(until) {
-		p.add(o.vals["until"], o.at("until"), "must be after since (%s)", o.vals["since"].Value)
+		p.add(o.vals["until"], o.at("until"), "must be after since (%s)", short(o.vals["since"].Value))
 	}
 	num.Since, num.Until = since, until
 	if v, ok := o.enum("auto_renew", false, "true", "false"); ok {
@@ -482,7 +522,7 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 			p.add(o.vals["auto_renew"], o.at("auto_renew"), "only CCC fixed-line numbers pay rent")
 		}
 	}
-	return num, len(p.probs) == start
+	return num, p.count == start
 }
 
 // --- top-ups -------------------------------------------------------------
@@ -495,7 +535,7 @@ func (p *parser) topups(w *callbill.World, top *obj) {
 		if !ok {
 			continue
 		}
-		start := len(p.probs)
+		start := p.count
 		t := callbill.TopUp{Path: path}
 		if id, ok := o.id("id", true); ok {
 			if first, dup := seen[id]; dup {
@@ -506,16 +546,42 @@ func (p *parser) topups(w *callbill.World, top *obj) {
 			t.ID = id
 		}
 		t.Account, _ = o.uid("account")
-		if d, ok := o.decimal("amount", true, 2); ok {
+		if d, ok := o.money("amount", true, callbill.ParseAmount); ok {
 			if !d.IsPositive() {
 				p.add(o.vals["amount"], o.at("amount"), "must be more than 0")
 			}
 			t.Amount = d
 		}
 		t.At, _ = o.time("at", true)
-		if len(p.probs) == start {
+		p.notBeforeFirstCycle(w, o, t.At)
+		if p.count == start {
 			w.TopUps = append(w.TopUps, t)
 		}
+	}
+}
+
+// earliestZone is the zone in which a month starts first (UTC+14): an
+// instant before the month there is before it in every zone.
+var earliestZone = time.FixedZone("UTC+14", 14*3600)
+
+// notBeforeFirstCycle reports an `at` before billing.first_cycle of the same
+// file. The cycle starts in the file's time zone; without one the stored zone
+// applies, which only the store knows, so then only an instant before the
+// cycle in every zone is reported here and the store checks the rest.
+func (p *parser) notBeforeFirstCycle(w *callbill.World, o *obj, at time.Time) {
+	if w.FirstCycle == 0 || at.IsZero() {
+		return
+	}
+	if p.loc != nil {
+		if start := w.FirstCycle.Start(p.loc); at.Before(start) {
+			p.add(o.vals["at"], o.at("at"), "is before billing.first_cycle %s: the cycle starts %s (%s)",
+				w.FirstCycle, start.Format(time.RFC3339), w.Timezone)
+		}
+		return
+	}
+	if start := w.FirstCycle.Start(earliestZone); at.Before(start) {
+		p.add(o.vals["at"], o.at("at"), "is before billing.first_cycle %s: it is before %s in every time zone",
+			w.FirstCycle, start.Format(time.DateOnly))
 	}
 }
 
@@ -534,7 +600,7 @@ func (p *parser) purchases(w *callbill.World, top *obj) {
 		if !ok {
 			continue
 		}
-		start := len(p.probs)
+		start := p.count
 		pu := callbill.Purchase{Path: path}
 		if id, ok := o.id("id", true); ok {
 			if first, dup := seen[id]; dup {
@@ -546,6 +612,7 @@ func (p *parser) purchases(w *callbill.World, top *obj) {
 		}
 		pu.Account, _ = o.uid("account")
 		pu.At, _ = o.time("at", true)
+		p.notBeforeFirstCycle(w, o, pu.At)
 
 		var kinds []string
 		for _, k := range purchaseKinds {
@@ -565,7 +632,7 @@ func (p *parser) purchases(w *callbill.World, top *obj) {
 			pu.Kind = callbill.PurchaseKind(k)
 			p.purchaseItem(o, k, &pu)
 		}
-		if len(p.probs) == start {
+		if p.count == start {
 			w.Purchases = append(w.Purchases, pu)
 		}
 	}

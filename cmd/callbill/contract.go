@@ -4,12 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/contractpdf"
+	"github.com/callbill/callbill/internal/atomicfile"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -211,19 +211,7 @@ func (a *app) contractOne(ctx context.Context, verb string, args []string) error
 	if path == "" {
 		path = "contract-" + c.ID + ".pdf"
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".contract-*.pdf")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := contractpdf.Write(tmp, c, loc, contractpdf.FontPath()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return contractpdf.Write(w, c, loc, contractpdf.FontPath()) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "wrote %s\n", path)

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -122,7 +120,12 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 
-	opts := callbill.ImportOptions{Strict: *strict, BatchSize: *batch}
+	rejects, err := cdr.NewRejectLog("")
+	if err != nil {
+		return err
+	}
+	defer rejects.Close()
+	opts := callbill.ImportOptions{Strict: *strict, BatchSize: *batch, OnReject: rejects.Add}
 	// Keep the Go heap near 80 MiB however large the input (GC works harder
 	// as it nears that); the operator's GOMEMLIMIT wins.
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -142,7 +145,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := a.writeRejects(src.inputs, rep); err != nil {
+	if err := a.writeRejects(src.inputs, rep, rejects); err != nil {
 		return err
 	}
 	rate := float64(rep.Imported+rep.Duplicates+rep.Rejected) / max(rep.Elapsed.Seconds(), 1e-9)
@@ -159,34 +162,26 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 
 const maxRejectLines = 20
 
-// writeRejects prints the rejects and writes each input's FILE.rejects.csv:
-// the original row, its line and the reason. The rows are read again from the
-// input, so that the hot path never keeps raw rows.
-func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport) error {
-	byFile := map[int]map[int]string{}
-	sort.SliceStable(rep.Rejects, func(i, j int) bool {
-		x, y := rep.Rejects[i].Pos, rep.Rejects[j].Pos
-		return x.File < y.File || (x.File == y.File && x.Line < y.Line)
-	})
+// writeRejects prints the first rejects and writes each input's
+// FILE.rejects.csv: the original row, its line and the reason. The rows are
+// read again from the input beside the import's reject log, so that neither
+// the hot path nor this keeps raw rows or reasons in memory.
+func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport, log *cdr.RejectLog) error {
 	for i, r := range rep.Rejects {
-		if i < maxRejectLines {
-			fmt.Fprintf(a.stderr, "%s:%d: %s\n", inputs[r.Pos.File].name, r.Pos.Line, r.Reason)
+		if i == maxRejectLines {
+			break
 		}
-		if byFile[r.Pos.File] == nil {
-			byFile[r.Pos.File] = map[int]string{}
-		}
-		byFile[r.Pos.File][r.Pos.Line] = r.Reason
+		fmt.Fprintf(a.stderr, "%s:%d: %s\n", inputs[r.Pos.File].name, r.Pos.Line, r.Reason)
 	}
-	if len(rep.Rejects) > maxRejectLines {
-		fmt.Fprintf(a.stderr, "… and %d more rejected rows\n", len(rep.Rejects)-maxRejectLines)
+	if rep.Rejected > maxRejectLines {
+		fmt.Fprintf(a.stderr, "… and %d more rejected rows\n", rep.Rejected-maxRejectLines)
 	}
 	for fi, in := range inputs {
-		reasons := byFile[fi]
-		if len(reasons) == 0 {
+		if log.Count(fi) == 0 {
 			os.Remove(in.rejects) // a stale one from an earlier run would mislead
 			continue
 		}
-		if err := writeRejectFile(in, reasons); err != nil {
+		if err := writeRejectFile(fi, in, log); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stderr, "rejected rows of %s are in %s\n", in.name, in.rejects)
@@ -194,53 +189,7 @@ func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport) error {
 	return nil
 }
 
-func writeRejectFile(in input, reasons map[int]string) error {
-	f, err := os.Open(in.path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	dec, err := cdr.NewDecoder(f)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(in.rejects), ".rejects-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := cdr.NewRejectsWriter(tmp, dec.RejectHeader())
-	for {
-		rec, err := dec.Next()
-		if err == io.EOF {
-			break
-		}
-		var re *cdr.RowError
-		switch {
-		case errors.As(err, &re):
-			if reason, ok := reasons[re.Line]; ok {
-				if err := w.Write(&cdr.RowError{Line: re.Line, Fields: re.Fields, Reason: reason}); err != nil {
-					return err
-				}
-			}
-		case err != nil:
-			return err
-		default:
-			if reason, ok := reasons[rec.Line]; ok {
-				if err := w.Write(&cdr.RowError{Line: rec.Line, Fields: dec.Raw(), Reason: reason}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), in.rejects)
+func writeRejectFile(fi int, in input, log *cdr.RejectLog) error {
+	_, err := log.WriteFileAt(fi, in.path, in.rejects)
+	return err
 }

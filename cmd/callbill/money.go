@@ -9,7 +9,6 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
-	"github.com/shopspring/decimal"
 )
 
 func (a *app) topup(ctx context.Context, args []string) error {
@@ -24,7 +23,7 @@ func (a *app) topup(ctx context.Context, args []string) error {
 	if *acct == "" || *amount == "" || *key == "" || len(pos) > 0 {
 		return usagef("topup needs --account UID --amount AMOUNT --key KEY")
 	}
-	amt, err := callbill.ParseAmount(*amount, 2)
+	amt, err := callbill.ParseAmount(*amount)
 	if err != nil {
 		return err
 	}
@@ -55,9 +54,9 @@ func (a *app) adjust(ctx context.Context, args []string) error {
 	if *acct == "" || *amount == "" || *key == "" || *reason == "" || len(pos) > 0 {
 		return usagef("adjust needs --account UID --amount ±AMOUNT --reason TEXT --key KEY [--corrects REF]")
 	}
-	amt, err := decimal.NewFromString(*amount)
+	amt, err := callbill.ParseSignedAmount(*amount)
 	if err != nil {
-		return callbill.Errorf(callbill.EINVALID, "amount %q is not a decimal number", *amount)
+		return err
 	}
 	s, err := a.open(ctx)
 	if err != nil {

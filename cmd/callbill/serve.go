@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/internal/recovery"
 	"github.com/callbill/callbill/webhook"
 	"github.com/callbill/callbill/worker"
 )
@@ -29,12 +31,17 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	node := fs.String("node", "", "this node's name in job records (default host-pid)")
 	autoClose := fs.Bool("auto-close", true, "close the previous cycle at 12:00 on the 2nd (billing time zone)")
 	lease := fs.Duration("job-lease", time.Minute, "how long a node holds a job without renewing it; a dead node's jobs are taken over after it")
+	trusted := fs.String("trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("serve takes no arguments")
+	}
+	proxies, err := console.ParseTrustedProxies(*trusted)
+	if err != nil {
+		return usagef("serve: --trusted-proxies: %v", err)
 	}
 	if *node == "" {
 		host, _ := os.Hostname()
@@ -51,7 +58,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := os.MkdirAll(*exports, 0o750); err != nil {
+	// Export files are the tenants' usage detail: the folder is the
+	// service's own.
+	if err := os.MkdirAll(*exports, 0o700); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
@@ -65,18 +74,10 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: s, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version}).Handler()
-	// The REST API under /api/ and /healthz; Alibaba's BSS OpenAPI (signed
-	// with tenant AccessKeys) at "/", where its SDKs send requests.
-	mux := http.NewServeMux()
-	mux.Handle("/api/", apiHandler)
-	mux.Handle("/healthz", apiHandler)
-	mux.Handle("/metrics", apiHandler)
-	// The web console under /console/; a browser opening "/" is sent there.
-	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log}
-	mux.Handle("/console/", cons.Handler())
-	mux.Handle("/", console.RootRedirect(&bss.Handler{Store: s, Now: time.Now, Log: log}))
+	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log, TrustedProxies: proxies}
+	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           routes(log, apiHandler, cons.Handler(), bssHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -114,4 +115,41 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		err = nil
 	}
 	return err
+}
+
+// routes is the node's HTTP handler: the REST API under /api/ (and
+// /healthz, /metrics); the web console under /console/, where a browser
+// opening "/" is sent; Alibaba's BSS OpenAPI (signed with tenant
+// AccessKeys) at "/", where its SDKs send requests. The API and the
+// console answer their own panics in their own formats; whatever panics
+// outside them (the BSS endpoint) answers 500 here, and the node keeps
+// serving.
+func routes(log *slog.Logger, apiHandler, consoleHandler, bssHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("/healthz", apiHandler)
+	mux.Handle("/metrics", apiHandler)
+	mux.Handle("/console/", consoleHandler)
+	mux.Handle("/", console.RootRedirect(bssHandler))
+	return recovery.Handler(log, mux, internalError)
+}
+
+// bssInternalError is the BSS endpoint's own answer to an unexpected error
+// (Alibaba's InternalError), which its SDKs read.
+const bssInternalError = "The request processing has failed due to some unknown error, exception or failure."
+
+// internalError answers a request that panicked outside the API and the
+// console: in the BSS endpoint's terms at "/", plainly elsewhere.
+func internalError(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	// The request id the endpoint has set already, as in its other answers.
+	id := w.Header().Get("x-acs-request-id")
+	w.Header().Set("Content-Type", "application/json;charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]string{"RequestId": id, "HostId": r.Host, "Code": "InternalError", "Message": bssInternalError})
 }
