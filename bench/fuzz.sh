@@ -19,5 +19,5 @@ fuzzers=(
 for f in "${fuzzers[@]}"; do
   pkg="${f%%:*}" name="${f##*:}"
   echo "fuzz: $pkg $name for $time"
-  go test -run '^$' -fuzz "^${name}\$" -fuzztime "$time" -parallel "${FUZZ_PARALLEL:-1}" "$pkg" 2>&1 | tail -3
+  go test -timeout 0 -run '^$' -fuzz "^${name}\$" -fuzztime "$time" -parallel "${FUZZ_PARALLEL:-1}" "$pkg" 2>&1 | tail -3
 done
