@@ -20,3 +20,32 @@ func TestDomainKnowsNoAdapter(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptersKnowNoOtherStatefulAdapter: the stateful adapters (storage,
+// servers, background work) are wired together only by cmd/ (and the
+// benchmark programs, which are commands too); they may use the domain and
+// the pure codecs (cdr, world, export, contractpdf) and internal helpers,
+// never one another.
+func TestAdaptersKnowNoOtherStatefulAdapter(t *testing.T) {
+	const mod = "github.com/callbill/callbill"
+	stateful := map[string]bool{}
+	for _, p := range []string{"sqlstore", "worker", "api", "console", "bss", "webhook"} {
+		stateful[mod+"/"+p] = true
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg := f[0]
+		if strings.HasPrefix(pkg, mod+"/cmd/") || strings.HasPrefix(pkg, mod+"/bench") {
+			continue
+		}
+		for _, imp := range f[1:] {
+			if stateful[imp] {
+				t.Errorf("%s imports %s: only cmd/ wires stateful adapters together", pkg, imp)
+			}
+		}
+	}
+}

@@ -25,7 +25,6 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/recovery"
-	"github.com/callbill/callbill/worker"
 )
 
 // Store is what the API needs of the store (sqlstore.Store).
@@ -279,7 +278,7 @@ type rejectJSON struct {
 // answer lists the first callbill.MaxReportedRejects rejects; when rows were
 // rejected, all of them — the original row, its line and the reason — are in
 // a rejects file the operator downloads from rejects_file (kept like export
-// files, worker.ExportKeepDays). The body is spooled to disk as it is read,
+// files, callbill.ExportKeepDays). The body is spooled to disk as it is read,
 // so that the rejected rows can be read again without holding any of them.
 func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
@@ -365,7 +364,7 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request) error {
 	defer root.Close()
 	f, err := root.Open(cdr.StoredRejectsName(id))
 	if err != nil {
-		return callbill.Errorf(callbill.ENOTFOUND, "no rejects file %s (they are kept %d days)", id, worker.ExportKeepDays)
+		return callbill.Errorf(callbill.ENOTFOUND, "no rejects file %s (they are kept %d days)", id, callbill.ExportKeepDays)
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -491,7 +490,7 @@ func toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = j.FinishedAt.UTC().Format(time.RFC3339)
 		if j.Kind == callbill.JobExport && (j.Status == callbill.JobDone || j.Status == callbill.JobExpired) {
-			out.ExpiresAt = j.FinishedAt.AddDate(0, 0, worker.ExportKeepDays).UTC().Format(time.RFC3339)
+			out.ExpiresAt = j.FinishedAt.AddDate(0, 0, callbill.ExportKeepDays).UTC().Format(time.RFC3339)
 		}
 	}
 	switch {
@@ -516,7 +515,7 @@ func toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
 // createExport queues a usage export; an Idempotency-Key header makes
 // repeating the request return the same job.
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
-	var p worker.ExportParams
+	var p callbill.ExportParams
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&p); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"account\": UID, \"cycle\": \"YYYY-MM\", …}: %v", err)
 	}

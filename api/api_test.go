@@ -283,7 +283,7 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 	}
 	// Eight days later the worker deletes it.
 	ctx, cancel := context.WithCancel(context.Background())
-	later := time.Now().AddDate(0, 0, worker.ExportKeepDays+1)
+	later := time.Now().AddDate(0, 0, callbill.ExportKeepDays+1)
 	n := &worker.Node{Store: s, Name: "t", ExportDir: exports, Poll: 10 * time.Millisecond, NoAutoClose: true,
 		Now: func() time.Time { return later }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan struct{})
@@ -296,6 +296,6 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 	cancel()
 	<-done
 	if code != http.StatusNotFound {
-		t.Errorf("rejects file after %d days: %d", worker.ExportKeepDays+1, code)
+		t.Errorf("rejects file after %d days: %d", callbill.ExportKeepDays+1, code)
 	}
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/export"
-	"github.com/callbill/callbill/worker"
 )
 
 // option is an entry of a select.
@@ -266,8 +265,8 @@ func parseUsageQuery(q url.Values) usageQuery {
 
 // filter checks the query and gives the usage filter and the export's
 // parameters.
-func (u *usageQuery) filter(uid string, loc *time.Location) (callbill.UsageFilter, worker.ExportParams, error) {
-	p := worker.ExportParams{Account: uid, Instance: u.Instance, Item: u.Item, Number: u.Number, Direction: u.Direction}
+func (u *usageQuery) filter(uid string, loc *time.Location) (callbill.UsageFilter, callbill.ExportParams, error) {
+	p := callbill.ExportParams{Account: uid, Instance: u.Instance, Item: u.Item, Number: u.Number, Direction: u.Direction}
 	if u.Mode == "range" {
 		from, err1 := time.ParseInLocation("2006-01-02", u.From, loc)
 		to, err2 := time.ParseInLocation("2006-01-02", u.To, loc)
@@ -495,7 +494,7 @@ func (s *Server) exports(w http.ResponseWriter, r *http.Request, v *view) error 
 		{Key: "finished_at", Label: v.T("col.finished")}, {Key: "expires_at", Label: v.T("col.expires")},
 		{Key: "file", Label: v.T("col.action")}}}
 	for _, j := range jobs {
-		var p worker.ExportParams
+		var p callbill.ExportParams
 		json.Unmarshal([]byte(j.Params), &p)
 		var res export.Result
 		json.Unmarshal([]byte(j.Result), &res)
@@ -508,7 +507,7 @@ func (s *Server) exports(w http.ResponseWriter, r *http.Request, v *view) error 
 		}
 		expires, file := "", txt("")
 		if j.Status == callbill.JobDone || j.Status == callbill.JobExpired {
-			expires = dateTime(j.FinishedAt.AddDate(0, 0, worker.ExportKeepDays), loc)
+			expires = dateTime(j.FinishedAt.AddDate(0, 0, callbill.ExportKeepDays), loc)
 		}
 		if j.Status == callbill.JobDone {
 			file = cell{Text: v.T("download"), V: "file", Href: v.A("exports/" + strconv.FormatInt(j.ID, 10) + "/file")}
@@ -528,7 +527,7 @@ func (s *Server) exports(w http.ResponseWriter, r *http.Request, v *view) error 
 	return s.render(w, r, v, "exports", d)
 }
 
-func describeExport(v *view, p *worker.ExportParams, loc *time.Location) string {
+func describeExport(v *view, p *callbill.ExportParams, loc *time.Location) string {
 	var parts []string
 	if p.Cycle != "" {
 		parts = append(parts, v.T("label.cycle")+" "+p.Cycle)

@@ -55,7 +55,7 @@ func (n *Node) removeStaleTemps() {
 }
 
 // expireRejectsFiles deletes the rejects files of API imports older than
-// ExportKeepDays.
+// callbill.ExportKeepDays.
 func (n *Node) expireRejectsFiles(ctx context.Context) {
 	root, err := os.OpenRoot(n.ExportDir)
 	if err != nil {
@@ -63,7 +63,7 @@ func (n *Node) expireRejectsFiles(ctx context.Context) {
 	}
 	defer root.Close()
 	names, _ := filepath.Glob(filepath.Join(n.ExportDir, cdr.StoredRejectsDir, "*.csv"))
-	before := n.Now().AddDate(0, 0, -ExportKeepDays)
+	before := n.Now().AddDate(0, 0, -callbill.ExportKeepDays)
 	for _, name := range names {
 		if st, err := os.Stat(name); err == nil && st.ModTime().Before(before) {
 			rel := cdr.StoredRejectsDir + "/" + filepath.Base(name)
@@ -74,12 +74,12 @@ func (n *Node) expireRejectsFiles(ctx context.Context) {
 	}
 }
 
-// expireExports deletes the files of exports older than ExportKeepDays and
+// expireExports deletes the files of exports older than callbill.ExportKeepDays and
 // marks them expired; the records stay. The file goes first: a crash in
 // between leaves a record whose download says the file is gone, and the
 // next sweep marks it.
 func (n *Node) expireExports(ctx context.Context) {
-	jobs, err := n.Store.ExpiredJobs(ctx, callbill.JobExport, n.Now().AddDate(0, 0, -ExportKeepDays))
+	jobs, err := n.Store.ExpiredJobs(ctx, callbill.JobExport, n.Now().AddDate(0, 0, -callbill.ExportKeepDays))
 	if err != nil {
 		if ctx.Err() == nil {
 			n.Log.Error("list expired exports", "err", err)
@@ -109,60 +109,6 @@ func (n *Node) expireExports(ctx context.Context) {
 		}
 	}
 }
-
-// ExportParams are an export job's parameters: the account, the cycle or a
-// start-time range, the filters, the format and extra columns.
-type ExportParams struct {
-	Account   string   `json:"account"`
-	Cycle     string   `json:"cycle,omitempty"`
-	From      string   `json:"from,omitempty"` // RFC 3339, with To, instead of a cycle
-	To        string   `json:"to,omitempty"`
-	Instance  string   `json:"instance,omitempty"`
-	Item      string   `json:"item,omitempty"`
-	Number    string   `json:"number,omitempty"`
-	Direction string   `json:"direction,omitempty"`
-	Format    string   `json:"format,omitempty"` // csv (default) or xlsx
-	Extra     []string `json:"extra,omitempty"`
-}
-
-// Filter checks the parameters and turns them into a usage filter.
-func (p *ExportParams) Filter() (callbill.UsageFilter, error) {
-	f := callbill.UsageFilter{Instance: p.Instance, Item: callbill.Item(p.Item), Number: callbill.Digits(p.Number),
-		Direction: callbill.Direction(p.Direction)}
-	switch {
-	case p.Cycle != "" && (p.From != "" || p.To != ""):
-		return f, callbill.Errorf(callbill.EINVALID, "give either a cycle or a from/to range, not both")
-	case p.Cycle != "":
-		c, err := callbill.ParseCycle(p.Cycle)
-		if err != nil {
-			return f, err
-		}
-		f.Cycle = c
-	case p.From != "" && p.To != "":
-		var err error
-		if f.From, err = time.Parse(time.RFC3339, p.From); err != nil {
-			return f, callbill.Errorf(callbill.EINVALID, "from %q must be RFC 3339", p.From)
-		}
-		if f.To, err = time.Parse(time.RFC3339, p.To); err != nil {
-			return f, callbill.Errorf(callbill.EINVALID, "to %q must be RFC 3339", p.To)
-		}
-		if !f.From.Before(f.To) {
-			return f, callbill.Errorf(callbill.EINVALID, "from must be before to")
-		}
-	default:
-		return f, callbill.Errorf(callbill.EINVALID, "an export needs a cycle (YYYY-MM) or a from/to range")
-	}
-	if f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound {
-		return f, callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
-	}
-	if p.Format != "" && p.Format != "csv" && p.Format != "xlsx" {
-		return f, callbill.Errorf(callbill.EINVALID, "format must be csv or xlsx")
-	}
-	return f, nil
-}
-
-// ExportKeepDays is how long an export's file is kept before it expires.
-const ExportKeepDays = 7
 
 // Node runs jobs.
 type Node struct {
@@ -339,7 +285,7 @@ func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
 		}
 		return fmt.Sprintf(`{"closed":%q}`, c.String()), nil
 	case callbill.JobExport:
-		var p ExportParams
+		var p callbill.ExportParams
 		if err := json.Unmarshal([]byte(job.Params), &p); err != nil {
 			return "", err
 		}
