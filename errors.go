@@ -12,6 +12,7 @@ const (
 	ECONFLICT     = "conflict"     // the input contradicts what is already stored
 	EREFUSED      = "refused"      // valid, but the current state forbids it (cash short, cycle closed)
 	EUNAUTHORIZED = "unauthorized" // no key, or a wrong one
+	EFORBIDDEN    = "forbidden"    // not accepted as sent: a form without its token, or from another site
 	EINTERNAL     = "internal"     // a bug or an outage; details go to the log, not the tenant
 )
 

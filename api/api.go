@@ -24,6 +24,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
 )
 
@@ -220,16 +221,6 @@ func (s *Server) guard(scope Scope, h handler) http.Handler {
 	}))
 }
 
-// status maps error codes to HTTP statuses.
-var status = map[string]int{
-	callbill.EINVALID:      http.StatusBadRequest,
-	callbill.ENOTFOUND:     http.StatusNotFound,
-	callbill.ECONFLICT:     http.StatusConflict,
-	callbill.EREFUSED:      http.StatusUnprocessableEntity,
-	callbill.EUNAUTHORIZED: http.StatusUnauthorized,
-	callbill.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // fail writes an error as JSON; anything unexpected is logged and shown only
 // as "internal error".
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -243,11 +234,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	// RFC 7807 problem details, with our stable code beside.
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status[code])
+	w.WriteHeader(httperr.Status(code))
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.Encode(map[string]any{"type": "https://callbill.dev/problems/" + code, "title": http.StatusText(status[code]),
-		"status": status[code], "detail": callbill.ErrorMessage(err), "code": code, "instance": r.URL.Path})
+	enc.Encode(map[string]any{"type": "https://callbill.dev/problems/" + code, "title": http.StatusText(httperr.Status(code)),
+		"status": httperr.Status(code), "detail": callbill.ErrorMessage(err), "code": code, "instance": r.URL.Path})
 }
 
 func marshalJSON(v any) ([]byte, error) {

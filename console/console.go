@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
 	"github.com/shopspring/decimal"
 )
@@ -252,7 +253,7 @@ func RootRedirect(next http.Handler) http.Handler {
 }
 
 // errForbidden is a cross-origin or token failure on a form.
-var errForbidden = callbill.Errorf(callbill.EREFUSED, "the form was not sent from this console or has expired; reload the page and try again")
+var errForbidden = callbill.Errorf(callbill.EFORBIDDEN, "the form was not sent from this console or has expired; reload the page and try again")
 
 // page is a page handler: it fills the view or returns an error.
 type page func(w http.ResponseWriter, r *http.Request, v *view) error
@@ -375,16 +376,6 @@ func (s *Server) loadAccount(ctx context.Context, v *view, uid string) error {
 	return nil
 }
 
-// status maps error codes to HTTP statuses.
-var status = map[string]int{
-	callbill.EINVALID:      http.StatusBadRequest,
-	callbill.ENOTFOUND:     http.StatusNotFound,
-	callbill.ECONFLICT:     http.StatusConflict,
-	callbill.EREFUSED:      http.StatusForbidden,
-	callbill.EUNAUTHORIZED: http.StatusUnauthorized,
-	callbill.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // fail shows an error page; anything unexpected is logged and shown only
 // as "internal error".
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
@@ -397,7 +388,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	if errors.Is(err, context.Canceled) {
 		return
 	}
-	st := status[code]
+	st := httperr.Status(code)
 	if code == callbill.EINTERNAL {
 		if err != errPanic { // a panic's stack is logged already
 			s.Log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/httperr"
 	"github.com/shopspring/decimal"
 )
 
@@ -89,7 +90,7 @@ func (s *Server) opClose(w http.ResponseWriter, r *http.Request, v *view) error 
 			return err
 		}
 		v.Error = callbill.ErrorMessage(err)
-		v.status = status[callbill.ErrorCode(err)]
+		v.status = httperr.Status(callbill.ErrorCode(err))
 		return s.showClose(w, r, v, d)
 	}
 	s.Log.Info("console closed a cycle", "cycle", c.String(), "session_via", v.Sess.Via, "user", v.Sess.User)
@@ -148,7 +149,7 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 		if callbill.ErrorCode(err) == callbill.EINTERNAL {
 			return err
 		}
-		v.Error, v.status = callbill.ErrorMessage(err), status[callbill.ErrorCode(err)]
+		v.Error, v.status = callbill.ErrorMessage(err), httperr.Status(callbill.ErrorCode(err))
 		return s.showTopUp(w, r, v, uid, raw)
 	}
 	if res.Replayed {
