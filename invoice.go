@@ -286,7 +286,7 @@ func Fen(d decimal.Decimal) int64 { return d.Shift(fenPlaces).Round(0).IntPart()
 func FromFen(n int64) decimal.Decimal { return decimal.New(n, -fenPlaces) }
 
 // FormatFen prints an amount in fen as yuan with two decimals ("12.34").
-func FormatFen(n int64) string { return FromFen(n).StringFixed(fenPlaces) }
+func FormatFen(n int64) string { return FormatMoney(FromFen(n)) }
 
 // ParseFen parses an amount in yuan ("12.34") into fen; it must be positive.
 func ParseFen(s string) (int64, error) {

@@ -53,12 +53,12 @@ type EventJSON struct {
 // Account renders an account's status; times are in the billing time zone.
 func Account(st *callbill.AccountStatus, loc *time.Location) AccountJSON {
 	ts := func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04:05") }
-	j := AccountJSON{Account: st.UID, Name: st.Name, Cash: st.Standing.Cash.StringFixed(2),
-		CreditLine: st.Standing.CreditLine.StringFixed(2), Outstanding: st.Standing.Outstanding.StringFixed(2),
-		Available: st.Standing.Available().StringFixed(2), State: string(st.State), Allowance: st.Standing.Allowance.StringFixed(2),
+	j := AccountJSON{Account: st.UID, Name: st.Name, Cash: callbill.FormatMoney(st.Standing.Cash),
+		CreditLine: callbill.FormatMoney(st.Standing.CreditLine), Outstanding: callbill.FormatMoney(st.Standing.Outstanding),
+		Available: callbill.FormatMoney(st.Standing.Available()), State: string(st.State), Allowance: callbill.FormatMoney(st.Standing.Allowance),
 		GraceDays: st.GraceDays, Packages: []PackageJSON{}, Numbers: []NumberJSON{}, Events: []EventJSON{}, Alerts: []EventJSON{}}
 	if st.LowBelow != nil {
-		j.LowBalance = st.LowBelow.StringFixed(2)
+		j.LowBalance = callbill.FormatMoney(*st.LowBelow)
 	}
 	for _, p := range st.Packages {
 		j.Packages = append(j.Packages, PackageJSON{p.ID, string(p.Type), p.Minutes, p.Remaining, ts(p.Until)})

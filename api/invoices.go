@@ -361,8 +361,8 @@ type ContractJSON struct {
 // Contract converts an e-contract to JSON.
 func Contract(c *callbill.EContract, loc *time.Location) ContractJSON {
 	out := ContractJSON{ID: c.ID, Account: c.Account, Kind: string(c.Kind), Title: c.Title(), Purchase: c.Purchase, Status: string(c.State),
-		Customer: c.Customer, Provider: c.Provider, Items: c.Items, Original: c.Original.StringFixed(2), Discount: c.Discount.StringFixed(2),
-		Payable: c.Payable.StringFixed(2), PayableWords: "人民币" + contractpdf.AmountInWords(c.Payable), CreatedAt: rfc3339(c.CreatedAt, loc),
+		Customer: c.Customer, Provider: c.Provider, Items: c.Items, Original: callbill.FormatMoney(c.Original), Discount: callbill.FormatMoney(c.Discount),
+		Payable: callbill.FormatMoney(c.Payable), PayableWords: "人民币" + contractpdf.AmountInWords(c.Payable), CreatedAt: rfc3339(c.CreatedAt, loc),
 		ConfirmedAt: rfc3339(c.Confirmed, loc), EndedAt: rfc3339(c.Ended, loc), VoidedBy: c.VoidedBy, VoidReason: c.VoidReason,
 		Replayed: c.Replayed}
 	if out.Items == nil {

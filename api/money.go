@@ -36,8 +36,8 @@ type EntryJSON struct {
 }
 
 func entryJSON(e *callbill.LedgerEntry, loc *time.Location) EntryJSON {
-	return EntryJSON{Seq: e.Seq, At: e.At.In(loc).Format(time.RFC3339), Kind: string(e.Kind), Amount: e.Amount.StringFixed(2),
-		Balance: e.Balance.StringFixed(2), Ref: e.Ref, Key: e.Key, Reason: e.Reason, Corrects: e.Corrects}
+	return EntryJSON{Seq: e.Seq, At: e.At.In(loc).Format(time.RFC3339), Kind: string(e.Kind), Amount: callbill.FormatMoney(e.Amount),
+		Balance: callbill.FormatMoney(e.Balance), Ref: e.Ref, Key: e.Key, Reason: e.Reason, Corrects: e.Corrects}
 }
 
 func (s *Server) moneyRoutes(mux *http.ServeMux) {
@@ -92,7 +92,7 @@ func (s *Server) moneyReply(w http.ResponseWriter, r *http.Request, res *callbil
 		return err
 	}
 	j := entryJSON(res.Entry, loc)
-	j.Replayed, j.Cash = res.Replayed, res.Cash.StringFixed(2)
+	j.Replayed, j.Cash = res.Replayed, callbill.FormatMoney(res.Cash)
 	code := http.StatusCreated
 	if res.Replayed {
 		code = http.StatusOK

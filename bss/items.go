@@ -27,7 +27,9 @@ const (
 // v1 SDK decodes amounts into float64).
 type money decimal.Decimal
 
-func (m money) MarshalJSON() ([]byte, error) { return []byte(decimal.Decimal(m).StringFixed(2)), nil }
+func (m money) MarshalJSON() ([]byte, error) {
+	return []byte(callbill.FormatMoney(decimal.Decimal(m))), nil
+}
 
 func mp(d decimal.Decimal) *money { m := money(d); return &m }
 

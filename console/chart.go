@@ -175,8 +175,8 @@ func dailyChart(b *callbill.Bill, lang string) chart {
 			bar.Value = "▲ " + bar.Value
 		}
 		c.Bars = append(c.Bars, bar)
-		c.Table.Rows = append(c.Table.Rows, []cell{txt(date), code(post[d].StringFixed(2), Money(post[d])),
-			code(pre[d].StringFixed(2), Money(pre[d])), code(total.StringFixed(2), Money(total))})
+		c.Table.Rows = append(c.Table.Rows, []cell{txt(date), code(callbill.FormatMoney(post[d]), Money(post[d])),
+			code(callbill.FormatMoney(pre[d]), Money(pre[d])), code(callbill.FormatMoney(total), Money(total))})
 	}
 	c.setTexts(lang)
 	return c
@@ -235,7 +235,7 @@ func itemChart(b *callbill.Bill, lang string) chart {
 			Value: Money(sums[k]), VX: f1(left + w + 6), VY: f1(y + rowH/2 + 4), Title: name + " " + Money(sums[k])}
 		bar.Segs = []chartSeg{{X: f1(left), Y: f1(y + 5), W: f1(max(w, 1)), H: f1(rowH - 10), Hatched: k.purchase}}
 		c.Bars = append(c.Bars, bar)
-		c.Table.Rows = append(c.Table.Rows, []cell{code(string(k.item), name), code(sums[k].StringFixed(2), Money(sums[k]))})
+		c.Table.Rows = append(c.Table.Rows, []cell{code(string(k.item), name), code(callbill.FormatMoney(sums[k]), Money(sums[k]))})
 	}
 	c.setTexts(lang)
 	return c

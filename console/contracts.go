@@ -47,7 +47,7 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request, v *view) erro
 			action = cell{Text: v.T("con.pdf"), V: "pdf", Href: v.A("contracts/" + url.PathEscape(c.ID) + "/pdf")}
 		}
 		t.Rows = append(t.Rows, []cell{link(c.ID, v.A("contracts/"+url.PathEscape(c.ID))), code(string(c.Kind), c.Title()),
-			txt(subject(&c)), code(c.Payable.StringFixed(2), Money(c.Payable)), code(string(c.State), v.T("constate."+string(c.State))),
+			txt(subject(&c)), code(callbill.FormatMoney(c.Payable), Money(c.Payable)), code(string(c.State), v.T("constate."+string(c.State))),
 			code(c.CreatedAt.In(loc).Format(time.RFC3339), dateTime(c.CreatedAt, loc)), txt(dateTime(c.Confirmed, loc)), action})
 	}
 	d := contractsData{Table: t, PurchaseKey: newToken(), ServiceKey: newToken()}
@@ -288,7 +288,7 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request, v *view) error
 			txt(it.UnitPrice), txt(it.PriceUnit), moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable)})
 	}
 	d.Items.Foot = []cell{txt(v.T("total")), txt(""), txt(""), txt(""), txt(""), txt(""),
-		moneyCell(c.Original.StringFixed(2)), moneyCell(c.Discount.StringFixed(2)), moneyCell(c.Payable.StringFixed(2))}
+		moneyCell(callbill.FormatMoney(c.Original)), moneyCell(callbill.FormatMoney(c.Discount)), moneyCell(callbill.FormatMoney(c.Payable))}
 	switch {
 	case d.Draft:
 		v.shown("party")

@@ -10,7 +10,7 @@ import (
 
 // Money shows an amount as the console does: ¥1,234.56 (−¥12.00 below 0).
 func Money(d decimal.Decimal) string {
-	return groupYuan(d.StringFixed(2))
+	return groupYuan(callbill.FormatMoney(d))
 }
 
 // MoneyString shows an amount given as a decimal string (as the API and
@@ -21,7 +21,7 @@ func MoneyString(s string) string {
 	if err != nil {
 		return s
 	}
-	return groupYuan(d.StringFixed(2))
+	return groupYuan(callbill.FormatMoney(d))
 }
 
 // groupYuan puts the yuan sign and thousands separators on a fixed-point

@@ -43,9 +43,9 @@ func (s *Server) opAccounts(w http.ResponseWriter, r *http.Request, v *view) err
 		sd := st.Standing
 		owed = owed.Add(sd.Outstanding)
 		d.Table.Rows = append(d.Table.Rows, []cell{link(st.UID, "/console/a/"+url.PathEscape(st.UID)+"/overview"), txt(st.Name),
-			code(string(st.State), v.T("state."+string(st.State))), code(sd.Cash.StringFixed(2), Money(sd.Cash)),
-			code(sd.CreditLine.StringFixed(2), Money(sd.CreditLine)), code(sd.Outstanding.StringFixed(2), Money(sd.Outstanding)),
-			code(sd.Available().StringFixed(2), Money(sd.Available())),
+			code(string(st.State), v.T("state."+string(st.State))), code(callbill.FormatMoney(sd.Cash), Money(sd.Cash)),
+			code(callbill.FormatMoney(sd.CreditLine), Money(sd.CreditLine)), code(callbill.FormatMoney(sd.Outstanding), Money(sd.Outstanding)),
+			code(callbill.FormatMoney(sd.Available()), Money(sd.Available())),
 			cell{Text: v.T("op.topup"), V: "topup", Href: "/console/op/topup?account=" + url.QueryEscape(st.UID)}})
 	}
 	d.Outstanding = Money(owed)
@@ -157,7 +157,7 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 	} else {
 		v.Flash = v.T("op.topup.done") + " " + uid + " " + Money(amount) + "; " + v.T("acct.cash") + " " + Money(res.Entry.Balance)
 	}
-	s.Log.Info("console recorded a top-up", "account", uid, "amount", amount.StringFixed(2), "replayed", res.Replayed)
+	s.Log.Info("console recorded a top-up", "account", uid, "amount", callbill.FormatMoney(amount), "replayed", res.Replayed)
 	return s.showTopUp(w, r, v, uid, "")
 }
 

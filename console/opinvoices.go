@@ -208,7 +208,7 @@ func (s *Server) opContracts(w http.ResponseWriter, r *http.Request, v *view) er
 					Required: c.State == callbill.ContractFormal, Max: 500}}}}}
 		}
 		d.Table.Rows = append(d.Table.Rows, []cell{link(c.ID, page), link(c.Account, "/console/a/"+url.PathEscape(c.Account)+"/contracts"),
-			txt(c.Customer.Name), code(string(c.Kind), c.Title()), txt(subject(&c)), code(c.Payable.StringFixed(2), Money(c.Payable)),
+			txt(c.Customer.Name), code(string(c.Kind), c.Title()), txt(subject(&c)), code(callbill.FormatMoney(c.Payable), Money(c.Payable)),
 			code(string(c.State), v.T("constate."+string(c.State))), txt(dateTime(c.Confirmed, loc)), txt(c.VoidReason), pdf, void})
 	}
 	return s.render(w, r, v, "op_contracts", d)

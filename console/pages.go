@@ -691,12 +691,12 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, v *view) error 
 	}
 	sd := st.Standing
 	d := accountData{Status: st, Cards: []card{
-		{ID: "cash", Label: v.T("acct.cash"), Text: Money(sd.Cash), V: sd.Cash.StringFixed(2)},
-		{ID: "credit_line", Label: v.T("acct.credit"), Text: Money(sd.CreditLine), V: sd.CreditLine.StringFixed(2)},
-		{ID: "outstanding", Label: v.T("acct.outstanding"), Text: Money(sd.Outstanding), V: sd.Outstanding.StringFixed(2), Warn: sd.Outstanding.IsPositive()},
-		{ID: "available", Label: v.T("acct.available"), Text: Money(sd.Available()), V: sd.Available().StringFixed(2), Warn: sd.Available().IsNegative()},
+		{ID: "cash", Label: v.T("acct.cash"), Text: Money(sd.Cash), V: callbill.FormatMoney(sd.Cash)},
+		{ID: "credit_line", Label: v.T("acct.credit"), Text: Money(sd.CreditLine), V: callbill.FormatMoney(sd.CreditLine)},
+		{ID: "outstanding", Label: v.T("acct.outstanding"), Text: Money(sd.Outstanding), V: callbill.FormatMoney(sd.Outstanding), Warn: sd.Outstanding.IsPositive()},
+		{ID: "available", Label: v.T("acct.available"), Text: Money(sd.Available()), V: callbill.FormatMoney(sd.Available()), Warn: sd.Available().IsNegative()},
 		{ID: "state", Label: v.T("acct.state"), Text: v.T("state." + string(st.State)), V: string(st.State), Warn: st.State != callbill.StateNormal},
-		{ID: "allowance", Label: v.T("acct.allowance"), Text: Money(sd.Allowance), V: sd.Allowance.StringFixed(2)},
+		{ID: "allowance", Label: v.T("acct.allowance"), Text: Money(sd.Allowance), V: callbill.FormatMoney(sd.Allowance)},
 	}}
 	slices.Reverse(entries)
 	if len(entries) > maxLedgerRows {
@@ -714,7 +714,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, v *view) error 
 		}
 		d.Ledger.Rows = append(d.Ledger.Rows, []cell{code(strconv.FormatInt(e.Seq, 10), strconv.FormatInt(e.Seq, 10)),
 			code(e.At.In(loc).Format(time.RFC3339), dateTime(e.At, loc)), code(string(e.Kind), v.T("ledger."+string(e.Kind))),
-			code(e.Amount.StringFixed(2), Money(e.Amount)), code(e.Balance.StringFixed(2), Money(e.Balance)), txt(e.Ref), txt(reason)})
+			code(callbill.FormatMoney(e.Amount), Money(e.Amount)), code(callbill.FormatMoney(e.Balance), Money(e.Balance)), txt(e.Ref), txt(reason)})
 	}
 	d.Events = table{ID: "events-table", Empty: v.T("empty.events"), Cols: []col{
 		{Key: "at", Label: v.T("col.time")}, {Key: "kind", Label: v.T("col.kind")}, {Key: "state", Label: v.T("acct.state")},

@@ -268,7 +268,7 @@ func Write(w io.Writer, c *callbill.EContract, loc *time.Location, font string) 
 	d.heading("一、合同标的与金额")
 	items(d, c)
 	d.gap(2)
-	d.para(fmt.Sprintf("合计：原价 %s 元，优惠 %s 元，应付金额 %s 元。", c.Original.StringFixed(2), c.Discount.StringFixed(2), c.Payable.StringFixed(2)), 10, 0)
+	d.para(fmt.Sprintf("合计：原价 %s 元，优惠 %s 元，应付金额 %s 元。", callbill.FormatMoney(c.Original), callbill.FormatMoney(c.Discount), callbill.FormatMoney(c.Payable)), 10, 0)
 	d.para("应付金额（大写）：人民币"+AmountInWords(c.Payable), 10, 0)
 
 	d.heading("二、付款方式")
@@ -358,7 +358,7 @@ func items(d *doc, c *callbill.EContract) {
 		}
 		row([]string{fmt.Sprint(i + 1), desc, it.Cycle, it.Usage + " " + it.UsageUnit, it.Original, it.Discount, it.Payable}, false)
 	}
-	row([]string{"", "合计", "", "", c.Original.StringFixed(2), c.Discount.StringFixed(2), c.Payable.StringFixed(2)}, false)
+	row([]string{"", "合计", "", "", callbill.FormatMoney(c.Original), callbill.FormatMoney(c.Discount), callbill.FormatMoney(c.Payable)}, false)
 }
 
 var (

@@ -224,7 +224,7 @@ func insertContract(ctx context.Context, tx *Tx, c *callbill.EContract, request 
 	_, err := tx.ExecContext(ctx, `INSERT INTO econtracts (`+contractCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, '', '')`,
 		c.ID, c.Account, string(c.Kind), c.Purchase, int(c.From), int(c.To), string(c.State), string(customer), string(provider),
-		string(items), c.Original.StringFixed(2), c.Discount.StringFixed(2), c.Payable.StringFixed(2), c.Key, request, c.CreatedAt.Unix())
+		string(items), callbill.FormatMoney(c.Original), callbill.FormatMoney(c.Discount), callbill.FormatMoney(c.Payable), c.Key, request, c.CreatedAt.Unix())
 	return err
 }
 
@@ -268,7 +268,7 @@ func purchaseItems(ctx context.Context, tx *Tx, c *callbill.EContract) error {
 	}
 	c.Items = []callbill.ContractItem{{Cycle: callbill.Cycle(cycle).String(), ProductDetail: pd, Item: item,
 		Description: describe(callbill.ProductDetail(pd), callbill.Item(item), inst, number), Usage: usage, UsageUnit: uu,
-		UnitPrice: up, PriceUnit: pu, Original: c.Original.StringFixed(2), Discount: c.Discount.StringFixed(2), Payable: c.Payable.StringFixed(2)}}
+		UnitPrice: up, PriceUnit: pu, Original: callbill.FormatMoney(c.Original), Discount: callbill.FormatMoney(c.Discount), Payable: callbill.FormatMoney(c.Payable)}}
 	return nil
 }
 
@@ -351,7 +351,7 @@ func serviceItems(ctx context.Context, tx *Tx, c *callbill.EContract) error {
 		if g.mixed {
 			it.UnitPrice, it.PriceUnit = "", "" // several bands or prices: the amounts say it
 		}
-		it.Original, it.Discount, it.Payable = g.orig.StringFixed(2), g.disc.StringFixed(2), g.payable.StringFixed(2)
+		it.Original, it.Discount, it.Payable = callbill.FormatMoney(g.orig), callbill.FormatMoney(g.disc), callbill.FormatMoney(g.payable)
 		c.Items = append(c.Items, it)
 		c.Original, c.Discount, c.Payable = c.Original.Add(g.orig), c.Discount.Add(g.disc), c.Payable.Add(g.payable)
 	}

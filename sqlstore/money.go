@@ -212,7 +212,7 @@ func (s *Store) money(ctx context.Context, uid, key, request string,
 		}
 		// Cash after the request: a top-up's settlements of arrears included.
 		res = &callbill.MoneyResult{Entry: e, Cash: a.Cash}
-		if err := s.refreshStanding(ctx, tx, []string{uid}, now, fmt.Sprintf("%s %s %s", what, e.Amount.StringFixed(2), key)); err != nil {
+		if err := s.refreshStanding(ctx, tx, []string{uid}, now, fmt.Sprintf("%s %s %s", what, callbill.FormatMoney(e.Amount), key)); err != nil {
 			return err
 		}
 		if s.MoneyPause > 0 {
@@ -308,7 +308,7 @@ func (s *Store) recordStanding(ctx context.Context, tx *Tx, accts map[string]*ac
 		if state != a.State {
 			if err := event(ctx, tx, uid, now, "state", string(state),
 				fmt.Sprintf("%s: available %s (cash %s + credit %s − outstanding %s)", cause,
-					avail.StringFixed(2), a.Cash.StringFixed(2), a.CreditLine.StringFixed(2), owed[uid].StringFixed(2))); err != nil {
+					callbill.FormatMoney(avail), callbill.FormatMoney(a.Cash), callbill.FormatMoney(a.CreditLine), callbill.FormatMoney(owed[uid]))); err != nil {
 				return err
 			}
 			if err := emitStateChange(ctx, tx, a, state, owed[uid], cause); err != nil {
@@ -317,7 +317,7 @@ func (s *Store) recordStanding(ctx context.Context, tx *Tx, accts map[string]*ac
 		}
 		if low && !a.LowAlerted {
 			if err := event(ctx, tx, uid, now, "alert", string(state),
-				fmt.Sprintf("low balance: available %s is below %s (%s)", avail.StringFixed(2), a.LowBalanceAlert.StringFixed(2), cause)); err != nil {
+				fmt.Sprintf("low balance: available %s is below %s (%s)", callbill.FormatMoney(avail), callbill.FormatMoney(*a.LowBalanceAlert), cause)); err != nil {
 				return err
 			}
 			if err := emitLowBalance(ctx, tx, a, state, owed[uid], cause); err != nil {

@@ -74,10 +74,10 @@ func (a *app) adjust(ctx context.Context, args []string) error {
 func (a *app) printMoney(res *callbill.MoneyResult, verb string) {
 	e := res.Entry
 	if res.Replayed {
-		fmt.Fprintf(a.stdout, "key %s was applied before (entry %d, %s %s): nothing moved now\n", e.Key, e.Seq, e.Kind, e.Amount.StringFixed(2))
+		fmt.Fprintf(a.stdout, "key %s was applied before (entry %d, %s %s): nothing moved now\n", e.Key, e.Seq, e.Kind, callbill.FormatMoney(e.Amount))
 		return
 	}
-	fmt.Fprintf(a.stdout, "%s %s: %s (entry %d), cash now %s\n", verb, e.Account, e.Amount.StringFixed(2), e.Seq, res.Cash.StringFixed(2))
+	fmt.Fprintf(a.stdout, "%s %s: %s (entry %d), cash now %s\n", verb, e.Account, callbill.FormatMoney(e.Amount), e.Seq, callbill.FormatMoney(res.Cash))
 }
 
 func (a *app) accountShow(ctx context.Context, args []string) error {
@@ -168,7 +168,7 @@ func (a *app) ledger(ctx context.Context, args []string) error {
 			what += " (corrects " + e.Corrects + ")"
 		}
 		fmt.Fprintf(a.stdout, "%-4d  %-19s  %-8s  %12s  %12s  %s\n", e.Seq, e.At.In(loc).Format("2006-01-02 15:04:05"),
-			e.Kind, e.Amount.StringFixed(2), e.Balance.StringFixed(2), what)
+			e.Kind, callbill.FormatMoney(e.Amount), callbill.FormatMoney(e.Balance), what)
 	}
 	return nil
 }
