@@ -8,8 +8,7 @@ package export
 import (
 	"bufio"
 	"context"
-	"os"
-	"path/filepath"
+	"io"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -97,23 +96,21 @@ func Write(ctx context.Context, src Source, account string, f callbill.UsageFilt
 	}
 	f.Desc, f.After, f.Limit = false, 0, 0
 
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".export-*"+format.Ext())
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	out := bufio.NewWriterSize(tmp, 256<<10)
-	var w rowWriter
-	if format == XLSX {
-		w = newXLSXWriter(out, cols)
-	} else {
-		w = newCSVWriter(out, cols)
-	}
 	var n int64
-	err = w.header(header)
-	if err == nil {
-		err = src.StreamUsage(ctx, account, f, func(loc *time.Location, c *callbill.Call) error {
+	var size countingWriter
+	err = atomicfile.Write(path, func(file io.Writer) error {
+		size.w = file
+		out := bufio.NewWriterSize(&size, 256<<10)
+		var w rowWriter
+		if format == XLSX {
+			w = newXLSXWriter(out, cols)
+		} else {
+			w = newCSVWriter(out, cols)
+		}
+		if err := w.header(header); err != nil {
+			return err
+		}
+		err := src.StreamUsage(ctx, account, f, func(loc *time.Location, c *callbill.Call) error {
 			if err := w.row(loc, c); err != nil {
 				return err
 			}
@@ -128,34 +125,21 @@ func Write(ctx context.Context, src Source, account string, f callbill.UsageFilt
 			}
 			return nil
 		})
-	}
-	if err == nil {
-		err = w.finish()
-	}
-	if err == nil {
-		err = out.Flush()
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+		if err == nil {
+			err = w.finish()
+		}
+		if err == nil {
+			err = out.Flush()
+		}
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(tmp.Name())
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, err
-	}
-	atomicfile.SyncDir(dir)
 	if o.Progress != nil {
 		o.Progress(n)
 	}
-	return &Result{Path: path, Rows: n, Bytes: st.Size()}, nil
+	return &Result{Path: path, Rows: n, Bytes: size.n}, nil
 }
 
 // Check reports, as Write would (EINVALID), whether f and o make an export:
@@ -188,4 +172,16 @@ func checkFilter(f callbill.UsageFilter) error {
 // standard columns: Write with a cycle filter and default options.
 func UsageCSV(ctx context.Context, src Source, account string, cycle callbill.Cycle, path string) (*Result, error) {
 	return Write(ctx, src, account, callbill.UsageFilter{Cycle: cycle}, path, Options{})
+}
+
+// countingWriter counts the bytes of the file as they are written.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n += int64(k)
+	return k, err
 }

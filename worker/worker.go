@@ -18,6 +18,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/internal/atomicfile"
 	"github.com/callbill/callbill/internal/recovery"
 )
 
@@ -38,7 +39,7 @@ type Store interface {
 }
 
 // removeStaleTemps deletes the temporary files of exports whose node died
-// midway (export.Write names them .export-*): older than two leases, no live
+// midway (atomicfile.TempGlob): older than two leases, no live
 // node is still writing them.
 func (n *Node) removeStaleTemps() {
 	root, err := os.OpenRoot(n.ExportDir)
@@ -46,7 +47,7 @@ func (n *Node) removeStaleTemps() {
 		return
 	}
 	defer root.Close()
-	names, _ := filepath.Glob(filepath.Join(n.ExportDir, ".export-*"))
+	names, _ := filepath.Glob(filepath.Join(n.ExportDir, atomicfile.TempGlob))
 	for _, name := range names {
 		if st, err := os.Stat(name); err == nil && time.Since(st.ModTime()) > 2*n.Lease {
 			root.Remove(filepath.Base(name))

@@ -4,14 +4,19 @@
 package atomicfile
 
 import (
-	"bufio"
 	"io"
 	"os"
 	"path/filepath"
 )
 
-// Write creates path with mode 0600 from what fill writes. On any error the
-// destination is left as it was and the temporary file is removed.
+// TempGlob matches the temporary files Write makes (".NAME.tmp-RANDOM"):
+// one left by a process that died midway can be removed once no live
+// process can still be writing it.
+const TempGlob = ".*.tmp-*"
+
+// Write creates path with mode 0600 from what fill writes, unbuffered (fill
+// buffers as it needs). On any error the destination is left as it was and
+// the temporary file is removed.
 func Write(path string, fill func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -19,11 +24,7 @@ func Write(path string, fill func(w io.Writer) error) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op after the rename
-	out := bufio.NewWriterSize(tmp, 64<<10)
-	err = fill(out)
-	if err == nil {
-		err = out.Flush()
-	}
+	err = fill(tmp)
 	if err == nil {
 		err = tmp.Sync()
 	}
