@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// InvoiceService keeps invoice titles, applications and e-contracts
-// (DESIGN §3.11–3.12; sqlstore.Store implements it). The REST API and the
+// InvoiceService keeps invoice titles and applications (DESIGN §3.11;
+// sqlstore.Store implements it; e-contracts are contract.Service). The REST API and the
 // console both work through it.
 type InvoiceService interface {
 	InvoiceTitles(ctx context.Context, uid string) ([]InvoiceTitle, error)
@@ -20,13 +20,6 @@ type InvoiceService interface {
 	WithdrawInvoice(ctx context.Context, uid, id string) (*InvoiceApplication, error)
 	IssueInvoice(ctx context.Context, id, number, date string) (*InvoiceApplication, error)
 	RejectInvoice(ctx context.Context, id, reason string) (*InvoiceApplication, error)
-
-	CreateContract(ctx context.Context, req ContractRequest) (*EContract, error)
-	Contracts(ctx context.Context, uid string, state ContractState) ([]EContract, error)
-	EContract(ctx context.Context, uid, id string) (*EContract, error)
-	EditContract(ctx context.Context, uid, id string, party ContractParty) (*EContract, error)
-	ConfirmContract(ctx context.Context, uid, id string) (*EContract, error)
-	VoidContract(ctx context.Context, uid, id, reason string, operator bool) (*EContract, error)
 
 	Location(ctx context.Context) (*time.Location, error)
 }

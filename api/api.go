@@ -23,6 +23,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
@@ -53,6 +54,7 @@ type Server struct {
 	Keys        KeyStore
 	Webhooks    WebhookStore
 	Invoices    InvoiceStore
+	Contracts   *contract.Service // nil: on Invoices when it stores contracts
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
@@ -113,6 +115,11 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Webhooks != nil {
 		s.webhookRoutes(mux, s.Webhooks)
+	}
+	if s.Contracts == nil {
+		if cs, ok := s.Invoices.(contract.Store); ok {
+			s.Contracts = &contract.Service{Store: cs}
+		}
 	}
 	if s.Invoices != nil {
 		s.invoiceRoutes(mux)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/contractpdf"
 )
 
@@ -380,8 +381,8 @@ func Contract(c *callbill.EContract, loc *time.Location) ContractJSON {
 	return out
 }
 
-func (s *Server) contractsReply(w http.ResponseWriter, r *http.Request, uid string, state callbill.ContractState) error {
-	cs, err := s.Invoices.Contracts(r.Context(), uid, state)
+func (s *Server) contractsReply(w http.ResponseWriter, r *http.Request, in contract.ListInput) error {
+	cs, err := s.Contracts.List(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -397,11 +398,12 @@ func (s *Server) contractsReply(w http.ResponseWriter, r *http.Request, uid stri
 }
 
 func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) error {
-	return s.contractsReply(w, r, r.PathValue("uid"), callbill.ContractState(r.URL.Query().Get("status")))
+	return s.contractsReply(w, r, contract.ListInput{Account: r.PathValue("uid"), State: callbill.ContractState(r.URL.Query().Get("status"))})
 }
 
 func (s *Server) allContracts(w http.ResponseWriter, r *http.Request) error {
-	return s.contractsReply(w, r, r.URL.Query().Get("account"), callbill.ContractState(r.URL.Query().Get("status")))
+	uid := r.URL.Query().Get("account")
+	return s.contractsReply(w, r, contract.ListInput{Account: uid, AllAccounts: uid == "", State: callbill.ContractState(r.URL.Query().Get("status"))})
 }
 
 func (s *Server) contractReply(w http.ResponseWriter, r *http.Request, c *callbill.EContract, code int) error {
@@ -440,7 +442,7 @@ func (s *Server) createContract(w http.ResponseWriter, r *http.Request) error {
 		}
 		*c.dst = cy
 	}
-	c, err := s.Invoices.CreateContract(r.Context(), req)
+	c, err := s.Contracts.Create(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -452,7 +454,7 @@ func (s *Server) createContract(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getContract(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Invoices.EContract(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	c, err := s.Contracts.Get(r.Context(), r.PathValue("uid"), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -464,7 +466,7 @@ func (s *Server) editContract(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &party, `{"address": …, "contact": …, "phone": …, "email": …, "tax_id": …, "bank": …, "bank_account": …}`); err != nil {
 		return err
 	}
-	c, err := s.Invoices.EditContract(r.Context(), r.PathValue("uid"), r.PathValue("id"), party)
+	c, err := s.Contracts.Edit(r.Context(), r.PathValue("uid"), r.PathValue("id"), party)
 	if err != nil {
 		return err
 	}
@@ -472,7 +474,7 @@ func (s *Server) editContract(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) confirmContract(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Invoices.ConfirmContract(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	c, err := s.Contracts.Confirm(r.Context(), r.PathValue("uid"), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -488,7 +490,8 @@ func (s *Server) voidContract(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
 		return err
 	}
-	c, err := s.Invoices.VoidContract(r.Context(), r.PathValue("uid"), r.PathValue("id"), body.Reason, principal(r).Operator)
+	c, err := s.Contracts.Void(r.Context(), contract.VoidInput{Account: r.PathValue("uid"), ID: r.PathValue("id"), Reason: body.Reason,
+		Operator: principal(r).Operator})
 	if err != nil {
 		return err
 	}
@@ -497,7 +500,7 @@ func (s *Server) voidContract(w http.ResponseWriter, r *http.Request) error {
 
 // contractPDF sends a formal contract as a PDF.
 func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Invoices.EContract(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	c, err := s.Contracts.Get(r.Context(), r.PathValue("uid"), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

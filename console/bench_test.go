@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
 	"github.com/callbill/callbill/sqlstore"
 )
@@ -169,11 +170,11 @@ func benchInvoices(b *testing.B, s *sqlstore.Store, uid string, cycle callbill.C
 	}
 	for _, l := range bill.Lines {
 		if l.IsPurchase() {
-			c, err := s.CreateContract(ctx, callbill.ContractRequest{Account: uid, Purchase: l.PurchaseID, Key: "bench-1"})
+			c, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: uid, Purchase: l.PurchaseID, Key: "bench-1"})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := s.ConfirmContract(ctx, uid, c.ID); err != nil {
+			if _, err := (&contract.Service{Store: s}).Confirm(ctx, uid, c.ID); err != nil {
 				b.Fatal(err)
 			}
 			return

@@ -19,6 +19,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/contractpdf"
 	"github.com/callbill/callbill/worker"
 	"github.com/chromedp/cdproto/browser"
@@ -671,11 +672,11 @@ func formalContract(t *testing.T, f *fixture, uid string) *callbill.EContract {
 	}
 	for _, l := range b.Lines {
 		if l.IsPurchase() {
-			c, err := f.store.CreateContract(ctx, callbill.ContractRequest{Account: uid, Purchase: l.PurchaseID, Key: "test-" + l.PurchaseID})
+			c, err := (&contract.Service{Store: f.store}).Create(ctx, callbill.ContractRequest{Account: uid, Purchase: l.PurchaseID, Key: "test-" + l.PurchaseID})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c, err = f.store.ConfirmContract(ctx, uid, c.ID); err != nil {
+			if c, err = (&contract.Service{Store: f.store}).Confirm(ctx, uid, c.ID); err != nil {
 				t.Fatal(err)
 			}
 			return c

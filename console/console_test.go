@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contract"
 	"github.com/shopspring/decimal"
 )
 
@@ -238,7 +239,7 @@ func TestTenantIsolation(t *testing.T) {
 	if ts, err := f.store.InvoiceTitles(ctx, f.uid2); err != nil || len(ts) != 1 {
 		t.Errorf("the other tenant's titles: %+v %v", ts, err)
 	}
-	if cs, err := f.store.Contracts(ctx, f.uid2, ""); err != nil || len(cs) != 1 || cs[0].State != callbill.ContractFormal {
+	if cs, err := (&contract.Service{Store: f.store}).List(ctx, contract.ListInput{Account: f.uid2}); err != nil || len(cs) != 1 || cs[0].State != callbill.ContractFormal {
 		t.Errorf("the other tenant's contracts: %+v %v", cs, err)
 	}
 	if ts, _ := f.store.InvoiceTitles(ctx, f.uid1); len(ts) != 0 {

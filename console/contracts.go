@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/contractpdf"
 )
 
@@ -26,10 +27,9 @@ type contractsData struct {
 // a PDF) and the forms that draft one — for a purchase without a live
 // contract, or a service contract for a period of closed cycles.
 func (s *Server) contracts(w http.ResponseWriter, r *http.Request, v *view) error {
-	is := s.invoiceStore()
 	ctx := r.Context()
 	v.Nav = "contracts"
-	cs, err := is.Contracts(ctx, v.UID, "")
+	cs, err := s.contractService().List(ctx, contract.ListInput{Account: v.UID})
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (s *Server) createContract(w http.ResponseWriter, r *http.Request, v *view)
 			out.For = ""
 			return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_period"))
 		}
-		c, err := s.invoiceStore().CreateContract(r.Context(), req)
+		c, err := s.contractService().Create(r.Context(), req)
 		if err != nil {
 			return out, err
 		}
@@ -248,7 +248,7 @@ func partyFacts(v *view, p *callbill.ContractParty) []fact {
 func (s *Server) contract(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
 	v.Nav = "contracts"
-	c, err := s.invoiceStore().EContract(ctx, v.UID, r.PathValue("id"))
+	c, err := s.contractService().Get(ctx, v.UID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -308,7 +308,7 @@ func (s *Server) editContract(w http.ResponseWriter, r *http.Request, v *view) e
 		out := outcome{To: v.A("contracts/" + url.PathEscape(id)), For: "party",
 			Form: fields(r, "address", "contact", "phone", "email", "tax_id", "bank", "bank_account")}
 		f := out.Form
-		c, err := s.invoiceStore().EditContract(r.Context(), v.UID, id, callbill.ContractParty{Address: f["address"], Contact: f["contact"],
+		c, err := s.contractService().Edit(r.Context(), v.UID, id, callbill.ContractParty{Address: f["address"], Contact: f["contact"],
 			Phone: f["phone"], Email: f["email"], TaxID: f["tax_id"], Bank: f["bank"], BankAccount: f["bank_account"]})
 		if err != nil {
 			return out, err
@@ -323,7 +323,7 @@ func (s *Server) confirmContract(w http.ResponseWriter, r *http.Request, v *view
 	return s.submit(w, r, v, func() (outcome, error) {
 		id := r.PathValue("id")
 		out := outcome{To: v.A("contracts/" + url.PathEscape(id))}
-		c, err := s.invoiceStore().ConfirmContract(r.Context(), v.UID, id)
+		c, err := s.contractService().Confirm(r.Context(), v.UID, id)
 		if err != nil {
 			return out, err
 		}
@@ -343,7 +343,7 @@ func (s *Server) voidContract(w http.ResponseWriter, r *http.Request, v *view) e
 	return s.submit(w, r, v, func() (outcome, error) {
 		id := r.PathValue("id")
 		out := outcome{To: v.A("contracts/" + url.PathEscape(id)), For: "void", Form: fields(r, "reason")}
-		c, err := s.invoiceStore().VoidContract(r.Context(), v.UID, id, out.Form["reason"], v.Sess.Operator)
+		c, err := s.contractService().Void(r.Context(), contract.VoidInput{Account: v.UID, ID: id, Reason: out.Form["reason"], Operator: v.Sess.Operator})
 		if err != nil {
 			return out, err
 		}
@@ -355,7 +355,7 @@ func (s *Server) voidContract(w http.ResponseWriter, r *http.Request, v *view) e
 
 // contractPDF sends a formal contract of the account as a PDF.
 func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request, v *view) error {
-	c, err := s.invoiceStore().EContract(r.Context(), v.UID, r.PathValue("id"))
+	c, err := s.contractService().Get(r.Context(), v.UID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,22 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/contract"
 )
 
 // InvoiceStore is what the 发票 and 合同 pages and the operator's invoice
 // queue and contracts use (sqlstore.Store). When the Store does not have
 // it, the tenant pages are placeholders and the operator pages are absent.
 type InvoiceStore = callbill.InvoiceService
+
+// contractService is the e-contract workflow on the store, nil when the
+// store keeps no contracts.
+func (s *Server) contractService() *contract.Service {
+	if cs, ok := s.Store.(contract.Store); ok {
+		return &contract.Service{Store: cs}
+	}
+	return nil
+}
 
 func (s *Server) invoiceStore() InvoiceStore {
 	is, _ := s.Store.(InvoiceStore)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contract"
 	"github.com/shopspring/decimal"
 )
 
@@ -373,7 +374,7 @@ func TestContractForms(t *testing.T) {
 	}
 	_, flash, _, _ = c.send(to, "party", to+"/party", map[string]string{"address": "苏州市工业园区星湖街 328 号", "contact": "王芳",
 		"phone": "0512-66668888", "email": "finance@example.com", "tax_id": "91350100m000100y43"})
-	if ct, _ := f.store.EContract(ctx, f.uid1, id); ct.Customer.Contact != "王芳" || ct.Customer.TaxID != "91350100M000100Y43" || !strings.HasPrefix(flash, "已保存") {
+	if ct, _ := (&contract.Service{Store: f.store}).Get(ctx, f.uid1, id); ct.Customer.Contact != "王芳" || ct.Customer.TaxID != "91350100M000100Y43" || !strings.HasPrefix(flash, "已保存") {
 		t.Errorf("saved %+v %q", ct.Customer, flash)
 	}
 	// Confirm: formal, with a PDF; the tenant cannot void it, nor edit it.
@@ -425,7 +426,7 @@ func TestContractForms(t *testing.T) {
 	if to2 != list+"?status=formal" || flash != "合同 "+id+" 已作废。" {
 		t.Errorf("operator void: %s %q", to2, flash)
 	}
-	if ct, _ := f.store.EContract(ctx, f.uid1, id); ct.State != callbill.ContractVoid || ct.VoidedBy != "operator" || ct.VoidReason != "客户申请重签" {
+	if ct, _ := (&contract.Service{Store: f.store}).Get(ctx, f.uid1, id); ct.State != callbill.ContractVoid || ct.VoidedBy != "operator" || ct.VoidReason != "客户申请重签" {
 		t.Errorf("after the operator's void: %+v", ct)
 	}
 	// The purchase is free for a new contract.

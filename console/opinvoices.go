@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/contract"
 )
 
 type opListData struct {
@@ -175,7 +176,7 @@ func (s *Server) opContracts(w http.ResponseWriter, r *http.Request, v *view) er
 	if status != "" && !callbill.ValidContractState(callbill.ContractState(status)) {
 		return callbill.Errorf(callbill.EINVALID, "status must be draft, formal, void or lapsed, not %q", status)
 	}
-	cs, err := s.invoiceStore().Contracts(ctx, uid, callbill.ContractState(status))
+	cs, err := s.contractService().List(ctx, contract.ListInput{Account: uid, AllAccounts: uid == "", State: callbill.ContractState(status)})
 	if err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func (s *Server) opContracts(w http.ResponseWriter, r *http.Request, v *view) er
 func (s *Server) opVoidContract(w http.ResponseWriter, r *http.Request, v *view) error {
 	return s.submit(w, r, v, func() (outcome, error) {
 		out := outcome{To: "/console/op/contracts" + opBack(r.URL.Query())}
-		c, err := s.invoiceStore().VoidContract(r.Context(), "", r.PathValue("id"), r.PostFormValue("reason"), true)
+		c, err := s.contractService().Void(r.Context(), contract.VoidInput{ID: r.PathValue("id"), Reason: r.PostFormValue("reason"), Operator: true})
 		if err != nil {
 			return out, err
 		}

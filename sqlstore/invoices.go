@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,12 +23,6 @@ import (
 const MaxInvoiceTitles = 50
 
 // newID makes an id: a prefix, the date and 40 random bits, e.g. INV20270601-3F9A2B7C01.
-func newID(prefix string, now time.Time) string {
-	b := make([]byte, 5)
-	rand.Read(b)
-	return prefix + now.UTC().Format("20060102") + "-" + strings.ToUpper(hex.EncodeToString(b))
-}
-
 // acctInfo is what invoices and contracts read of an account.
 type acctInfo struct {
 	name string
@@ -132,7 +124,7 @@ func (s *Store) SaveInvoiceTitle(ctx context.Context, t callbill.InvoiceTitle) (
 			if n >= MaxInvoiceTitles {
 				return callbill.Errorf(callbill.EREFUSED, "account %s has %d invoice titles, the most it may keep: delete one first", t.Account, n)
 			}
-			t.ID, t.CreatedAt, t.UpdatedAt = newID("TI", now), now, now
+			t.ID, t.CreatedAt, t.UpdatedAt = callbill.NewDocumentID("TI", now), now, now
 			_, err := tx.ExecContext(ctx, `INSERT INTO invoice_titles (`+titleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				t.ID, t.Account, string(t.Kind), string(t.Type), t.Name, t.TaxID, t.Bank, t.BankAccount, t.Address, t.Phone,
 				now.Unix(), now.Unix())
@@ -297,7 +289,7 @@ func (s *Store) ApplyInvoice(ctx context.Context, req callbill.InvoiceRequest) (
 	if req.Type != "" && req.Type != callbill.InvoiceGeneral && req.Type != callbill.InvoiceSpecial {
 		return nil, callbill.Errorf(callbill.EINVALID, "invoice type must be general or special, not %q", req.Type)
 	}
-	request := hashOf("invoice", req.Account, req.TitleID, string(req.Type), strconv.FormatInt(req.AmountFen, 10), req.Remark)
+	request := callbill.RequestHash("invoice", req.Account, req.TitleID, string(req.Type), strconv.FormatInt(req.AmountFen, 10), req.Remark)
 	what := fmt.Sprintf("idempotency key %q", req.Key)
 	if req.Key == "" {
 		what = "the application's id"
@@ -355,7 +347,7 @@ func (s *Store) ApplyInvoice(ctx context.Context, req callbill.InvoiceRequest) (
 				callbill.FormatFen(inv.IssuedFen), callbill.FormatFen(inv.PendingFen))
 		}
 		now := s.Now()
-		app := &callbill.InvoiceApplication{ID: newID("INV", now), Account: req.Account, Title: *title, Type: typ, AmountFen: req.AmountFen,
+		app := &callbill.InvoiceApplication{ID: callbill.NewDocumentID("INV", now), Account: req.Account, Title: *title, Type: typ, AmountFen: req.AmountFen,
 			Remark: req.Remark, State: callbill.InvoicePending, Key: req.Key, CreatedAt: now}
 		tj, _ := json.Marshal(title)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_applications (id, account, title_id, title, type, amount_fen, remark, state, key,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -421,7 +422,7 @@ func TestContracts(t *testing.T) {
 		ctx := context.Background()
 		invoiceSetup(t, s)
 		// One per purchase.
-		c, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1", Key: "c1",
+		c, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1", Key: "c1",
 			Customer: &callbill.ContractParty{Name: "ignored", Address: "杭州市西湖区文三路1号", Phone: "13800138000", TaxID: validCode}})
 		if err != nil {
 			t.Fatal(err)
@@ -430,15 +431,15 @@ func TestContracts(t *testing.T) {
 			!c.Payable.Equal(dec("35")) || len(c.Items) != 1 || c.Items[0].Payable != "35.00" || c.Provider.Name != callbill.DefaultProvider.Name {
 			t.Fatalf("draft %+v", c)
 		}
-		if again, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1", Key: "c1",
+		if again, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1", Key: "c1",
 			Customer: &callbill.ContractParty{Name: "ignored", Address: "杭州市西湖区文三路1号", Phone: "13800138000", TaxID: validCode}}); err != nil || !again.Replayed || again.ID != c.ID {
 			t.Fatalf("replay: %+v %v", again, err)
 		}
-		if _, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"}); callbill.ErrorCode(err) != callbill.ECONFLICT ||
+		if _, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"}); callbill.ErrorCode(err) != callbill.ECONFLICT ||
 			!strings.Contains(err.Error(), "one contract per purchase") {
 			t.Errorf("a second contract for the purchase: %v", err)
 		}
-		if _, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3002", Purchase: "P-1"}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3002", Purchase: "P-1"}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account's purchase: %v", err)
 		}
 		for name, r := range map[string]callbill.ContractRequest{
@@ -451,20 +452,20 @@ func TestContracts(t *testing.T) {
 			"bad account": {Account: "3001", From: cyc("2026-10"), To: cyc("2026-10"), Customer: &callbill.ContractParty{BankAccount: "12ab"}},
 			"bad email":   {Account: "3001", From: cyc("2026-10"), To: cyc("2026-10"), Customer: &callbill.ContractParty{Email: "a@"}},
 		} {
-			if _, err := s.CreateContract(ctx, r); callbill.ErrorCode(err) != callbill.EINVALID {
+			if _, err := (&contract.Service{Store: s}).Create(ctx, r); callbill.ErrorCode(err) != callbill.EINVALID {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
-		if _, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-10"), To: cyc("2026-11")}); callbill.ErrorCode(err) != callbill.EREFUSED ||
+		if _, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-10"), To: cyc("2026-11")}); callbill.ErrorCode(err) != callbill.EREFUSED ||
 			!strings.Contains(err.Error(), "not closed") {
 			t.Errorf("an open cycle: %v", err)
 		}
-		if _, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-09"), To: cyc("2026-09")}); callbill.ErrorCode(err) != callbill.EREFUSED ||
+		if _, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-09"), To: cyc("2026-09")}); callbill.ErrorCode(err) != callbill.EREFUSED ||
 			!strings.Contains(err.Error(), "no postpaid charges") {
 			t.Errorf("a period without charges: %v", err)
 		}
 		// A service contract for October: the postpaid line, 9.98.
-		sc, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-10"), To: cyc("2026-10")})
+		sc, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-10"), To: cyc("2026-10")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -472,18 +473,18 @@ func TestContracts(t *testing.T) {
 			sc.Items[0].Item != "CallCenterSoftware" || sc.Items[0].Usage != "200" {
 			t.Fatalf("service %+v", sc)
 		}
-		if _, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-09"), To: cyc("2026-10")}); callbill.ErrorCode(err) != callbill.ECONFLICT {
+		if _, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", From: cyc("2026-09"), To: cyc("2026-10")}); callbill.ErrorCode(err) != callbill.ECONFLICT {
 			t.Errorf("an overlapping period: %v", err)
 		}
 		// Edit a draft; the name stays the account's.
-		ed, err := s.EditContract(ctx, "3001", c.ID, callbill.ContractParty{Name: "别的名字", Contact: "李四", Phone: "0571-88880001", Email: "li@example.com"})
+		ed, err := (&contract.Service{Store: s}).Edit(ctx, "3001", c.ID, callbill.ContractParty{Name: "别的名字", Contact: "李四", Phone: "0571-88880001", Email: "li@example.com"})
 		if err != nil || ed.Customer.Name != "杭州示例科技有限公司" || ed.Customer.Contact != "李四" || ed.Customer.Address != "" {
 			t.Fatalf("edit: %+v %v", ed, err)
 		}
-		if _, err := s.EditContract(ctx, "3001", c.ID, callbill.ContractParty{Phone: "x"}); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := (&contract.Service{Store: s}).Edit(ctx, "3001", c.ID, callbill.ContractParty{Phone: "x"}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("edit with a bad phone: %v", err)
 		}
-		if _, err := s.EditContract(ctx, "3002", c.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&contract.Service{Store: s}).Edit(ctx, "3002", c.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account edits: %v", err)
 		}
 		// The provider block, taken at confirmation.
@@ -494,76 +495,82 @@ func TestContracts(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Confirm: formal; then no edit and no tenant void; the operator voids it.
-		f, err := s.ConfirmContract(ctx, "3001", c.ID)
+		f, err := (&contract.Service{Store: s}).Confirm(ctx, "3001", c.ID)
 		if err != nil || f.State != callbill.ContractFormal || f.Confirmed.IsZero() || f.Provider.Name != "示例云通信有限公司" {
 			t.Fatalf("confirm: %+v %v", f, err)
 		}
-		if again, err := s.ConfirmContract(ctx, "3001", c.ID); err != nil || !again.Replayed {
+		if again, err := (&contract.Service{Store: s}).Confirm(ctx, "3001", c.ID); err != nil || !again.Replayed {
 			t.Errorf("confirm again: %+v %v", again, err)
 		}
-		if _, err := s.EditContract(ctx, "3001", c.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "formal") {
+		if _, err := (&contract.Service{Store: s}).Edit(ctx, "3001", c.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "formal") {
 			t.Errorf("edit a formal contract: %v", err)
 		}
-		if _, err := s.VoidContract(ctx, "3001", c.ID, "", false); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "only the operator") {
+		if _, err := (&contract.Service{Store: s}).Void(ctx, contract.VoidInput{Account: "3001", ID: c.ID, Reason: "", Operator: false}); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "only the operator") {
 			t.Errorf("tenant voids a formal contract: %v", err)
 		}
-		if _, err := s.VoidContract(ctx, "3001", c.ID, "", true); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := (&contract.Service{Store: s}).Void(ctx, contract.VoidInput{Account: "3001", ID: c.ID, Reason: "", Operator: true}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("operator void without a reason: %v", err)
 		}
-		v, err := s.VoidContract(ctx, "", c.ID, "客户申请作废", true)
+		v, err := (&contract.Service{Store: s}).Void(ctx, contract.VoidInput{Account: "", ID: c.ID, Reason: "客户申请作废", Operator: true})
 		if err != nil || v.State != callbill.ContractVoid || v.VoidedBy != "operator" {
 			t.Fatalf("operator void: %+v %v", v, err)
 		}
-		if _, err := s.ConfirmContract(ctx, "3001", c.ID); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := (&contract.Service{Store: s}).Confirm(ctx, "3001", c.ID); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("confirm a void contract: %v", err)
 		}
 		// The purchase is free again; the tenant voids a draft.
-		c2, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"})
+		c2, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v, err := s.VoidContract(ctx, "3001", c2.ID, "", false); err != nil || v.State != callbill.ContractVoid || v.VoidedBy != "tenant" {
+		if v, err := (&contract.Service{Store: s}).Void(ctx, contract.VoidInput{Account: "3001", ID: c2.ID, Reason: "", Operator: false}); err != nil || v.State != callbill.ContractVoid || v.VoidedBy != "tenant" {
 			t.Fatalf("tenant voids a draft: %+v %v", v, err)
 		}
-		if _, err := s.EditContract(ctx, "3001", c2.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := (&contract.Service{Store: s}).Edit(ctx, "3001", c2.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("edit a void contract: %v", err)
 		}
 		// Lapse: a draft not confirmed within 30 days.
-		c3, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"})
+		c3, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		base := s.Now()
 		s.Now = func() time.Time { return base.Add(30*24*time.Hour - time.Second) }
-		if got, _ := s.EContract(ctx, "3001", c3.ID); got.State != callbill.ContractDraft {
+		if got, _ := (&contract.Service{Store: s}).Get(ctx, "3001", c3.ID); got.State != callbill.ContractDraft {
 			t.Fatalf("a day-29 draft: %s", got.State)
 		}
 		s.Now = func() time.Time { return base.Add(30 * 24 * time.Hour) }
-		got, _ := s.EContract(ctx, "3001", c3.ID)
+		got, _ := (&contract.Service{Store: s}).Get(ctx, "3001", c3.ID)
 		if got.State != callbill.ContractLapsed || !got.Ended.Equal(base.Add(30*24*time.Hour)) {
 			t.Fatalf("a 30-day draft: %+v", got)
 		}
-		if lapsed, _ := s.Contracts(ctx, "3001", callbill.ContractLapsed); len(lapsed) != 2 { // c3 and the October service draft
+		if lapsed, _ := (&contract.Service{Store: s}).List(ctx, contract.ListInput{Account: "3001", State: callbill.ContractLapsed}); len(lapsed) != 2 { // c3 and the October service draft
 			t.Errorf("lapsed list: %d", len(lapsed))
 		}
 		for name, fn := range map[string]func() error{
-			"confirm": func() error { _, err := s.ConfirmContract(ctx, "3001", c3.ID); return err },
-			"edit":    func() error { _, err := s.EditContract(ctx, "3001", c3.ID, callbill.ContractParty{}); return err },
-			"void":    func() error { _, err := s.VoidContract(ctx, "3001", c3.ID, "", false); return err },
+			"confirm": func() error { _, err := (&contract.Service{Store: s}).Confirm(ctx, "3001", c3.ID); return err },
+			"edit": func() error {
+				_, err := (&contract.Service{Store: s}).Edit(ctx, "3001", c3.ID, callbill.ContractParty{})
+				return err
+			},
+			"void": func() error {
+				_, err := (&contract.Service{Store: s}).Void(ctx, contract.VoidInput{Account: "3001", ID: c3.ID, Reason: "", Operator: false})
+				return err
+			},
 		} {
 			if err := fn(); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "lapsed") {
 				t.Errorf("%s a lapsed draft: %v", name, err)
 			}
 		}
-		c4, err := s.CreateContract(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"})
+		c4, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1"})
 		if err != nil || c4.State != callbill.ContractDraft {
 			t.Fatalf("a new draft after the lapse: %+v %v", c4, err)
 		}
-		all, err := s.Contracts(ctx, "", "")
+		all, err := (&contract.Service{Store: s}).List(ctx, contract.ListInput{AllAccounts: true})
 		if err != nil || len(all) != 5 {
 			t.Fatalf("all contracts: %d %v", len(all), err)
 		}
-		if _, err := s.EContract(ctx, "3002", c4.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&contract.Service{Store: s}).Get(ctx, "3002", c4.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account reads it: %v", err)
 		}
 	})

@@ -133,7 +133,7 @@ func (s *Store) TopUp(ctx context.Context, uid string, amount decimal.Decimal, k
 	if !amount.IsPositive() || !amount.Equal(amount.Truncate(2)) {
 		return nil, callbill.Errorf(callbill.EINVALID, "a top-up must be a positive amount in fen (2 decimals), not %s", amount)
 	}
-	request := hashOf("topup", uid, amount.String())
+	request := callbill.RequestHash("topup", uid, amount.String())
 	return s.money(ctx, uid, key, request, func(tx *Tx, a *account, now time.Time, cycle callbill.Cycle) (*callbill.LedgerEntry, error) {
 		e := &callbill.LedgerEntry{At: now, Kind: callbill.LedgerTopUp, Amount: amount, Cycle: cycle, Ref: "topup:" + key, Key: key}
 		if err := post(ctx, tx, a, e, request); err != nil {
@@ -157,7 +157,7 @@ func (s *Store) Adjust(ctx context.Context, uid string, amount decimal.Decimal, 
 	if strings.TrimSpace(reason) == "" {
 		return nil, callbill.Errorf(callbill.EINVALID, "an adjustment needs a reason")
 	}
-	request := hashOf("adjust", uid, amount.String(), reason, corrects)
+	request := callbill.RequestHash("adjust", uid, amount.String(), reason, corrects)
 	return s.money(ctx, uid, key, request, func(tx *Tx, a *account, now time.Time, cycle callbill.Cycle) (*callbill.LedgerEntry, error) {
 		e := &callbill.LedgerEntry{At: now, Kind: callbill.LedgerAdjust, Amount: amount, Cycle: cycle, Ref: "adjust:" + key,
 			Key: key, Reason: reason, Corrects: corrects}

@@ -2,9 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -213,7 +211,7 @@ func (s *Store) applyWorld(ctx context.Context, tx *Tx, w *callbill.World, rep *
 				add(t.Path+".account", "account %s is neither in this file nor stored", t.Account)
 				continue
 			}
-			hash := hashOf("topup", t.Account, t.Amount.String(), strconv.FormatInt(t.At.Unix(), 10))
+			hash := callbill.RequestHash("topup", t.Account, t.Amount.String(), strconv.FormatInt(t.At.Unix(), 10))
 			dup, perr := checkApplied(ctx, tx, "topups", t.Account, t.ID, hash)
 			if err := perr.err; err != nil {
 				return nil, err
@@ -291,7 +289,7 @@ func buy(ctx context.Context, tx *Tx, a *account, p *callbill.Purchase, loc *tim
 	if msg != "" {
 		return false, "", msg, nil
 	}
-	hash := hashOf("purchase", p.Account, string(p.Kind), string(p.PackageType), strconv.FormatInt(p.PackageMinutes, 10),
+	hash := callbill.RequestHash("purchase", p.Account, string(p.Kind), string(p.PackageType), strconv.FormatInt(p.PackageMinutes, 10),
 		p.Instance, p.Number, strconv.FormatInt(p.Count, 10), strconv.FormatInt(p.Months, 10),
 		strconv.FormatInt(p.Years, 10), strconv.FormatInt(p.At.Unix(), 10))
 	dup, perr := checkApplied(ctx, tx, "purchases", p.Account, p.ID, hash)
@@ -473,15 +471,6 @@ func checkApplied(ctx context.Context, tx *Tx, table, acct, id, hash string) (bo
 		return false, appliedErr{msg: fmt.Sprintf("id %s was applied before with different content", id)}
 	}
 	return true, appliedErr{}
-}
-
-func hashOf(parts ...string) string {
-	h := sha256.New()
-	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 func insertPurchase(ctx context.Context, tx *Tx, p *callbill.Purchase, cycle callbill.Cycle, hash string, l *callbill.Line) error {

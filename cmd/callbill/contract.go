@@ -8,6 +8,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/contractpdf"
 	"github.com/callbill/callbill/internal/atomicfile"
 	"github.com/callbill/callbill/sqlstore"
@@ -74,7 +75,7 @@ func (a *app) contractWrite(ctx context.Context, verb string, args []string) err
 	defer s.Close()
 	var c *callbill.EContract
 	if verb == "edit" {
-		c, err = s.EditContract(ctx, *acct, pos[0], party())
+		c, err = (&contract.Service{Store: s}).Edit(ctx, *acct, pos[0], party())
 	} else {
 		req := callbill.ContractRequest{Account: *acct, Purchase: *purchase, Key: *key}
 		p := party()
@@ -89,7 +90,7 @@ func (a *app) contractWrite(ctx context.Context, verb string, args []string) err
 				}
 			}
 		}
-		c, err = s.CreateContract(ctx, req)
+		c, err = (&contract.Service{Store: s}).Create(ctx, req)
 	}
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func (a *app) contractList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	cs, err := s.Contracts(ctx, *acct, callbill.ContractState(*status))
+	cs, err := (&contract.Service{Store: s}).List(ctx, contract.ListInput{Account: *acct, AllAccounts: *acct == "", State: callbill.ContractState(*status)})
 	if err != nil {
 		return err
 	}
@@ -189,13 +190,14 @@ func (a *app) contractOne(ctx context.Context, verb string, args []string) error
 	}
 	defer s.Close()
 	var c *callbill.EContract
+	contracts := &contract.Service{Store: s}
 	switch verb {
 	case "show", "pdf":
-		c, err = s.EContract(ctx, *acct, pos[0])
+		c, err = contracts.Get(ctx, *acct, pos[0])
 	case "confirm":
-		c, err = s.ConfirmContract(ctx, *acct, pos[0])
-	case "void":
-		c, err = s.VoidContract(ctx, *acct, pos[0], *reason, true)
+		c, err = contracts.Confirm(ctx, *acct, pos[0])
+	case "void": // the CLI acts as the operator
+		c, err = contracts.Void(ctx, contract.VoidInput{Account: *acct, ID: pos[0], Reason: *reason, Operator: true})
 	}
 	if err != nil {
 		return err
@@ -242,7 +244,7 @@ func (a *app) contractProvider(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	p, err := s.ContractProvider(ctx)
+	p, err := (&contract.Service{Store: s}).Provider(ctx)
 	if err != nil {
 		return err
 	}
