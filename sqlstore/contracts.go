@@ -206,7 +206,9 @@ func (t contractTx) PostpaidLines(ctx context.Context, account string, from, to 
 	return out, rows.Err()
 }
 
-func (t contractTx) ClosedThrough(ctx context.Context) (callbill.Cycle, error) { return closedThrough(ctx, t.tx) }
+func (t contractTx) ClosedThrough(ctx context.Context) (callbill.Cycle, error) {
+	return closedThrough(ctx, t.tx)
+}
 
 func (t contractTx) LapseDrafts(ctx context.Context, account string, createdBy time.Time) error {
 	days := int64(callbill.ContractDraftDays * 24 * 3600)
