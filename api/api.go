@@ -27,6 +27,7 @@ import (
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/invoice"
 )
 
 // Store is what the API needs of the store (sqlstore.Store).
@@ -53,8 +54,8 @@ type Server struct {
 	Rest        RestStore
 	Keys        KeyStore
 	Webhooks    WebhookStore
-	Invoices    InvoiceStore
-	Contracts   *contract.Service // nil: on Invoices when it stores contracts
+	Invoices    *invoice.Service  // nil: no invoice or contract routes
+	Contracts   *contract.Service // with Invoices, whose Location its routes use
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
@@ -116,13 +117,11 @@ func (s *Server) Handler() http.Handler {
 	if s.Webhooks != nil {
 		s.webhookRoutes(mux, s.Webhooks)
 	}
-	if s.Contracts == nil {
-		if cs, ok := s.Invoices.(contract.Store); ok {
-			s.Contracts = &contract.Service{Store: cs}
-		}
-	}
 	if s.Invoices != nil {
 		s.invoiceRoutes(mux)
+		if s.Contracts != nil {
+			s.contractRoutes(mux)
+		}
 	}
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())
