@@ -46,8 +46,6 @@ type Tx interface {
 	// Title returns one of the account's titles. Returns ENOTFOUND if the
 	// account has no such title.
 	Title(ctx context.Context, account, id string) (*callbill.InvoiceTitle, error)
-	// CountTitles returns how many titles the account keeps.
-	CountTitles(ctx context.Context, account string) (int, error)
 	// InsertTitle stores a new title.
 	InsertTitle(ctx context.Context, t *callbill.InvoiceTitle) error
 	// UpdateTitle stores t's fields and UpdatedAt over the account's title t.ID.
@@ -156,12 +154,12 @@ func (s *Service) SaveTitle(ctx context.Context, t callbill.InvoiceTitle) (*call
 			return err
 		}
 		if t.ID == "" {
-			n, err := tx.CountTitles(ctx, t.Account)
+			ts, err := tx.Titles(ctx, t.Account)
 			if err != nil {
 				return err
 			}
-			if n >= MaxTitles {
-				return callbill.Errorf(callbill.EREFUSED, "account %s has %d invoice titles, the most it may keep: delete one first", t.Account, n)
+			if len(ts) >= MaxTitles {
+				return callbill.Errorf(callbill.EREFUSED, "account %s has %d invoice titles, the most it may keep: delete one first", t.Account, len(ts))
 			}
 			t.ID, t.CreatedAt, t.UpdatedAt = callbill.NewDocumentID("TI", now), now, now
 			return tx.InsertTitle(ctx, &t)

@@ -83,11 +83,6 @@ func (m *memStore) Title(ctx context.Context, account, id string) (*callbill.Inv
 	return nil, callbill.Errorf(callbill.ENOTFOUND, "invoice title %s not found", id)
 }
 
-func (m *memStore) CountTitles(ctx context.Context, account string) (int, error) {
-	ts, err := m.Titles(ctx, account)
-	return len(ts), err
-}
-
 func (m *memStore) InsertTitle(ctx context.Context, t *callbill.InvoiceTitle) error {
 	m.seq++
 	t.ID = fmt.Sprintf("TI%03d", m.seq) // ordered, unlike the random ids

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -13,8 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Invoice titles and applications are persisted here; their workflow is
-// invoice.Service.
+// Invoice titles and applications are persisted here; invoice.Service decides.
 
 // UpdateInvoices runs fn in a transaction under the account's lock (see
 // invoice.Store).
@@ -35,28 +33,6 @@ func (s *Store) ViewInvoices(ctx context.Context, fn func(tx invoice.Tx, now tim
 	return s.readTx(ctx, func(tx *Tx) error { return fn(invoiceTx{tx}, s.Now()) })
 }
 
-// acctInfo is what invoices and contracts read of an account.
-type acctInfo struct {
-	name string
-	kind callbill.AccountKind
-	cash decimal.Decimal
-}
-
-func accountInfo(ctx context.Context, q querier, uid string) (*acctInfo, error) {
-	var a acctInfo
-	var cash string
-	err := q.QueryRowContext(ctx, `SELECT name, kind, cash FROM accounts WHERE uid = ?`, uid).Scan(&a.name, &a.kind, &cash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
-	}
-	if err != nil {
-		return nil, err
-	}
-	var r decReader
-	a.cash = r.parse("cash", cash)
-	return &a, r.err("accounts", "account %s", uid)
-}
-
 // invoiceTx implements invoice.Tx on a transaction.
 type invoiceTx struct{ tx *Tx }
 
@@ -75,7 +51,7 @@ func (t invoiceTx) Location(ctx context.Context) (*time.Location, error) {
 
 const titleCols = `id, account, kind, type, name, tax_id, bank, bank_account, address, phone, created_at, updated_at`
 
-func scanTitle(row interface{ Scan(...any) error }) (*callbill.InvoiceTitle, error) {
+func scanTitle(row scanner) (*callbill.InvoiceTitle, error) {
 	var t callbill.InvoiceTitle
 	var created, updated int64
 	if err := row.Scan(&t.ID, &t.Account, &t.Kind, &t.Type, &t.Name, &t.TaxID, &t.Bank, &t.BankAccount, &t.Address, &t.Phone,
@@ -95,16 +71,7 @@ func (t invoiceTx) Titles(ctx context.Context, account string) ([]callbill.Invoi
 
 func (t invoiceTx) Title(ctx context.Context, account, id string) (*callbill.InvoiceTitle, error) {
 	ti, err := scanTitle(t.tx.QueryRowContext(ctx, `SELECT `+titleCols+` FROM invoice_titles WHERE account = ? AND id = ?`, account, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, callbill.Errorf(callbill.ENOTFOUND, "invoice title %s not found", id)
-	}
-	return ti, err
-}
-
-func (t invoiceTx) CountTitles(ctx context.Context, account string) (int, error) {
-	var n int
-	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoice_titles WHERE account = ?`, account).Scan(&n)
-	return n, err
+	return ti, orNotFound(err, "invoice title", id)
 }
 
 func (t invoiceTx) InsertTitle(ctx context.Context, ti *callbill.InvoiceTitle) error {
@@ -133,7 +100,7 @@ func (t invoiceTx) DeleteTitle(ctx context.Context, account, id string) error {
 }
 
 func (t invoiceTx) LedgerAmounts(ctx context.Context, account string, except callbill.LedgerKind) ([]decimal.Decimal, error) {
-	return queryAll(ctx, t.tx, func(row interface{ Scan(...any) error }) (*decimal.Decimal, error) {
+	return queryAll(ctx, t.tx, func(row scanner) (*decimal.Decimal, error) {
 		var seq int64
 		var amount string
 		if err := row.Scan(&seq, &amount); err != nil {
@@ -151,24 +118,26 @@ func (t invoiceTx) Outstanding(ctx context.Context, account string) (decimal.Dec
 }
 
 func (t invoiceTx) AppliedFen(ctx context.Context, account string) (map[callbill.InvoiceState]int64, error) {
-	type sum struct {
-		state callbill.InvoiceState
-		fen   int64
+	rows, err := t.tx.QueryContext(ctx, `SELECT state, SUM(amount_fen) FROM invoice_applications WHERE account = ? GROUP BY state`, account)
+	if err != nil {
+		return nil, err
 	}
-	sums, err := queryAll(ctx, t.tx, func(row interface{ Scan(...any) error }) (*sum, error) {
-		var s sum
-		return &s, row.Scan(&s.state, &s.fen)
-	}, `SELECT state, COALESCE(SUM(amount_fen), 0) FROM invoice_applications WHERE account = ? GROUP BY state`, account)
+	defer rows.Close()
 	out := map[callbill.InvoiceState]int64{}
-	for _, s := range sums {
-		out[s.state] = s.fen
+	for rows.Next() {
+		var state callbill.InvoiceState
+		var fen int64
+		if err := rows.Scan(&state, &fen); err != nil {
+			return nil, err
+		}
+		out[state] = fen
 	}
-	return out, err
+	return out, rows.Err()
 }
 
 const applicationCols = `id, account, title, type, amount_fen, remark, state, key, request, created_at, invoice_no, invoice_date, reason, decided_at`
 
-func scanApplication(row interface{ Scan(...any) error }) (*callbill.InvoiceApplication, string, error) {
+func scanApplication(row scanner) (*callbill.InvoiceApplication, string, error) {
 	var a callbill.InvoiceApplication
 	var title, request string
 	var created, decided int64
@@ -183,9 +152,10 @@ func scanApplication(row interface{ Scan(...any) error }) (*callbill.InvoiceAppl
 	return &a, request, nil
 }
 
-func notFound(err error, id string) error {
+// orNotFound makes a query that found no row ENOTFOUND, naming what.
+func orNotFound(err error, what, id string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return callbill.Errorf(callbill.ENOTFOUND, "invoice application %s not found", id)
+		return callbill.Errorf(callbill.ENOTFOUND, "%s %s not found", what, id)
 	}
 	return err
 }
@@ -193,12 +163,12 @@ func notFound(err error, id string) error {
 func (t invoiceTx) ApplicationAccount(ctx context.Context, id string) (string, error) {
 	var account string
 	err := t.tx.QueryRowContext(ctx, `SELECT account FROM invoice_applications WHERE id = ?`, id).Scan(&account)
-	return account, notFound(err, id)
+	return account, orNotFound(err, "invoice application", id)
 }
 
 func (t invoiceTx) Application(ctx context.Context, account, id string) (*callbill.InvoiceApplication, error) {
 	a, _, err := scanApplication(t.tx.QueryRowContext(ctx, `SELECT `+applicationCols+` FROM invoice_applications WHERE account = ? AND id = ?`, account, id))
-	return a, notFound(err, id)
+	return a, orNotFound(err, "invoice application", id)
 }
 
 func (t invoiceTx) ApplicationByKey(ctx context.Context, account, key string) (*callbill.InvoiceApplication, string, error) {
@@ -210,22 +180,17 @@ func (t invoiceTx) ApplicationByKey(ctx context.Context, account, key string) (*
 }
 
 func (t invoiceTx) Applications(ctx context.Context, account string, all bool, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error) {
-	var conds []string
-	var args []any
+	where, args := " WHERE 1 = 1", []any{}
 	if !all {
 		if err := mustAccount(ctx, t.tx, account); err != nil {
 			return nil, err
 		}
-		conds, args = append(conds, "account = ?"), append(args, account)
+		where, args = where+" AND account = ?", append(args, account)
 	}
 	if state != "" {
-		conds, args = append(conds, "state = ?"), append(args, string(state))
+		where, args = where+" AND state = ?", append(args, string(state))
 	}
-	where := ""
-	if len(conds) > 0 {
-		where = " WHERE " + strings.Join(conds, " AND ")
-	}
-	return queryAll(ctx, t.tx, func(row interface{ Scan(...any) error }) (*callbill.InvoiceApplication, error) {
+	return queryAll(ctx, t.tx, func(row scanner) (*callbill.InvoiceApplication, error) {
 		a, _, err := scanApplication(row)
 		return a, err
 	}, `SELECT `+applicationCols+` FROM invoice_applications`+where+` ORDER BY created_at DESC, id DESC`, args...)
@@ -252,22 +217,4 @@ func (t invoiceTx) UpdateApplication(ctx context.Context, a *callbill.InvoiceApp
 	_, err := t.tx.ExecContext(ctx, `UPDATE invoice_applications SET state = ?, invoice_no = ?, invoice_date = ?, reason = ?, decided_at = ?
 		WHERE account = ? AND id = ?`, string(a.State), a.InvoiceNo, a.InvoiceDate, a.Reason, unixOrZero(a.DecidedAt), a.Account, a.ID)
 	return err
-}
-
-// queryAll runs a query and scans each row with scan.
-func queryAll[T any](ctx context.Context, q querier, scan func(row interface{ Scan(...any) error }) (*T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *v)
-	}
-	return out, rows.Err()
 }
