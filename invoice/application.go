@@ -146,26 +146,17 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]callbill.InvoiceApp
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	var out []callbill.InvoiceApplication
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		out, err = tx.Applications(ctx, in.Account, in.AllAccounts, in.State)
+	return view(ctx, s, func(tx Tx) ([]callbill.InvoiceApplication, error) {
+		out, err := tx.Applications(ctx, in.Account, in.AllAccounts, in.State)
 		if in.State == callbill.InvoicePending {
-			slices.Reverse(out)
+			slices.Reverse(out) // a queue: oldest first
 		}
-		return err
+		return out, err
 	})
-	return out, err
 }
 
 // Get returns one of the account's applications. Returns ENOTFOUND if the
 // account has no such application (another account's is not found either).
 func (s *Service) Get(ctx context.Context, account, id string) (*callbill.InvoiceApplication, error) {
-	var out *callbill.InvoiceApplication
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		out, err = tx.Application(ctx, account, id)
-		return err
-	})
-	return out, err
+	return view(ctx, s, func(tx Tx) (*callbill.InvoiceApplication, error) { return tx.Application(ctx, account, id) })
 }

@@ -22,11 +22,8 @@ import (
 func (s *Service) decide(ctx context.Context, account, id, what string, to callbill.InvoiceState,
 	same func(tx Tx, a *callbill.InvoiceApplication, now time.Time) (bool, error), set func(a *callbill.InvoiceApplication)) (*callbill.InvoiceApplication, error) {
 	if account == "" {
-		if err := s.view(ctx, func(tx Tx) error {
-			var err error
-			account, err = tx.ApplicationAccount(ctx, id)
-			return err
-		}); err != nil {
+		var err error
+		if account, err = view(ctx, s, func(tx Tx) (string, error) { return tx.ApplicationAccount(ctx, id) }); err != nil {
 			return nil, err
 		}
 	}

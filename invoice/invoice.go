@@ -97,45 +97,33 @@ type Service struct {
 	Store Store
 }
 
-// view runs fn in a read-only transaction.
-func (s *Service) view(ctx context.Context, fn func(tx Tx) error) error {
-	return s.Store.ViewInvoices(ctx, func(tx Tx, _ time.Time) error { return fn(tx) })
+// view returns what fn reads in a read-only transaction.
+func view[T any](ctx context.Context, s *Service, fn func(tx Tx) (T, error)) (T, error) {
+	var out T
+	err := s.Store.ViewInvoices(ctx, func(tx Tx, _ time.Time) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	return out, err
 }
 
 // Location returns the billing time zone, in which invoice dates are given
 // and times are shown.
 func (s *Service) Location(ctx context.Context) (*time.Location, error) {
-	var loc *time.Location
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		loc, err = tx.Location(ctx)
-		return err
-	})
-	return loc, err
+	return view(ctx, s, func(tx Tx) (*time.Location, error) { return tx.Location(ctx) })
 }
 
 // Titles lists an account's titles, oldest first. Returns ENOTFOUND for an
 // unknown account.
 func (s *Service) Titles(ctx context.Context, account string) ([]callbill.InvoiceTitle, error) {
-	var out []callbill.InvoiceTitle
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		out, err = tx.Titles(ctx, account)
-		return err
-	})
-	return out, err
+	return view(ctx, s, func(tx Tx) ([]callbill.InvoiceTitle, error) { return tx.Titles(ctx, account) })
 }
 
 // Title returns one of an account's titles. Returns ENOTFOUND if the
 // account has no such title (another account's is not found either).
 func (s *Service) Title(ctx context.Context, account, id string) (*callbill.InvoiceTitle, error) {
-	var out *callbill.InvoiceTitle
-	err := s.view(ctx, func(tx Tx) error {
-		var err error
-		out, err = tx.Title(ctx, account, id)
-		return err
-	})
-	return out, err
+	return view(ctx, s, func(tx Tx) (*callbill.InvoiceTitle, error) { return tx.Title(ctx, account, id) })
 }
 
 // SaveTitle creates a title (t.ID "") or replaces one of the account's. It
@@ -188,16 +176,13 @@ func (s *Service) DeleteTitle(ctx context.Context, account, id string) error {
 // Invoiceable returns what an account may still invoice, and its arrears.
 // Returns ENOTFOUND for an unknown account.
 func (s *Service) Invoiceable(ctx context.Context, account string) (*callbill.Invoiceable, error) {
-	var out *callbill.Invoiceable
-	err := s.view(ctx, func(tx Tx) error {
+	return view(ctx, s, func(tx Tx) (*callbill.Invoiceable, error) {
 		a, err := tx.Account(ctx, account)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out, err = invoiceable(ctx, tx, account, a)
-		return err
+		return invoiceable(ctx, tx, account, a)
 	})
-	return out, err
 }
 
 // invoiceable reads what Amounts needs.
