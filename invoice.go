@@ -241,16 +241,6 @@ func CheckPhone(s string) error {
 	return bad
 }
 
-// InvoiceRequest is a tenant's invoice application.
-type InvoiceRequest struct {
-	Account   string
-	TitleID   string
-	Type      InvoiceType // "" = the title's type
-	AmountFen int64
-	Remark    string
-	Key       string // idempotency key: the same key again is the same application
-}
-
 // InvoiceApplication is an invoice application and what became of it.
 type InvoiceApplication struct {
 	ID          string

@@ -18,6 +18,8 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -62,7 +64,7 @@ accounts:
 		t.Fatal(err)
 	}
 	exports := t.TempDir()
-	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: s, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
+	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Authorize: func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} }}
 	srv := httptest.NewServer(as.Handler())

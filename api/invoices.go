@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,18 +9,13 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/callbill/callbill/contract"
-	"github.com/callbill/callbill/contractpdf"
+	"github.com/callbill/callbill/invoice"
 )
 
-// Invoices and e-contracts (DESIGN §3.11–3.12, docs/invoices.md). A tenant
-// reaches its own account's titles, applications and contracts under
-// /api/v1/accounts/{uid}/…; another account's answer 404. The operator also
-// has the queue of pending applications, issues or rejects them, lists
-// every contract and voids formal ones.
-
-// InvoiceStore is what the invoice and contract routes need (sqlstore.Store).
-type InvoiceStore = callbill.InvoiceService
+// Invoices (DESIGN §3.11, docs/invoices.md). A tenant reaches its own
+// account's titles and applications under /api/v1/accounts/{uid}/…;
+// another account's answer 404. The operator also has the queue of pending
+// applications and issues or rejects them.
 
 func (s *Server) invoiceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/invoice-titles", ScopeAccount, s.listTitles)
@@ -37,15 +31,6 @@ func (s *Server) invoiceRoutes(mux *http.ServeMux) {
 	s.handle(mux, "GET", "/api/v1/invoices", ScopeOperator, s.invoiceQueue)
 	s.handle(mux, "POST", "/api/v1/invoices/{id}/issue", ScopeOperator, s.issueInvoice)
 	s.handle(mux, "POST", "/api/v1/invoices/{id}/reject", ScopeOperator, s.rejectInvoice)
-
-	s.handle(mux, "GET", "/api/v1/accounts/{uid}/contracts", ScopeAccount, s.listContracts)
-	s.handle(mux, "POST", "/api/v1/accounts/{uid}/contracts", ScopeAccount, s.createContract)
-	s.handle(mux, "GET", "/api/v1/accounts/{uid}/contracts/{id}", ScopeAccount, s.getContract)
-	s.handle(mux, "PUT", "/api/v1/accounts/{uid}/contracts/{id}/party", ScopeAccount, s.editContract)
-	s.handle(mux, "POST", "/api/v1/accounts/{uid}/contracts/{id}/confirm", ScopeAccount, s.confirmContract)
-	s.handle(mux, "POST", "/api/v1/accounts/{uid}/contracts/{id}/void", ScopeAccount, s.voidContract)
-	s.handle(mux, "GET", "/api/v1/accounts/{uid}/contracts/{id}/pdf", ScopeAccount, s.contractPDF)
-	s.handle(mux, "GET", "/api/v1/contracts", ScopeOperator, s.allContracts)
 }
 
 // decodeBody reads a JSON body into v; an empty body leaves v as it is.
@@ -87,7 +72,7 @@ func Title(t *callbill.InvoiceTitle, loc *time.Location) TitleJSON {
 }
 
 func (s *Server) listTitles(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.Invoices.InvoiceTitles(r.Context(), r.PathValue("uid"))
+	ts, err := s.Invoices.Titles(r.Context(), r.PathValue("uid"))
 	if err != nil {
 		return err
 	}
@@ -103,7 +88,7 @@ func (s *Server) listTitles(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getTitle(w http.ResponseWriter, r *http.Request) error {
-	t, err := s.Invoices.InvoiceTitle(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	t, err := s.Invoices.Title(r.Context(), r.PathValue("uid"), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -126,7 +111,7 @@ func (s *Server) saveTitle(w http.ResponseWriter, r *http.Request) error {
 	if t.Type == "" {
 		t.Type = callbill.InvoiceGeneral
 	}
-	saved, err := s.Invoices.SaveInvoiceTitle(r.Context(), t)
+	saved, err := s.Invoices.SaveTitle(r.Context(), t)
 	if err != nil {
 		return err
 	}
@@ -142,7 +127,7 @@ func (s *Server) saveTitle(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deleteTitle(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Invoices.DeleteInvoiceTitle(r.Context(), r.PathValue("uid"), r.PathValue("id")); err != nil {
+	if err := s.Invoices.DeleteTitle(r.Context(), r.PathValue("uid"), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -204,8 +189,8 @@ func Application(a *callbill.InvoiceApplication, loc *time.Location) Application
 		DecidedAt: rfc3339(a.DecidedAt, loc), Replayed: a.Replayed}
 }
 
-func (s *Server) applications(w http.ResponseWriter, r *http.Request, uid string, state callbill.InvoiceState) error {
-	as, err := s.Invoices.InvoiceApplications(r.Context(), uid, state)
+func (s *Server) applications(w http.ResponseWriter, r *http.Request, in invoice.ListInput) error {
+	as, err := s.Invoices.List(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -221,7 +206,7 @@ func (s *Server) applications(w http.ResponseWriter, r *http.Request, uid string
 }
 
 func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request) error {
-	return s.applications(w, r, r.PathValue("uid"), callbill.InvoiceState(r.URL.Query().Get("status")))
+	return s.applications(w, r, invoice.ListInput{Account: r.PathValue("uid"), State: callbill.InvoiceState(r.URL.Query().Get("status"))})
 }
 
 // invoiceQueue is the operator's list: pending applications of every
@@ -234,7 +219,8 @@ func (s *Server) invoiceQueue(w http.ResponseWriter, r *http.Request) error {
 	case "all":
 		state = ""
 	}
-	return s.applications(w, r, r.URL.Query().Get("account"), state)
+	uid := r.URL.Query().Get("account")
+	return s.applications(w, r, invoice.ListInput{Account: uid, AllAccounts: uid == "", State: state})
 }
 
 func (s *Server) applicationReply(w http.ResponseWriter, r *http.Request, a *callbill.InvoiceApplication, code int) error {
@@ -258,7 +244,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body, `{"title_id": …, "amount_fen": 1234, "type": "general"|"special", "remark": …}`); err != nil {
 		return err
 	}
-	req := callbill.InvoiceRequest{Account: r.PathValue("uid"), TitleID: body.TitleID, Type: callbill.InvoiceType(body.Type),
+	req := invoice.ApplyInput{Account: r.PathValue("uid"), TitleID: body.TitleID, Type: callbill.InvoiceType(body.Type),
 		Remark: body.Remark, Key: strings.TrimSpace(r.Header.Get("Idempotency-Key"))}
 	switch {
 	case body.TitleID == "":
@@ -276,7 +262,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return callbill.Errorf(callbill.EINVALID, "amount_fen is required (an integer number of fen)")
 	}
-	a, err := s.Invoices.ApplyInvoice(r.Context(), req)
+	a, err := s.Invoices.Apply(r.Context(), req)
 	if err != nil {
 		return err
 	}
@@ -288,7 +274,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.Invoices.InvoiceApplication(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	a, err := s.Invoices.Get(r.Context(), r.PathValue("uid"), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -296,7 +282,7 @@ func (s *Server) getInvoice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) withdrawInvoice(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.Invoices.WithdrawInvoice(r.Context(), r.PathValue("uid"), r.PathValue("id"))
+	a, err := s.Invoices.Withdraw(r.Context(), invoice.WithdrawInput{Account: r.PathValue("uid"), ID: r.PathValue("id")})
 	if err != nil {
 		return err
 	}
@@ -311,7 +297,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body, `{"invoice_no": "12345678", "invoice_date": "YYYY-MM-DD"}`); err != nil {
 		return err
 	}
-	a, err := s.Invoices.IssueInvoice(r.Context(), r.PathValue("id"), body.InvoiceNo, body.InvoiceDate)
+	a, err := s.Invoices.Issue(r.Context(), invoice.IssueInput{ID: r.PathValue("id"), Number: body.InvoiceNo, Date: body.InvoiceDate})
 	if err != nil {
 		return err
 	}
@@ -325,195 +311,9 @@ func (s *Server) rejectInvoice(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
 		return err
 	}
-	a, err := s.Invoices.RejectInvoice(r.Context(), r.PathValue("id"), body.Reason)
+	a, err := s.Invoices.Reject(r.Context(), invoice.RejectInput{ID: r.PathValue("id"), Reason: body.Reason})
 	if err != nil {
 		return err
 	}
 	return s.applicationReply(w, r, a, http.StatusOK)
-}
-
-// ContractJSON is an e-contract.
-type ContractJSON struct {
-	ID           string                  `json:"id"`
-	Account      string                  `json:"account"`
-	Kind         string                  `json:"kind"`
-	Title        string                  `json:"title"`
-	Purchase     string                  `json:"purchase,omitempty"`
-	From         string                  `json:"from,omitempty"`
-	To           string                  `json:"to,omitempty"`
-	Status       string                  `json:"status"`
-	Customer     callbill.ContractParty  `json:"customer"`
-	Provider     callbill.ContractParty  `json:"provider"`
-	Items        []callbill.ContractItem `json:"items"`
-	Original     string                  `json:"original"`
-	Discount     string                  `json:"discount"`
-	Payable      string                  `json:"payable"`
-	PayableWords string                  `json:"payable_in_words"`
-	CreatedAt    string                  `json:"created_at"`
-	LapsesAt     string                  `json:"lapses_at,omitempty"`
-	ConfirmedAt  string                  `json:"confirmed_at,omitempty"`
-	EndedAt      string                  `json:"ended_at,omitempty"`
-	VoidedBy     string                  `json:"voided_by,omitempty"`
-	VoidReason   string                  `json:"void_reason,omitempty"`
-	PDF          string                  `json:"pdf,omitempty"` // the download's path, once formal
-	Replayed     bool                    `json:"replayed,omitempty"`
-}
-
-// Contract converts an e-contract to JSON.
-func Contract(c *callbill.EContract, loc *time.Location) ContractJSON {
-	out := ContractJSON{ID: c.ID, Account: c.Account, Kind: string(c.Kind), Title: c.Title(), Purchase: c.Purchase, Status: string(c.State),
-		Customer: c.Customer, Provider: c.Provider, Items: c.Items, Original: callbill.FormatMoney(c.Original), Discount: callbill.FormatMoney(c.Discount),
-		Payable: callbill.FormatMoney(c.Payable), PayableWords: "人民币" + contractpdf.AmountInWords(c.Payable), CreatedAt: rfc3339(c.CreatedAt, loc),
-		ConfirmedAt: rfc3339(c.Confirmed, loc), EndedAt: rfc3339(c.Ended, loc), VoidedBy: c.VoidedBy, VoidReason: c.VoidReason,
-		Replayed: c.Replayed}
-	if out.Items == nil {
-		out.Items = []callbill.ContractItem{}
-	}
-	if c.Kind == callbill.ContractService {
-		out.From, out.To = c.From.String(), c.To.String()
-	}
-	if c.State == callbill.ContractDraft {
-		out.LapsesAt = rfc3339(c.LapsesAt(), loc)
-	}
-	if c.State == callbill.ContractFormal {
-		out.PDF = "/api/v1/accounts/" + c.Account + "/contracts/" + c.ID + "/pdf"
-	}
-	return out
-}
-
-func (s *Server) contractsReply(w http.ResponseWriter, r *http.Request, in contract.ListInput) error {
-	cs, err := s.Contracts.List(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	loc, err := s.Invoices.Location(r.Context())
-	if err != nil {
-		return err
-	}
-	out := []ContractJSON{}
-	for i := range cs {
-		out = append(out, Contract(&cs[i], loc))
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) error {
-	return s.contractsReply(w, r, contract.ListInput{Account: r.PathValue("uid"), State: callbill.ContractState(r.URL.Query().Get("status"))})
-}
-
-func (s *Server) allContracts(w http.ResponseWriter, r *http.Request) error {
-	uid := r.URL.Query().Get("account")
-	return s.contractsReply(w, r, contract.ListInput{Account: uid, AllAccounts: uid == "", State: callbill.ContractState(r.URL.Query().Get("status"))})
-}
-
-func (s *Server) contractReply(w http.ResponseWriter, r *http.Request, c *callbill.EContract, code int) error {
-	loc, err := s.Invoices.Location(r.Context())
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, code, Contract(c, loc))
-}
-
-// createContract asks for a draft: {"purchase": ID} or {"from": "YYYY-MM",
-// "to": "YYYY-MM"}, with optional customer details; an Idempotency-Key
-// header makes a retried request one contract.
-func (s *Server) createContract(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Purchase string                  `json:"purchase"`
-		From     string                  `json:"from"`
-		To       string                  `json:"to"`
-		Customer *callbill.ContractParty `json:"customer"`
-	}
-	if err := decodeBody(w, r, &body, `{"purchase": ID} or {"from": "YYYY-MM", "to": "YYYY-MM"}, with "customer": {…}`); err != nil {
-		return err
-	}
-	req := callbill.ContractRequest{Account: r.PathValue("uid"), Purchase: body.Purchase, Customer: body.Customer,
-		Key: strings.TrimSpace(r.Header.Get("Idempotency-Key"))}
-	for _, c := range []struct {
-		s   string
-		dst *callbill.Cycle
-	}{{body.From, &req.From}, {body.To, &req.To}} {
-		if c.s == "" {
-			continue
-		}
-		cy, err := callbill.ParseCycle(c.s)
-		if err != nil {
-			return err
-		}
-		*c.dst = cy
-	}
-	c, err := s.Contracts.Create(r.Context(), req)
-	if err != nil {
-		return err
-	}
-	code := http.StatusCreated
-	if c.Replayed {
-		code = http.StatusOK
-	}
-	return s.contractReply(w, r, c, code)
-}
-
-func (s *Server) getContract(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Contracts.Get(r.Context(), r.PathValue("uid"), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return s.contractReply(w, r, c, http.StatusOK)
-}
-
-func (s *Server) editContract(w http.ResponseWriter, r *http.Request) error {
-	var party callbill.ContractParty
-	if err := decodeBody(w, r, &party, `{"address": …, "contact": …, "phone": …, "email": …, "tax_id": …, "bank": …, "bank_account": …}`); err != nil {
-		return err
-	}
-	c, err := s.Contracts.Edit(r.Context(), r.PathValue("uid"), r.PathValue("id"), party)
-	if err != nil {
-		return err
-	}
-	return s.contractReply(w, r, c, http.StatusOK)
-}
-
-func (s *Server) confirmContract(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Contracts.Confirm(r.Context(), r.PathValue("uid"), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return s.contractReply(w, r, c, http.StatusOK)
-}
-
-// voidContract voids a draft (the tenant or the operator) or a formal
-// contract (the operator only, with a reason).
-func (s *Server) voidContract(w http.ResponseWriter, r *http.Request) error {
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
-		return err
-	}
-	c, err := s.Contracts.Void(r.Context(), contract.VoidInput{Account: r.PathValue("uid"), ID: r.PathValue("id"), Reason: body.Reason,
-		Operator: principal(r).Operator})
-	if err != nil {
-		return err
-	}
-	return s.contractReply(w, r, c, http.StatusOK)
-}
-
-// contractPDF sends a formal contract as a PDF.
-func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.Contracts.Get(r.Context(), r.PathValue("uid"), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	loc, err := s.Invoices.Location(r.Context())
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := contractpdf.Write(&buf, c, loc, contractpdf.FontPath()); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="contract-`+c.ID+`.pdf"`)
-	_, err = w.Write(buf.Bytes())
-	return err
 }

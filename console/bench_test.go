@@ -17,6 +17,7 @@ import (
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
+	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -143,9 +144,10 @@ func BenchmarkPages(b *testing.B) {
 // application and a formal contract for a purchase, once (the requests
 // carry keys, so a later run changes nothing).
 func benchInvoices(b *testing.B, s *sqlstore.Store, uid string, cycle callbill.Cycle) {
+	inv := &invoice.Service{Store: s}
 	b.Helper()
 	ctx := context.Background()
-	ts, err := s.InvoiceTitles(ctx, uid)
+	ts, err := inv.Titles(ctx, uid)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -155,13 +157,13 @@ func benchInvoices(b *testing.B, s *sqlstore.Store, uid string, cycle callbill.C
 		if accts[0].Kind == callbill.AccountIndividual {
 			kind, tax = callbill.TitlePerson, ""
 		}
-		t, err := s.SaveInvoiceTitle(ctx, callbill.InvoiceTitle{Account: uid, Kind: kind, Type: callbill.InvoiceGeneral, Name: accts[0].Name, TaxID: tax})
+		t, err := inv.SaveTitle(ctx, callbill.InvoiceTitle{Account: uid, Kind: kind, Type: callbill.InvoiceGeneral, Name: accts[0].Name, TaxID: tax})
 		if err != nil {
 			b.Fatal(err)
 		}
 		ts = append(ts, *t)
 	}
-	if _, err := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: uid, TitleID: ts[0].ID, AmountFen: 100, Key: "bench-1"}); err != nil {
+	if _, err := inv.Apply(ctx, invoice.ApplyInput{Account: uid, TitleID: ts[0].ID, AmountFen: 100, Key: "bench-1"}); err != nil {
 		b.Fatal(err)
 	}
 	bill, err := s.Bill(ctx, uid, cycle, false)

@@ -91,7 +91,7 @@ type Server struct {
 	// Invoices and Contracts, when set, serve a tenant's 发票 and 合同 pages
 	// (/console/a/{uid}/invoices…, /console/a/{uid}/contracts…) after the
 	// console has checked the session and the account. Unset, the console
-	// serves its own pages when the Store has invoices (InvoiceStore), or
+	// serves its own pages when the Store has invoices (invoice.Store), or
 	// else a placeholder.
 	Invoices, Contracts http.Handler
 	// TrustedProxies are the reverse proxies in front of the console
@@ -180,7 +180,7 @@ func (s *Server) init() {
 		switch {
 		case s.Invoices != nil:
 			s.mount(mux, "/console/a/{uid}/invoices", s.Invoices, "invoices")
-		case s.invoiceStore() != nil:
+		case s.invoiceService() != nil:
 			s.handle(mux, "GET", "/console/a/{uid}/invoices", ScopeAccount, s.invoices)
 			s.handle(mux, "POST", "/console/a/{uid}/invoices/titles", ScopeAccount, s.addTitle)
 			s.handle(mux, "POST", "/console/a/{uid}/invoices/titles/{id}/delete", ScopeAccount, s.deleteTitle)
@@ -192,7 +192,7 @@ func (s *Server) init() {
 		switch {
 		case s.Contracts != nil:
 			s.mount(mux, "/console/a/{uid}/contracts", s.Contracts, "contracts")
-		case s.invoiceStore() != nil:
+		case s.invoiceService() != nil:
 			s.handle(mux, "GET", "/console/a/{uid}/contracts", ScopeAccount, s.contracts)
 			s.handle(mux, "POST", "/console/a/{uid}/contracts", ScopeAccount, s.createContract)
 			s.handle(mux, "GET", "/console/a/{uid}/contracts/{id}", ScopeAccount, s.contract)
@@ -212,7 +212,7 @@ func (s *Server) init() {
 		s.handle(mux, "GET", "/console/op/keys", ScopeOperator, s.opKeys)
 		s.handle(mux, "POST", "/console/op/keys", ScopeOperator, s.opCreateKey)
 		s.handle(mux, "POST", "/console/op/keys/{id}/revoke", ScopeOperator, s.opRevokeKey)
-		if s.invoiceStore() != nil {
+		if s.invoiceService() != nil {
 			s.handle(mux, "GET", "/console/op/invoices", ScopeOperator, s.opInvoices)
 			s.handle(mux, "POST", "/console/op/invoices/{id}/issue", ScopeOperator, s.opIssue)
 			s.handle(mux, "POST", "/console/op/invoices/{id}/reject", ScopeOperator, s.opReject)

@@ -16,6 +16,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/invoice"
 	"github.com/shopspring/decimal"
 )
 
@@ -166,12 +167,12 @@ func TestTenantIsolation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	title, err := f.store.SaveInvoiceTitle(ctx, callbill.InvoiceTitle{Account: f.uid2, Kind: callbill.TitleCompany, Type: callbill.InvoiceGeneral,
+	title, err := f.invoices().SaveTitle(ctx, callbill.InvoiceTitle{Account: f.uid2, Kind: callbill.TitleCompany, Type: callbill.InvoiceGeneral,
 		Name: other[0].Name, TaxID: "91350100M000100Y43"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := f.store.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: f.uid2, TitleID: title.ID, AmountFen: 100})
+	app, err := f.invoices().Apply(ctx, invoice.ApplyInput{Account: f.uid2, TitleID: title.ID, AmountFen: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,16 +234,16 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatalf("only %d routes checked (%d with the other tenant's id under the own account)", checked, own)
 	}
 	// The other tenant's things are as they were.
-	if a, err := f.store.InvoiceApplications(ctx, f.uid2, ""); err != nil || len(a) != 1 || a[0].State != callbill.InvoicePending {
+	if a, err := f.invoices().List(ctx, invoice.ListInput{Account: f.uid2}); err != nil || len(a) != 1 || a[0].State != callbill.InvoicePending {
 		t.Errorf("the other tenant's applications: %+v %v", a, err)
 	}
-	if ts, err := f.store.InvoiceTitles(ctx, f.uid2); err != nil || len(ts) != 1 {
+	if ts, err := f.invoices().Titles(ctx, f.uid2); err != nil || len(ts) != 1 {
 		t.Errorf("the other tenant's titles: %+v %v", ts, err)
 	}
 	if cs, err := (&contract.Service{Store: f.store}).List(ctx, contract.ListInput{Account: f.uid2}); err != nil || len(cs) != 1 || cs[0].State != callbill.ContractFormal {
 		t.Errorf("the other tenant's contracts: %+v %v", cs, err)
 	}
-	if ts, _ := f.store.InvoiceTitles(ctx, f.uid1); len(ts) != 0 {
+	if ts, _ := f.invoices().Titles(ctx, f.uid1); len(ts) != 0 {
 		t.Errorf("a title was added to the tenant's own account: %+v", ts)
 	}
 	// Its own pages work.

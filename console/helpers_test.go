@@ -19,7 +19,9 @@ import (
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
+	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -49,6 +51,9 @@ const (
 	operatorUser = "root"
 	operatorPass = "root-password-12"
 )
+
+// invoices is the invoice workflow over the fixture's store.
+func (f *fixture) invoices() *invoice.Service { return &invoice.Service{Store: f.store} }
 
 func newFixture(t testing.TB, calls int) *fixture {
 	t.Helper()
@@ -87,7 +92,7 @@ func newFixture(t testing.TB, calls int) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(f.log, nil))
 	f.cons = &console.Server{Store: s, OperatorKey: operatorKey, ExportDir: f.exports, Log: log}
-	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Invoices: s, OperatorKey: operatorKey, ExportDir: f.exports, Log: log}
+	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, OperatorKey: operatorKey, ExportDir: f.exports, Log: log}
 	mux := http.NewServeMux()
 	mux.Handle("/console/", f.cons.Handler())
 	mux.Handle("/api/", as.Handler())

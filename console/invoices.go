@@ -11,12 +11,8 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/invoice"
 )
-
-// InvoiceStore is what the 发票 and 合同 pages and the operator's invoice
-// queue and contracts use (sqlstore.Store). When the Store does not have
-// it, the tenant pages are placeholders and the operator pages are absent.
-type InvoiceStore = callbill.InvoiceService
 
 // contractService is the e-contract workflow on the store, nil when the
 // store keeps no contracts.
@@ -27,9 +23,14 @@ func (s *Server) contractService() *contract.Service {
 	return nil
 }
 
-func (s *Server) invoiceStore() InvoiceStore {
-	is, _ := s.Store.(InvoiceStore)
-	return is
+// invoiceService is the invoice workflow on the store, nil when the store
+// keeps no invoices: then the 发票 and 合同 pages are placeholders and the
+// operator's invoice queue and contracts are absent.
+func (s *Server) invoiceService() *invoice.Service {
+	if is, ok := s.Store.(invoice.Store); ok {
+		return &invoice.Service{Store: is}
+	}
+	return nil
 }
 
 type invoicesData struct {
@@ -60,18 +61,18 @@ type titleForm struct {
 // invoice, the applications (a pending one can be withdrawn) and the
 // invoice titles (发票抬头), with a form to add one.
 func (s *Server) invoices(w http.ResponseWriter, r *http.Request, v *view) error {
-	is := s.invoiceStore()
+	is := s.invoiceService()
 	ctx := r.Context()
 	v.Nav = "invoices"
 	inv, err := is.Invoiceable(ctx, v.UID)
 	if err != nil {
 		return err
 	}
-	apps, err := is.InvoiceApplications(ctx, v.UID, "")
+	apps, err := is.List(ctx, invoice.ListInput{Account: v.UID})
 	if err != nil {
 		return err
 	}
-	titles, err := is.InvoiceTitles(ctx, v.UID)
+	titles, err := is.Titles(ctx, v.UID)
 	if err != nil {
 		return err
 	}
@@ -159,7 +160,7 @@ func (s *Server) addTitle(w http.ResponseWriter, r *http.Request, v *view) error
 		out := outcome{To: v.A("invoices"), For: "title",
 			Form: fields(r, "kind", "type", "name", "tax_id", "bank", "bank_account", "address", "phone")}
 		f := out.Form
-		t, err := s.invoiceStore().SaveInvoiceTitle(r.Context(), callbill.InvoiceTitle{Account: v.UID,
+		t, err := s.invoiceService().SaveTitle(r.Context(), callbill.InvoiceTitle{Account: v.UID,
 			Kind: callbill.TitleKind(f["kind"]), Type: callbill.InvoiceType(f["type"]), Name: f["name"], TaxID: f["tax_id"],
 			Bank: f["bank"], BankAccount: f["bank_account"], Address: f["address"], Phone: f["phone"]})
 		if err != nil {
@@ -176,12 +177,12 @@ func (s *Server) addTitle(w http.ResponseWriter, r *http.Request, v *view) error
 func (s *Server) deleteTitle(w http.ResponseWriter, r *http.Request, v *view) error {
 	return s.submit(w, r, v, func() (outcome, error) {
 		out := outcome{To: v.A("invoices")}
-		is := s.invoiceStore()
-		t, err := is.InvoiceTitle(r.Context(), v.UID, r.PathValue("id"))
+		is := s.invoiceService()
+		t, err := is.Title(r.Context(), v.UID, r.PathValue("id"))
 		if err != nil {
 			return out, err
 		}
-		if err := is.DeleteInvoiceTitle(r.Context(), v.UID, t.ID); err != nil {
+		if err := is.DeleteTitle(r.Context(), v.UID, t.ID); err != nil {
 			return out, err
 		}
 		out.OK = fmt.Sprintf(v.T("inv.title_deleted"), t.Name)
@@ -212,9 +213,9 @@ func parseYuan(v *view, s string) (int64, error) {
 func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request, v *view) error {
 	return s.submit(w, r, v, func() (outcome, error) {
 		out := outcome{To: v.A("invoices"), For: "apply", Form: fields(r, "title", "amount", "type", "remark")}
-		is := s.invoiceStore()
+		is := s.invoiceService()
 		ctx := r.Context()
-		titles, err := is.InvoiceTitles(ctx, v.UID)
+		titles, err := is.Titles(ctx, v.UID)
 		if err != nil {
 			return out, err
 		}
@@ -226,7 +227,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request, v *view) e
 		if err != nil {
 			return out, err
 		}
-		a, err := is.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: v.UID, TitleID: id, Type: callbill.InvoiceType(out.Form["type"]),
+		a, err := is.Apply(ctx, invoice.ApplyInput{Account: v.UID, TitleID: id, Type: callbill.InvoiceType(out.Form["type"]),
 			AmountFen: fen, Remark: out.Form["remark"], Key: "console:" + r.PostFormValue("key")})
 		if err != nil {
 			return out, err
@@ -245,7 +246,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request, v *view) e
 func (s *Server) withdrawInvoice(w http.ResponseWriter, r *http.Request, v *view) error {
 	return s.submit(w, r, v, func() (outcome, error) {
 		out := outcome{To: v.A("invoices")}
-		a, err := s.invoiceStore().WithdrawInvoice(r.Context(), v.UID, r.PathValue("id"))
+		a, err := s.invoiceService().Withdraw(r.Context(), invoice.WithdrawInput{Account: v.UID, ID: r.PathValue("id")})
 		if err != nil {
 			return out, err
 		}

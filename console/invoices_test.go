@@ -15,6 +15,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/invoice"
 	"github.com/shopspring/decimal"
 )
 
@@ -82,7 +83,7 @@ func pageError(body string) string {
 
 func invoiceable(t *testing.T, f *fixture, uid string) int64 {
 	t.Helper()
-	inv, err := f.store.Invoiceable(context.Background(), uid)
+	inv, err := f.invoices().Invoiceable(context.Background(), uid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestInvoiceForms(t *testing.T) {
 	if _, flash2, _, _ := c.sendForm(form, a+"invoices/titles"); flash2 != flash {
 		t.Errorf("the title form again: %q", flash2)
 	}
-	titles, _ := f.store.InvoiceTitles(ctx, f.uid1)
+	titles, _ := f.invoices().Titles(ctx, f.uid1)
 	if len(titles) != 1 || titles[0].BankAccount != "6225881234567890" || titles[0].Type != callbill.InvoiceSpecial {
 		t.Fatalf("titles %+v", titles)
 	}
@@ -190,7 +191,7 @@ func TestInvoiceForms(t *testing.T) {
 	if _, flash2, _, _ := c.sendForm(form, a+"invoices/apply"); flash2 != flash {
 		t.Errorf("the apply form again: %q", flash2)
 	}
-	apps, _ := f.store.InvoiceApplications(ctx, f.uid1, "")
+	apps, _ := f.invoices().List(ctx, invoice.ListInput{Account: f.uid1})
 	if len(apps) != 1 || apps[0].AmountFen != 123456 || apps[0].State != callbill.InvoicePending || apps[0].Type != callbill.InvoiceGeneral || apps[0].Remark != "十月" {
 		t.Fatalf("applications %+v", apps)
 	}
@@ -215,7 +216,7 @@ func TestInvoiceForms(t *testing.T) {
 	for _, amt := range []string{"10.00", "20.00"} {
 		c.send(page, "apply", a+"invoices/apply", map[string]string{"title": titles[0].ID, "amount": amt})
 	}
-	apps, _ = f.store.InvoiceApplications(ctx, f.uid1, callbill.InvoicePending)
+	apps, _ = f.invoices().List(ctx, invoice.ListInput{Account: f.uid1, State: callbill.InvoicePending})
 	for _, ap := range apps {
 		ids = append(ids, ap.ID)
 	}
@@ -287,14 +288,14 @@ func TestInvoiceForms(t *testing.T) {
 	if _, err := f.store.Adjust(ctx, f.uid1, decimal.RequireFromString("-1000000"), "test debit", "", "debit-1"); err != nil {
 		t.Fatal(err)
 	}
-	inv, _ := f.store.Invoiceable(ctx, f.uid1)
+	inv, _ := f.invoices().Invoiceable(ctx, f.uid1)
 	_, _, errText, body = c.send(page, "apply", a+"invoices/apply", map[string]string{"title": titles[0].ID, "amount": "1"})
 	if errText != "账户欠费 "+console.MoneyString(callbill.FormatFen(inv.OwedFen))+"，请先结清欠费再申请发票。" || !strings.Contains(body, `id="inv-owed"`) {
 		t.Errorf("with arrears: %q", errText)
 	}
 	// Deleting the title keeps the applications' copies.
 	_, flash, _, _ = c.send(page, "", a+"invoices/titles/"+titles[0].ID+"/delete", nil)
-	if ts, _ := f.store.InvoiceTitles(ctx, f.uid1); len(ts) != 0 || !strings.HasPrefix(flash, "已删除发票抬头："+name) {
+	if ts, _ := f.invoices().Titles(ctx, f.uid1); len(ts) != 0 || !strings.HasPrefix(flash, "已删除发票抬头："+name) {
 		t.Errorf("delete: %q, %d titles", flash, len(ts))
 	}
 
@@ -326,7 +327,7 @@ func TestInvoiceForms(t *testing.T) {
 			t.Errorf("a form sent at once: %d", code)
 		}
 	}
-	if ts, _ := f.store.InvoiceTitles(ctx, f.uid1); len(ts) != 1 {
+	if ts, _ := f.invoices().Titles(ctx, f.uid1); len(ts) != 1 {
 		t.Errorf("the form sent 6 times at once made %d titles", len(ts))
 	}
 }

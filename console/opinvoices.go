@@ -10,6 +10,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/invoice"
 )
 
 type opListData struct {
@@ -68,7 +69,7 @@ func (s *Server) opInvoices(w http.ResponseWriter, r *http.Request, v *view) err
 	} else if !callbill.ValidInvoiceState(state) {
 		return callbill.Errorf(callbill.EINVALID, "status must be pending, issued, rejected, withdrawn or all, not %q", status)
 	}
-	apps, err := s.invoiceStore().InvoiceApplications(ctx, uid, state)
+	apps, err := s.invoiceService().List(ctx, invoice.ListInput{Account: uid, AllAccounts: uid == "", State: state})
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func titleText(v *view, t *callbill.InvoiceTitle) string {
 func (s *Server) opIssue(w http.ResponseWriter, r *http.Request, v *view) error {
 	return s.submit(w, r, v, func() (outcome, error) {
 		out := outcome{To: "/console/op/invoices" + opBack(r.URL.Query())}
-		a, err := s.invoiceStore().IssueInvoice(r.Context(), r.PathValue("id"), r.PostFormValue("invoice_no"), r.PostFormValue("invoice_date"))
+		a, err := s.invoiceService().Issue(r.Context(), invoice.IssueInput{ID: r.PathValue("id"), Number: r.PostFormValue("invoice_no"), Date: r.PostFormValue("invoice_date")})
 		if err != nil {
 			return out, err
 		}
@@ -156,7 +157,7 @@ func (s *Server) opIssue(w http.ResponseWriter, r *http.Request, v *view) error 
 func (s *Server) opReject(w http.ResponseWriter, r *http.Request, v *view) error {
 	return s.submit(w, r, v, func() (outcome, error) {
 		out := outcome{To: "/console/op/invoices" + opBack(r.URL.Query())}
-		a, err := s.invoiceStore().RejectInvoice(r.Context(), r.PathValue("id"), r.PostFormValue("reason"))
+		a, err := s.invoiceService().Reject(r.Context(), invoice.RejectInput{ID: r.PathValue("id"), Reason: r.PostFormValue("reason")})
 		if err != nil {
 			return out, err
 		}

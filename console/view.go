@@ -84,7 +84,7 @@ func (v *view) AccountName() string {
 
 // Invoicing reports whether the store has invoices and contracts (the
 // operator's queue and contracts pages).
-func (v *view) Invoicing() bool { return v.s.invoiceStore() != nil }
+func (v *view) Invoicing() bool { return v.s.invoiceService() != nil }
 
 // OperatorView reports whether an operator is looking at a tenant's pages.
 func (v *view) OperatorView() bool { return v.Sess != nil && v.Sess.Operator && v.UID != "" }

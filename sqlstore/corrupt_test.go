@@ -37,7 +37,10 @@ func TestCorruptDecimalsAreErrors(t *testing.T) {
 			func(ctx context.Context, s *sqlstore.Store) error { _, err := s.AccountStandings(ctx); return err },
 			[]string{`corrupt decimal "lots" in accounts.cash`, "account 2001"}},
 		{"account cash, invoiceable", `UPDATE accounts SET cash = 'lots' WHERE uid = '2001'`,
-			func(ctx context.Context, s *sqlstore.Store) error { _, err := s.Invoiceable(ctx, "2001"); return err },
+			func(ctx context.Context, s *sqlstore.Store) error {
+				_, err := invoices(s).Invoiceable(ctx, "2001")
+				return err
+			},
 			[]string{`corrupt decimal "lots" in accounts.cash`, "account 2001"}},
 		{"ledger amount", `UPDATE ledger SET amount = '' WHERE account = '2001' AND seq = 1`,
 			func(ctx context.Context, s *sqlstore.Store) error { _, err := s.Ledger(ctx, "2001"); return err },

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -41,6 +42,9 @@ purchases:
   - {id: P-1, account: "3001", at: "2026-10-02T09:00:00+08:00", number_rent: {number: "057188880001", months: 1}}
 `
 
+// invoices is the invoice workflow over the store under test.
+func invoices(s *sqlstore.Store) *invoice.Service { return &invoice.Service{Store: s} }
+
 // validCode is a unified social credit code with a correct check character.
 const validCode = "91330100MA27XL4X76"
 
@@ -66,7 +70,7 @@ func TestInvoiceableAmount(t *testing.T) {
 		invoiceSetup(t, s)
 		want := func(uid string, paid, issued, pending, inv, owed int64) {
 			t.Helper()
-			got, err := s.Invoiceable(ctx, uid)
+			got, err := invoices(s).Invoiceable(ctx, uid)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -100,13 +104,13 @@ func TestInvoiceableAmount(t *testing.T) {
 		}
 		want("3002", 2498, 0, 0, 2498, 0)
 		// Pending and issued applications count; withdrawn and rejected ones do not.
-		title, err := s.SaveInvoiceTitle(ctx, companyTitle("3001", callbill.InvoiceGeneral))
+		title, err := invoices(s).SaveTitle(ctx, companyTitle("3001", callbill.InvoiceGeneral))
 		if err != nil {
 			t.Fatal(err)
 		}
 		apply := func(fen int64) *callbill.InvoiceApplication {
 			t.Helper()
-			a, err := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: "3001", TitleID: title.ID, AmountFen: fen})
+			a, err := invoices(s).Apply(ctx, invoice.ApplyInput{Account: "3001", TitleID: title.ID, AmountFen: fen})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,13 +118,13 @@ func TestInvoiceableAmount(t *testing.T) {
 		}
 		a1, a2, a3, a4 := apply(1000), apply(500), apply(300), apply(200)
 		want("3001", 4198, 0, 2000, 2198, 0)
-		if _, err := s.IssueInvoice(ctx, a1.ID, "12345678", "2027-06-01"); err != nil {
+		if _, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: a1.ID, Number: "12345678", Date: "2027-06-01"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RejectInvoice(ctx, a2.ID, "wrong title"); err != nil {
+		if _, err := invoices(s).Reject(ctx, invoice.RejectInput{ID: a2.ID, Reason: "wrong title"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.WithdrawInvoice(ctx, "3001", a3.ID); err != nil {
+		if _, err := invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: "3001", ID: a3.ID}); err != nil {
 			t.Fatal(err)
 		}
 		want("3001", 4198, 1000, 200, 2998, 0)
@@ -136,7 +140,7 @@ func TestInvoiceTitleRules(t *testing.T) {
 			t.Helper()
 			ti := companyTitle("3001", callbill.InvoiceSpecial)
 			mod(&ti)
-			_, err := s.SaveInvoiceTitle(ctx, ti)
+			_, err := invoices(s).SaveTitle(ctx, ti)
 			if callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: %v, want invalid with %q", name, err, want)
 			}
@@ -154,19 +158,19 @@ func TestInvoiceTitleRules(t *testing.T) {
 		bad("no name", "name", func(t *callbill.InvoiceTitle) { t.Name = " " })
 		// An individual account: no special invoice, no company title.
 		ti := companyTitle("3002", callbill.InvoiceSpecial)
-		if _, err := s.SaveInvoiceTitle(ctx, ti); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), "enterprise account") {
+		if _, err := invoices(s).SaveTitle(ctx, ti); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), "enterprise account") {
 			t.Errorf("special on an individual account: %v", err)
 		}
 		ti.Type = callbill.InvoiceGeneral
-		if _, err := s.SaveInvoiceTitle(ctx, ti); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), "real-name") {
+		if _, err := invoices(s).SaveTitle(ctx, ti); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), "real-name") {
 			t.Errorf("company title on an individual account: %v", err)
 		}
-		person, err := s.SaveInvoiceTitle(ctx, callbill.InvoiceTitle{Account: "3002", Kind: callbill.TitlePerson, Type: callbill.InvoiceGeneral, Name: "张三"})
+		person, err := invoices(s).SaveTitle(ctx, callbill.InvoiceTitle{Account: "3002", Kind: callbill.TitlePerson, Type: callbill.InvoiceGeneral, Name: "张三"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Normalized, stored, listed, edited, deleted.
-		sp, err := s.SaveInvoiceTitle(ctx, companyTitle("3001", callbill.InvoiceSpecial))
+		sp, err := invoices(s).SaveTitle(ctx, companyTitle("3001", callbill.InvoiceSpecial))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,14 +179,14 @@ func TestInvoiceTitleRules(t *testing.T) {
 		}
 		lower := companyTitle("3001", callbill.InvoiceGeneral)
 		lower.TaxID = strings.ToLower(validCode)
-		if _, err := s.SaveInvoiceTitle(ctx, lower); err != nil {
+		if _, err := invoices(s).SaveTitle(ctx, lower); err != nil {
 			t.Errorf("a lower-case tax ID is upper-cased: %v", err)
 		}
 		sp.Name = "杭州示例科技有限公司（新）"
-		if _, err := s.SaveInvoiceTitle(ctx, *sp); err != nil {
+		if _, err := invoices(s).SaveTitle(ctx, *sp); err != nil {
 			t.Fatal(err)
 		}
-		list, err := s.InvoiceTitles(ctx, "3001")
+		list, err := invoices(s).Titles(ctx, "3001")
 		names := map[string]string{}
 		for _, ti := range list {
 			names[ti.ID] = ti.Name
@@ -191,22 +195,22 @@ func TestInvoiceTitleRules(t *testing.T) {
 			t.Fatalf("titles %+v %v", list, err)
 		}
 		// Another account's title is not found, for reading, editing and deleting.
-		if _, err := s.InvoiceTitle(ctx, "3001", person.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).Title(ctx, "3001", person.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account's title: %v", err)
 		}
 		other := *person
 		other.Account = "3001"
 		other.Kind, other.TaxID = callbill.TitleCompany, validCode
-		if _, err := s.SaveInvoiceTitle(ctx, other); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).SaveTitle(ctx, other); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("editing another account's title: %v", err)
 		}
-		if err := s.DeleteInvoiceTitle(ctx, "3001", person.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if err := invoices(s).DeleteTitle(ctx, "3001", person.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("deleting another account's title: %v", err)
 		}
-		if err := s.DeleteInvoiceTitle(ctx, "3001", sp.ID); err != nil {
+		if err := invoices(s).DeleteTitle(ctx, "3001", sp.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.InvoiceTitle(ctx, "3001", sp.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).Title(ctx, "3001", sp.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("deleted title: %v", err)
 		}
 	})
@@ -216,157 +220,163 @@ func TestInvoiceApplicationsAndTransitions(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		invoiceSetup(t, s)
-		general, err := s.SaveInvoiceTitle(ctx, companyTitle("3001", callbill.InvoiceGeneral))
+		general, err := invoices(s).SaveTitle(ctx, companyTitle("3001", callbill.InvoiceGeneral))
 		if err != nil {
 			t.Fatal(err)
 		}
 		bare := companyTitle("3001", callbill.InvoiceGeneral)
 		bare.Bank, bare.BankAccount, bare.Address, bare.Phone = "", "", "", ""
-		bareTitle, err := s.SaveInvoiceTitle(ctx, bare)
+		bareTitle, err := invoices(s).SaveTitle(ctx, bare)
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := callbill.InvoiceRequest{Account: "3001", TitleID: general.ID, AmountFen: 1000, Key: "k1"}
+		req := invoice.ApplyInput{Account: "3001", TitleID: general.ID, AmountFen: 1000, Key: "k1"}
 		// Refusals.
 		over := req
 		over.AmountFen, over.Key = 4499, ""
-		if _, err := s.ApplyInvoice(ctx, over); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "invoiceable 44.98") {
+		if _, err := invoices(s).Apply(ctx, over); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "invoiceable 44.98") {
 			t.Errorf("over the invoiceable amount: %v", err)
 		}
 		for _, fen := range []int64{0, -5} {
 			r := req
 			r.AmountFen, r.Key = fen, ""
-			if _, err := s.ApplyInvoice(ctx, r); callbill.ErrorCode(err) != callbill.EINVALID {
+			if _, err := invoices(s).Apply(ctx, r); callbill.ErrorCode(err) != callbill.EINVALID {
 				t.Errorf("amount %d: %v", fen, err)
 			}
 		}
 		sp := req
 		sp.TitleID, sp.Type, sp.Key = bareTitle.ID, callbill.InvoiceSpecial, ""
-		if _, err := s.ApplyInvoice(ctx, sp); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), "bank") {
+		if _, err := invoices(s).Apply(ctx, sp); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), "bank") {
 			t.Errorf("special on a title without bank details: %v", err)
 		}
 		unknown := req
 		unknown.TitleID, unknown.Key = "TI-nope", ""
-		if _, err := s.ApplyInvoice(ctx, unknown); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).Apply(ctx, unknown); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("unknown title: %v", err)
 		}
-		person, err := s.SaveInvoiceTitle(ctx, callbill.InvoiceTitle{Account: "3002", Kind: callbill.TitlePerson, Type: callbill.InvoiceGeneral, Name: "张三"})
+		person, err := invoices(s).SaveTitle(ctx, callbill.InvoiceTitle{Account: "3002", Kind: callbill.TitlePerson, Type: callbill.InvoiceGeneral, Name: "张三"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: "3002", TitleID: person.ID, AmountFen: 1})
+		_, err = invoices(s).Apply(ctx, invoice.ApplyInput{Account: "3002", TitleID: person.ID, AmountFen: 1})
 		if callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "owes 9.98 (欠费)") {
 			t.Errorf("with arrears: %v", err)
 		}
 		other := req
 		other.TitleID, other.Key = person.ID, ""
-		if _, err := s.ApplyInvoice(ctx, other); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).Apply(ctx, other); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account's title: %v", err)
 		}
 		// Applied; the same key again is the same application; with another request a conflict.
-		a, err := s.ApplyInvoice(ctx, req)
+		a, err := invoices(s).Apply(ctx, req)
 		if err != nil || a.State != callbill.InvoicePending || a.Replayed || a.Type != callbill.InvoiceGeneral || a.Title.Name != general.Name {
 			t.Fatalf("apply: %+v %v", a, err)
 		}
-		again, err := s.ApplyInvoice(ctx, req)
+		again, err := invoices(s).Apply(ctx, req)
 		if err != nil || !again.Replayed || again.ID != a.ID {
 			t.Fatalf("replay: %+v %v", again, err)
 		}
 		diff := req
 		diff.AmountFen = 999
-		if _, err := s.ApplyInvoice(ctx, diff); callbill.ErrorCode(err) != callbill.ECONFLICT {
+		if _, err := invoices(s).Apply(ctx, diff); callbill.ErrorCode(err) != callbill.ECONFLICT {
 			t.Errorf("same key, other request: %v", err)
 		}
 		// The title changes later; the application keeps the one applied with.
 		general.Name = "改名公司"
-		if _, err := s.SaveInvoiceTitle(ctx, *general); err != nil {
+		if _, err := invoices(s).SaveTitle(ctx, *general); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.InvoiceApplication(ctx, "3001", a.ID); got.Title.Name != "杭州示例科技有限公司" {
+		if got, _ := invoices(s).Get(ctx, "3001", a.ID); got.Title.Name != "杭州示例科技有限公司" {
 			t.Errorf("the application's title changed: %+v", got.Title)
 		}
-		if _, err := s.InvoiceApplication(ctx, "3002", a.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).Get(ctx, "3002", a.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account reads it: %v", err)
 		}
-		if _, err := s.WithdrawInvoice(ctx, "3002", a.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: "3002", ID: a.ID}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account withdraws it: %v", err)
 		}
 		// Issue: bad number, bad date, future date, before the application.
 		for _, c := range []struct{ no, date, want string }{{"12ab5678", "2027-06-01", "digits"}, {"1234567", "2027-06-01", "digits"},
 			{"12345678", "2027/06/01", "YYYY-MM-DD"}, {"12345678", "2027-06-02", "future"}, {"12345678", "2027-05-31", "before the application"}} {
-			if _, err := s.IssueInvoice(ctx, a.ID, c.no, c.date); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), c.want) {
+			if _, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: a.ID, Number: c.no, Date: c.date}); callbill.ErrorCode(err) != callbill.EINVALID || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("issue %s %s: %v", c.no, c.date, err)
 			}
 		}
-		issued, err := s.IssueInvoice(ctx, a.ID, "12345678901234567890", "2027-06-01")
+		issued, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: a.ID, Number: "12345678901234567890", Date: "2027-06-01"})
 		if err != nil || issued.State != callbill.InvoiceIssued || issued.InvoiceNo != "12345678901234567890" || issued.DecidedAt.IsZero() {
 			t.Fatalf("issue: %+v %v", issued, err)
 		}
-		if again, err := s.IssueInvoice(ctx, a.ID, "12345678901234567890", "2027-06-01"); err != nil || !again.Replayed {
+		if again, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: a.ID, Number: "12345678901234567890", Date: "2027-06-01"}); err != nil || !again.Replayed {
 			t.Errorf("issuing again with the same number: %+v %v", again, err)
 		}
-		if _, err := s.IssueInvoice(ctx, a.ID, "87654321", "2027-06-01"); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: a.ID, Number: "87654321", Date: "2027-06-01"}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("issuing an issued one with another number: %v", err)
 		}
 		for name, fn := range map[string]func() error{
-			"withdraw issued": func() error { _, err := s.WithdrawInvoice(ctx, "3001", a.ID); return err },
-			"reject issued":   func() error { _, err := s.RejectInvoice(ctx, a.ID, "no"); return err },
+			"withdraw issued": func() error {
+				_, err := invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: "3001", ID: a.ID})
+				return err
+			},
+			"reject issued": func() error {
+				_, err := invoices(s).Reject(ctx, invoice.RejectInput{ID: a.ID, Reason: "no"})
+				return err
+			},
 		} {
 			if err := fn(); callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "not pending") {
 				t.Errorf("%s: %v", name, err)
 			}
 		}
 		// An invoice number is issued once.
-		b, err := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: "3001", TitleID: general.ID, AmountFen: 500})
+		b, err := invoices(s).Apply(ctx, invoice.ApplyInput{Account: "3001", TitleID: general.ID, AmountFen: 500})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.IssueInvoice(ctx, b.ID, "12345678901234567890", "2027-06-01"); callbill.ErrorCode(err) != callbill.ECONFLICT {
+		if _, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: b.ID, Number: "12345678901234567890", Date: "2027-06-01"}); callbill.ErrorCode(err) != callbill.ECONFLICT {
 			t.Errorf("a number issued twice: %v", err)
 		}
 		// Reject needs a reason; a rejected one cannot be issued or withdrawn.
-		if _, err := s.RejectInvoice(ctx, b.ID, " "); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := invoices(s).Reject(ctx, invoice.RejectInput{ID: b.ID, Reason: " "}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("reject without a reason: %v", err)
 		}
-		rej, err := s.RejectInvoice(ctx, b.ID, "抬头与实名认证不符")
+		rej, err := invoices(s).Reject(ctx, invoice.RejectInput{ID: b.ID, Reason: "抬头与实名认证不符"})
 		if err != nil || rej.State != callbill.InvoiceRejected || rej.Reason != "抬头与实名认证不符" {
 			t.Fatalf("reject: %+v %v", rej, err)
 		}
-		if _, err := s.IssueInvoice(ctx, b.ID, "11112222", "2027-06-01"); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: b.ID, Number: "11112222", Date: "2027-06-01"}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("issue a rejected one: %v", err)
 		}
-		if _, err := s.WithdrawInvoice(ctx, "3001", b.ID); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: "3001", ID: b.ID}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("withdraw a rejected one: %v", err)
 		}
 		// Withdraw: only while pending; again changes nothing.
-		c, err := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: "3001", TitleID: general.ID, AmountFen: 700, Remark: "十月"})
+		c, err := invoices(s).Apply(ctx, invoice.ApplyInput{Account: "3001", TitleID: general.ID, AmountFen: 700, Remark: "十月"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := s.WithdrawInvoice(ctx, "3001", c.ID)
+		w, err := invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: "3001", ID: c.ID})
 		if err != nil || w.State != callbill.InvoiceWithdrawn {
 			t.Fatalf("withdraw: %+v %v", w, err)
 		}
-		if w, err := s.WithdrawInvoice(ctx, "3001", c.ID); err != nil || !w.Replayed {
+		if w, err := invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: "3001", ID: c.ID}); err != nil || !w.Replayed {
 			t.Errorf("withdraw again: %+v %v", w, err)
 		}
-		if _, err := s.IssueInvoice(ctx, c.ID, "11112222", "2027-06-01"); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := invoices(s).Issue(ctx, invoice.IssueInput{ID: c.ID, Number: "11112222", Date: "2027-06-01"}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("issue a withdrawn one: %v", err)
 		}
-		if _, err := s.RejectInvoice(ctx, c.ID, "x"); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := invoices(s).Reject(ctx, invoice.RejectInput{ID: c.ID, Reason: "x"}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("reject a withdrawn one: %v", err)
 		}
 		// Lists: the account's newest first, the operator's queue oldest first.
-		d, _ := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: "3001", TitleID: general.ID, AmountFen: 100})
-		list, err := s.InvoiceApplications(ctx, "3001", "")
+		d, _ := invoices(s).Apply(ctx, invoice.ApplyInput{Account: "3001", TitleID: general.ID, AmountFen: 100})
+		list, err := invoices(s).List(ctx, invoice.ListInput{Account: "3001"})
 		if err != nil || len(list) != 4 {
 			t.Fatalf("list %d %v", len(list), err)
 		}
-		queue, err := s.InvoiceApplications(ctx, "", callbill.InvoicePending)
+		queue, err := invoices(s).List(ctx, invoice.ListInput{AllAccounts: true, State: callbill.InvoicePending})
 		if err != nil || len(queue) != 1 || queue[0].ID != d.ID {
 			t.Fatalf("queue %+v %v", queue, err)
 		}
-		if _, err := s.InvoiceApplications(ctx, "", "bogus"); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := invoices(s).List(ctx, invoice.ListInput{AllAccounts: true, State: "bogus"}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("bad status: %v", err)
 		}
 	})
@@ -378,7 +388,7 @@ func TestConcurrentApplicationsNeverExceedInvoiceable(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		invoiceSetup(t, s)
-		title, err := s.SaveInvoiceTitle(ctx, companyTitle("3001", callbill.InvoiceGeneral))
+		title, err := invoices(s).SaveTitle(ctx, companyTitle("3001", callbill.InvoiceGeneral))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +402,7 @@ func TestConcurrentApplicationsNeverExceedInvoiceable(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, err := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: "3001", TitleID: title.ID, AmountFen: 1000, Key: fmt.Sprint("c", i)})
+				_, err := invoices(s).Apply(ctx, invoice.ApplyInput{Account: "3001", TitleID: title.ID, AmountFen: 1000, Key: fmt.Sprint("c", i)})
 				mu.Lock()
 				defer mu.Unlock()
 				switch callbill.ErrorCode(err) {
@@ -410,7 +420,7 @@ func TestConcurrentApplicationsNeverExceedInvoiceable(t *testing.T) {
 		if len(unexpected) > 0 || accepted != 4 || refused != 8 {
 			t.Fatalf("accepted %d, refused %d, errors %v", accepted, refused, unexpected)
 		}
-		inv, _ := s.Invoiceable(ctx, "3001")
+		inv, _ := invoices(s).Invoiceable(ctx, "3001")
 		if inv.PendingFen != 4000 || inv.InvoiceableFen != 498 {
 			t.Fatalf("after: %+v", inv)
 		}

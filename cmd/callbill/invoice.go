@@ -9,6 +9,8 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/sqlstore"
 )
 
 // invoice: titles, applications and the operator's decisions (DESIGN §3.11).
@@ -71,7 +73,7 @@ func (a *app) titleAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	t, err := s.SaveInvoiceTitle(ctx, callbill.InvoiceTitle{Account: *acct, Kind: callbill.TitleKind(*kind), Type: callbill.InvoiceType(*typ),
+	t, err := invoices(s).SaveTitle(ctx, callbill.InvoiceTitle{Account: *acct, Kind: callbill.TitleKind(*kind), Type: callbill.InvoiceType(*typ),
 		Name: *name, TaxID: *taxID, Bank: *bank, BankAccount: *bankAcct, Address: *addr, Phone: *phone})
 	if err != nil {
 		return err
@@ -103,7 +105,7 @@ func (a *app) titleList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	ts, err := s.InvoiceTitles(ctx, *acct)
+	ts, err := invoices(s).Titles(ctx, *acct)
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (a *app) titleDelete(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.DeleteInvoiceTitle(ctx, *acct, pos[0]); err != nil {
+	if err := invoices(s).DeleteTitle(ctx, *acct, pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "title %s deleted\n", pos[0])
@@ -171,7 +173,7 @@ func (a *app) invoiceApply(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	app, err := s.ApplyInvoice(ctx, callbill.InvoiceRequest{Account: *acct, TitleID: *title, Type: callbill.InvoiceType(*typ),
+	app, err := invoices(s).Apply(ctx, invoice.ApplyInput{Account: *acct, TitleID: *title, Type: callbill.InvoiceType(*typ),
 		AmountFen: fen, Remark: *remark, Key: *key})
 	if err != nil {
 		return err
@@ -223,7 +225,7 @@ func (a *app) invoiceList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	apps, err := s.InvoiceApplications(ctx, *acct, callbill.InvoiceState(*status))
+	apps, err := invoices(s).List(ctx, invoice.ListInput{Account: *acct, AllAccounts: *acct == "", State: callbill.InvoiceState(*status)})
 	if err != nil {
 		return err
 	}
@@ -233,7 +235,7 @@ func (a *app) invoiceList(ctx context.Context, args []string) error {
 	}
 	var inv *callbill.Invoiceable
 	if *acct != "" {
-		if inv, err = s.Invoiceable(ctx, *acct); err != nil {
+		if inv, err = invoices(s).Invoiceable(ctx, *acct); err != nil {
 			return err
 		}
 	}
@@ -291,7 +293,7 @@ func (a *app) invoiceDecide(ctx context.Context, verb string, args []string) err
 	var app *callbill.InvoiceApplication
 	switch verb {
 	case "withdraw":
-		app, err = s.WithdrawInvoice(ctx, *acct, pos[0])
+		app, err = invoices(s).Withdraw(ctx, invoice.WithdrawInput{Account: *acct, ID: pos[0]})
 	case "issue":
 		if *date == "" {
 			loc, err := s.Location(ctx)
@@ -300,12 +302,15 @@ func (a *app) invoiceDecide(ctx context.Context, verb string, args []string) err
 			}
 			*date = s.Now().In(loc).Format("2006-01-02")
 		}
-		app, err = s.IssueInvoice(ctx, pos[0], *number, *date)
+		app, err = invoices(s).Issue(ctx, invoice.IssueInput{ID: pos[0], Number: *number, Date: *date})
 	case "reject":
-		app, err = s.RejectInvoice(ctx, pos[0], *reason)
+		app, err = invoices(s).Reject(ctx, invoice.RejectInput{ID: pos[0], Reason: *reason})
 	}
 	if err != nil {
 		return err
 	}
 	return a.printApplication(ctx, s.Location, app, *asJSON)
 }
+
+// invoices is the invoice workflow on the store.
+func invoices(s *sqlstore.Store) *invoice.Service { return &invoice.Service{Store: s} }

@@ -17,7 +17,9 @@ import (
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/webhook"
 	"github.com/callbill/callbill/worker"
 )
@@ -72,7 +74,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
-	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: s, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
