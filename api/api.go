@@ -27,6 +27,8 @@ import (
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/provision"
 )
 
 // Store is what the API needs of the store (sqlstore.Store).
@@ -54,7 +56,9 @@ type Server struct {
 	Keys        KeyStore
 	Webhooks    WebhookStore
 	Invoices    InvoiceStore
-	Contracts   *contract.Service // nil: on Invoices when it stores contracts
+	Contracts   *contract.Service  // nil: on Invoices when it stores contracts
+	Ledger      *ledger.Service    // nil: on Money, else on Rest
+	Provision   *provision.Service // nil: on Rest
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
@@ -108,9 +112,18 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "GET", "/api/v1/exports/{id}", ScopeTenant, s.exportJob)
 	s.handle(mux, "GET", "/api/v1/exports/{id}/file", ScopeTenant, s.exportFile)
 	if s.Money != nil {
+		if s.Ledger == nil {
+			s.Ledger = &ledger.Service{Store: s.Money}
+		}
 		s.moneyRoutes(mux)
 	}
 	if s.Rest != nil {
+		if s.Ledger == nil {
+			s.Ledger = &ledger.Service{Store: s.Rest}
+		}
+		if s.Provision == nil {
+			s.Provision = &provision.Service{Store: s.Rest}
+		}
 		s.restRoutes(mux)
 	}
 	if s.Webhooks != nil {

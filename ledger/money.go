@@ -135,7 +135,7 @@ func (s *Service) move(ctx context.Context, account, key, request, what string,
 		}
 		// Cash after the request: a top-up's settlements of arrears included.
 		res = &callbill.MoneyResult{Entry: e, Cash: a.Cash}
-		if err := refresh(ctx, tx, []string{account}, now, fmt.Sprintf("%s %s %s", what, callbill.FormatMoney(e.Amount), key)); err != nil {
+		if err := Refresh(ctx, tx, []string{account}, now, fmt.Sprintf("%s %s %s", what, callbill.FormatMoney(e.Amount), key)); err != nil {
 			return err
 		}
 		if s.Pause > 0 {

@@ -46,7 +46,7 @@ func (s *Service) Purchase(ctx context.Context, p callbill.Purchase) (bool, erro
 		if skipped = o.Skipped; skipped {
 			return nil
 		}
-		return refresh(ctx, tx, []string{p.Account}, now, "purchase "+p.ID)
+		return Refresh(ctx, tx, []string{p.Account}, now, "purchase "+p.ID)
 	})
 	return skipped, err
 }

@@ -14,10 +14,6 @@ import (
 // transition and low-balance alert, with its cause, in the caller's
 // transaction.
 func Refresh(ctx context.Context, tx Tx, uids []string, now time.Time, cause string) error {
-	return refresh(ctx, tx, uids, now, cause)
-}
-
-func refresh(ctx context.Context, tx Tx, uids []string, now time.Time, cause string) error {
 	if len(uids) == 0 {
 		return nil
 	}
@@ -25,7 +21,12 @@ func refresh(ctx context.Context, tx Tx, uids []string, now time.Time, cause str
 	if err != nil {
 		return err
 	}
-	uids = make([]string, 0, len(accts))
+	return Record(ctx, tx, accts, now, cause)
+}
+
+// Record is Refresh of accounts the caller has loaded (and moved money of).
+func Record(ctx context.Context, tx Tx, accts map[string]*Account, now time.Time, cause string) error {
+	uids := make([]string, 0, len(accts))
 	for uid := range accts {
 		uids = append(uids, uid)
 	}
@@ -41,6 +42,9 @@ func refresh(ctx context.Context, tx Tx, uids []string, now time.Time, cause str
 	}
 	return tx.StandingChanged(ctx)
 }
+
+// stateEvents are the webhook events of entering a state.
+var stateEvents = map[callbill.AccountState]string{callbill.StateOverdue: callbill.EventAccountOverdue, callbill.StateStopped: callbill.EventAccountStopped}
 
 // record records a's transition and low-balance alert at now, if any: an
 // event for each, and the webhook events overdue, stopped (a return to
@@ -59,8 +63,7 @@ func record(ctx context.Context, tx Tx, a *Account, owed decimal.Decimal, now ti
 				callbill.FormatMoney(avail), callbill.FormatMoney(a.Cash), callbill.FormatMoney(a.CreditLine), callbill.FormatMoney(owed))}); err != nil {
 			return err
 		}
-		kind := map[callbill.AccountState]string{callbill.StateOverdue: callbill.EventAccountOverdue, callbill.StateStopped: callbill.EventAccountStopped}[state]
-		if kind != "" {
+		if kind := stateEvents[state]; kind != "" {
 			d := callbill.NewStandingEvent(a.UID, st, state, cause)
 			d.Previous = string(a.State)
 			if err := tx.Emit(ctx, a.UID, kind, d); err != nil {
@@ -105,6 +108,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 		if err := tx.LockAccounts(ctx, due); err != nil {
 			return err
 		}
-		return refresh(ctx, tx, due, now, "grace period over")
+		return Refresh(ctx, tx, due, now, "grace period over")
 	})
 }
