@@ -246,11 +246,17 @@ func (t ledgerTx) Location(ctx context.Context) (*time.Location, error) {
 	return loc, err
 }
 
-func (t ledgerTx) NoteActivity(ctx context.Context, c callbill.Cycle) error { return noteActivity(ctx, t.tx, c) }
+func (t ledgerTx) NoteActivity(ctx context.Context, c callbill.Cycle) error {
+	return noteActivity(ctx, t.tx, c)
+}
 
-func (t ledgerTx) ClosedThrough(ctx context.Context) (callbill.Cycle, error) { return closedThrough(ctx, t.tx) }
+func (t ledgerTx) ClosedThrough(ctx context.Context) (callbill.Cycle, error) {
+	return closedThrough(ctx, t.tx)
+}
 
-func (t ledgerTx) PriceBook(ctx context.Context) (*callbill.PriceBook, error) { return loadPriceBook(ctx, t.tx) }
+func (t ledgerTx) PriceBook(ctx context.Context) (*callbill.PriceBook, error) {
+	return loadPriceBook(ctx, t.tx)
+}
 
 func (t ledgerTx) Window(ctx context.Context, now time.Time, loc *time.Location) (callbill.Window, error) {
 	return billingWindow(ctx, t.tx, now, loc)

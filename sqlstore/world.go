@@ -40,7 +40,9 @@ func (t worldTx) FirstActivity(ctx context.Context) (callbill.Cycle, error) {
 	return callbill.Cycle(first), err
 }
 
-func (t worldTx) SetTimezone(ctx context.Context, tz string) error { return setMeta(ctx, t.tx, "timezone", tz) }
+func (t worldTx) SetTimezone(ctx context.Context, tz string) error {
+	return setMeta(ctx, t.tx, "timezone", tz)
+}
 
 func (t worldTx) SetFirstBillable(ctx context.Context, c callbill.Cycle) error {
 	return setMeta(ctx, t.tx, "billable_from", strconv.Itoa(int(c)))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -94,7 +95,7 @@ accounts:
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	if _, err := s.ApplyWorld(ctx, w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := s.Import(ctx, &oneCall{}, callbill.ImportOptions{}); err != nil || rep.Imported != 1 {
