@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
@@ -40,7 +41,10 @@ func (b buggy) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clos
 	panic("close bug")
 }
 
-func (b buggy) Sweep(ctx context.Context) error { panic("sweep bug") }
+// UpdateLedger panics: the sweep is the node's one money transaction here.
+func (b buggy) UpdateLedger(ctx context.Context, accounts []string, what string, fn func(tx ledger.Tx, now time.Time) error) error {
+	panic("sweep bug")
+}
 
 type syncBuffer struct {
 	mu sync.Mutex
