@@ -51,29 +51,27 @@ func refused(where, format string, args ...any) Outcome {
 	return Outcome{Where: where, Problem: fmt.Sprintf(format, args...)}
 }
 
-// applied decides on a movement id an account applied before with hash
-// prev ("" when none): with the same content it is skipped, with other
-// content a problem. Ids are each account's own.
-func applied(id, prev, hash string) (Outcome, bool) {
+// admit decides on a movement id with hash, dated at, that the account
+// applied before with hash prev ("" when none): with the same content it
+// is skipped, with other content refused (ids are each account's own), and
+// so is one dated in a closed cycle or before the first billable one. It
+// returns the movement's cycle and whether that decided it.
+func (b *Books) admit(what, id, prev, hash string, at time.Time) (callbill.Cycle, Outcome, bool) {
 	switch prev {
 	case "":
-		return Outcome{}, false
 	case hash:
-		return Outcome{Skipped: true}, true
+		return 0, Outcome{Skipped: true}, true
+	default:
+		return 0, refused(".id", "id %s was applied before with different content", id), true
 	}
-	return refused(".id", "id %s was applied before with different content", id), true
-}
-
-// dated refuses a movement dated in a closed cycle or before the first
-// billable one.
-func (b *Books) dated(what string, cycle callbill.Cycle) (Outcome, bool) {
+	cycle := callbill.CycleOf(at, b.Loc)
 	if cycle <= b.Closed {
-		return refused(".at", "%s dated in %s, a closed cycle: a closed bill never changes", what, cycle), true
+		return 0, refused(".at", "%s dated in %s, a closed cycle: a closed bill never changes", what, cycle), true
 	}
 	if cycle < b.FirstBillable {
-		return refused(".at", "%s dated in %s, before the first billable cycle %s (billing.first_cycle)", what, cycle, b.FirstBillable), true
+		return 0, refused(".at", "%s dated in %s, before the first billable cycle %s (billing.first_cycle)", what, cycle, b.FirstBillable), true
 	}
-	return Outcome{}, false
+	return cycle, Outcome{}, false
 }
 
 // TopUp applies a world file's top-up t to a: idempotent by its id, cash
@@ -84,11 +82,8 @@ func (b *Books) TopUp(ctx context.Context, a *Account, t *callbill.TopUp) (Outco
 	if err != nil {
 		return Outcome{}, err
 	}
-	if o, done := applied(t.ID, prev, hash); done {
-		return o, nil
-	}
-	cycle := callbill.CycleOf(t.At, b.Loc)
-	if o, done := b.dated("top-up", cycle); done {
+	cycle, o, done := b.admit("top-up", t.ID, prev, hash, t.At)
+	if done {
 		return o, nil
 	}
 	if err := b.Tx.InsertTopUp(ctx, t, cycle, hash); err != nil {
@@ -121,11 +116,8 @@ func (b *Books) Buy(ctx context.Context, a *Account, p *callbill.Purchase) (Outc
 	if err != nil {
 		return Outcome{}, err
 	}
-	if o, done := applied(p.ID, prev, hash); done {
-		return o, nil
-	}
-	cycle := callbill.CycleOf(p.At, b.Loc)
-	if o, done := b.dated("purchase", cycle); done {
+	cycle, o, done := b.admit("purchase", p.ID, prev, hash, p.At)
+	if done {
 		return o, nil
 	}
 	line, err := callbill.SettlePurchase(p, &a.Account, mode, b.PriceBook, b.Loc)

@@ -18,6 +18,12 @@ import (
 // UpdateLedger runs fn in a transaction under the writer lock and the
 // accounts' locks (see ledger.Store).
 func (s *Store) UpdateLedger(ctx context.Context, accounts []string, what string, fn func(tx ledger.Tx, now time.Time) error) error {
+	return s.lockedTx(ctx, accounts, what, func(tx *Tx) error { return fn(ledgerTx{tx}, s.Now()) })
+}
+
+// lockedTx runs fn in a keyed transaction (keyedTx) under the writer lock
+// and the accounts' locks.
+func (s *Store) lockedTx(ctx context.Context, accounts []string, what string, fn func(tx *Tx) error) error {
 	return s.keyedTx(ctx, what, func(tx *Tx) error {
 		if err := s.lockWriter(ctx, tx); err != nil {
 			return err
@@ -25,7 +31,7 @@ func (s *Store) UpdateLedger(ctx context.Context, accounts []string, what string
 		if err := s.lockAccounts(ctx, tx, sorted(accounts)); err != nil {
 			return err
 		}
-		return fn(ledgerTx{tx}, s.Now())
+		return fn(tx)
 	})
 }
 

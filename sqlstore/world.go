@@ -14,15 +14,7 @@ import (
 // UpdateWorld runs fn in a transaction under the writer lock and the
 // accounts' locks (see provision.Store).
 func (s *Store) UpdateWorld(ctx context.Context, accounts []string, what string, fn func(tx provision.Tx, now time.Time) error) error {
-	return s.keyedTx(ctx, what, func(tx *Tx) error {
-		if err := s.lockWriter(ctx, tx); err != nil {
-			return err
-		}
-		if err := s.lockAccounts(ctx, tx, sorted(accounts)); err != nil {
-			return err
-		}
-		return fn(worldTx{ledgerTx{tx}}, s.Now())
-	})
+	return s.lockedTx(ctx, accounts, what, func(tx *Tx) error { return fn(worldTx{ledgerTx{tx}}, s.Now()) })
 }
 
 // worldTx implements provision.Tx on a transaction.
