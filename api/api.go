@@ -24,6 +24,8 @@ import (
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/provision"
 )
 
 // Store is what the API needs of the store (sqlstore.Store).
@@ -50,8 +52,10 @@ type Server struct {
 	Rest        RestStore
 	Keys        KeyStore
 	Webhooks    WebhookStore
-	Invoices    *invoice.Service  // nil: no invoice or contract routes
-	Contracts   *contract.Service // with Invoices, whose Location its routes use
+	Invoices    *invoice.Service   // nil: no invoice or contract routes
+	Contracts   *contract.Service  // with Invoices, whose Location its routes use
+	Ledger      *ledger.Service    // nil: on Money, else on Rest
+	Provision   *provision.Service // nil: on Rest
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
@@ -105,9 +109,18 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "GET", "/api/v1/exports/{id}", ScopeTenant, s.exportJob)
 	s.handle(mux, "GET", "/api/v1/exports/{id}/file", ScopeTenant, s.exportFile)
 	if s.Money != nil {
+		if s.Ledger == nil {
+			s.Ledger = &ledger.Service{Store: s.Money}
+		}
 		s.moneyRoutes(mux)
 	}
 	if s.Rest != nil {
+		if s.Ledger == nil {
+			s.Ledger = &ledger.Service{Store: s.Rest}
+		}
+		if s.Provision == nil {
+			s.Provision = &provision.Service{Store: s.Rest}
+		}
 		s.restRoutes(mux)
 	}
 	if s.Webhooks != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -60,7 +61,7 @@ accounts:
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	if _, err := s.ApplyWorld(ctx, w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 	exports := t.TempDir()

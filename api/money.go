@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/shopspring/decimal"
+	"github.com/callbill/callbill/ledger"
 )
 
 // MoneyStore is what the money routes need (sqlstore.Store).
 type MoneyStore interface {
-	TopUp(ctx context.Context, uid string, amount decimal.Decimal, key string) (*callbill.MoneyResult, error)
-	Adjust(ctx context.Context, uid string, amount decimal.Decimal, reason, corrects, key string) (*callbill.MoneyResult, error)
+	ledger.Store
 	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
 	Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry, error)
 	Location(ctx context.Context) (*time.Location, error)
@@ -113,7 +112,7 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Money.TopUp(r.Context(), r.PathValue("uid"), amount, key)
+	res, err := s.Ledger.TopUp(r.Context(), ledger.TopUpInput{Account: r.PathValue("uid"), Amount: amount, Key: key})
 	if err != nil {
 		return err
 	}
@@ -133,7 +132,8 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Money.Adjust(r.Context(), r.PathValue("uid"), amount, body.Reason, body.Corrects, key)
+	res, err := s.Ledger.Adjust(r.Context(), ledger.AdjustInput{Account: r.PathValue("uid"), Amount: amount, Reason: body.Reason,
+		Corrects: body.Corrects, Key: key})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/world"
 )
 
@@ -19,8 +21,8 @@ type RestStore interface {
 	PriceOverrides(ctx context.Context) ([]callbill.Price, error)
 	VoicePackages(ctx context.Context, uid string) ([]callbill.VoicePackage, time.Time, error)
 	Usage(ctx context.Context, uid string, f callbill.UsageFilter) ([]callbill.Call, int64, error)
-	Purchase(ctx context.Context, p callbill.Purchase) (bool, error)
-	ApplyWorld(ctx context.Context, w *callbill.World) (*callbill.ApplyReport, error)
+	ledger.Store    // purchases
+	provision.Store // world files
 	Location(ctx context.Context) (*time.Location, error)
 }
 
@@ -227,7 +229,7 @@ func (s *Server) purchase(w http.ResponseWriter, r *http.Request) error {
 		(p.Kind == callbill.PurchaseSipLine && (p.Count < 1 || p.Years < 1)):
 		return callbill.Errorf(callbill.EINVALID, "counts, months and years must be at least 1")
 	}
-	again, err := s.Rest.Purchase(r.Context(), p)
+	again, err := s.Ledger.Purchase(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -364,7 +366,7 @@ func (s *Server) applyWorld(w http.ResponseWriter, r *http.Request) error {
 	wd, problems := world.Parse(body)
 	if len(problems) == 0 {
 		var rep *callbill.ApplyReport
-		rep, err = s.Rest.ApplyWorld(r.Context(), wd)
+		rep, err = s.Provision.Apply(r.Context(), provision.ApplyInput{World: wd})
 		if err == nil {
 			return writeJSON(w, http.StatusOK, rep)
 		}

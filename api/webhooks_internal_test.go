@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 	"github.com/shopspring/decimal"
@@ -37,7 +39,7 @@ accounts:
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	if _, err := s.ApplyWorld(ctx, w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 	as := &Server{OperatorKey: "op-key", Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -95,7 +97,7 @@ accounts:
 			t.Errorf("the list shows a secret: %+v", e)
 		}
 	}
-	if _, err := s.TopUp(ctx, "1001", decimal.RequireFromString("5.00"), "k1"); err != nil {
+	if _, err := (&ledger.Service{Store: s}).TopUp(ctx, ledger.TopUpInput{Account: "1001", Amount: decimal.RequireFromString("5.00"), Key: "k1"}); err != nil {
 		t.Fatal(err)
 	}
 	var one WebhookJSON

@@ -21,6 +21,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -75,7 +76,7 @@ func newEnvOn(t *testing.T, dsn string) *env {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	if _, err := s.ApplyWorld(ctx, w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(filepath.Join("..", "testdata", "scenario", "calls.csv"))

@@ -40,7 +40,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
-	"github.com/shopspring/decimal"
+	"github.com/callbill/callbill/ledger"
 )
 
 // Store is what the console reads and does (sqlstore.Store).
@@ -61,7 +61,7 @@ type Store interface {
 	// operator pages
 	AccountStandings(ctx context.Context) ([]callbill.AccountStatus, error)
 	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
-	TopUp(ctx context.Context, uid string, amount decimal.Decimal, key string) (*callbill.MoneyResult, error)
+	ledger.Store // top-ups
 	AccessKeys(ctx context.Context, uid string) ([]callbill.AccessKeyInfo, error)
 	CreateAccessKey(ctx context.Context, uid string) (*callbill.AccessKey, error)
 	RevokeAccessKey(ctx context.Context, id string) error

@@ -22,6 +22,7 @@ import (
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -109,7 +110,7 @@ func loadDemo(t testing.TB, s *sqlstore.Store, o demo.Options) {
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	if _, err := s.ApplyWorld(ctx, w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer

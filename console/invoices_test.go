@@ -16,6 +16,7 @@ import (
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/ledger"
 	"github.com/shopspring/decimal"
 )
 
@@ -285,7 +286,7 @@ func TestInvoiceForms(t *testing.T) {
 	}
 
 	// With arrears, no application.
-	if _, err := f.store.Adjust(ctx, f.uid1, decimal.RequireFromString("-1000000"), "test debit", "", "debit-1"); err != nil {
+	if _, err := (&ledger.Service{Store: f.store}).Adjust(ctx, ledger.AdjustInput{Account: f.uid1, Amount: decimal.RequireFromString("-1000000"), Reason: "test debit", Key: "debit-1"}); err != nil {
 		t.Fatal(err)
 	}
 	inv, _ := f.invoices().Invoiceable(ctx, f.uid1)

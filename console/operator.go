@@ -8,6 +8,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/internal/httperr"
+	"github.com/callbill/callbill/ledger"
 	"github.com/shopspring/decimal"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 		v.Error, v.status = callbill.ErrorMessage(err), http.StatusBadRequest
 		return s.showTopUp(w, r, v, uid, raw)
 	}
-	res, err := s.Store.TopUp(r.Context(), uid, amount, "console-topup:"+key)
+	res, err := (&ledger.Service{Store: s.Store}).TopUp(r.Context(), ledger.TopUpInput{Account: uid, Amount: amount, Key: "console-topup:" + key})
 	if err != nil {
 		if callbill.ErrorCode(err) == callbill.EINTERNAL {
 			return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/world"
 )
 
@@ -135,36 +135,19 @@ func TestWorldParses(t *testing.T) {
 			}
 		}
 
-		// Cash: replay top-ups and purchases in `at` order, top-ups first.
-		type move struct {
-			at  time.Time
-			top *callbill.TopUp
-			buy *callbill.Purchase
-		}
-		var moves []move
-		for i := range w.TopUps {
-			moves = append(moves, move{at: w.TopUps[i].At, top: &w.TopUps[i]})
-		}
-		for i := range w.Purchases {
-			moves = append(moves, move{at: w.Purchases[i].At, buy: &w.Purchases[i]})
-		}
-		sort.SliceStable(moves, func(i, j int) bool {
-			if !moves[i].at.Equal(moves[j].at) {
-				return moves[i].at.Before(moves[j].at)
-			}
-			return moves[i].top != nil && moves[j].top == nil
-		})
+		// Cash: replay top-ups and purchases as applying the file does.
+		moves := provision.ReplayOrder(w)
 		cash := map[string]decimal.Decimal{}
 		packages := 0
 		for _, m := range moves {
-			if callbill.CycleOf(m.at, loc) != october {
-				t.Errorf("movement at %v outside the cycle", m.at)
+			if callbill.CycleOf(m.At, loc) != october {
+				t.Errorf("movement at %v outside the cycle", m.At)
 			}
-			if m.top != nil {
-				cash[m.top.Account] = cash[m.top.Account].Add(m.top.Amount)
+			if m.TopUp != nil {
+				cash[m.TopUp.Account] = cash[m.TopUp.Account].Add(m.TopUp.Amount)
 				continue
 			}
-			p := m.buy
+			p := m.Purchase
 			a := accts[p.Account]
 			if a == nil {
 				t.Fatalf("purchase %s of unknown account %s", p.ID, p.Account)

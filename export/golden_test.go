@@ -15,6 +15,7 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/testpg"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -60,7 +61,7 @@ func applyWorld(t *testing.T, s *sqlstore.Store, yaml []byte) {
 	if len(ps) > 0 {
 		t.Fatalf("world: %v", ps)
 	}
-	if _, err := s.ApplyWorld(context.Background(), w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(context.Background(), provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -50,7 +51,7 @@ func TestSameKeyInTwoAccountsRacing(t *testing.T) {
 				go func(uid string) {
 					defer wg.Done()
 					<-start
-					r, err := s.TopUp(ctx, uid, dec("1.00"), key)
+					r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: uid, Amount: dec("1.00"), Key: key})
 					mu.Lock()
 					res[uid], errs[uid] = r, err
 					mu.Unlock()
@@ -100,7 +101,7 @@ func TestOneAccountRacingItself(t *testing.T) {
 				go func(i int) {
 					defer wg.Done()
 					<-start
-					res[i], errs[i] = s.TopUp(ctx, "5001", dec(amount(i)), key)
+					res[i], errs[i] = money(s).TopUp(ctx, ledger.TopUpInput{Account: "5001", Amount: dec(amount(i)), Key: key})
 				}(i)
 			}
 			close(start)
@@ -184,7 +185,7 @@ purchases:
 		}
 		// And through the request: both accounts' P2 are two purchases.
 		for _, uid := range []string{"5001", "5002"} {
-			skipped, err := s.Purchase(ctx, pkg("P2", uid))
+			skipped, err := money(s).Purchase(ctx, pkg("P2", uid))
 			if err != nil || skipped {
 				t.Fatalf("account %s, P2: skipped %v, %v", uid, skipped, err)
 			}
@@ -200,7 +201,7 @@ purchases:
 			}
 		}
 		// Replays stay replays, per account.
-		if skipped, err := s.Purchase(ctx, pkg("P2", "5002")); err != nil || !skipped {
+		if skipped, err := money(s).Purchase(ctx, pkg("P2", "5002")); err != nil || !skipped {
 			t.Fatalf("replay of 5002's P2: skipped %v, %v", skipped, err)
 		}
 		// Another content under an id the account used is a problem naming the
@@ -218,25 +219,31 @@ func TestConflictNamesOnlyTheCallersKey(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		mustApply(t, s, twoAccounts)
-		if _, err := s.TopUp(ctx, "5001", dec("77.00"), "shared"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5001", Amount: dec("77.00"), Key: "shared"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Adjust(ctx, "5001", dec("-3.00"), "a correction", "", "adj"); err != nil {
+		if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "5001", Amount: dec("-3.00"), Reason: "a correction", Key: "adj"}); err != nil {
 			t.Fatal(err)
 		}
 		// The other account's use of the keys is not seen at all.
-		r, err := s.TopUp(ctx, "5002", dec("5.00"), "shared")
+		r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5002", Amount: dec("5.00"), Key: "shared"})
 		if err != nil || r.Replayed || r.Entry.Account != "5002" {
 			t.Fatalf("5002 top-up under a key 5001 used: %+v %v", r, err)
 		}
-		r, err = s.Adjust(ctx, "5002", dec("1.00"), "another", "", "adj")
+		r, err = money(s).Adjust(ctx, ledger.AdjustInput{Account: "5002", Amount: dec("1.00"), Reason: "another", Key: "adj"})
 		if err != nil || r.Replayed {
 			t.Fatalf("5002 adjustment under a key 5001 used: %+v %v", r, err)
 		}
 		// Its own reuse conflicts, naming its key and nothing of 5001.
 		for _, f := range []func() error{
-			func() error { _, err := s.TopUp(ctx, "5002", dec("6.00"), "shared"); return err },
-			func() error { _, err := s.Adjust(ctx, "5002", dec("2.00"), "another", "", "adj"); return err },
+			func() error {
+				_, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5002", Amount: dec("6.00"), Key: "shared"})
+				return err
+			},
+			func() error {
+				_, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "5002", Amount: dec("2.00"), Reason: "another", Key: "adj"})
+				return err
+			},
 			func() error {
 				_, _, err := s.EnqueueJob(ctx, callbill.JobExport, "exp", "5002", `{"cycle":"2026-10"}`)
 				if err != nil {
@@ -358,7 +365,7 @@ func TestKeysMigrationKeepsData(t *testing.T) {
 			if _, err := db.Exec(`DELETE FROM schema_migrations WHERE name = '0009_account_keys.sql'`); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.TopUp(ctx, "5001", dec("10.00"), "old"); err != nil {
+			if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5001", Amount: dec("10.00"), Key: "old"}); err != nil {
 				t.Fatal(err)
 			}
 			for _, q := range []string{
@@ -387,10 +394,10 @@ func TestKeysMigrationKeepsData(t *testing.T) {
 			if j, created, err := s.EnqueueJob(ctx, callbill.JobExport, "old", "5002", `{}`); err != nil || !created || j.ID == 7 {
 				t.Fatalf("5002 under 5001's old key: %+v %v %v", j, created, err)
 			}
-			if r, err := s.TopUp(ctx, "5001", dec("10.00"), "old"); err != nil || !r.Replayed {
+			if r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5001", Amount: dec("10.00"), Key: "old"}); err != nil || !r.Replayed {
 				t.Fatalf("5001's old key: %+v %v", r, err)
 			}
-			if r, err := s.TopUp(ctx, "5002", dec("10.00"), "old"); err != nil || r.Replayed {
+			if r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5002", Amount: dec("10.00"), Key: "old"}); err != nil || r.Replayed {
 				t.Fatalf("5002 under 5001's old key: %+v %v", r, err)
 			}
 			var n int

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -23,13 +24,13 @@ func TestCorruptDecimalsAreErrors(t *testing.T) {
 			[]string{`corrupt decimal "1.2.3" in bills.paid`, "account 2001"}},
 		{"bill paid, settling arrears", `UPDATE bills SET paid = 'x' WHERE account = '2001'`,
 			func(ctx context.Context, s *sqlstore.Store) error {
-				_, err := s.TopUp(ctx, "2001", dec("1.00"), "c1")
+				_, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("1.00"), Key: "c1"})
 				return err
 			},
 			[]string{`corrupt decimal "x" in bills.paid`, "account 2001, cycle 2026-10"}},
 		{"bill paid, verify", `UPDATE bills SET paid = 'x' WHERE account = '2001'`,
 			func(ctx context.Context, s *sqlstore.Store) error {
-				_, _, err := s.VerifyLedger(ctx, "2001")
+				_, _, err := verifyLedger(ctx, s, "2001")
 				return err
 			},
 			[]string{`corrupt decimal "x" in bills.paid`, "account 2001, cycle 2026-10"}},
@@ -47,7 +48,7 @@ func TestCorruptDecimalsAreErrors(t *testing.T) {
 			[]string{`corrupt decimal "" in ledger.amount`, "account 2001, entry 1"}},
 		{"ledger amount, replay", `UPDATE ledger SET amount = '9e' WHERE account = '2001' AND key = 'k0'`,
 			func(ctx context.Context, s *sqlstore.Store) error {
-				_, err := s.TopUp(ctx, "2001", dec("50.00"), "k0")
+				_, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("50.00"), Key: "k0"})
 				return err
 			},
 			[]string{`corrupt decimal "9e" in ledger.amount`, "account 2001"}},
@@ -62,7 +63,7 @@ func TestCorruptDecimalsAreErrors(t *testing.T) {
 			[]string{`corrupt decimal "cheap" in prices.tiers`, "item FixedLineOutbound, mode payg"}},
 		{"price tiers, rating", `INSERT INTO prices (item, mode, from_unix, tiers) VALUES ('FixedLineOutbound', 'payg', 0, '[{"price":"cheap"}]')`,
 			func(ctx context.Context, s *sqlstore.Store) error {
-				_, err := s.Purchase(ctx, pkg("PX", "2001"))
+				_, err := money(s).Purchase(ctx, pkg("PX", "2001"))
 				return err
 			},
 			[]string{`corrupt decimal "cheap" in prices.tiers`}},
@@ -73,7 +74,7 @@ func TestCorruptDecimalsAreErrors(t *testing.T) {
 				ctx := context.Background()
 				s.Now = func() time.Time { return time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC) }
 				mustApply(t, s, moneyWorld)
-				if _, err := s.TopUp(ctx, "2001", dec("50.00"), "k0"); err != nil {
+				if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("50.00"), Key: "k0"}); err != nil {
 					t.Fatal(err)
 				}
 				owe(t, s) // a closed bill for 2026-10

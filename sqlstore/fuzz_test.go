@@ -11,6 +11,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 	"github.com/shopspring/decimal"
@@ -111,7 +112,7 @@ func FuzzScenario(f *testing.F) {
 		if len(ps) > 0 {
 			t.Fatal(ps)
 		}
-		if _, err := s.ApplyWorld(ctx, w); err != nil {
+		if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 			t.Fatal(err)
 		}
 		for i, input := range [][]byte{data, structuredCalls(data)} {
@@ -146,7 +147,7 @@ func FuzzScenario(f *testing.F) {
 				}
 			}
 		}
-		problems, _, err := s.VerifyLedger(ctx, "")
+		problems, _, err := verifyLedger(ctx, s, "")
 		if err != nil || len(problems) > 0 {
 			t.Fatalf("ledger verify: %v %v", problems, err)
 		}

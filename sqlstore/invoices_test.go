@@ -11,6 +11,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -81,25 +82,25 @@ func TestInvoiceableAmount(t *testing.T) {
 		want("3001", 4498, 0, 0, 4498, 0) // the rent and October's deduction; the unspent 55.02 is not invoiceable
 		want("3002", 0, 0, 0, 0, 998)
 		// A top-up is not invoiceable until consumed; it settles 3002's arrears, which then are.
-		if _, err := s.TopUp(ctx, "3002", dec("20.00"), "t2"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "3002", Amount: dec("20.00"), Key: "t2"}); err != nil {
 			t.Fatal(err)
 		}
 		want("3002", 998, 0, 0, 998, 0)
 		// Adjustments count with their sign: a credit gives money back, a debit charges more.
-		if _, err := s.Adjust(ctx, "3001", dec("5.00"), "refund", "bill:2026-10", "a1"); err != nil {
+		if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "3001", Amount: dec("5.00"), Reason: "refund", Corrects: "bill:2026-10", Key: "a1"}); err != nil {
 			t.Fatal(err)
 		}
 		want("3001", 3998, 0, 0, 3998, 0)
-		if _, err := s.Adjust(ctx, "3001", dec("-2.00"), "correction", "bill:2026-10", "a2"); err != nil {
+		if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "3001", Amount: dec("-2.00"), Reason: "correction", Corrects: "bill:2026-10", Key: "a2"}); err != nil {
 			t.Fatal(err)
 		}
 		want("3001", 4198, 0, 0, 4198, 0)
 		// A debit beyond cash is owed until paid.
-		if _, err := s.Adjust(ctx, "3002", dec("-15.00"), "correction", "", "a3"); err != nil {
+		if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "3002", Amount: dec("-15.00"), Reason: "correction", Key: "a3"}); err != nil {
 			t.Fatal(err)
 		}
 		want("3002", 998+1002, 0, 0, 998+1002, 498) // cash 10.02 − 15.00 = −4.98: 15.00 charged, 10.02 of it paid
-		if _, err := s.TopUp(ctx, "3002", dec("4.98"), "t3"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "3002", Amount: dec("4.98"), Key: "t3"}); err != nil {
 			t.Fatal(err)
 		}
 		want("3002", 2498, 0, 0, 2498, 0)

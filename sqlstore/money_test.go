@@ -10,9 +10,22 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/shopspring/decimal"
 )
+
+// money is the ledger service on s.
+func money(s *sqlstore.Store) *ledger.Service { return &ledger.Service{Store: s} }
+
+// verifyLedger reconciles one account, or all ("").
+func verifyLedger(ctx context.Context, s *sqlstore.Store, uid string) ([]string, int, error) {
+	v, err := money(s).VerifyLedger(ctx, ledger.VerifyInput{Account: uid, AllAccounts: uid == ""})
+	if err != nil {
+		return nil, 0, err
+	}
+	return v.Problems, v.Checked, nil
+}
 
 const moneyWorld = `
 accounts:
@@ -39,7 +52,7 @@ func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 func verifyClean(t *testing.T, s *sqlstore.Store) {
 	t.Helper()
-	problems, _, err := s.VerifyLedger(context.Background(), "")
+	problems, _, err := verifyLedger(context.Background(), s, "")
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("ledger verify: %v %v", problems, err)
 	}
@@ -49,30 +62,30 @@ func TestTopUpKeysAndRefusals(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		mustApply(t, s, moneyWorld)
-		r, err := s.TopUp(ctx, "2001", dec("10.00"), "k1")
+		r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("10.00"), Key: "k1"})
 		if err != nil || r.Replayed || !r.Entry.Balance.Equal(dec("10")) {
 			t.Fatalf("top-up: %+v %v", r, err)
 		}
-		r, err = s.TopUp(ctx, "2001", dec("10.00"), "k1")
+		r, err = money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("10.00"), Key: "k1"})
 		if err != nil || !r.Replayed || r.Entry.Seq != 1 {
 			t.Fatalf("replay: %+v %v", r, err)
 		}
-		_, err = s.TopUp(ctx, "2001", dec("11.00"), "k1")
+		_, err = money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("11.00"), Key: "k1"})
 		if callbill.ErrorCode(err) != callbill.ECONFLICT || !strings.Contains(err.Error(), `"k1"`) {
 			t.Fatalf("same key, other request: %v", err)
 		}
 		for _, bad := range []string{"0", "-1", "1.001"} {
-			if _, err := s.TopUp(ctx, "2001", dec(bad), "kb"+bad); callbill.ErrorCode(err) != callbill.EINVALID {
+			if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec(bad), Key: "kb" + bad}); callbill.ErrorCode(err) != callbill.EINVALID {
 				t.Errorf("amount %s: %v", bad, err)
 			}
 		}
-		if _, err := s.TopUp(ctx, "2001", dec("1"), ""); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("1"), Key: ""}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("no key: %v", err)
 		}
-		if _, err := s.TopUp(ctx, "9999", dec("1"), "k9"); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "9999", Amount: dec("1"), Key: "k9"}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("unknown account: %v", err)
 		}
-		if _, err := s.Adjust(ctx, "2001", dec("-1"), " ", "", "a0"); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "2001", Amount: dec("-1"), Reason: " ", Key: "a0"}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("adjustment without a reason: %v", err)
 		}
 		st, _ := s.Status(ctx, "2001")
@@ -113,14 +126,14 @@ func TestStatesAllowanceGraceAndAuthorization(t *testing.T) {
 			t.Fatalf("overdue within grace must still call: %+v", d)
 		}
 		now = now.Add(47 * time.Hour)
-		if err := s.Sweep(ctx); err != nil {
+		if err := money(s).Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if st, _ := s.Status(ctx, "2001"); st.Recorded != callbill.StateOverdue {
 			t.Fatalf("before the grace ends: %s", st.Recorded)
 		}
 		now = now.Add(2 * time.Hour)
-		if err := s.Sweep(ctx); err != nil {
+		if err := money(s).Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		st, _ = s.Status(ctx, "2001")
@@ -134,13 +147,13 @@ func TestStatesAllowanceGraceAndAuthorization(t *testing.T) {
 			t.Fatalf("subscription seats keep working: %+v", d)
 		}
 		// 5.00 brings available to −4.98, within the allowance: overdue, calls allowed.
-		if _, err := s.TopUp(ctx, "2001", dec("5.00"), "t1"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("5.00"), Key: "t1"}); err != nil {
 			t.Fatal(err)
 		}
 		if d := allow("m-payg", "0100001", callbill.Outbound); !d.Allow {
 			t.Fatalf("within the allowance: %+v", d)
 		}
-		if _, err := s.TopUp(ctx, "2001", dec("4.98"), "t2"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("4.98"), Key: "t2"}); err != nil {
 			t.Fatal(err)
 		}
 		st, _ = s.Status(ctx, "2001")
@@ -186,14 +199,14 @@ func TestNumberRentExpiresAndIsReleased(t *testing.T) {
 		now := time.Date(2026, 11, 10, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai
 		s.Now = func() time.Time { return now }
 		mustApply(t, s, moneyWorld)
-		if _, err := s.TopUp(ctx, "2001", dec("200.00"), "t1"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("200.00"), Key: "t1"}); err != nil {
 			t.Fatal(err)
 		}
 		p := callbill.Purchase{ID: "R1", Account: "2001", Kind: callbill.PurchaseNumberRent, Number: "0571009", Months: 1}
-		if skipped, err := s.Purchase(ctx, p); err != nil || skipped {
+		if skipped, err := money(s).Purchase(ctx, p); err != nil || skipped {
 			t.Fatalf("rent: %v %v", skipped, err)
 		}
-		if skipped, err := s.Purchase(ctx, p); err != nil || !skipped {
+		if skipped, err := money(s).Purchase(ctx, p); err != nil || !skipped {
 			t.Fatalf("the same purchase again: %v %v", skipped, err)
 		}
 		st, _ := s.Status(ctx, "2001")
@@ -217,7 +230,7 @@ func TestNumberRentExpiresAndIsReleased(t *testing.T) {
 			t.Errorf("7 days later: %+v", d)
 		}
 		// A renewal extends from the end of what was paid.
-		if _, err := s.Purchase(ctx, callbill.Purchase{ID: "R2", Account: "2001", Kind: callbill.PurchaseNumberRent, Number: "0571009", Months: 2}); err != nil {
+		if _, err := money(s).Purchase(ctx, callbill.Purchase{ID: "R2", Account: "2001", Kind: callbill.PurchaseNumberRent, Number: "0571009", Months: 2}); err != nil {
 			t.Fatal(err)
 		}
 		st, _ = s.Status(ctx, "2001")
@@ -227,7 +240,7 @@ func TestNumberRentExpiresAndIsReleased(t *testing.T) {
 			}
 		}
 		// Cash short: refused, nothing moves.
-		_, err := s.Purchase(ctx, callbill.Purchase{ID: "V1", Account: "2001", Kind: callbill.PurchaseVoicePackage,
+		_, err := money(s).Purchase(ctx, callbill.Purchase{ID: "V1", Account: "2001", Kind: callbill.PurchaseVoicePackage,
 			PackageType: callbill.PackageFixedOutbound, PackageMinutes: 10_000})
 		if callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "cash balance") {
 			t.Fatalf("short cash: %v", err)
@@ -247,9 +260,9 @@ func TestLowBalanceAlertsOncePerCrossing(t *testing.T) {
 		for i, st := range steps {
 			var err error
 			if st.adjust {
-				_, err = s.Adjust(ctx, "2001", dec(st.amount), "test debit", "", fmt.Sprint("s", i))
+				_, err = money(s).Adjust(ctx, ledger.AdjustInput{Account: "2001", Amount: dec(st.amount), Reason: "test debit", Key: fmt.Sprint("s", i)})
 			} else {
-				_, err = s.TopUp(ctx, "2001", dec(st.amount), fmt.Sprint("s", i))
+				_, err = money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec(st.amount), Key: fmt.Sprint("s", i)})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -278,7 +291,7 @@ func TestAdjustmentsSettleArrearsAndReconcile(t *testing.T) {
 		mustApply(t, s, moneyWorld)
 		owe(t, s)
 		// A credit correcting October settles October's arrears.
-		res, err := s.Adjust(ctx, "2001", dec("9.98"), "platform minutes billed twice", "bill:2026-10", "adj1")
+		res, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "2001", Amount: dec("9.98"), Reason: "platform minutes billed twice", Corrects: "bill:2026-10", Key: "adj1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -292,7 +305,7 @@ func TestAdjustmentsSettleArrearsAndReconcile(t *testing.T) {
 			t.Fatalf("October after the credit: %+v", b.Totals)
 		}
 		// A debit takes cash below 0: that counts against available.
-		if _, err := s.Adjust(ctx, "2001", dec("-20.00"), "late fee", "", "adj2"); err != nil {
+		if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "2001", Amount: dec("-20.00"), Reason: "late fee", Key: "adj2"}); err != nil {
 			t.Fatal(err)
 		}
 		st, _ := s.Status(ctx, "2001")
@@ -350,7 +363,7 @@ func TestConcurrentMoneyOnOneAccount(t *testing.T) {
 				defer wg.Done()
 				var moved decimal.Decimal
 				if o.topup {
-					r, err := s.TopUp(ctx, "2001", o.amount, o.key)
+					r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: o.amount, Key: o.key})
 					if err != nil {
 						t.Error(err)
 						return
@@ -360,7 +373,7 @@ func TestConcurrentMoneyOnOneAccount(t *testing.T) {
 					}
 					moved = o.amount
 				} else {
-					skipped, err := s.Purchase(ctx, callbill.Purchase{ID: o.key, Account: "2001", Kind: callbill.PurchaseVoicePackage,
+					skipped, err := money(s).Purchase(ctx, callbill.Purchase{ID: o.key, Account: "2001", Kind: callbill.PurchaseVoicePackage,
 						PackageType: callbill.PackageFixedInbound, PackageMinutes: 10_000})
 					if callbill.ErrorCode(err) == callbill.EREFUSED {
 						return // cash was short at that moment: nothing moved
@@ -416,11 +429,11 @@ func TestPropertyLedgerReconciles(t *testing.T) {
 					key := fmt.Sprint("k", step)
 					switch rng.IntN(5) {
 					case 0:
-						if _, err := s.TopUp(ctx, "2001", decimal.New(int64(rng.IntN(100_000)+1), -2), key); err != nil {
+						if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: decimal.New(int64(rng.IntN(100_000)+1), -2), Key: key}); err != nil {
 							t.Fatal(err)
 						}
 					case 1:
-						_, err := s.Purchase(ctx, callbill.Purchase{ID: key, Account: "2001", Kind: callbill.PurchaseNumberRent,
+						_, err := money(s).Purchase(ctx, callbill.Purchase{ID: key, Account: "2001", Kind: callbill.PurchaseNumberRent,
 							Number: "0571009", Months: int64(rng.IntN(3) + 1)})
 						if err != nil && callbill.ErrorCode(err) != callbill.EREFUSED {
 							t.Fatal(err)
@@ -440,11 +453,11 @@ func TestPropertyLedgerReconciles(t *testing.T) {
 						if amt.IsZero() {
 							amt = dec("0.01")
 						}
-						if _, err := s.Adjust(ctx, "2001", amt, "random", "", key); err != nil {
+						if _, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: "2001", Amount: amt, Reason: "random", Key: key}); err != nil {
 							t.Fatal(err)
 						}
 					}
-					problems, _, err := s.VerifyLedger(ctx, "")
+					problems, _, err := verifyLedger(ctx, s, "")
 					if err != nil || len(problems) > 0 {
 						t.Fatalf("step %d: %v %v", step, problems, err)
 					}
@@ -468,10 +481,10 @@ func TestAutoRenewFromCash(t *testing.T) {
 		s.Now = func() time.Time { return now }
 		mustApply(t, s, strings.Replace(moneyWorld, `{number: "0571009", kind: fixed, source: ccc}`,
 			`{number: "0571009", kind: fixed, source: ccc, auto_renew: true}`, 1))
-		if _, err := s.TopUp(ctx, "2001", dec("35.00"), "t1"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("35.00"), Key: "t1"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Purchase(ctx, callbill.Purchase{ID: "R1", Account: "2001", Kind: callbill.PurchaseNumberRent, Number: "0571009", Months: 1}); err != nil {
+		if _, err := money(s).Purchase(ctx, callbill.Purchase{ID: "R1", Account: "2001", Kind: callbill.PurchaseNumberRent, Number: "0571009", Months: 1}); err != nil {
 			t.Fatal(err)
 		}
 		paidUntil := func() time.Time {
@@ -484,14 +497,14 @@ func TestAutoRenewFromCash(t *testing.T) {
 			return time.Time{}
 		}
 		first := paidUntil()
-		if n, err := s.RenewDue(ctx); err != nil || n != 0 {
+		if n, err := money(s).RenewDue(ctx); err != nil || n != 0 {
 			t.Fatalf("renewed %d a month early: %v", n, err)
 		}
 		now = first.AddDate(0, 0, -6) // within 7 days: renew, but cash is 0 now
-		if n, err := s.RenewDue(ctx); err != nil || n != 0 {
+		if n, err := money(s).RenewDue(ctx); err != nil || n != 0 {
 			t.Fatalf("renewed without cash: %d %v", n, err)
 		}
-		s.RenewDue(ctx) // a second try records no second alert
+		money(s).RenewDue(ctx) // a second try records no second alert
 		st, _ := s.Status(ctx, "2001")
 		alerts := 0
 		for _, e := range st.Events {
@@ -502,13 +515,13 @@ func TestAutoRenewFromCash(t *testing.T) {
 		if alerts != 1 {
 			t.Fatalf("%d auto-renewal alerts, want 1: %+v", alerts, st.Events)
 		}
-		if _, err := s.TopUp(ctx, "2001", dec("35.00"), "t2"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("35.00"), Key: "t2"}); err != nil {
 			t.Fatal(err)
 		}
-		if n, err := s.RenewDue(ctx); err != nil || n != 1 {
+		if n, err := money(s).RenewDue(ctx); err != nil || n != 1 {
 			t.Fatalf("renewal: %d %v", n, err)
 		}
-		if n, err := s.RenewDue(ctx); err != nil || n != 0 {
+		if n, err := money(s).RenewDue(ctx); err != nil || n != 0 {
 			t.Fatalf("renewed twice: %d %v", n, err)
 		}
 		if got, want := paidUntil(), time.Date(2027, 1, 10, 2, 0, 0, 0, time.UTC); !got.Equal(want) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/internal/testpg"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -81,7 +82,7 @@ func apply(t *testing.T, s *sqlstore.Store, yaml string) (*callbill.ApplyReport,
 	if len(ps) > 0 {
 		t.Fatalf("world: %v", ps)
 	}
-	return s.ApplyWorld(context.Background(), w)
+	return (&provision.Service{Store: s}).Apply(context.Background(), provision.ApplyInput{World: w})
 }
 
 func mustApply(t *testing.T, s *sqlstore.Store, yaml string) *callbill.ApplyReport {

@@ -191,68 +191,6 @@ func (b *billEvents) emit(ctx context.Context, tx *Tx) error {
 	return emitEvents(ctx, tx, evs)
 }
 
-type topUpData struct {
-	Account string `json:"account"`
-	Amount  string `json:"amount"`
-	Cash    string `json:"cash"` // after the top-up and the arrears it settled
-	At      string `json:"at"`
-	Key     string `json:"key"`    // the idempotency key (topup:ID for a world file's)
-	Source  string `json:"source"` // "request" (CLI or API) or "world" (a world file)
-}
-
-// topUpEvent is the topup.received event of a top-up already posted (and
-// settled) to a.
-func topUpEvent(a *account, amount decimal.Decimal, at time.Time, key, source string) topUpData {
-	return topUpData{Account: a.UID, Amount: callbill.FormatMoney(amount), Cash: callbill.FormatMoney(a.Cash),
-		At: at.UTC().Format(time.RFC3339), Key: key, Source: source}
-}
-
-type standingData struct {
-	Account     string `json:"account"`
-	State       string `json:"state"`
-	Previous    string `json:"previous,omitempty"`
-	Available   string `json:"available"`
-	Cash        string `json:"cash"`
-	CreditLine  string `json:"credit_line"`
-	Outstanding string `json:"outstanding"`
-	Threshold   string `json:"threshold,omitempty"` // balance.low: the alert level
-	Cause       string `json:"cause"`
-}
-
-func standingOfData(a *account, state callbill.AccountState, owed decimal.Decimal, cause string) standingData {
-	st := standingOf(a, owed)
-	return standingData{Account: a.UID, State: string(state), Available: callbill.FormatMoney(st.Available()),
-		Cash: callbill.FormatMoney(a.Cash), CreditLine: callbill.FormatMoney(a.CreditLine),
-		Outstanding: callbill.FormatMoney(owed), Cause: cause}
-}
-
-// emitStateChange emits account.overdue or account.stopped when a's state
-// (still the recorded one) changes to it; a return to normal has no event.
-func emitStateChange(ctx context.Context, tx *Tx, a *account, state callbill.AccountState, owed decimal.Decimal, cause string) error {
-	kind := ""
-	switch state {
-	case callbill.StateOverdue:
-		kind = callbill.EventAccountOverdue
-	case callbill.StateStopped:
-		kind = callbill.EventAccountStopped
-	}
-	if kind == "" || state == a.State {
-		return nil
-	}
-	d := standingOfData(a, state, owed, cause)
-	d.Previous = string(a.State)
-	return emitEvent(ctx, tx, a.UID, kind, d)
-}
-
-// emitLowBalance emits balance.low.
-func emitLowBalance(ctx context.Context, tx *Tx, a *account, state callbill.AccountState, owed decimal.Decimal, cause string) error {
-	d := standingOfData(a, state, owed, cause)
-	if a.LowBalanceAlert != nil {
-		d.Threshold = callbill.FormatMoney(*a.LowBalanceAlert)
-	}
-	return emitEvent(ctx, tx, a.UID, callbill.EventBalanceLow, d)
-}
-
 type exportData struct {
 	Account string `json:"account"`
 	Job     int64  `json:"job"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -81,13 +82,13 @@ func TestWebhookEventsFromTheirCauses(t *testing.T) {
 		mustApply(t, s, baseWorld) // 1001
 		owe(t, s)                  // closes 2026-10: a bill each; 2001 overdue (−9.98), 1001 stopped at once (400 number fee, no grace)
 		clk.Add(49 * time.Hour)    // past 2001's 2 days of grace
-		if err := s.Sweep(ctx); err != nil {
+		if err := money(s).Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.TopUp(ctx, "2001", dec("20.00"), "k1"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("20.00"), Key: "k1"}); err != nil {
 			t.Fatal(err)
 		}
-		if r, err := s.TopUp(ctx, "2001", dec("20.00"), "k1"); err != nil || !r.Replayed {
+		if r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("20.00"), Key: "k1"}); err != nil || !r.Replayed {
 			t.Fatalf("replayed top-up: %+v %v", r, err)
 		}
 		// A world file's top-up; then a refused file, whose top-up must leave no event.
@@ -203,7 +204,7 @@ func TestWebhookSecretSealedAndValidated(t *testing.T) {
 		if strings.Contains(sealed, w.Secret) {
 			t.Fatal("the secret is stored in the clear")
 		}
-		if _, err := s.TopUp(ctx, "2001", dec("1.00"), "k"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("1.00"), Key: "k"}); err != nil {
 			t.Fatal(err)
 		}
 		ds, err := s.ClaimDeliveries(ctx, "n1", time.Minute, 10)
@@ -229,7 +230,7 @@ func TestWebhookSecretSealedAndValidated(t *testing.T) {
 			}
 		}
 		s.MasterKey = bytes.Repeat([]byte{8}, 32)
-		if _, err := s.TopUp(ctx, "2001", dec("1.00"), "k2"); err != nil {
+		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("1.00"), Key: "k2"}); err != nil {
 			t.Fatal(err) // emitting needs no key
 		}
 		if _, err := s.ClaimDeliveries(ctx, "n1", time.Minute, 10); err == nil || !strings.Contains(err.Error(), "master key") {
@@ -242,7 +243,7 @@ func TestWebhookSecretSealedAndValidated(t *testing.T) {
 func topUps(t *testing.T, s *sqlstore.Store, n int) {
 	t.Helper()
 	for i := range n {
-		if _, err := s.TopUp(context.Background(), "2001", dec("1.00"), fmt.Sprint("t", i)); err != nil {
+		if _, err := money(s).TopUp(context.Background(), ledger.TopUpInput{Account: "2001", Amount: dec("1.00"), Key: fmt.Sprint("t", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,6 +19,8 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/internal/testpg"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/webhook"
 	"github.com/callbill/callbill/world"
@@ -88,7 +90,7 @@ accounts:
 		if len(ps) > 0 {
 			t.Fatal(ps)
 		}
-		if _, err := s.ApplyWorld(context.Background(), w); err != nil {
+		if _, err := (&provision.Service{Store: s}).Apply(context.Background(), provision.ApplyInput{World: w}); err != nil {
 			t.Fatal(err)
 		}
 		return s, dsn
@@ -172,7 +174,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func topUp(t *testing.T, s *sqlstore.Store, key string) {
 	t.Helper()
-	if _, err := s.TopUp(context.Background(), "1001", decimal.RequireFromString("12.50"), key); err != nil {
+	if _, err := (&ledger.Service{Store: s}).TopUp(context.Background(), ledger.TopUpInput{Account: "1001", Amount: decimal.RequireFromString("12.50"), Key: key}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -39,7 +41,10 @@ func (b buggy) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clos
 	panic("close bug")
 }
 
-func (b buggy) Sweep(ctx context.Context) error { panic("sweep bug") }
+// UpdateLedger panics: the sweep is the node's one money transaction here.
+func (b buggy) UpdateLedger(ctx context.Context, accounts []string, what string, fn func(tx ledger.Tx, now time.Time) error) error {
+	panic("sweep bug")
+}
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -94,7 +99,7 @@ accounts:
 	if len(ps) > 0 {
 		t.Fatal(ps)
 	}
-	if _, err := s.ApplyWorld(ctx, w); err != nil {
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := s.Import(ctx, &oneCall{}, callbill.ImportOptions{}); err != nil || rep.Imported != 1 {

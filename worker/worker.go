@@ -20,6 +20,7 @@ import (
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/atomicfile"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/ledger"
 )
 
 // Store is what the worker needs of the store (sqlstore.Store).
@@ -32,8 +33,7 @@ type Store interface {
 	FailJob(ctx context.Context, id int64, node, reason string) error
 	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
 	Location(ctx context.Context) (*time.Location, error)
-	Sweep(ctx context.Context) error
-	RenewDue(ctx context.Context) (int, error)
+	ledger.Store // sweeps and renewals
 	ExpiredJobs(ctx context.Context, kind string, before time.Time) ([]*callbill.Job, error)
 	ExpireJob(ctx context.Context, id int64) error
 }
@@ -142,6 +142,7 @@ func (n *Node) Run(ctx context.Context) {
 	t := time.NewTicker(n.Poll)
 	defer t.Stop()
 	var lastSweep time.Time
+	money := &ledger.Service{Store: n.Store}
 	for {
 		n.step(ctx, "schedule the automatic close", n.scheduleClose)
 		// Time alone moves accounts (a grace period ending) and numbers (rent
@@ -149,14 +150,14 @@ func (n *Node) Run(ctx context.Context) {
 		if time.Since(lastSweep) >= 30*time.Second {
 			lastSweep = time.Now()
 			n.step(ctx, "sweep account states", func(ctx context.Context) {
-				if err := n.Store.Sweep(ctx); err != nil && ctx.Err() == nil {
+				if err := money.Sweep(ctx); err != nil && ctx.Err() == nil {
 					n.Log.Error("sweep account states", "err", err)
 				}
 			})
 			n.step(ctx, "expire exports", n.expireExports)
 			n.step(ctx, "expire rejects files", n.expireRejectsFiles)
 			n.step(ctx, "renew numbers", func(ctx context.Context) {
-				if k, err := n.Store.RenewDue(ctx); err != nil && ctx.Err() == nil {
+				if k, err := money.RenewDue(ctx); err != nil && ctx.Err() == nil {
 					n.Log.Error("renew numbers", "err", err)
 				} else if k > 0 {
 					n.Log.Info("renewed number rent", "numbers", k)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/world"
 	"github.com/mattn/go-runewidth"
 )
@@ -32,7 +33,7 @@ func (a *app) apply(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	rep, err := s.ApplyWorld(ctx, w)
+	rep, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/ledger"
+	"github.com/callbill/callbill/sqlstore"
 )
 
 func (a *app) topup(ctx context.Context, args []string) error {
@@ -32,7 +34,7 @@ func (a *app) topup(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	res, err := s.TopUp(ctx, *acct, amt, *key)
+	res, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: *acct, Amount: amt, Key: *key})
 	if err != nil {
 		return err
 	}
@@ -63,12 +65,18 @@ func (a *app) adjust(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	res, err := s.Adjust(ctx, *acct, amt, *reason, *corrects, *key)
+	res, err := money(s).Adjust(ctx, ledger.AdjustInput{Account: *acct, Amount: amt, Reason: *reason, Corrects: *corrects, Key: *key})
 	if err != nil {
 		return err
 	}
 	a.printMoney(res, "adjusted")
 	return nil
+}
+
+// money is the ledger service on s, pausing inside a money request when a
+// crash test asks (CALLBILL_FAULT_MONEY_PAUSE).
+func money(s *sqlstore.Store) *ledger.Service {
+	return &ledger.Service{Store: s, Pause: s.MoneyPause}
 }
 
 func (a *app) printMoney(res *callbill.MoneyResult, verb string) {
@@ -188,10 +196,11 @@ func (a *app) ledgerVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	problems, n, err := s.VerifyLedger(ctx, *acct)
+	v, err := money(s).VerifyLedger(ctx, ledger.VerifyInput{Account: *acct, AllAccounts: *acct == ""})
 	if err != nil {
 		return err
 	}
+	problems, n := v.Problems, v.Checked
 	if len(problems) > 0 {
 		fmt.Fprintf(a.stderr, "%s\n", strings.Join(problems, "\n"))
 		return callbill.Errorf(callbill.EINTERNAL, "the ledger does not reconcile: %d problem(s) in %d account(s) checked", len(problems), n)
