@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,19 +24,13 @@ import (
 // died is sent again once its lease runs out (at least once, with the same
 // delivery id). Times in the webhook tables are unix milliseconds.
 
-// outEvent is an event to emit.
-type outEvent struct {
-	account, kind string
-	payload       any
-}
-
 // emitEvent writes an event and its deliveries in the caller's transaction.
 func emitEvent(ctx context.Context, tx *Tx, account, kind string, payload any) error {
-	return emitEvents(ctx, tx, []outEvent{{account, kind, payload}})
+	return emitEvents(ctx, tx, tx.s.Now(), []callbill.Event{{Account: account, Kind: kind, Data: payload}})
 }
 
-// emitEvents writes events and their deliveries in multi-row statements.
-func emitEvents(ctx context.Context, tx *Tx, evs []outEvent) error {
+// emitEvents writes events, at now, and their deliveries in multi-row statements.
+func emitEvents(ctx context.Context, tx *Tx, at time.Time, evs []callbill.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -45,17 +38,17 @@ func emitEvents(ctx context.Context, tx *Tx, evs []outEvent) error {
 	if err != nil {
 		return err
 	}
-	now := tx.s.Now().UnixMilli()
+	now := at.UnixMilli()
 	var evArgs, dlArgs []any
 	for _, e := range evs {
-		body, err := compactJSON(e.payload)
+		body, err := compactJSON(e.Data)
 		if err != nil {
 			return err
 		}
 		id := "evt_" + randomString(24)
-		evArgs = append(evArgs, id, e.account, e.kind, body, now)
+		evArgs = append(evArgs, id, e.Account, e.Kind, body, now)
 		for i := range eps {
-			if eps[i].Wants(e.account, e.kind) {
+			if eps[i].Wants(e.Account, e.Kind) {
 				dlArgs = append(dlArgs, eps[i].ID, id, callbill.DeliveryPending, 0, 0, now, "", 0, 0, "", 0)
 			}
 		}
@@ -103,93 +96,7 @@ func splitEvents(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// The payloads ("data" in the body a receiver gets; docs/webhooks.md).
-
-type billTotals struct {
-	Original    string `json:"original"`
-	Discount    string `json:"discount"`
-	Payable     string `json:"payable"`
-	RoundDown   string `json:"round_down"`
-	Paid        string `json:"paid"`
-	Outstanding string `json:"outstanding"`
-}
-
-type billClosedData struct {
-	Account  string     `json:"account"`
-	Cycle    string     `json:"cycle"`
-	Currency string     `json:"currency"`
-	Totals   billTotals `json:"totals"`
-}
-
-// billEvents gathers the bill.closed events of a close: the postpaid part
-// as closeAccounts freezes each account, then the cycle's purchases (paid
-// when made), so that the totals are the closed bill's totals.
-type billEvents struct {
-	cycle callbill.Cycle
-	uids  []string
-	sums  map[string]*billSums
-}
-
-type billSums struct {
-	original, discount, payable, roundDown, paid, outstanding decimal.Decimal
-}
-
-func newBillEvents(c callbill.Cycle) *billEvents {
-	return &billEvents{cycle: c, sums: map[string]*billSums{}}
-}
-
-// add records an account's frozen postpaid lines (rounded), its total
-// payable and what the close deducted toward it.
-func (b *billEvents) add(uid string, lines []callbill.Line, roundDown, total, paid decimal.Decimal) {
-	s := &billSums{roundDown: roundDown, payable: total, paid: paid, outstanding: total.Sub(paid)}
-	for i := range lines {
-		s.original = s.original.Add(lines[i].Original)
-		s.discount = s.discount.Add(lines[i].Discount)
-	}
-	b.uids = append(b.uids, uid)
-	b.sums[uid] = s
-}
-
-func (b *billEvents) emit(ctx context.Context, tx *Tx) error {
-	if len(b.uids) == 0 {
-		return nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT account, id, original, discount, payable FROM purchases WHERE cycle = ?`, int(b.cycle))
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var uid, id, o, d, p string
-		if err := rows.Scan(&uid, &id, &o, &d, &p); err != nil {
-			rows.Close()
-			return err
-		}
-		if s := b.sums[uid]; s != nil {
-			var r decReader
-			orig, disc, pay := r.parse("original", o), r.parse("discount", d), r.parse("payable", p)
-			if err := r.err("purchases", "account %s, purchase %s", uid, id); err != nil {
-				rows.Close()
-				return err
-			}
-			s.original = s.original.Add(orig)
-			s.discount = s.discount.Add(disc)
-			s.payable, s.paid = s.payable.Add(pay), s.paid.Add(pay)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	evs := make([]outEvent, 0, len(b.uids))
-	for _, uid := range b.uids {
-		s := b.sums[uid]
-		evs = append(evs, outEvent{uid, callbill.EventBillClosed, billClosedData{Account: uid, Cycle: b.cycle.String(), Currency: "CNY",
-			Totals: billTotals{Original: callbill.FormatMoney(s.original), Discount: callbill.FormatMoney(s.discount),
-				Payable: callbill.FormatMoney(s.payable), RoundDown: callbill.FormatRoundDown(s.roundDown),
-				Paid: callbill.FormatMoney(s.paid), Outstanding: callbill.FormatMoney(s.outstanding)}}})
-	}
-	return emitEvents(ctx, tx, evs)
-}
+// The payloads of money events ("data" in the body a receiver gets; docs/webhooks.md).
 
 type topUpData struct {
 	Account string `json:"account"`
@@ -253,15 +160,6 @@ func emitLowBalance(ctx context.Context, tx *Tx, a *account, state callbill.Acco
 	return emitEvent(ctx, tx, a.UID, callbill.EventBalanceLow, d)
 }
 
-type exportData struct {
-	Account string `json:"account"`
-	Job     int64  `json:"job"`
-	Cycle   string `json:"cycle"`
-	Rows    int64  `json:"rows"`
-	Bytes   int64  `json:"bytes"`
-	File    string `json:"file"` // the operator API's download path
-}
-
 // emitJobDone emits export.done when job id, just finished, is an export.
 func emitJobDone(ctx context.Context, tx *Tx, id int64) error {
 	var kind, account, params, result string
@@ -276,8 +174,8 @@ func emitJobDone(ctx context.Context, tx *Tx, id int64) error {
 	var r struct{ Rows, Bytes int64 }
 	json.Unmarshal([]byte(params), &p)
 	json.Unmarshal([]byte(result), &r)
-	return emitEvent(ctx, tx, account, callbill.EventExportDone, exportData{Account: account, Job: id, Cycle: p.Cycle,
-		Rows: r.Rows, Bytes: r.Bytes, File: "/api/v1/exports/" + strconv.FormatInt(id, 10) + "/file"})
+	e := callbill.NewExportDoneEvent(account, id, p.Cycle, r.Rows, r.Bytes)
+	return emitEvent(ctx, tx, e.Account, e.Kind, e.Data)
 }
 
 // Endpoints.

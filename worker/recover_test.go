@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -35,7 +36,7 @@ func (b buggy) StreamUsage(ctx context.Context, uid string, f callbill.UsageFilt
 	})
 }
 
-func (b buggy) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error) {
+func (b buggy) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
 	panic("close bug")
 }
 
