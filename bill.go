@@ -430,15 +430,22 @@ func AssembleBill(account string, cycle Cycle, status BillStatus, postpaid []Lin
 	b.Lines = append(append(make([]Line, 0, len(postpaid)+len(purchases)), postpaid...), purchases...)
 	SortLines(b.Lines)
 	ApplyPaid(b.Lines, postpaidPaid)
+	b.Totals = SumTotals(b.Lines, roundDown)
+	return b
+}
+
+// SumTotals sums a bill's displayed lines (paid is payable less
+// outstanding): the one place bill totals are computed, for bill views,
+// filtered bills and bill.closed events alike.
+func SumTotals(lines []Line, roundDown decimal.Decimal) Totals {
 	t := Totals{Original: zero, Discount: zero, Payable: zero, RoundDown: roundDown, Paid: zero, Outstanding: zero}
-	for i := range b.Lines {
-		l := &b.Lines[i]
+	for i := range lines {
+		l := &lines[i]
 		t.Original = t.Original.Add(l.Original)
 		t.Discount = t.Discount.Add(l.Discount)
 		t.Payable = t.Payable.Add(l.Payable)
 		t.Outstanding = t.Outstanding.Add(l.Outstanding)
 	}
 	t.Paid = t.Payable.Sub(t.Outstanding)
-	b.Totals = t
-	return b
+	return t
 }

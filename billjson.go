@@ -35,6 +35,12 @@ type TotalsJSON struct {
 	Outstanding string `json:"outstanding"`
 }
 
+// JSON renders the totals, amounts to the fen and the round-down exact.
+func (t Totals) JSON() TotalsJSON {
+	return TotalsJSON{Original: FormatMoney(t.Original), Discount: FormatMoney(t.Discount), Payable: FormatMoney(t.Payable),
+		RoundDown: FormatRoundDown(t.RoundDown), Paid: FormatMoney(t.Paid), Outstanding: FormatMoney(t.Outstanding)}
+}
+
 // LineJSON is one line of §4.4. In the by-instance view the item fields are
 // left out.
 type LineJSON struct {
@@ -66,10 +72,7 @@ type View struct {
 // JSON renders the bill.
 func (b *Bill) JSON(v View) BillJSON {
 	out := BillJSON{Account: b.Account, Cycle: b.Cycle.String(), Status: b.Status, Currency: "CNY",
-		Totals: TotalsJSON{Original: FormatMoney(b.Totals.Original), Discount: FormatMoney(b.Totals.Discount),
-			Payable: FormatMoney(b.Totals.Payable), RoundDown: FormatRoundDown(b.Totals.RoundDown),
-			Paid: FormatMoney(b.Totals.Paid), Outstanding: FormatMoney(b.Totals.Outstanding)},
-		Lines: []LineJSON{}}
+		Totals: b.Totals.JSON(), Lines: []LineJSON{}}
 	if v.ByInstance {
 		out.By = "instance"
 	}
@@ -146,15 +149,7 @@ func (b *Bill) Filter(pd ProductDetail, instance string) *Bill {
 			out.Lines = append(out.Lines, l)
 		}
 	}
-	t := Totals{Original: zero, Discount: zero, Payable: zero, RoundDown: b.Totals.RoundDown, Paid: zero, Outstanding: zero}
-	for _, l := range out.Lines {
-		t.Original = t.Original.Add(l.Original)
-		t.Discount = t.Discount.Add(l.Discount)
-		t.Payable = t.Payable.Add(l.Payable)
-		t.Outstanding = t.Outstanding.Add(l.Outstanding)
-	}
-	t.Paid = t.Payable.Sub(t.Outstanding)
-	out.Totals = t
+	out.Totals = SumTotals(out.Lines, b.Totals.RoundDown)
 	return &out
 }
 

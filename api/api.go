@@ -21,6 +21,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/invoice"
@@ -31,8 +32,7 @@ import (
 // Store is what the API needs of the store (sqlstore.Store).
 type Store interface {
 	Import(ctx context.Context, src callbill.CDRSource, opts callbill.ImportOptions) (*callbill.ImportReport, error)
-	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
-	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
+	closing.Store
 	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
 	Job(ctx context.Context, id int64) (*callbill.Job, error)
 	Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error)
@@ -258,7 +258,7 @@ func (s *Server) closeCycle(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.Store.CloseCycle(r.Context(), c)
+	rep, err := (&closing.Service{Store: s.Store}).Close(r.Context(), closing.CloseInput{Cycle: c})
 	if err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (s *Server) loadBill(r *http.Request) (*callbill.Bill, callbill.View, error
 	if p := q.Get("period"); p != "" && p != "cycle" && p != "day" {
 		return nil, v, callbill.Errorf(callbill.EINVALID, "period must be cycle or day")
 	}
-	b, err := s.Store.Bill(r.Context(), r.PathValue("uid"), c, v.Daily)
+	b, err := (&closing.Service{Store: s.Store}).Bill(r.Context(), closing.BillInput{Account: r.PathValue("uid"), Cycle: c, Daily: v.Daily})
 	if err != nil {
 		return nil, v, err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,20 +9,15 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/events"
 )
 
-// WebhookStore manages webhook endpoints and their delivery logs (sqlstore.Store).
-type WebhookStore interface {
-	AddWebhook(ctx context.Context, url, account string, events []string) (*callbill.WebhookEndpoint, error)
-	Webhooks(ctx context.Context) ([]callbill.WebhookEndpoint, error)
-	Webhook(ctx context.Context, id string) (*callbill.WebhookEndpoint, error)
-	DisableWebhook(ctx context.Context, id string) error
-	Deliveries(ctx context.Context, endpoint string, limit int) ([]callbill.WebhookDelivery, error)
-	Replay(ctx context.Context, endpoint, event string) (int, error)
-}
+// WebhookStore keeps webhook endpoints and their delivery logs (sqlstore.Store).
+type WebhookStore = events.Store
 
 // webhookRoutes registers the operator's webhook routes (docs/webhooks.md).
-func (s *Server) webhookRoutes(mux *http.ServeMux, st WebhookStore) {
+func (s *Server) webhookRoutes(mux *http.ServeMux, store WebhookStore) {
+	st := &events.Service{Store: store}
 	s.handle(mux, "POST", "/api/v1/webhooks", ScopeOperator, s.addWebhook(st))
 	s.handle(mux, "GET", "/api/v1/webhooks", ScopeOperator, s.listWebhooks(st))
 	s.handle(mux, "GET", "/api/v1/webhooks/{id}", ScopeOperator, s.getWebhook(st))
@@ -106,7 +100,7 @@ func ToDeliveryJSON(d *callbill.WebhookDelivery) DeliveryJSON {
 	return out
 }
 
-func (s *Server) addWebhook(st WebhookStore) handler {
+func (s *Server) addWebhook(st *events.Service) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var in struct {
 			URL     string   `json:"url"`
@@ -116,7 +110,7 @@ func (s *Server) addWebhook(st WebhookStore) handler {
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&in); err != nil {
 			return callbill.Errorf(callbill.EINVALID, `the body must be JSON {"url": URL, "account": UID or "", "events": [KIND…]}: %v`, err)
 		}
-		ep, err := st.AddWebhook(r.Context(), in.URL, in.Account, in.Events)
+		ep, err := st.Add(r.Context(), events.AddInput{URL: in.URL, Account: in.Account, AllAccounts: in.Account == "", Events: in.Events})
 		if err != nil {
 			return err
 		}
@@ -124,9 +118,9 @@ func (s *Server) addWebhook(st WebhookStore) handler {
 	}
 }
 
-func (s *Server) listWebhooks(st WebhookStore) handler {
+func (s *Server) listWebhooks(st *events.Service) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		eps, err := st.Webhooks(r.Context())
+		eps, err := st.List(r.Context())
 		if err != nil {
 			return err
 		}
@@ -138,9 +132,9 @@ func (s *Server) listWebhooks(st WebhookStore) handler {
 	}
 }
 
-func (s *Server) getWebhook(st WebhookStore) handler {
+func (s *Server) getWebhook(st *events.Service) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		ep, err := st.Webhook(r.Context(), r.PathValue("id"))
+		ep, err := st.Get(r.Context(), r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -148,12 +142,12 @@ func (s *Server) getWebhook(st WebhookStore) handler {
 	}
 }
 
-func (s *Server) disableWebhook(st WebhookStore) handler {
+func (s *Server) disableWebhook(st *events.Service) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := st.DisableWebhook(r.Context(), r.PathValue("id")); err != nil {
+		if err := st.Disable(r.Context(), r.PathValue("id")); err != nil {
 			return err
 		}
-		ep, err := st.Webhook(r.Context(), r.PathValue("id"))
+		ep, err := st.Get(r.Context(), r.PathValue("id"))
 		if err != nil {
 			return err
 		}
@@ -163,7 +157,7 @@ func (s *Server) disableWebhook(st WebhookStore) handler {
 
 // webhookDeliveries is an endpoint's delivery log, newest event first
 // (?limit=N, at most 1000, default 100).
-func (s *Server) webhookDeliveries(st WebhookStore) handler {
+func (s *Server) webhookDeliveries(st *events.Service) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		limit := 0
 		if v := r.URL.Query().Get("limit"); v != "" {
@@ -173,7 +167,7 @@ func (s *Server) webhookDeliveries(st WebhookStore) handler {
 			}
 			limit = n
 		}
-		ds, err := st.Deliveries(r.Context(), r.PathValue("id"), limit)
+		ds, err := st.Deliveries(r.Context(), events.DeliveriesInput{Endpoint: r.PathValue("id"), Limit: limit})
 		if err != nil {
 			return err
 		}
@@ -187,7 +181,7 @@ func (s *Server) webhookDeliveries(st WebhookStore) handler {
 
 // replayWebhook sends deliveries again: one event's ({"event": ID} or
 // ?event=ID), else every failed one.
-func (s *Server) replayWebhook(st WebhookStore) handler {
+func (s *Server) replayWebhook(st *events.Service) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var in struct {
 			Event string `json:"event"`
@@ -198,7 +192,7 @@ func (s *Server) replayWebhook(st WebhookStore) handler {
 		if in.Event == "" {
 			in.Event = r.URL.Query().Get("event")
 		}
-		n, err := st.Replay(r.Context(), r.PathValue("id"), in.Event)
+		n, err := st.Replay(r.Context(), events.ReplayInput{Endpoint: r.PathValue("id"), Event: in.Event, AllFailed: in.Event == ""})
 		if err != nil {
 			return err
 		}

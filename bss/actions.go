@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 )
 
 // envelope is every successful answer.
@@ -188,7 +189,7 @@ func (r *request) bill(c callbill.Cycle, daily bool) (*callbill.Bill, account, e
 	if err != nil {
 		return nil, a, err
 	}
-	b, err := r.h.Store.Bill(r.ctx, r.account, c, daily)
+	b, err := (&closing.Service{Store: r.h.Store}).Bill(r.ctx, closing.BillInput{Account: r.account, Cycle: c, Daily: daily})
 	return b, a, err
 }
 

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 )
 
 // Version is the BSS OpenAPI version served.
@@ -67,7 +68,7 @@ type Store interface {
 	// UseNonce records a key's SignatureNonce and remembers it for keep.
 	// Returns ECONFLICT if the nonce was used before by this key.
 	UseNonce(ctx context.Context, keyID, nonce string, keep time.Duration) error
-	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
+	closing.Store // bills
 	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
 	Location(ctx context.Context) (*time.Location, error)
 	AccountName(ctx context.Context, uid string) (string, error)

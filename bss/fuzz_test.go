@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 )
 
 // Seeds are in testdata/fuzz/<FuzzName>/: the published signature vectors,
@@ -265,8 +266,11 @@ func (fuzzStore) AccessKey(_ context.Context, id string) (*callbill.AccessKey, e
 	return &callbill.AccessKey{ID: id, Account: "1000000000000001", Secret: "testsecret"}, nil
 }
 func (fuzzStore) UseNonce(context.Context, string, string, time.Duration) error { return nil }
-func (fuzzStore) Bill(context.Context, string, callbill.Cycle, bool) (*callbill.Bill, error) {
-	return nil, errNoData
+func (fuzzStore) ViewBills(context.Context, func(closing.Tx, time.Time) error) error {
+	return errNoData
+}
+func (fuzzStore) UpdateClosing(context.Context, func(closing.Tx, time.Time) error) error {
+	return errNoData
 }
 func (fuzzStore) Status(context.Context, string) (*callbill.AccountStatus, error) {
 	return nil, errNoData

@@ -21,6 +21,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
@@ -95,7 +96,7 @@ func newEnvOn(t *testing.T, dsn string) *env {
 	if rep.Imported != 11 {
 		t.Fatalf("imported %d calls, want the scenario's 11", rep.Imported)
 	}
-	if _, err := s.CloseCycle(ctx, cycle); err != nil {
+	if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: cycle}); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{store: s, logBuf: &bytes.Buffer{}}
@@ -131,7 +132,7 @@ func client(t *testing.T, srv *httptest.Server, id, secret string) *bssopenapi.C
 // bill is the bill as `callbill bill show --json` prints it.
 func (e *env) bill(t *testing.T, uid string, v callbill.View) callbill.BillJSON {
 	t.Helper()
-	b, err := e.store.Bill(context.Background(), uid, cycle, v.Daily)
+	b, err := (&closing.Service{Store: e.store}).Bill(context.Background(), closing.BillInput{Account: uid, Cycle: cycle, Daily: v.Daily})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
@@ -166,7 +167,7 @@ func benchInvoices(b *testing.B, s *sqlstore.Store, uid string, cycle callbill.C
 	if _, err := inv.Apply(ctx, invoice.ApplyInput{Account: uid, TitleID: ts[0].ID, AmountFen: 100, Key: "bench-1"}); err != nil {
 		b.Fatal(err)
 	}
-	bill, err := s.Bill(ctx, uid, cycle, false)
+	bill, err := (&closing.Service{Store: s}).Bill(ctx, closing.BillInput{Account: uid, Cycle: cycle})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func benchStore(b *testing.B, calls int) (*sqlstore.Store, callbill.Cycle) {
 		} else if len(uids) == 0 {
 			b.Logf("building %s (%d calls, once)", path, calls)
 			loadDemo(b, s, o)
-			if _, err := s.CloseCycle(ctx, o.Cycle); err != nil {
+			if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: o.Cycle}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -225,7 +226,7 @@ func benchStore(b *testing.B, calls int) (*sqlstore.Store, callbill.Cycle) {
 			b.Fatal(err)
 		}
 		loadDemo(b, s, o)
-		if _, err := s.CloseCycle(ctx, o.Cycle); err != nil {
+		if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: o.Cycle}); err != nil {
 			b.Fatal(err)
 		}
 		s.Close()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/contractpdf"
@@ -666,7 +667,7 @@ func ledgerOf(t *testing.T, f *fixture, uid string) []api.EntryJSON {
 func formalContract(t *testing.T, f *fixture, uid string) *callbill.EContract {
 	t.Helper()
 	ctx := context.Background()
-	b, err := f.store.Bill(ctx, uid, f.cycle, false)
+	b, err := (&closing.Service{Store: f.store}).Bill(ctx, closing.BillInput{Account: uid, Cycle: f.cycle})
 	if err != nil {
 		t.Fatal(err)
 	}

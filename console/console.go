@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
 	"github.com/callbill/callbill/ledger"
@@ -47,7 +48,7 @@ import (
 type Store interface {
 	// tenant pages
 	Accounts(ctx context.Context, uid string) ([]callbill.Account, error)
-	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
+	closing.Store // bills, and the operator's close
 	BillCycles(ctx context.Context, uid string) ([]callbill.Cycle, error)
 	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
 	Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry, error)
@@ -60,7 +61,6 @@ type Store interface {
 
 	// operator pages
 	AccountStandings(ctx context.Context) ([]callbill.AccountStatus, error)
-	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
 	ledger.Store // top-ups
 	AccessKeys(ctx context.Context, uid string) ([]callbill.AccessKeyInfo, error)
 	CreateAccessKey(ctx context.Context, uid string) (*callbill.AccessKey, error)
@@ -74,6 +74,9 @@ type Store interface {
 	DeleteConsoleSession(ctx context.Context, idHash string) error
 	PurgeConsoleSessions(ctx context.Context, before time.Time) (int64, error)
 }
+
+// bills is closing and bill views on the store.
+func (s *Server) bills() *closing.Service { return &closing.Service{Store: s.Store} }
 
 // DefaultIdle is how long a session lasts without a request.
 const DefaultIdle = 12 * time.Hour

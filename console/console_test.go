@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/invoice"
@@ -253,7 +254,7 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	// Nothing was closed or moved by the attempts.
-	b, err := f.store.Bill(context.Background(), f.uid1, f.open, false)
+	b, err := (&closing.Service{Store: f.store}).Bill(context.Background(), closing.BillInput{Account: f.uid1, Cycle: f.open})
 	if err != nil || b.Status != callbill.BillStatusOpen {
 		t.Errorf("the open cycle is %v (%v)", b.Status, err)
 	}
@@ -282,7 +283,7 @@ func TestFormsNeedTokenAndSameOrigin(t *testing.T) {
 	if resp, _ := c.do(req); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("cross-origin: %d", resp.StatusCode)
 	}
-	b, _ := f.store.Bill(context.Background(), f.uid1, f.open, false)
+	b, _ := (&closing.Service{Store: f.store}).Bill(context.Background(), closing.BillInput{Account: f.uid1, Cycle: f.open})
 	if b.Status != callbill.BillStatusOpen {
 		t.Fatal("a refused form closed the cycle")
 	}
@@ -291,7 +292,7 @@ func TestFormsNeedTokenAndSameOrigin(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, f.open.String()) {
 		t.Fatalf("close: %d", resp.StatusCode)
 	}
-	b, _ = f.store.Bill(context.Background(), f.uid1, f.open, false)
+	b, _ = (&closing.Service{Store: f.store}).Bill(context.Background(), closing.BillInput{Account: f.uid1, Cycle: f.open})
 	if b.Status != callbill.BillStatusClosed {
 		t.Fatal("the cycle is not closed")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/contractpdf"
 )
@@ -114,7 +115,7 @@ func (s *Server) openPurchases(ctx context.Context, v *view, cs []callbill.ECont
 	}
 	desc := map[string]string{}
 	for _, c := range cycles {
-		b, err := s.Store.Bill(ctx, v.UID, c, false)
+		b, err := s.bills().Bill(ctx, closing.BillInput{Account: v.UID, Cycle: c})
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +159,7 @@ func (s *Server) closedCycles(ctx context.Context, uid string, loc *time.Locatio
 		if have[i] > current {
 			continue
 		}
-		b, err := s.Store.Bill(ctx, uid, have[i], false)
+		b, err := s.bills().Bill(ctx, closing.BillInput{Account: uid, Cycle: have[i]})
 		if err != nil {
 			return nil, err
 		}

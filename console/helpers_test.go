@@ -18,6 +18,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
@@ -71,7 +72,7 @@ func newFixture(t testing.TB, calls int) *fixture {
 	f.cycle = callbill.CycleOf(time.Now(), loc) - 2
 	f.open = f.cycle + 1
 	loadDemo(t, s, demo.Options{Cycle: f.cycle, Accounts: 2, Calls: calls, Seed: 3})
-	if _, err := s.CloseCycle(ctx, f.cycle); err != nil {
+	if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: f.cycle}); err != nil {
 		t.Fatal(err)
 	}
 	uids, err := s.AccountUIDs(ctx)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/ledger"
 	"github.com/shopspring/decimal"
@@ -85,7 +86,7 @@ func (s *Server) opClose(w http.ResponseWriter, r *http.Request, v *view) error 
 		v.status = http.StatusBadRequest
 		return s.showClose(w, r, v, d)
 	}
-	rep, err := s.Store.CloseCycle(r.Context(), c)
+	rep, err := s.bills().Close(r.Context(), closing.CloseInput{Cycle: c})
 	if err != nil {
 		if code := callbill.ErrorCode(err); code == callbill.EINTERNAL {
 			return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/export"
 )
 
@@ -89,11 +90,11 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *view) error
 	if err != nil {
 		return err
 	}
-	b, err := s.Store.Bill(ctx, v.UID, pick.Cycle, false)
+	b, err := s.bills().Bill(ctx, closing.BillInput{Account: v.UID, Cycle: pick.Cycle})
 	if err != nil {
 		return err
 	}
-	daily, err := s.Store.Bill(ctx, v.UID, pick.Cycle, true)
+	daily, err := s.bills().Bill(ctx, closing.BillInput{Account: v.UID, Cycle: pick.Cycle, Daily: true})
 	if err != nil {
 		return err
 	}
@@ -154,7 +155,7 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 		return callbill.Errorf(callbill.EINVALID, "unknown product detail %q", pd)
 	}
 	view := callbill.View{ByInstance: by == "instance", Daily: period == "day"}
-	b, err := s.Store.Bill(ctx, v.UID, pick.Cycle, view.Daily)
+	b, err := s.bills().Bill(ctx, closing.BillInput{Account: v.UID, Cycle: pick.Cycle, Daily: view.Daily})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/testpg"
 	"github.com/callbill/callbill/provision"
@@ -97,7 +98,7 @@ func scenario(t *testing.T, dsn string) *sqlstore.Store {
 	if rep := importCSV(t, s, calls); rep.Imported != 11 {
 		t.Fatalf("imported %d calls of the scenario, want 11", rep.Imported)
 	}
-	if _, err := s.CloseCycle(context.Background(), oct); err != nil {
+	if _, err := (&closing.Service{Store: s}).Close(context.Background(), closing.CloseInput{Cycle: oct}); err != nil {
 		t.Fatal(err)
 	}
 	if rep := importCSV(t, s, []byte(lateCalls)); rep.Imported != 2 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/sqlstore"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -159,7 +160,7 @@ topups:
 		importCalls(t, s, callbill.ImportOptions{},
 			call("c1", "inst-p", callbill.Outbound, "0571001", "2026-10-08T10:00:00+08:00", 20*60),
 			call("c2", "inst-q", callbill.Outbound, "0572001", "2026-11-08T10:00:00+08:00", 60))
-		if _, err := s.CloseCycle(ctx, callbill.NewCycle(2026, 10)); err != nil {
+		if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: callbill.NewCycle(2026, 10)}); err != nil {
 			t.Fatal(err)
 		}
 		sts, err := s.AccountStandings(ctx)

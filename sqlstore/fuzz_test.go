@@ -11,6 +11,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
@@ -127,18 +128,18 @@ func FuzzScenario(f *testing.F) {
 				continue
 			}
 			if i == 0 { // close the first months between the batches: later calls come late
-				if _, err := s.CloseCycle(ctx, callbill.NewCycle(2026, time.November)); err != nil {
+				if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: callbill.NewCycle(2026, time.November)}); err != nil {
 					t.Fatalf("close: %v", err)
 				}
 			}
 		}
-		if _, err := s.CloseCycle(ctx, callbill.NewCycle(2027, time.April)); err != nil {
+		if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: callbill.NewCycle(2027, time.April)}); err != nil {
 			t.Fatalf("close: %v", err)
 		}
 		for _, uid := range []string{"1001", "1002"} {
 			for c := callbill.NewCycle(2026, time.October); c <= callbill.NewCycle(2027, time.May); c++ {
 				for _, daily := range []bool{false, true} {
-					b, err := s.Bill(ctx, uid, c, daily)
+					b, err := (&closing.Service{Store: s}).Bill(ctx, closing.BillInput{Account: uid, Cycle: c, Daily: daily})
 					if err != nil {
 						t.Fatalf("bill %s %s: %v", uid, c, err)
 					}

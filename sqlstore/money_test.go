@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/shopspring/decimal"
@@ -444,7 +445,7 @@ func TestPropertyLedgerReconciles(t *testing.T) {
 							call(key, "m-payg", callbill.Inbound, "0100001", start, int64(rng.IntN(20_000))))
 					case 3:
 						clock = (cycle + 1).Start(time.UTC).Add(48 * time.Hour)
-						if _, err := s.CloseCycle(ctx, cycle); err != nil {
+						if _, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: cycle}); err != nil {
 							t.Fatal(err)
 						}
 						cycle++

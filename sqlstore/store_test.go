@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/internal/testpg"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -140,7 +141,7 @@ func importCalls(t *testing.T, s *sqlstore.Store, opts callbill.ImportOptions, r
 func bill(t *testing.T, s *sqlstore.Store, uid, cycle string) *callbill.BillJSON {
 	t.Helper()
 	c, _ := callbill.ParseCycle(cycle)
-	b, err := s.Bill(context.Background(), uid, c, false)
+	b, err := (&closing.Service{Store: s}).Bill(context.Background(), closing.BillInput{Account: uid, Cycle: c})
 	if err != nil {
 		t.Fatalf("bill: %v", err)
 	}
@@ -151,7 +152,7 @@ func bill(t *testing.T, s *sqlstore.Store, uid, cycle string) *callbill.BillJSON
 func closeCycle(t *testing.T, s *sqlstore.Store, cycle string) *callbill.CloseReport {
 	t.Helper()
 	c, _ := callbill.ParseCycle(cycle)
-	rep, err := s.CloseCycle(context.Background(), c)
+	rep, err := (&closing.Service{Store: s}).Close(context.Background(), closing.CloseInput{Cycle: c})
 	if err != nil {
 		t.Fatalf("close: %v", err)
 	}
@@ -230,7 +231,7 @@ purchases:
 			}
 		}
 		// Atomic: account 1002 was not created.
-		if _, err := s.Bill(context.Background(), "1002", callbill.NewCycle(2026, 10), false); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&closing.Service{Store: s}).Bill(context.Background(), closing.BillInput{Account: "1002", Cycle: callbill.NewCycle(2026, 10)}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("account 1002 exists after a refused apply: %v", err)
 		}
 	})

@@ -6,13 +6,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/shopspring/decimal"
+	"github.com/callbill/callbill/events"
 )
 
 // Webhooks (issue 5; docs/webhooks.md). An event is written to the outbox
@@ -25,19 +23,13 @@ import (
 // died is sent again once its lease runs out (at least once, with the same
 // delivery id). Times in the webhook tables are unix milliseconds.
 
-// outEvent is an event to emit.
-type outEvent struct {
-	account, kind string
-	payload       any
-}
-
 // emitEvent writes an event and its deliveries in the caller's transaction.
 func emitEvent(ctx context.Context, tx *Tx, account, kind string, payload any) error {
-	return emitEvents(ctx, tx, []outEvent{{account, kind, payload}})
+	return emitEvents(ctx, tx, tx.s.Now(), []callbill.Event{{Account: account, Kind: kind, Data: payload}})
 }
 
-// emitEvents writes events and their deliveries in multi-row statements.
-func emitEvents(ctx context.Context, tx *Tx, evs []outEvent) error {
+// emitEvents writes events, at now, and their deliveries in multi-row statements.
+func emitEvents(ctx context.Context, tx *Tx, at time.Time, evs []callbill.Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -45,17 +37,17 @@ func emitEvents(ctx context.Context, tx *Tx, evs []outEvent) error {
 	if err != nil {
 		return err
 	}
-	now := tx.s.Now().UnixMilli()
+	now := at.UnixMilli()
 	var evArgs, dlArgs []any
 	for _, e := range evs {
-		body, err := compactJSON(e.payload)
+		body, err := compactJSON(e.Data)
 		if err != nil {
 			return err
 		}
 		id := "evt_" + randomString(24)
-		evArgs = append(evArgs, id, e.account, e.kind, body, now)
+		evArgs = append(evArgs, id, e.Account, e.Kind, body, now)
 		for i := range eps {
-			if eps[i].Wants(e.account, e.kind) {
+			if eps[i].Wants(e.Account, e.Kind) {
 				dlArgs = append(dlArgs, eps[i].ID, id, callbill.DeliveryPending, 0, 0, now, "", 0, 0, "", 0)
 			}
 		}
@@ -103,103 +95,6 @@ func splitEvents(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// The payloads ("data" in the body a receiver gets; docs/webhooks.md).
-
-type billTotals struct {
-	Original    string `json:"original"`
-	Discount    string `json:"discount"`
-	Payable     string `json:"payable"`
-	RoundDown   string `json:"round_down"`
-	Paid        string `json:"paid"`
-	Outstanding string `json:"outstanding"`
-}
-
-type billClosedData struct {
-	Account  string     `json:"account"`
-	Cycle    string     `json:"cycle"`
-	Currency string     `json:"currency"`
-	Totals   billTotals `json:"totals"`
-}
-
-// billEvents gathers the bill.closed events of a close: the postpaid part
-// as closeAccounts freezes each account, then the cycle's purchases (paid
-// when made), so that the totals are the closed bill's totals.
-type billEvents struct {
-	cycle callbill.Cycle
-	uids  []string
-	sums  map[string]*billSums
-}
-
-type billSums struct {
-	original, discount, payable, roundDown, paid, outstanding decimal.Decimal
-}
-
-func newBillEvents(c callbill.Cycle) *billEvents {
-	return &billEvents{cycle: c, sums: map[string]*billSums{}}
-}
-
-// add records an account's frozen postpaid lines (rounded), its total
-// payable and what the close deducted toward it.
-func (b *billEvents) add(uid string, lines []callbill.Line, roundDown, total, paid decimal.Decimal) {
-	s := &billSums{roundDown: roundDown, payable: total, paid: paid, outstanding: total.Sub(paid)}
-	for i := range lines {
-		s.original = s.original.Add(lines[i].Original)
-		s.discount = s.discount.Add(lines[i].Discount)
-	}
-	b.uids = append(b.uids, uid)
-	b.sums[uid] = s
-}
-
-func (b *billEvents) emit(ctx context.Context, tx *Tx) error {
-	if len(b.uids) == 0 {
-		return nil
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT account, id, original, discount, payable FROM purchases WHERE cycle = ?`, int(b.cycle))
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var uid, id, o, d, p string
-		if err := rows.Scan(&uid, &id, &o, &d, &p); err != nil {
-			rows.Close()
-			return err
-		}
-		if s := b.sums[uid]; s != nil {
-			var r decReader
-			orig, disc, pay := r.parse("original", o), r.parse("discount", d), r.parse("payable", p)
-			if err := r.err("purchases", "account %s, purchase %s", uid, id); err != nil {
-				rows.Close()
-				return err
-			}
-			s.original = s.original.Add(orig)
-			s.discount = s.discount.Add(disc)
-			s.payable, s.paid = s.payable.Add(pay), s.paid.Add(pay)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	evs := make([]outEvent, 0, len(b.uids))
-	for _, uid := range b.uids {
-		s := b.sums[uid]
-		evs = append(evs, outEvent{uid, callbill.EventBillClosed, billClosedData{Account: uid, Cycle: b.cycle.String(), Currency: "CNY",
-			Totals: billTotals{Original: callbill.FormatMoney(s.original), Discount: callbill.FormatMoney(s.discount),
-				Payable: callbill.FormatMoney(s.payable), RoundDown: callbill.FormatRoundDown(s.roundDown),
-				Paid: callbill.FormatMoney(s.paid), Outstanding: callbill.FormatMoney(s.outstanding)}}})
-	}
-	return emitEvents(ctx, tx, evs)
-}
-
-type exportData struct {
-	Account string `json:"account"`
-	Job     int64  `json:"job"`
-	Cycle   string `json:"cycle"`
-	Rows    int64  `json:"rows"`
-	Bytes   int64  `json:"bytes"`
-	File    string `json:"file"` // the operator API's download path
-}
-
 // emitJobDone emits export.done when job id, just finished, is an export.
 func emitJobDone(ctx context.Context, tx *Tx, id int64) error {
 	var kind, account, params, result string
@@ -214,45 +109,37 @@ func emitJobDone(ctx context.Context, tx *Tx, id int64) error {
 	var r struct{ Rows, Bytes int64 }
 	json.Unmarshal([]byte(params), &p)
 	json.Unmarshal([]byte(result), &r)
-	return emitEvent(ctx, tx, account, callbill.EventExportDone, exportData{Account: account, Job: id, Cycle: p.Cycle,
-		Rows: r.Rows, Bytes: r.Bytes, File: "/api/v1/exports/" + strconv.FormatInt(id, 10) + "/file"})
+	e := callbill.NewExportDoneEvent(account, id, p.Cycle, r.Rows, r.Bytes)
+	return emitEvent(ctx, tx, e.Account, e.Kind, e.Data)
 }
 
-// Endpoints.
+// Endpoints: events.Tx on a transaction.
 
-// AddWebhook registers an endpoint: url (http or https), for one account
-// or every one (""), for some event kinds or every one (none). The signing
-// secret is returned this once; only its sealed form is stored. Returns
-// EINVALID for a bad URL or event kind, ENOTFOUND for an unknown account.
-func (s *Store) AddWebhook(ctx context.Context, rawURL, account string, events []string) (*callbill.WebhookEndpoint, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, callbill.Errorf(callbill.EINVALID, "webhook URL %q must be an absolute http:// or https:// URL", rawURL)
-	}
-	kinds, bad := callbill.ParseWebhookEvents(strings.Join(events, ","))
-	if bad != "" {
-		return nil, callbill.Errorf(callbill.EINVALID, "unknown event kind %q (kinds: %s)", bad, strings.Join(callbill.WebhookEventKinds, ", "))
-	}
-	w := &callbill.WebhookEndpoint{ID: "wh_" + randomString(20), URL: rawURL, Account: account, Events: kinds,
-		Secret: "whsec_" + randomString(32), CreatedAt: time.UnixMilli(s.Now().UnixMilli())}
-	sealed, err := s.seal(w.ID, w.Secret)
+type webhookTx struct{ tx *Tx }
+
+// UpdateWebhooks runs fn in a transaction.
+func (s *Store) UpdateWebhooks(ctx context.Context, fn func(tx events.Tx, now time.Time) error) error {
+	return s.inTx(ctx, func(tx *Tx) error { return fn(webhookTx{tx}, s.Now()) })
+}
+
+// ViewWebhooks runs fn in a read-only transaction.
+func (s *Store) ViewWebhooks(ctx context.Context, fn func(tx events.Tx) error) error {
+	return s.readTx(ctx, func(tx *Tx) error { return fn(webhookTx{tx}) })
+}
+
+func (t webhookTx) AccountExists(ctx context.Context, account string) error {
+	return mustAccount(ctx, t.tx, account)
+}
+
+func (t webhookTx) InsertEndpoint(ctx context.Context, w *callbill.WebhookEndpoint) error {
+	w.ID, w.Secret = "wh_"+randomString(20), "whsec_"+randomString(32)
+	sealed, err := t.tx.s.seal(w.ID, w.Secret)
 	if err != nil {
-		return nil, err
-	}
-	err = s.inTx(ctx, func(tx *Tx) error {
-		if account != "" {
-			if err := mustAccount(ctx, tx, account); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, account, url, sealed, events, created_at, disabled_at)
-			VALUES (?, ?, ?, ?, ?, ?, 0)`, w.ID, account, rawURL, sealed, strings.Join(kinds, ","), w.CreatedAt.UnixMilli())
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	return w, nil
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, account, url, sealed, events, created_at, disabled_at)
+		VALUES (?, ?, ?, ?, ?, ?, 0)`, w.ID, w.Account, w.URL, sealed, strings.Join(w.Events, ","), w.CreatedAt.UnixMilli())
+	return err
 }
 
 const endpointCols = `w.id, w.account, w.url, w.events, w.created_at, w.disabled_at,
@@ -274,320 +161,100 @@ func scanEndpoint(row interface{ Scan(...any) error }) (*callbill.WebhookEndpoin
 	return &w, nil
 }
 
-// Webhooks lists every endpoint, disabled ones too, oldest first, with
-// their deliveries counted by status (no secrets).
-func (s *Store) Webhooks(ctx context.Context) ([]callbill.WebhookEndpoint, error) {
+func (t webhookTx) Endpoints(ctx context.Context) ([]callbill.WebhookEndpoint, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints w ORDER BY w.created_at, w.id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []callbill.WebhookEndpoint
-	err := s.readTx(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints w ORDER BY w.created_at, w.id`)
+	for rows.Next() {
+		w, err := scanEndpoint(rows)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			w, err := scanEndpoint(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *w)
-		}
-		return rows.Err()
-	})
-	return out, err
+		out = append(out, *w)
+	}
+	return out, rows.Err()
 }
 
-// Webhook returns one endpoint (no secret). Returns ENOTFOUND for an unknown one.
-func (s *Store) Webhook(ctx context.Context, id string) (*callbill.WebhookEndpoint, error) {
-	var w *callbill.WebhookEndpoint
-	err := s.readTx(ctx, func(tx *Tx) error {
-		var err error
-		w, err = webhook(ctx, tx, id)
-		return err
-	})
-	return w, err
-}
-
-func webhook(ctx context.Context, tx *Tx, id string) (*callbill.WebhookEndpoint, error) {
-	w, err := scanEndpoint(tx.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints w WHERE w.id = ?`, id))
+func (t webhookTx) Endpoint(ctx context.Context, id string) (*callbill.WebhookEndpoint, error) {
+	w, err := scanEndpoint(t.tx.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints w WHERE w.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, callbill.Errorf(callbill.ENOTFOUND, "webhook %s not found", id)
 	}
 	return w, err
 }
 
-// DisableWebhook stops an endpoint at once: no new deliveries are made for
-// it and its pending ones are not sent: they become failed ("webhook
-// disabled") and stay in its log. Returns ENOTFOUND for an unknown or
-// already disabled endpoint.
-func (s *Store) DisableWebhook(ctx context.Context, id string) error {
-	return s.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ? AND disabled_at = 0`, s.Now().UnixMilli(), id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return callbill.Errorf(callbill.ENOTFOUND, "webhook %s not found or already disabled", id)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook disabled',
-			lease_node = '', lease_until = 0 WHERE endpoint = ? AND status = 'pending'`, id)
-		return err
-	})
+func (t webhookTx) DisableEndpoint(ctx context.Context, id string, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET disabled_at = ? WHERE id = ? AND disabled_at = 0`, at.UnixMilli(), id)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	_, err = t.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = 'failed', last_error = 'webhook disabled',
+		lease_node = '', lease_until = 0 WHERE endpoint = ? AND status = 'pending'`, id)
+	return err == nil, err
 }
 
-// Deliveries.
-
-const deliveryCols = `d.endpoint, d.event, e.kind, e.account, e.at, e.payload, d.status, d.attempts, d.next_at,
-	d.last_code, d.last_error, d.delivered_at`
-
-func scanDelivery(row interface{ Scan(...any) error }, extra ...any) (*callbill.WebhookDelivery, error) {
-	var d callbill.WebhookDelivery
-	var at, next, delivered int64
-	dest := append([]any{&d.Endpoint, &d.Event, &d.Kind, &d.Account, &at, &d.Payload, &d.Status, &d.Attempts, &next,
-		&d.LastCode, &d.LastError, &delivered}, extra...)
-	if err := row.Scan(dest...); err != nil {
-		return nil, err
-	}
-	d.At, d.NextAt = time.UnixMilli(at), time.UnixMilli(next)
-	if delivered != 0 {
-		d.DeliveredAt = time.UnixMilli(delivered)
-	}
-	return &d, nil
-}
-
-// ClaimDeliveries gives node up to limit due deliveries (pending, due, not
-// held under another claim's lease, of an enabled endpoint), oldest due
-// first, each with the endpoint's URL and secret and the event, and leases
-// them for lease: until it runs out no other claim takes them. Nodes never
-// claim the same delivery at once: PostgreSQL skips rows another claim holds
-// locked, and SQLite has one writer.
-func (s *Store) ClaimDeliveries(ctx context.Context, node string, lease time.Duration, limit int) ([]callbill.WebhookDelivery, error) {
-	if limit <= 0 {
-		limit = 1
-	}
-	lock := ""
-	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE OF d SKIP LOCKED"
-	}
-	// Most polls find nothing due: a read says so without taking a write
-	// transaction (SQLite's write lock, a PostgreSQL transaction).
-	var due int
-	now := s.Now().UnixMilli()
-	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries
-		WHERE status = 'pending' AND next_at <= ? AND lease_until <= ? LIMIT 1) AS due`), now, now).Scan(&due)
-	if err != nil || due == 0 {
-		return nil, err
-	}
-	var out []callbill.WebhookDelivery
-	err = s.inTx(ctx, func(tx *Tx) error {
-		out = out[:0]
-		now := s.Now().UnixMilli()
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+`, w.url, w.sealed
-			FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event JOIN webhook_endpoints w ON w.id = d.endpoint
-			WHERE d.status = 'pending' AND d.next_at <= ? AND d.lease_until <= ? AND w.disabled_at = 0
-			ORDER BY d.next_at, e.at, d.event LIMIT ?`+lock, now, now, limit)
-		if err != nil {
-			return err
-		}
-		sealed := map[string]string{}
-		for rows.Next() {
-			var addr, seal string
-			d, err := scanDelivery(rows, &addr, &seal)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			d.URL = addr
-			sealed[d.Endpoint] = seal
-			out = append(out, *d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		secrets := map[string]string{}
-		for ep, seal := range sealed {
-			secret, err := s.unseal(ep, seal)
-			if err != nil {
-				return callbill.Errorf(callbill.EINTERNAL, "webhook %s: its secret cannot be opened: is this the master key it was sealed with?", ep)
-			}
-			secrets[ep] = secret
-		}
-		for i := range out {
-			d := &out[i]
-			d.Secret = secrets[d.Endpoint]
-			if _, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET lease_node = ?, lease_until = ? WHERE endpoint = ? AND event = ?`,
-				node, now+lease.Milliseconds(), d.Endpoint, d.Event); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+func (t webhookTx) Deliveries(ctx context.Context, endpoint string, limit int) ([]callbill.WebhookDelivery, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event
+		WHERE d.endpoint = ? ORDER BY e.at DESC, d.event DESC LIMIT ?`, endpoint, limit)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
-}
-
-// RecordAttempt logs an attempt to deliver and moves the delivery on: a 2xx
-// answer makes it delivered (whoever held it); a failure by the node holding
-// it counts, and schedules the next attempt after a.RetryIn (0: the standard
-// schedule, callbill.WebhookBackoff) or, at callbill.WebhookMaxAttempts,
-// makes it failed. A failure reported by a node that lost its lease is only
-// logged. It returns the delivery's status after. Returns ENOTFOUND for an
-// unknown delivery.
-func (s *Store) RecordAttempt(ctx context.Context, a callbill.WebhookAttempt) (string, error) {
-	lock := ""
-	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE"
-	}
-	status := ""
-	err := s.inTx(ctx, func(tx *Tx) error {
-		now := s.Now().UnixMilli()
-		var attempts, tries int
-		var holder string
-		var until int64
-		err := tx.QueryRowContext(ctx, `SELECT status, attempts, tries, lease_node, lease_until FROM webhook_deliveries
-			WHERE endpoint = ? AND event = ?`+lock, a.Endpoint, a.Event).Scan(&status, &attempts, &tries, &holder, &until)
-		if errors.Is(err, sql.ErrNoRows) {
-			return callbill.Errorf(callbill.ENOTFOUND, "no delivery of event %s to webhook %s", a.Event, a.Endpoint)
-		}
-		if err != nil {
-			return err
-		}
-		tries++
-		errText := a.Error
-		if len(errText) > 1000 {
-			errText = errText[:1000]
-		}
-		// A receiver's answer may be anything; PostgreSQL text takes valid UTF-8 without NUL.
-		errText = strings.ReplaceAll(strings.ToValidUTF8(errText, "\uFFFD"), "\x00", "")
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (endpoint, event, n, node, at, code, error, duration_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.Endpoint, a.Event, tries, a.Node, now, a.Code, errText, a.Duration.Milliseconds()); err != nil {
-			return err
-		}
-		switch {
-		case a.OK() && status != callbill.DeliveryDelivered:
-			status = callbill.DeliveryDelivered
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, tries = ?, last_code = ?, last_error = '',
-				delivered_at = ?, lease_node = '', lease_until = 0 WHERE endpoint = ? AND event = ?`,
-				status, tries, a.Code, now, a.Endpoint, a.Event)
-		case !a.OK() && status == callbill.DeliveryPending && holder == a.Node && until != 0:
-			attempts++
-			next := now
-			if attempts >= callbill.WebhookMaxAttempts {
-				status = callbill.DeliveryFailed
-			} else {
-				wait := a.RetryIn
-				if wait <= 0 {
-					wait = callbill.WebhookBackoff(attempts)
-				}
-				next += wait.Milliseconds()
-			}
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = ?, tries = ?, next_at = ?,
-				last_code = ?, last_error = ?, lease_node = '', lease_until = 0 WHERE endpoint = ? AND event = ?`,
-				status, attempts, tries, next, a.Code, errText, a.Endpoint, a.Event)
-		default: // a late success of a delivered one, or a failure from a node that lost its lease: logged only
-			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET tries = ? WHERE endpoint = ? AND event = ?`, tries, a.Endpoint, a.Event)
-		}
-		return err
-	})
-	return status, err
-}
-
-// Deliveries returns an endpoint's delivery log: its deliveries, newest
-// event first (at most limit; 0 means 100), each with its attempts.
-// Returns ENOTFOUND for an unknown endpoint.
-func (s *Store) Deliveries(ctx context.Context, endpoint string, limit int) ([]callbill.WebhookDelivery, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
 	var out []callbill.WebhookDelivery
-	err := s.readTx(ctx, func(tx *Tx) error {
-		if _, err := webhook(ctx, tx, endpoint); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event
-			WHERE d.endpoint = ? ORDER BY e.at DESC, d.event DESC LIMIT ?`, endpoint, limit)
+	idx := map[string]int{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
 		if err != nil {
-			return err
+			rows.Close()
+			return nil, err
 		}
-		idx := map[string]int{}
-		for rows.Next() {
-			d, err := scanDelivery(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			idx[d.Event] = len(out)
-			out = append(out, *d)
+		idx[d.Event] = len(out)
+		out = append(out, *d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	args := []any{endpoint}
+	for i := range out {
+		args = append(args, out[i].Event)
+	}
+	rows, err = t.tx.QueryContext(ctx, `SELECT event, n, node, at, code, error, duration_ms FROM webhook_attempts
+		WHERE endpoint = ? AND event IN (?`+strings.Repeat(",?", len(out)-1)+`) ORDER BY event, n`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a := callbill.WebhookAttempt{Endpoint: endpoint}
+		var at, ms int64
+		if err := rows.Scan(&a.Event, &a.N, &a.Node, &at, &a.Code, &a.Error, &ms); err != nil {
+			return nil, err
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(out) == 0 {
-			return nil
-		}
-		args := []any{endpoint}
-		for i := range out {
-			args = append(args, out[i].Event)
-		}
-		rows, err = tx.QueryContext(ctx, `SELECT event, n, node, at, code, error, duration_ms FROM webhook_attempts
-			WHERE endpoint = ? AND event IN (?`+strings.Repeat(",?", len(out)-1)+`) ORDER BY event, n`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			a := callbill.WebhookAttempt{Endpoint: endpoint}
-			var at, ms int64
-			if err := rows.Scan(&a.Event, &a.N, &a.Node, &at, &a.Code, &a.Error, &ms); err != nil {
-				return err
-			}
-			a.At, a.Duration = time.UnixMilli(at), time.Duration(ms)*time.Millisecond
-			d := &out[idx[a.Event]]
-			d.Log = append(d.Log, a)
-		}
-		return rows.Err()
-	})
-	return out, err
+		a.At, a.Duration = time.UnixMilli(at), time.Duration(ms)*time.Millisecond
+		d := &out[idx[a.Event]]
+		d.Log = append(d.Log, a)
+	}
+	return out, rows.Err()
 }
 
-// Replay sends deliveries again: one event's (whatever its status: a
-// delivered one is sent once more, with the same delivery id), or, with
-// event "", every failed one of the endpoint. They become pending, due now,
-// with a fresh count of attempts. It returns how many. Returns ENOTFOUND for
-// an unknown endpoint or delivery, EREFUSED for a disabled endpoint.
-func (s *Store) Replay(ctx context.Context, endpoint, event string) (int, error) {
-	n := 0
-	err := s.inTx(ctx, func(tx *Tx) error {
-		w, err := webhook(ctx, tx, endpoint)
-		if err != nil {
-			return err
-		}
-		if !w.DisabledAt.IsZero() {
-			return callbill.Errorf(callbill.EREFUSED, "webhook %s is disabled", endpoint)
-		}
-		q, args := `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?, lease_node = '', lease_until = 0
-			WHERE endpoint = ?`, []any{s.Now().UnixMilli(), endpoint}
-		if event != "" {
-			q, args = q+` AND event = ?`, append(args, event)
-		} else {
-			q += ` AND status = 'failed'`
-		}
-		res, err := tx.ExecContext(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		k, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if k == 0 && event != "" {
-			return callbill.Errorf(callbill.ENOTFOUND, "no delivery of event %s to webhook %s", event, endpoint)
-		}
-		n = int(k)
-		return nil
-	})
-	return n, err
+func (t webhookTx) Requeue(ctx context.Context, endpoint, event string, at time.Time) (int, error) {
+	q, args := `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?, lease_node = '', lease_until = 0
+		WHERE endpoint = ?`, []any{at.UnixMilli(), endpoint}
+	if event != "" {
+		q, args = q+` AND event = ?`, append(args, event)
+	} else {
+		q += ` AND status = 'failed'`
+	}
+	res, err := t.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/events"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
@@ -34,9 +35,9 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func addWebhook(t *testing.T, s *sqlstore.Store, account string, events ...string) *callbill.WebhookEndpoint {
+func addWebhook(t *testing.T, s *sqlstore.Store, account string, kinds ...string) *callbill.WebhookEndpoint {
 	t.Helper()
-	w, err := s.AddWebhook(context.Background(), "http://127.0.0.1:1/hook", account, events)
+	w, err := (&events.Service{Store: s}).Add(context.Background(), events.AddInput{URL: "http://127.0.0.1:1/hook", Account: account, AllAccounts: account == "", Events: kinds})
 	if err != nil {
 		t.Fatalf("add webhook: %v", err)
 	}
@@ -45,7 +46,7 @@ func addWebhook(t *testing.T, s *sqlstore.Store, account string, events ...strin
 
 func deliveries(t *testing.T, s *sqlstore.Store, endpoint string) []callbill.WebhookDelivery {
 	t.Helper()
-	ds, err := s.Deliveries(context.Background(), endpoint, 0)
+	ds, err := (&events.Service{Store: s}).Deliveries(context.Background(), events.DeliveriesInput{Endpoint: endpoint, Limit: 0})
 	if err != nil {
 		t.Fatalf("deliveries: %v", err)
 	}
@@ -70,10 +71,10 @@ func TestWebhookEventsFromTheirCauses(t *testing.T) {
 		s.Now = clk.Now
 		all := addWebhook(t, s, "")
 		off := addWebhook(t, s, "")
-		if err := s.DisableWebhook(ctx, off.ID); err != nil {
+		if err := (&events.Service{Store: s}).Disable(ctx, off.ID); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.DisableWebhook(ctx, off.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if err := (&events.Service{Store: s}).Disable(ctx, off.ID); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Fatalf("disable twice: %v", err)
 		}
 
@@ -168,7 +169,7 @@ topups:
 		if got := deliveries(t, s, off.ID); len(got) != 0 {
 			t.Errorf("a disabled endpoint got deliveries: %v", kinds(got))
 		}
-		eps, err := s.Webhooks(ctx)
+		eps, err := (&events.Service{Store: s}).List(ctx)
 		if err != nil || len(eps) != 3 {
 			t.Fatalf("webhooks: %+v %v", eps, err)
 		}
@@ -216,11 +217,11 @@ func TestWebhookSecretSealedAndValidated(t *testing.T) {
 			{"ftp://x/y", "", ""}, {"/relative", "", ""}, {"http://", "", ""},
 			{"http://x/y", "", "bill.opened"}, {"http://x/y", "9999", ""},
 		} {
-			var events []string
+			var kinds []string
 			if bad.event != "" {
-				events = []string{bad.event}
+				kinds = []string{bad.event}
 			}
-			_, err := s.AddWebhook(ctx, bad.url, bad.account, events)
+			_, err := (&events.Service{Store: s}).Add(ctx, events.AddInput{URL: bad.url, Account: bad.account, AllAccounts: bad.account == "", Events: kinds})
 			want := callbill.EINVALID
 			if bad.account == "9999" {
 				want = callbill.ENOTFOUND
@@ -407,7 +408,7 @@ func TestWebhookBackoffFailureAndReplay(t *testing.T) {
 			t.Fatalf("log: %+v", d.Log)
 		}
 		// Replay every failed one: pending now, a fresh count; then delivered.
-		if n, err := s.Replay(ctx, w.ID, ""); err != nil || n != 1 {
+		if n, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: w.ID, AllFailed: true}); err != nil || n != 1 {
 			t.Fatalf("replay failed: %d %v", n, err)
 		}
 		ds, err := s.ClaimDeliveries(ctx, "n2", time.Minute, 10)
@@ -417,11 +418,11 @@ func TestWebhookBackoffFailureAndReplay(t *testing.T) {
 		if st, err := s.RecordAttempt(ctx, callbill.WebhookAttempt{Endpoint: w.ID, Event: d.Event, Node: "n2", Code: 200}); err != nil || st != callbill.DeliveryDelivered {
 			t.Fatal(st, err)
 		}
-		if n, _ := s.Replay(ctx, w.ID, ""); n != 0 {
+		if n, _ := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: w.ID, AllFailed: true}); n != 0 {
 			t.Fatalf("replaying failed ones replayed %d delivered", n)
 		}
 		// Replay one event, even delivered: sent once more.
-		if n, err := s.Replay(ctx, w.ID, d.Event); err != nil || n != 1 {
+		if n, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: w.ID, Event: d.Event}); err != nil || n != 1 {
 			t.Fatalf("replay one: %d %v", n, err)
 		}
 		if ds, _ := s.ClaimDeliveries(ctx, "n3", time.Minute, 10); len(ds) != 1 {
@@ -432,27 +433,27 @@ func TestWebhookBackoffFailureAndReplay(t *testing.T) {
 		if d.Status != callbill.DeliveryDelivered || len(d.Log) != 14 || d.Log[13].N != 14 || d.DeliveredAt.IsZero() {
 			t.Fatalf("after two replays: %+v", d)
 		}
-		if _, err := s.Replay(ctx, w.ID, "evt_nope"); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: w.ID, Event: "evt_nope"}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("replay of an unknown event: %v", err)
 		}
-		if _, err := s.Replay(ctx, "wh_nope", ""); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: "wh_nope", AllFailed: true}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("replay of an unknown webhook: %v", err)
 		}
-		if _, err := s.Deliveries(ctx, "wh_nope", 0); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+		if _, err := (&events.Service{Store: s}).Deliveries(ctx, events.DeliveriesInput{Endpoint: "wh_nope", Limit: 0}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("log of an unknown webhook: %v", err)
 		}
 		// A disabled endpoint: its pending deliveries are not sent, it cannot be replayed.
 		topUps(t, s, 2) // t0 again is a replayed key: one new event
-		if err := s.DisableWebhook(ctx, w.ID); err != nil {
+		if err := (&events.Service{Store: s}).Disable(ctx, w.ID); err != nil {
 			t.Fatal(err)
 		}
 		if ds, _ := s.ClaimDeliveries(ctx, "n1", time.Minute, 10); len(ds) != 0 {
 			t.Fatal("a disabled endpoint's delivery was claimed")
 		}
-		if _, err := s.Replay(ctx, w.ID, ""); callbill.ErrorCode(err) != callbill.EREFUSED {
+		if _, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: w.ID, AllFailed: true}); callbill.ErrorCode(err) != callbill.EREFUSED {
 			t.Errorf("replay on a disabled webhook: %v", err)
 		}
-		if ep, err := s.Webhook(ctx, w.ID); err != nil || ep.Pending != 0 || ep.Failed != 1 || ep.Delivered != 1 {
+		if ep, err := (&events.Service{Store: s}).Get(ctx, w.ID); err != nil || ep.Pending != 0 || ep.Failed != 1 || ep.Delivered != 1 {
 			t.Errorf("webhook: %+v %v", ep, err)
 		}
 		for _, d := range deliveries(t, s, w.ID) {

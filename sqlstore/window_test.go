@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -56,7 +57,7 @@ func TestImplausibleCallsCannotStopBilling(t *testing.T) {
 		}
 		for _, cy := range []string{"0001-01", "1970-01", "2025-05", "9999-12"} {
 			c, _ := callbill.ParseCycle(cy)
-			if _, err := s.Bill(context.Background(), "1002", c, false); callbill.ErrorCode(err) != callbill.EINVALID {
+			if _, err := (&closing.Service{Store: s}).Bill(context.Background(), closing.BillInput{Account: "1002", Cycle: c}); callbill.ErrorCode(err) != callbill.EINVALID {
 				t.Errorf("Bill(%s) = %v, want EINVALID", cy, err)
 			}
 		}
@@ -91,7 +92,7 @@ topups:
 		}
 		mustApply(t, s, "billing: {first_cycle: \"2026-08\"}\n"+baseWorld) // earlier is fine
 		c, _ := callbill.ParseCycle("2026-07")
-		if _, err := s.CloseCycle(context.Background(), c); callbill.ErrorCode(err) != callbill.EINVALID {
+		if _, err := (&closing.Service{Store: s}).Close(context.Background(), closing.CloseInput{Cycle: c}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Fatalf("close before the first billable cycle: %v", err)
 		}
 		if got := closeCycle(t, s, "2026-10").Closed; len(got) != 1 || got[0].String() != "2026-10" {

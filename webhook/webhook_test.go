@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/events"
 	"github.com/callbill/callbill/internal/testpg"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/provision"
@@ -181,7 +182,7 @@ func topUp(t *testing.T, s *sqlstore.Store, key string) {
 
 func log(t *testing.T, s *sqlstore.Store, endpoint string) []callbill.WebhookDelivery {
 	t.Helper()
-	ds, err := s.Deliveries(context.Background(), endpoint, 0)
+	ds, err := (&events.Service{Store: s}).Deliveries(context.Background(), events.DeliveriesInput{Endpoint: endpoint, Limit: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func delivered(t *testing.T, s *sqlstore.Store, endpoint string) func() bool {
 func TestDeliveryIsSignedAndShaped(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store, _ string) {
 		rc := newReceiver(t)
-		ep, err := s.AddWebhook(context.Background(), rc.srv.URL+"/hook", "", nil)
+		ep, err := (&events.Service{Store: s}).Add(context.Background(), events.AddInput{URL: rc.srv.URL + "/hook", AllAccounts: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +241,7 @@ func TestDeliveryIsSignedAndShaped(t *testing.T) {
 func TestRetryAfterAFailingReceiver(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store, _ string) {
 		rc := newReceiver(t, 500, 503) // fails twice, then 200
-		ep, err := s.AddWebhook(context.Background(), rc.srv.URL, "1001", []string{callbill.EventTopUpReceived})
+		ep, err := (&events.Service{Store: s}).Add(context.Background(), events.AddInput{URL: rc.srv.URL, Account: "1001", AllAccounts: false, Events: []string{callbill.EventTopUpReceived}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +285,7 @@ func TestNoDuplicateAfterARestart(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store, dsn string) {
 		ctx := context.Background()
 		rc := newReceiver(t)
-		ep, err := s.AddWebhook(ctx, rc.srv.URL, "", nil)
+		ep, err := (&events.Service{Store: s}).Add(ctx, events.AddInput{URL: rc.srv.URL, AllAccounts: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -327,7 +328,7 @@ func TestADeadNodesClaimIsSentAfterItsLease(t *testing.T) {
 	each(t, func(t *testing.T, s *sqlstore.Store, _ string) {
 		ctx := context.Background()
 		rc := newReceiver(t)
-		ep, err := s.AddWebhook(ctx, rc.srv.URL, "", nil)
+		ep, err := (&events.Service{Store: s}).Add(ctx, events.AddInput{URL: rc.srv.URL, AllAccounts: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -365,7 +366,7 @@ func TestFailedForGoodThenReplayed(t *testing.T) {
 			script[i] = 500
 		}
 		rc := newReceiver(t, script...)
-		ep, err := s.AddWebhook(ctx, rc.srv.URL, "", nil)
+		ep, err := (&events.Service{Store: s}).Add(ctx, events.AddInput{URL: rc.srv.URL, AllAccounts: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -381,7 +382,7 @@ func TestFailedForGoodThenReplayed(t *testing.T) {
 		if n := rc.count(); n != callbill.WebhookMaxAttempts {
 			t.Fatalf("%d attempts before failing", n)
 		}
-		if n, err := s.Replay(ctx, ep.ID, ""); err != nil || n != 1 {
+		if n, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: ep.ID, AllFailed: true}); err != nil || n != 1 {
 			t.Fatalf("replay: %d %v", n, err)
 		}
 		waitFor(t, "the replayed delivery", delivered(t, s, ep.ID))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -37,7 +38,7 @@ func (b buggy) StreamUsage(ctx context.Context, uid string, f callbill.UsageFilt
 	})
 }
 
-func (b buggy) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error) {
+func (b buggy) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
 	panic("close bug")
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/atomicfile"
 	"github.com/callbill/callbill/internal/recovery"
@@ -31,7 +32,7 @@ type Store interface {
 	ExtendLease(ctx context.Context, id int64, node string, lease time.Duration) error
 	FinishJob(ctx context.Context, id int64, node, result string) error
 	FailJob(ctx context.Context, id int64, node, reason string) error
-	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
+	closing.Store
 	Location(ctx context.Context) (*time.Location, error)
 	ledger.Store // sweeps and renewals
 	ExpiredJobs(ctx context.Context, kind string, before time.Time) ([]*callbill.Job, error)
@@ -282,7 +283,7 @@ func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := n.Store.CloseCycle(ctx, c); err != nil {
+		if _, err := (&closing.Service{Store: n.Store}).Close(ctx, closing.CloseInput{Cycle: c}); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf(`{"closed":%q}`, c.String()), nil

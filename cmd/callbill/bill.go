@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/world"
 	"github.com/mattn/go-runewidth"
@@ -60,7 +61,7 @@ func (a *app) billClose(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	rep, err := s.CloseCycle(ctx, c)
+	rep, err := (&closing.Service{Store: s}).Close(ctx, closing.CloseInput{Cycle: c})
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (a *app) billShow(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 	view := callbill.View{ByInstance: *by == "instance", Daily: *period == "day"}
-	bill, err := s.Bill(ctx, *acct, c, view.Daily)
+	bill, err := (&closing.Service{Store: s}).Bill(ctx, closing.BillInput{Account: *acct, Cycle: c, Daily: view.Daily})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/events"
 )
 
 // webhook manages webhook endpoints: add, list, log, replay, disable
@@ -42,7 +43,7 @@ func (a *app) webhookAdd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("webhook add", flag.ContinueOnError)
 	url := fs.String("url", "", "the receiver's http:// or https:// URL")
 	acct := fs.String("account", "", "only this account's events (default: every account's)")
-	events := fs.String("events", "", "comma list of event kinds (default: every kind): "+strings.Join(callbill.WebhookEventKinds, ","))
+	kindList := fs.String("events", "", "comma list of event kinds (default: every kind): "+strings.Join(callbill.WebhookEventKinds, ","))
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -51,7 +52,7 @@ func (a *app) webhookAdd(ctx context.Context, args []string) error {
 	if *url == "" || len(pos) > 0 {
 		return usagef("webhook add needs --url URL [--account UID] [--events KIND,…]")
 	}
-	kinds, bad := callbill.ParseWebhookEvents(*events)
+	kinds, bad := callbill.ParseWebhookEvents(*kindList)
 	if bad != "" {
 		return usagef("unknown event kind %q (kinds: %s)", bad, strings.Join(callbill.WebhookEventKinds, ", "))
 	}
@@ -60,7 +61,7 @@ func (a *app) webhookAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	w, err := s.AddWebhook(ctx, *url, *acct, kinds)
+	w, err := (&events.Service{Store: s}).Add(ctx, events.AddInput{URL: *url, Account: *acct, AllAccounts: *acct == "", Events: kinds})
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func (a *app) webhookList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	eps, err := s.Webhooks(ctx)
+	eps, err := (&events.Service{Store: s}).List(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func (a *app) webhookLog(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	ds, err := s.Deliveries(ctx, pos[0], *limit)
+	ds, err := (&events.Service{Store: s}).Deliveries(ctx, events.DeliveriesInput{Endpoint: pos[0], Limit: *limit})
 	if err != nil {
 		return err
 	}
@@ -177,7 +178,7 @@ func (a *app) webhookReplay(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	n, err := s.Replay(ctx, pos[0], *event)
+	n, err := (&events.Service{Store: s}).Replay(ctx, events.ReplayInput{Endpoint: pos[0], Event: *event, AllFailed: *event == ""})
 	if err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ func (a *app) webhookDisable(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.DisableWebhook(ctx, pos[0]); err != nil {
+	if err := (&events.Service{Store: s}).Disable(ctx, pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "disabled %s\n", pos[0])

@@ -1,0 +1,235 @@
+// Package closing is closing cycles and viewing bills (DESIGN §3.10): which
+// cycles a close reaches, the frozen postpaid lines, what cash pays toward
+// them, the bill.closed events, and the bill of a closed or open cycle. The
+// rules live here; Store persists inside one transaction and decides nothing.
+package closing
+
+import (
+	"context"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/shopspring/decimal"
+)
+
+// Store opens the transactions the service works in.
+type Store interface {
+	// UpdateClosing runs fn in one transaction that no other close or
+	// writer runs beside, with the transaction's one clock reading.
+	UpdateClosing(ctx context.Context, fn func(tx Tx, now time.Time) error) error
+	// ViewBills runs fn in a read-only transaction, with its one clock
+	// reading.
+	ViewBills(ctx context.Context, fn func(tx Tx, now time.Time) error) error
+}
+
+// Tx is what the service reads and writes inside a transaction.
+type Tx interface {
+	// Location returns the billing time zone.
+	Location(ctx context.Context) (*time.Location, error)
+	// Window returns the plausibility window in force at now.
+	Window(ctx context.Context, now time.Time, loc *time.Location) (callbill.Window, error)
+	// ClosedThrough returns the last closed cycle, 0 when none is closed.
+	ClosedThrough(ctx context.Context) (callbill.Cycle, error)
+	// FirstActivity returns the earliest cycle holding any call, purchase
+	// or top-up, 0 when none.
+	FirstActivity(ctx context.Context) (callbill.Cycle, error)
+	// PriceBook returns the price book.
+	PriceBook(ctx context.Context) (*callbill.PriceBook, error)
+	// Accounts returns every account with its cash, by uid.
+	Accounts(ctx context.Context) ([]Account, error)
+	// Account returns one account. Returns ENOTFOUND if it does not exist.
+	Account(ctx context.Context, uid string) (*callbill.Account, error)
+	// PostpaidInputs returns the aggregates of accounts' cycle c, by uid:
+	// usage rows (per day when daily), 400 minutes per number and the
+	// recording bytes of each account's retention window. Loc and Book are
+	// left for the caller.
+	PostpaidInputs(ctx context.Context, c callbill.Cycle, accounts []*callbill.Account, daily bool) (map[string]*callbill.PostpaidInput, error)
+	// Purchases returns the purchase lines of cycle c: of account, or of
+	// every account when account is "" (then only their amounts), by
+	// account, in time order.
+	Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error)
+	// ClosedBill returns an account's closed bill of c as frozen: its
+	// postpaid total, round-down and what was paid toward it (zeros when
+	// the account had no bill), and its lines unless linesToo is false.
+	ClosedBill(ctx context.Context, account string, c callbill.Cycle, linesToo bool) (*Frozen, error)
+	// Adjustments returns the adjustments made in an account's cycle c.
+	Adjustments(ctx context.Context, account string, c callbill.Cycle) ([]callbill.LedgerEntry, error)
+	// Post appends a ledger entry to e.Account's ledger and moves its cash.
+	Post(ctx context.Context, e *callbill.LedgerEntry) error
+	// InsertBills stores the closed bills of c with their lines, closed at now.
+	InsertBills(ctx context.Context, c callbill.Cycle, bills []Frozen, now time.Time) error
+	// Emit writes events and their deliveries, at now.
+	Emit(ctx context.Context, events []callbill.Event, now time.Time) error
+	// CloseThrough records c as the last closed cycle and every account's
+	// standing after it as of now, cause naming why.
+	CloseThrough(ctx context.Context, c callbill.Cycle, now time.Time, cause string) error
+}
+
+// Account is an account and its cash.
+type Account struct {
+	callbill.Account
+	Cash decimal.Decimal
+}
+
+// Frozen is an account's closed bill of a cycle: the postpaid lines as
+// frozen, their total payable (rounded down), the dropped fraction and what
+// the close paid toward it.
+type Frozen struct {
+	Account                string
+	Lines                  []callbill.Line
+	Total, RoundDown, Paid decimal.Decimal
+}
+
+// Service closes cycles and shows bills.
+type Service struct {
+	Store Store
+}
+
+// CloseInput names the cycle to close.
+type CloseInput struct {
+	Cycle callbill.Cycle
+}
+
+// Validate says what is wrong with the input.
+func (in *CloseInput) Validate() error {
+	if in.Cycle < 0 {
+		return callbill.Errorf(callbill.EINVALID, "the cycle to close must be a month (YYYY-MM)")
+	}
+	return nil
+}
+
+// Close closes in.Cycle and, oldest first, every earlier cycle not yet
+// closed from the first cycle holding any activity (DESIGN §3.10). It is
+// atomic and idempotent. Returns EREFUSED for a cycle that has not ended,
+// EINVALID for one before the first billable cycle.
+func (s *Service) Close(ctx context.Context, in CloseInput) (*callbill.CloseReport, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	c := in.Cycle
+	var rep *callbill.CloseReport
+	err := s.Store.UpdateClosing(ctx, func(tx Tx, now time.Time) error {
+		rep = &callbill.CloseReport{}
+		closed, err := tx.ClosedThrough(ctx)
+		if err != nil {
+			return err
+		}
+		loc, err := tx.Location(ctx)
+		if err != nil {
+			return err
+		}
+		if c <= closed {
+			// A cycle before the first billable one was never closed, even
+			// when a later one was: say so rather than "already closed".
+			if err := checkView(ctx, tx, now, loc, c, closed); err != nil {
+				return err
+			}
+			rep.AlreadyClosed = true
+			return nil
+		}
+		if now.Before(c.End(loc)) {
+			return callbill.Errorf(callbill.EREFUSED, "cycle %s has not ended yet (it ends %s); its live preview is on the open bill",
+				c, c.End(loc).Format(time.RFC3339))
+		}
+		window, err := tx.Window(ctx, now, loc)
+		if err != nil {
+			return err
+		}
+		if c < window.FirstCycle {
+			return callbill.Errorf(callbill.EINVALID, "cycle %s is before the first billable cycle %s (billing.first_cycle): there is nothing to close",
+				c, window.FirstCycle)
+		}
+		first, err := tx.FirstActivity(ctx)
+		if err != nil {
+			return err
+		}
+		start := c
+		if closed != 0 {
+			start = closed + 1
+		} else if first != 0 && first < c {
+			start = first
+		}
+		// Closing never reaches before the first billable cycle, whatever an
+		// older release let in.
+		start = max(start, window.FirstCycle)
+		book, err := tx.PriceBook(ctx)
+		if err != nil {
+			return err
+		}
+		accts, err := tx.Accounts(ctx)
+		if err != nil {
+			return err
+		}
+		for cy := start; cy <= c; cy++ {
+			if err := closeAccounts(ctx, tx, accts, cy, loc, book, now); err != nil {
+				return err
+			}
+			rep.Closed = append(rep.Closed, cy)
+		}
+		return tx.CloseThrough(ctx, c, now, "bill "+c.String()+" closed")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// closeAccounts freezes every account's postpaid lines for cycle c and
+// deducts each total payable from cash as far as it goes; the rest is
+// outstanding. Each account's bill.closed event carries its closed bill's
+// totals, the cycle's purchases (paid when made) included.
+func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, now time.Time) error {
+	ptrs := make([]*callbill.Account, len(accts))
+	for i := range accts {
+		ptrs[i] = &accts[i].Account
+	}
+	inputs, err := tx.PostpaidInputs(ctx, c, ptrs, false)
+	if err != nil {
+		return err
+	}
+	purchases, err := tx.Purchases(ctx, "", c, loc)
+	if err != nil {
+		return err
+	}
+	bills := make([]Frozen, 0, len(accts))
+	events := make([]callbill.Event, 0, len(accts))
+	for i := range accts {
+		a := &accts[i]
+		in := inputs[a.UID]
+		in.Loc, in.Book = loc, book
+		lines, err := callbill.PostpaidLines(in)
+		if err != nil {
+			return err
+		}
+		total, roundDown := callbill.RoundPostpaid(lines)
+		paid := decimal.Zero
+		if a.Cash.IsPositive() && total.IsPositive() {
+			paid = decimal.Min(a.Cash, total)
+			a.Cash = a.Cash.Sub(paid)
+			if err := tx.Post(ctx, &callbill.LedgerEntry{Account: a.UID, At: now, Kind: callbill.LedgerDeduct, Amount: paid.Neg(), Cycle: c,
+				Ref: "bill:" + c.String()}); err != nil {
+				return err
+			}
+		}
+		bills = append(bills, Frozen{Account: a.UID, Lines: lines, Total: total, RoundDown: roundDown, Paid: paid})
+		b := callbill.AssembleBill(a.UID, c, callbill.BillStatusClosed, lines, roundDown, total, paid, purchases[a.UID])
+		events = append(events, callbill.NewBillClosedEvent(b))
+	}
+	if err := tx.InsertBills(ctx, c, bills, now); err != nil {
+		return err
+	}
+	return tx.Emit(ctx, events, now)
+}
+
+// checkView refuses a bill view of a cycle no bill can exist in.
+func checkView(ctx context.Context, tx Tx, now time.Time, loc *time.Location, c, closed callbill.Cycle) error {
+	window, err := tx.Window(ctx, now, loc)
+	if err != nil {
+		return err
+	}
+	first, err := tx.FirstActivity(ctx)
+	if err != nil {
+		return err
+	}
+	return window.CheckView(c, first, closed)
+}

@@ -1,0 +1,271 @@
+package closing_test
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
+	"github.com/shopspring/decimal"
+)
+
+// mem keeps bills in memory: the close rules run without a database.
+type mem struct {
+	now        time.Time
+	clockReads int
+	billable   callbill.Cycle // billing.first_cycle
+	closed     callbill.Cycle
+	first      callbill.Cycle
+	accts      map[string]*closing.Account
+	purchases  map[callbill.Cycle]map[string][]callbill.Line
+	bills      map[callbill.Cycle]map[string]closing.Frozen
+	ledger     []callbill.LedgerEntry
+	events     []callbill.Event
+	cause      string
+}
+
+func (m *mem) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
+	m.clockReads++
+	return fn(m, m.now)
+}
+
+func (m *mem) ViewBills(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
+	m.clockReads++
+	return fn(m, m.now)
+}
+
+func (m *mem) Location(ctx context.Context) (*time.Location, error) { return time.UTC, nil }
+
+func (m *mem) Window(ctx context.Context, now time.Time, loc *time.Location) (callbill.Window, error) {
+	return callbill.NewWindow(m.billable, 0, now, loc), nil
+}
+
+func (m *mem) ClosedThrough(ctx context.Context) (callbill.Cycle, error) { return m.closed, nil }
+func (m *mem) FirstActivity(ctx context.Context) (callbill.Cycle, error) { return m.first, nil }
+func (m *mem) PriceBook(ctx context.Context) (*callbill.PriceBook, error) {
+	return callbill.NewPriceBook(nil), nil
+}
+
+func (m *mem) Accounts(ctx context.Context) ([]closing.Account, error) {
+	var out []closing.Account
+	for _, a := range m.accts {
+		out = append(out, *a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UID < out[j].UID })
+	return out, nil
+}
+
+func (m *mem) Account(ctx context.Context, uid string) (*callbill.Account, error) {
+	if a, ok := m.accts[uid]; ok {
+		return &a.Account, nil
+	}
+	return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
+}
+
+func (m *mem) PostpaidInputs(ctx context.Context, c callbill.Cycle, accounts []*callbill.Account, daily bool) (map[string]*callbill.PostpaidInput, error) {
+	out := map[string]*callbill.PostpaidInput{}
+	for _, a := range accounts {
+		out[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: c, Daily: daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
+	}
+	return out, nil
+}
+
+func (m *mem) Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error) {
+	out := map[string][]callbill.Line{}
+	for uid, ls := range m.purchases[c] {
+		if account == "" || uid == account {
+			out[uid] = append([]callbill.Line(nil), ls...)
+		}
+	}
+	return out, nil
+}
+
+func (m *mem) ClosedBill(ctx context.Context, account string, c callbill.Cycle, linesToo bool) (*closing.Frozen, error) {
+	f, ok := m.bills[c][account]
+	if !ok {
+		return &closing.Frozen{Account: account, Total: decimal.Zero, RoundDown: decimal.Zero, Paid: decimal.Zero}, nil
+	}
+	if !linesToo {
+		f.Lines = nil
+	}
+	return &f, nil
+}
+
+func (m *mem) Adjustments(ctx context.Context, account string, c callbill.Cycle) ([]callbill.LedgerEntry, error) {
+	return nil, nil
+}
+
+func (m *mem) Post(ctx context.Context, e *callbill.LedgerEntry) error {
+	a := m.accts[e.Account]
+	a.Cash = a.Cash.Add(e.Amount)
+	m.ledger = append(m.ledger, *e)
+	return nil
+}
+
+func (m *mem) InsertBills(ctx context.Context, c callbill.Cycle, bills []closing.Frozen, now time.Time) error {
+	if m.bills[c] == nil {
+		m.bills[c] = map[string]closing.Frozen{}
+	}
+	for _, b := range bills {
+		m.bills[c][b.Account] = b
+	}
+	return nil
+}
+
+func (m *mem) Emit(ctx context.Context, events []callbill.Event, now time.Time) error {
+	m.events = append(m.events, events...)
+	return nil
+}
+
+func (m *mem) CloseThrough(ctx context.Context, c callbill.Cycle, now time.Time, cause string) error {
+	m.closed, m.cause = c, cause
+	return nil
+}
+
+var (
+	sep = callbill.NewCycle(2026, time.September)
+	oct = callbill.NewCycle(2026, time.October)
+	nov = callbill.NewCycle(2026, time.November)
+)
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// account is a payg account with one CCC 400 number, which owes the
+// monthly minimum every cycle it has no calls.
+func account(uid, cash string) *closing.Account {
+	n := callbill.Number{Number: "400800" + uid, Instance: "i-" + uid, Kind: callbill.Number400, Source: callbill.SourceCCC, Tier: "普通"}
+	return &closing.Account{Account: callbill.Account{UID: uid, Instances: []callbill.Instance{
+		{ID: "i-" + uid, Account: uid, Mode: callbill.ModePayg, Numbers: []callbill.Number{n}}}}, Cash: dec(cash)}
+}
+
+func fixture() (*mem, *closing.Service) {
+	m := &mem{now: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC), billable: sep, first: sep,
+		accts:     map[string]*closing.Account{"1001": account("1001", "100.00"), "1002": account("1002", "0")},
+		purchases: map[callbill.Cycle]map[string][]callbill.Line{},
+		bills:     map[callbill.Cycle]map[string]closing.Frozen{}}
+	return m, &closing.Service{Store: m}
+}
+
+func code(err error) string { return callbill.ErrorCode(err) }
+
+func TestCloseRefusesCyclesThatCannotClose(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	if _, err := s.Close(ctx, closing.CloseInput{Cycle: nov}); code(err) != callbill.EREFUSED {
+		t.Errorf("an open cycle: %v", err)
+	}
+	if _, err := s.Close(ctx, closing.CloseInput{Cycle: sep - 1}); code(err) != callbill.EINVALID {
+		t.Errorf("before the first billable cycle: %v", err)
+	}
+	if _, err := s.Close(ctx, closing.CloseInput{Cycle: -1}); code(err) != callbill.EINVALID {
+		t.Errorf("a negative cycle: %v", err)
+	}
+	// Once later cycles are closed, an earlier one before the first
+	// billable cycle is still "nothing there", not "already closed".
+	m.closed = oct
+	if _, err := s.Close(ctx, closing.CloseInput{Cycle: sep - 2}); code(err) != callbill.EINVALID {
+		t.Errorf("before the first billable cycle, later ones closed: %v", err)
+	}
+	if len(m.ledger) != 0 || len(m.events) != 0 {
+		t.Errorf("a refused close wrote: %v %v", m.ledger, m.events)
+	}
+}
+
+func TestCloseCatchesUpOnceWithOneClockReading(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	m.first = sep - 3 // activity before the first billable cycle: never closed
+	rep, err := s.Close(ctx, closing.CloseInput{Cycle: oct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Closed) != 2 || rep.Closed[0] != sep || rep.Closed[1] != oct || rep.AlreadyClosed || m.closed != oct {
+		t.Fatalf("report %+v, closed through %s", rep, m.closed)
+	}
+	if m.clockReads != 1 || m.cause != "bill 2026-10 closed" {
+		t.Errorf("clock read %d times; standing cause %q", m.clockReads, m.cause)
+	}
+	again, err := s.Close(ctx, closing.CloseInput{Cycle: sep})
+	if err != nil || !again.AlreadyClosed || len(again.Closed) != 0 {
+		t.Errorf("closing again: %+v, %v", again, err)
+	}
+}
+
+func TestCloseDeductsCashAndEmitsTheBillsTotals(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	m.accts["1001"].Cash = dec("500.00")
+	m.purchases[oct] = map[string][]callbill.Line{"1002": {{PurchaseID: "P1", ProductDetail: callbill.PDVoicePackage,
+		SubscriptionType: callbill.SubscriptionTypeSubscription, Original: dec("100.00"), Discount: dec("10.00"), Payable: dec("90.00")}}}
+	if _, err := s.Close(ctx, closing.CloseInput{Cycle: oct}); err != nil {
+		t.Fatal(err)
+	}
+	sepBill, octBill := m.bills[sep]["1001"], m.bills[oct]["1001"]
+	if !sepBill.Total.IsPositive() || len(sepBill.Lines) != 1 || sepBill.Lines[0].Item != callbill.ItemInbound400Minimum {
+		t.Fatalf("September's bill %+v", sepBill)
+	}
+	// 1001 pays September in full, October as far as its cash goes.
+	wantOct := decimal.Min(dec("500.00").Sub(sepBill.Total), octBill.Total)
+	if !sepBill.Paid.Equal(sepBill.Total) || !octBill.Paid.Equal(wantOct) {
+		t.Errorf("paid %s of %s, %s of %s", sepBill.Paid, sepBill.Total, octBill.Paid, octBill.Total)
+	}
+	if len(m.ledger) != 2 || m.ledger[0].Kind != callbill.LedgerDeduct || m.ledger[1].Ref != "bill:2026-10" ||
+		!m.ledger[1].Amount.Equal(wantOct.Neg()) {
+		t.Errorf("ledger %+v", m.ledger)
+	}
+	if b := m.bills[oct]["1002"]; !b.Paid.IsZero() {
+		t.Errorf("1002 has no cash but paid %s", b.Paid)
+	}
+	// Every account's bill.closed event has its bill view's totals,
+	// purchases included.
+	if len(m.events) != 4 {
+		t.Fatalf("%d events", len(m.events))
+	}
+	for _, e := range m.events {
+		d := e.Data.(callbill.BillClosedEvent)
+		c, _ := callbill.ParseCycle(d.Cycle)
+		b, err := s.Bill(ctx, closing.BillInput{Account: e.Account, Cycle: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Kind != callbill.EventBillClosed || d.Totals != b.Totals.JSON() || b.Status != callbill.BillStatusClosed {
+			t.Errorf("%s %s: event %+v, bill %+v", e.Account, d.Cycle, d.Totals, b.Totals.JSON())
+		}
+	}
+	last := m.events[3].Data.(callbill.BillClosedEvent)
+	if last.Account != "1002" || last.Cycle != "2026-10" || last.Totals.Paid != "90.00" {
+		t.Errorf("1002's October: %+v", last)
+	}
+}
+
+func TestBillViews(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	if _, err := s.Bill(ctx, closing.BillInput{Account: "1009", Cycle: oct}); code(err) != callbill.ENOTFOUND {
+		t.Errorf("an unknown account: %v", err)
+	}
+	if _, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: nov + 2}); code(err) != callbill.EINVALID {
+		t.Errorf("far ahead: %v", err)
+	}
+	open, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: nov})
+	if err != nil || open.Status != callbill.BillStatusOpen || len(open.Lines) != 1 || !open.Totals.Paid.IsZero() {
+		t.Fatalf("the open bill: %+v, %v", open, err)
+	}
+	// A closed bill shows its frozen lines; its daily view splits the
+	// usage afresh but keeps the frozen totals.
+	m.closed = oct
+	m.bills[oct] = map[string]closing.Frozen{"1001": {Account: "1001", Total: dec("5.00"), RoundDown: dec("0.004"), Paid: dec("2.00"),
+		Lines: []callbill.Line{{ProductDetail: callbill.PDPostpaid, Item: callbill.ItemInbound400Minimum, Original: dec("5.00"),
+			Discount: decimal.Zero, Payable: dec("5.00")}}}}
+	b, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: oct})
+	if err != nil || b.Status != callbill.BillStatusClosed || b.Totals.JSON().Payable != "5.00" || b.Totals.JSON().Paid != "2.00" ||
+		b.Totals.JSON().RoundDown != "0.004" {
+		t.Fatalf("the closed bill: %+v, %v", b, err)
+	}
+	daily, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: oct, Daily: true})
+	if err != nil || daily.Lines[0].Day != 31 || !daily.PostpaidPayable.Equal(dec("5.00")) {
+		t.Fatalf("the daily view: %+v, %v", daily, err)
+	}
+}
