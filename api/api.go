@@ -25,13 +25,14 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
 )
 
 // Store is what the API needs of the store (sqlstore.Store).
 type Store interface {
-	Import(ctx context.Context, src callbill.CDRSource, opts callbill.ImportOptions) (*callbill.ImportReport, error)
+	ingest.Store
 	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
 	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
 	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
@@ -296,8 +297,8 @@ func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer rejects.Close()
 	started := time.Now()
-	rep, err := s.Store.Import(r.Context(), cdr.Source(dec, 0),
-		callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true", OnReject: rejects.Add})
+	rep, err := (&ingest.Service{Store: s.Store}).Import(r.Context(), ingest.Input{Source: cdr.Source(dec, 0),
+		ImportOptions: callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true", OnReject: rejects.Add}})
 	if err != nil {
 		return err
 	}

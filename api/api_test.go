@@ -18,6 +18,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -160,7 +161,7 @@ func TestUsagePagesBothWays(t *testing.T) {
 		rows = append(rows, callbill.CDR{ContactID: "c" + strconv.Itoa(i), InstanceID: "inst-p", Direction: callbill.Outbound,
 			Caller: "0571001", Callee: "138", Start: st, End: st + 61})
 	}
-	if _, err := s.Import(ctx, &sliceSource{rows: rows}, callbill.ImportOptions{BatchSize: 7}); err != nil {
+	if _, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &sliceSource{rows: rows}, ImportOptions: callbill.ImportOptions{BatchSize: 7}}); err != nil {
 		t.Fatal(err)
 	}
 	collect := func(q string) []string {

@@ -20,6 +20,7 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/demo"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
 )
@@ -115,7 +116,7 @@ func loadDemo(t testing.TB, s *sqlstore.Store, o demo.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := s.Import(ctx, cdr.Source(dec, 0), callbill.ImportOptions{})
+	rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -97,7 +98,7 @@ accounts:
 	if _, err := s.ApplyWorld(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := s.Import(ctx, &oneCall{}, callbill.ImportOptions{}); err != nil || rep.Imported != 1 {
+	if rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &oneCall{}, ImportOptions: callbill.ImportOptions{}}); err != nil || rep.Imported != 1 {
 		t.Fatalf("import: %+v %v", rep, err)
 	}
 	var logs syncBuffer

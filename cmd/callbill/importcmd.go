@@ -12,6 +12,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/ingest"
 	"golang.org/x/term"
 )
 
@@ -138,7 +139,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 			fmt.Fprintf(a.stderr, "\r\033[Kimporting: %d rows read, %.0f rows/s", rows, float64(rows)/max(el, 1e-9))
 		}
 	}
-	rep, err := s.Import(ctx, src, opts)
+	rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: src, ImportOptions: opts})
 	if opts.Progress != nil {
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
