@@ -63,7 +63,8 @@ type Tx interface {
 
 // Calls is a batch's rated calls, packed as they are added.
 type Calls interface {
-	// Add packs a rated call; calls are added in rating order.
+	// Add packs a rated call; calls are added in rating order. It keeps
+	// nothing of c (c is reused).
 	Add(c *callbill.Call)
 	// Len returns how many calls were added.
 	Len() int

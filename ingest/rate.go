@@ -68,9 +68,11 @@ func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
 func (im *importer) rate(w *work) {
 	r := im.rater
 	b := &Rated{Calls: im.calls(), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
+	call := new(callbill.Call) // one for the batch: Add does not keep it
 	for _, f := range w.cand {
 		row := &w.rows[f.row]
-		call, err := r.RateFound(&row.cdr, f.inst, f.num)
+		var err error
+		*call, err = r.RateFound(&row.cdr, f.inst, f.num)
 		if err != nil { // screen let it through, so this does not happen; still, never lose a row
 			w.reject(row.pos, callbill.ErrorMessage(err), false)
 			continue
@@ -82,7 +84,7 @@ func (im *importer) rate(w *work) {
 		if b.MinCycle == 0 || call.Cycle < b.MinCycle {
 			b.MinCycle = call.Cycle
 		}
-		b.Calls.Add(&call)
+		b.Calls.Add(call)
 	}
 	b.Changes = r.Changes()
 	w.rated = b

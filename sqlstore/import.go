@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -315,6 +314,36 @@ func (p *packed) Add(call *callbill.Call) {
 	blk.calls++
 }
 
+// groupByInstance orders the keys by instance, in rating order within one.
+func (p *packed) groupByInstance() {
+	at := map[string]int{} // instance → its place among the instances
+	var insts []string
+	for _, k := range p.keys {
+		if _, ok := at[k.instance]; !ok {
+			at[k.instance] = len(insts)
+			insts = append(insts, k.instance)
+		}
+	}
+	sort.Strings(insts)
+	for i, inst := range insts {
+		at[inst] = i
+	}
+	start := make([]int, len(insts)+1) // where each instance's keys begin
+	for _, k := range p.keys {
+		start[at[k.instance]+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]keyRow, len(p.keys))
+	for _, k := range p.keys {
+		i := at[k.instance]
+		out[start[i]] = k
+		start[i]++
+	}
+	p.keys = out
+}
+
 // StoreBatch writes a rated batch (see ingest.Tx): the identities, the
 // blocks under a fresh batch id, the aggregates and the state it changed.
 func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
@@ -334,7 +363,7 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	// Identities go in grouped by instance, in rating order within one (its
 	// contact ids mostly grow): each lands next to the last one of its
 	// instance, which keeps the pages a batch dirties, and so its commit, few.
-	slices.SortStableFunc(p.keys, func(x, y keyRow) int { return strings.Compare(x.instance, y.instance) })
+	p.groupByInstance()
 	err = im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(p.keys),
 		func(n int, dst []any) []any {
 			k := &p.keys[n]
