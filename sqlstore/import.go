@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -93,9 +91,8 @@ type ingestTx struct {
 	im *importer
 }
 
-func (t ingestTx) Generation(ctx context.Context) (int64, error) {
-	return getMetaInt(ctx, t.tx, "gen")
-}
+// Generation is bumped by world applies and closes (bumpGen).
+func (t ingestTx) Generation(ctx context.Context) (int64, error) { return getMetaInt(ctx, t.tx, "gen") }
 
 func (t ingestTx) Rater(ctx context.Context) (*callbill.Rater, error) {
 	loc, _, err := location(ctx, t.tx)
@@ -176,172 +173,6 @@ func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed cal
 		}
 	}
 	return st, nil
-}
-
-// Stored reads the calls stored under ids back from their blocks.
-func (t ingestTx) Stored(ctx context.Context, ids []ingest.Identity) (map[ingest.Identity]callbill.CDR, error) {
-	tx := t.tx
-	byInst := map[string][]string{}
-	for _, id := range ids {
-		byInst[id.Instance] = append(byInst[id.Instance], id.Contact)
-	}
-	found := map[ingest.Identity]int64{} // identity → sequence
-	for inst, contacts := range byInst {
-		for start := 0; start < len(contacts); start += 500 {
-			part := contacts[start:min(start+500, len(contacts))]
-			args := []any{inst}
-			for _, c := range part {
-				args = append(args, c)
-			}
-			rs, err := tx.QueryContext(ctx, `SELECT contact_id, seq FROM call_keys
-				WHERE instance = ? AND contact_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
-			if err != nil {
-				return nil, err
-			}
-			for rs.Next() {
-				var contact string
-				var seq int64
-				if err := rs.Scan(&contact, &seq); err != nil {
-					rs.Close()
-					return nil, err
-				}
-				found[ingest.Identity{Instance: inst, Contact: contact}] = seq
-			}
-			rs.Close()
-			if err := rs.Err(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	stored := map[ingest.Identity]callbill.CDR{}
-	bySeq := map[int64]ingest.Identity{}
-	for id, seq := range found {
-		bySeq[seq] = id
-	}
-	seqs := make([]int64, 0, len(bySeq))
-	for seq := range bySeq {
-		seqs = append(seqs, seq)
-	}
-	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
-	// Read each block once: the block of the lowest unresolved sequence is
-	// the last one starting at or before it, and it holds every sequence
-	// below its end.
-	for len(seqs) > 0 {
-		var blockSeq int64
-		var acct string
-		var cycle, n int
-		var data []byte
-		if err := tx.QueryRowContext(ctx, `SELECT seq, account, cycle, calls, data FROM call_blocks
-			WHERE seq <= ? ORDER BY seq DESC LIMIT 1`, seqs[0]).Scan(&blockSeq, &acct, &cycle, &n, &data); err != nil {
-			return nil, fmt.Errorf("the block of call %d: %w", seqs[0], err)
-		}
-		end := blockSeq + int64(n)
-		for len(seqs) > 0 && seqs[0] < end {
-			seqs = seqs[1:]
-		}
-		err := decodeBlock(data, acct, callbill.Cycle(cycle), blockSeq, func(c *callbill.Call) error {
-			if id, ok := bySeq[c.Seq]; ok && id == (ingest.Identity{Instance: c.InstanceID, Contact: c.ContactID}) {
-				stored[id] = c.CDR
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, id := range ids {
-		if _, ok := found[id]; ok {
-			if _, ok := stored[id]; !ok {
-				return nil, fmt.Errorf("call %s on %s is indexed but not in its block", id.Contact, id.Instance)
-			}
-		}
-	}
-	return stored, nil
-}
-
-// block is the calls of one account and billed cycle in a batch, packed.
-type block struct {
-	account     string
-	cycle       callbill.Cycle
-	seq         int64 // ingest sequence of its first call
-	calls       int
-	data        []byte
-	first, last int64 // earliest and latest start of its calls
-}
-
-// keyRow says where a stored call is: its identity, its block, and its
-// position there.
-type keyRow struct {
-	instance, contact string
-	block             *block
-	pos               int
-}
-
-type blockKey struct {
-	account string
-	cycle   callbill.Cycle
-}
-
-// packed is a batch's rated calls packed into one block per account and
-// billed cycle (ingest.Calls).
-type packed struct {
-	byKey  map[blockKey]*block
-	blocks []*block
-	keys   []keyRow
-}
-
-// NewCalls returns an empty batch of packed calls (see ingest.Store).
-func (s *Store) NewCalls() ingest.Calls { return &packed{byKey: map[blockKey]*block{}} }
-
-func (p *packed) Len() int { return len(p.keys) }
-
-func (p *packed) Add(call *callbill.Call) {
-	bk := blockKey{call.Account, call.Cycle}
-	blk := p.byKey[bk]
-	if blk == nil {
-		blk = &block{account: bk.account, cycle: bk.cycle}
-		p.byKey[bk] = blk
-		p.blocks = append(p.blocks, blk)
-	}
-	p.keys = append(p.keys, keyRow{instance: call.InstanceID, contact: call.ContactID, block: blk, pos: blk.calls})
-	blk.data = appendCall(blk.data, call)
-	if blk.calls == 0 || call.Start < blk.first {
-		blk.first = call.Start
-	}
-	if call.Start > blk.last {
-		blk.last = call.Start
-	}
-	blk.calls++
-}
-
-// groupByInstance orders the keys by instance, in rating order within one.
-func (p *packed) groupByInstance() {
-	at := map[string]int{} // instance → its place among the instances
-	var insts []string
-	for _, k := range p.keys {
-		if _, ok := at[k.instance]; !ok {
-			at[k.instance] = len(insts)
-			insts = append(insts, k.instance)
-		}
-	}
-	sort.Strings(insts)
-	for i, inst := range insts {
-		at[inst] = i
-	}
-	start := make([]int, len(insts)+1) // where each instance's keys begin
-	for _, k := range p.keys {
-		start[at[k.instance]+1]++
-	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
-	out := make([]keyRow, len(p.keys))
-	for _, k := range p.keys {
-		i := at[k.instance]
-		out[start[i]] = k
-		start[i]++
-	}
-	p.keys = out
 }
 
 // StoreBatch writes a rated batch (see ingest.Tx): the identities, the
