@@ -11,10 +11,8 @@ import (
 	"github.com/callbill/callbill/ingest"
 )
 
-// Imports are persisted here; their pipeline is ingest.Service.
-
-// importer is an import's session (ingest.Session): one connection for the
-// whole import (COPY needs it), transactions one at a time.
+// importer is an import's session (ingest.Session; the pipeline is
+// ingest.Service): one connection for the whole import (COPY needs it).
 type importer struct {
 	s    *Store
 	conn *sql.Conn
