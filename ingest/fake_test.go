@@ -51,7 +51,7 @@ func newFakeStore() *fakeStore {
 }
 
 func (f *fakeStore) OpenIngest(context.Context) (ingest.Session, error) { return f, nil }
-func (f *fakeStore) NewCalls() ingest.Calls                             { return &fakeCalls{} }
+func (f *fakeStore) NewCalls(int) ingest.Calls                          { return &fakeCalls{} }
 func (f *fakeStore) Close() error                                       { return nil }
 
 func (f *fakeStore) Read(ctx context.Context, fn func(tx ingest.Tx) error) error {

@@ -19,8 +19,8 @@ type Store interface {
 	// the whole import.
 	OpenIngest(ctx context.Context) (Session, error)
 	// NewCalls returns an empty set of rated calls, packed as the store
-	// keeps them; it is filled outside any transaction.
-	NewCalls() Calls
+	// keeps them, with room for size; it is filled outside any transaction.
+	NewCalls(size int) Calls
 }
 
 // Session runs the transactions of one import, one at a time.
@@ -152,7 +152,7 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 
 // importer holds what an import keeps across batches.
 type importer struct {
-	calls func() Calls
+	calls func(size int) Calls
 	sess  Session
 	opts  callbill.ImportOptions
 	rep   *callbill.ImportReport

@@ -67,7 +67,7 @@ func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
 // packing keeps.
 func (im *importer) rate(w *work) {
 	r := im.rater
-	b := &Rated{Calls: im.calls(), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
+	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
 	call := new(callbill.Call) // one for the batch: Add does not keep it
 	for _, f := range w.cand {
 		row := &w.rows[f.row]

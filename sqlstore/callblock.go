@@ -219,7 +219,9 @@ type packed struct {
 }
 
 // NewCalls returns an empty batch of packed calls (see ingest.Store).
-func (s *Store) NewCalls() ingest.Calls { return &packed{byKey: map[blockKey]*block{}} }
+func (s *Store) NewCalls(size int) ingest.Calls {
+	return &packed{byKey: map[blockKey]*block{}, keys: make([]keyRow, 0, size)}
+}
 
 func (p *packed) Len() int { return len(p.keys) }
 
@@ -242,8 +244,9 @@ func (p *packed) Add(call *callbill.Call) {
 	blk.calls++
 }
 
-// groupByInstance orders the keys by instance, in rating order within one.
-func (p *packed) groupByInstance() {
+// byInstance returns the order of the keys grouped by instance, in rating
+// order within one.
+func (p *packed) byInstance() []int32 {
 	at := map[string]int{} // instance → its place among the instances
 	var insts []string
 	for _, k := range p.keys {
@@ -263,13 +266,13 @@ func (p *packed) groupByInstance() {
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
-	out := make([]keyRow, len(p.keys))
-	for _, k := range p.keys {
+	order := make([]int32, len(p.keys))
+	for n, k := range p.keys {
 		i := at[k.instance]
-		out[start[i]] = k
+		order[start[i]] = int32(n)
 		start[i]++
 	}
-	p.keys = out
+	return order
 }
 
 // Stored reads the calls stored under ids back from their blocks.

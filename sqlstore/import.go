@@ -192,10 +192,10 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	// Identities go in grouped by instance, in rating order within one (its
 	// contact ids mostly grow): each lands next to the last one of its
 	// instance, which keeps the pages a batch dirties, and so its commit, few.
-	p.groupByInstance()
+	order := p.byInstance()
 	err = im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(p.keys),
 		func(n int, dst []any) []any {
-			k := &p.keys[n]
+			k := &p.keys[order[n]]
 			return append(dst, k.instance, k.contact, k.block.seq+int64(k.pos))
 		})
 	if err != nil {
