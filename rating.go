@@ -138,7 +138,7 @@ type RaterChanges struct {
 // Load replaces the rater's state by st; the rater keeps st's maps and
 // packages and changes them as it rates.
 func (r *Rater) Load(st RaterState) {
-	r.Forget()
+	r.forget()
 	if st.PlatformUsed != nil {
 		r.platformUsed = st.PlatformUsed
 	}
@@ -219,8 +219,8 @@ func (r *Rater) Restore(st RaterSnapshot) {
 	}
 }
 
-// Forget drops all cached state, for when someone else may have changed it.
-func (r *Rater) Forget() {
+// forget drops all state.
+func (r *Rater) forget() {
 	r.platformUsed, r.packages = map[AccountCycle]int64{}, map[string][]*VoicePackage{}
 	r.dirtyPackages, r.dirtyCycles = map[string]*VoicePackage{}, map[AccountCycle]bool{}
 }
@@ -229,7 +229,7 @@ func (r *Rater) Forget() {
 // window's.
 func NewRater(window Window, book *PriceBook, closedThrough Cycle, instances map[string]*InstanceInfo) *Rater {
 	r := &Rater{Loc: window.Loc, Window: window, Book: book, ClosedThrough: closedThrough, Instances: instances}
-	r.Forget()
+	r.forget()
 	return r
 }
 
