@@ -35,9 +35,9 @@ func decodeBatches(src callbill.CDRSource, size int, out chan<- decoded, stop <-
 				break
 			}
 			d.read++
-			var bad *callbill.BadRow
+			var bad *callbill.Reject
 			if errors.As(err, &bad) {
-				d.bad = append(d.bad, callbill.Reject{Pos: bad.Pos, Reason: bad.Reason})
+				d.bad = append(d.bad, *bad)
 				continue
 			}
 			if err != nil {

@@ -153,7 +153,7 @@ func (r *rows) Next() (callbill.CDR, callbill.Pos, error) {
 	r.n++
 	pos := callbill.Pos{Line: r.n + 1} // after the header
 	if r.cdrs[r.n-1].ContactID == "" {
-		return callbill.CDR{}, pos, &callbill.BadRow{Pos: pos, Reason: "bad row"}
+		return callbill.CDR{}, pos, &callbill.Reject{Pos: pos, Reason: "bad row"}
 	}
 	return r.cdrs[r.n-1], pos, nil
 }

@@ -50,7 +50,7 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 			s.cur++
 			continue
 		}
-		var bad *callbill.BadRow
+		var bad *callbill.Reject
 		if err != nil && !errors.As(err, &bad) {
 			return c, pos, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
 		}
