@@ -87,5 +87,6 @@ func (im *importer) rate(w *work) {
 		b.Calls.Add(call)
 	}
 	b.Changes = r.Changes()
-	w.rated = b
+	w.rated, w.cand = b, nil // the packing keeps what storing needs
+
 }

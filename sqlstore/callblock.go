@@ -197,12 +197,12 @@ type block struct {
 	first, last int64 // earliest and latest start of its calls
 }
 
-// keyRow says where a stored call is: its identity, its block, and its
-// position there.
+// keyRow says where a stored call is: its identity (the instance by its
+// place in packed.insts), its block (in packed.blocks) and its position
+// there. Small: a batch holds one a call.
 type keyRow struct {
-	instance, contact string
-	block             *block
-	pos               int
+	contact        string
+	inst, blk, pos int32
 }
 
 type blockKey struct {
@@ -213,27 +213,36 @@ type blockKey struct {
 // packed is a batch's rated calls packed into one block per account and
 // billed cycle (ingest.Calls).
 type packed struct {
-	byKey  map[blockKey]*block
+	byKey  map[blockKey]int32
 	blocks []*block
+	instAt map[string]int32
+	insts  []string
 	keys   []keyRow
 }
 
 // NewCalls returns an empty batch of packed calls (see ingest.Store).
 func (s *Store) NewCalls(size int) ingest.Calls {
-	return &packed{byKey: map[blockKey]*block{}, keys: make([]keyRow, 0, size)}
+	return &packed{byKey: map[blockKey]int32{}, instAt: map[string]int32{}, keys: make([]keyRow, 0, size)}
 }
 
 func (p *packed) Len() int { return len(p.keys) }
 
 func (p *packed) Add(call *callbill.Call) {
 	bk := blockKey{call.Account, call.Cycle}
-	blk := p.byKey[bk]
-	if blk == nil {
-		blk = &block{account: bk.account, cycle: bk.cycle}
-		p.byKey[bk] = blk
-		p.blocks = append(p.blocks, blk)
+	bi, ok := p.byKey[bk]
+	if !ok {
+		bi = int32(len(p.blocks))
+		p.byKey[bk] = bi
+		p.blocks = append(p.blocks, &block{account: bk.account, cycle: bk.cycle})
 	}
-	p.keys = append(p.keys, keyRow{instance: call.InstanceID, contact: call.ContactID, block: blk, pos: blk.calls})
+	ii, ok := p.instAt[call.InstanceID]
+	if !ok {
+		ii = int32(len(p.insts))
+		p.instAt[call.InstanceID] = ii
+		p.insts = append(p.insts, call.InstanceID)
+	}
+	blk := p.blocks[bi]
+	p.keys = append(p.keys, keyRow{contact: call.ContactID, inst: ii, blk: bi, pos: int32(blk.calls)})
 	blk.data = appendCall(blk.data, call)
 	if blk.calls == 0 || call.Start < blk.first {
 		blk.first = call.Start
@@ -247,30 +256,27 @@ func (p *packed) Add(call *callbill.Call) {
 // byInstance returns the order of the keys grouped by instance, in rating
 // order within one.
 func (p *packed) byInstance() []int32 {
-	at := map[string]int{} // instance → its place among the instances
-	var insts []string
-	for _, k := range p.keys {
-		if _, ok := at[k.instance]; !ok {
-			at[k.instance] = len(insts)
-			insts = append(insts, k.instance)
-		}
+	byName := make([]int32, len(p.insts))
+	for i := range byName {
+		byName[i] = int32(i)
 	}
-	sort.Strings(insts)
-	for i, inst := range insts {
-		at[inst] = i
+	sort.Slice(byName, func(i, j int) bool { return p.insts[byName[i]] < p.insts[byName[j]] })
+	start := make([]int, len(p.insts)+1) // where each instance's keys begin, by its place in byName
+	rank := make([]int32, len(p.insts))
+	for r, i := range byName {
+		rank[i] = int32(r)
 	}
-	start := make([]int, len(insts)+1) // where each instance's keys begin
 	for _, k := range p.keys {
-		start[at[k.instance]+1]++
+		start[rank[k.inst]+1]++
 	}
 	for i := 1; i < len(start); i++ {
 		start[i] += start[i-1]
 	}
 	order := make([]int32, len(p.keys))
 	for n, k := range p.keys {
-		i := at[k.instance]
-		order[start[i]] = int32(n)
-		start[i]++
+		r := rank[k.inst]
+		order[start[r]] = int32(n)
+		start[r]++
 	}
 	return order
 }

@@ -196,7 +196,7 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	err = im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(p.keys),
 		func(n int, dst []any) []any {
 			k := &p.keys[order[n]]
-			return append(dst, k.instance, k.contact, k.block.seq+int64(k.pos))
+			return append(dst, p.insts[k.inst], k.contact, p.blocks[k.blk].seq+int64(k.pos))
 		})
 	if err != nil {
 		if im.s.isUniqueViolation(err) {
