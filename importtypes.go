@@ -12,27 +12,22 @@ type Pos struct {
 	Line int
 }
 
-// BadRow is a row the decoder could not read; sources return it from Next and
-// the import counts it as rejected and goes on.
-type BadRow struct {
-	Pos    Pos
-	Reason string
-}
-
-func (e *BadRow) Error() string { return fmt.Sprintf("line %d: %s", e.Pos.Line, e.Reason) }
-
 // CDRSource yields CDRs in import order. Next returns io.EOF at the end, a
-// *BadRow for a bad row (call Next again), and any other error to abort.
+// *Reject for a row the decoder could not read (the import counts it as
+// rejected; call Next again), and any other error to abort.
 type CDRSource interface {
 	Next() (CDR, Pos, error)
 }
 
-// Reject is a row that was not imported, and why.
+// Reject is a row that was not imported, and why: from the decoder (a
+// CDRSource returns it as its error) to the report and the rejects file.
 type Reject struct {
 	Pos      Pos
 	Reason   string
 	Conflict bool // same identity, different content (DESIGN §3.10)
 }
+
+func (r *Reject) Error() string { return fmt.Sprintf("line %d: %s", r.Pos.Line, r.Reason) }
 
 // ImportOptions tune an import.
 type ImportOptions struct {

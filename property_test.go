@@ -285,7 +285,7 @@ func TestPropertyPlatformFeeIndependentOfOrder(t *testing.T) {
 				t.Fatalf("seed %d case %d, order %d %v: minutes %v (total %d)\nΣ ChargeMicro %d, want %d; per band %v, want %v",
 					propertySeed+2, n, p, order, mins, total, sum, wantMicro, perBand, wantPerBand)
 			}
-			if used := r.PlatformUsed[AccountCycle{acctA, oct}]; used != total {
+			if used := r.platformUsed[AccountCycle{acctA, oct}]; used != total {
 				t.Fatalf("seed %d case %d: PlatformUsed %d, want %d", propertySeed+2, n, used, total)
 			}
 		}
@@ -362,7 +362,7 @@ func TestPropertyPackageConservation(t *testing.T) {
 			}
 			var used int64
 			lastUsed := -1
-			ps := r.Packages[call.Account]
+			ps := r.packages[call.Account]
 			for _, u := range call.Packages {
 				used += u.Minutes
 				covered[u.PackageID] += u.Minutes

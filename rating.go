@@ -105,10 +105,9 @@ type AccountCycle struct {
 }
 
 // Rater rates calls against the directory, the price book and the per-account
-// state of the batch (platform minutes used per cycle, voice packages). The
-// store fills the state for the accounts a batch touches (Forget, then
-// SetPackages and PlatformUsed), rates, and writes the changed state
-// (DirtyPackages, DirtyCycles) back in the same transaction.
+// state of the batch (platform minutes used per cycle, voice packages). Its
+// user loads the state of the accounts a batch touches (Load), rates, and
+// takes what the batch changed (Changes) to write back.
 type Rater struct {
 	Loc           *time.Location
 	Window        Window // which calls are billable at all
@@ -116,14 +115,82 @@ type Rater struct {
 	ClosedThrough Cycle // last closed cycle, 0 when none
 	Instances     map[string]*InstanceInfo
 
-	PlatformUsed  map[AccountCycle]int64
-	Packages      map[string][]*VoicePackage // per account, in deduction order
-	DirtyPackages map[string]*VoicePackage
-	DirtyCycles   map[AccountCycle]bool
+	platformUsed  map[AccountCycle]int64
+	packages      map[string][]*VoicePackage // per account, in deduction order
+	dirtyPackages map[string]*VoicePackage
+	dirtyCycles   map[AccountCycle]bool
 }
 
-// RaterState is a copy of a rater's mutable state, to undo a batch.
+// RaterState is the rating state of some accounts: platform minutes used in
+// open cycles and voice packages with minutes left.
 type RaterState struct {
+	PlatformUsed map[AccountCycle]int64
+	Packages     []*VoicePackage
+}
+
+// RaterChanges is the state rating changed since the last Changes: platform
+// minutes used where they changed, and the changed packages as they are now.
+type RaterChanges struct {
+	PlatformUsed map[AccountCycle]int64
+	Packages     []VoicePackage
+}
+
+// Load replaces the rater's state by st; the rater keeps st's maps and
+// packages and changes them as it rates.
+func (r *Rater) Load(st RaterState) {
+	r.forget()
+	if st.PlatformUsed != nil {
+		r.platformUsed = st.PlatformUsed
+	}
+	byAcct := map[string][]*VoicePackage{}
+	for _, p := range st.Packages {
+		byAcct[p.Account] = append(byAcct[p.Account], p)
+	}
+	for a, ps := range byAcct {
+		r.SetPackages(a, ps)
+	}
+}
+
+// State copies the state of accounts: the platform minutes used that are not
+// zero and the packages with minutes left.
+func (r *Rater) State(accounts []string) RaterState {
+	touched := make(map[string]bool, len(accounts))
+	for _, a := range accounts {
+		touched[a] = true
+	}
+	st := RaterState{PlatformUsed: map[AccountCycle]int64{}}
+	for k, v := range r.platformUsed {
+		if touched[k.Account] && v != 0 {
+			st.PlatformUsed[k] = v
+		}
+	}
+	for _, a := range accounts {
+		for _, p := range r.packages[a] {
+			if p.Remaining > 0 {
+				cp := *p
+				st.Packages = append(st.Packages, &cp)
+			}
+		}
+	}
+	return st
+}
+
+// Changes returns the state changed since the last call and starts anew.
+func (r *Rater) Changes() RaterChanges {
+	ch := RaterChanges{PlatformUsed: make(map[AccountCycle]int64, len(r.dirtyCycles))}
+	for k := range r.dirtyCycles {
+		ch.PlatformUsed[k] = r.platformUsed[k]
+	}
+	clear(r.dirtyCycles)
+	for _, p := range r.dirtyPackages {
+		ch.Packages = append(ch.Packages, *p)
+	}
+	clear(r.dirtyPackages)
+	return ch
+}
+
+// RaterSnapshot is a copy of a rater's mutable state, to undo a batch.
+type RaterSnapshot struct {
 	platform    map[AccountCycle]int64
 	packages    map[string][]*VoicePackage
 	remaining   map[*VoicePackage]int64
@@ -132,11 +199,11 @@ type RaterState struct {
 }
 
 // Snapshot copies the rater's state.
-func (r *Rater) Snapshot() RaterState {
-	st := RaterState{platform: maps.Clone(r.PlatformUsed), packages: maps.Clone(r.Packages),
-		remaining: map[*VoicePackage]int64{}, dirtyPkgs: maps.Clone(r.DirtyPackages),
-		dirtyCycles: maps.Clone(r.DirtyCycles)}
-	for _, ps := range r.Packages {
+func (r *Rater) Snapshot() RaterSnapshot {
+	st := RaterSnapshot{platform: maps.Clone(r.platformUsed), packages: maps.Clone(r.packages),
+		remaining: map[*VoicePackage]int64{}, dirtyPkgs: maps.Clone(r.dirtyPackages),
+		dirtyCycles: maps.Clone(r.dirtyCycles)}
+	for _, ps := range r.packages {
 		for _, p := range ps {
 			st.remaining[p] = p.Remaining
 		}
@@ -145,24 +212,24 @@ func (r *Rater) Snapshot() RaterState {
 }
 
 // Restore puts back a snapshot.
-func (r *Rater) Restore(st RaterState) {
-	r.PlatformUsed, r.Packages, r.DirtyPackages, r.DirtyCycles = st.platform, st.packages, st.dirtyPkgs, st.dirtyCycles
+func (r *Rater) Restore(st RaterSnapshot) {
+	r.platformUsed, r.packages, r.dirtyPackages, r.dirtyCycles = st.platform, st.packages, st.dirtyPkgs, st.dirtyCycles
 	for p, rem := range st.remaining {
 		p.Remaining = rem
 	}
 }
 
-// Forget drops all cached state, for when someone else may have changed it.
-func (r *Rater) Forget() {
-	r.PlatformUsed, r.Packages = map[AccountCycle]int64{}, map[string][]*VoicePackage{}
-	r.DirtyPackages, r.DirtyCycles = map[string]*VoicePackage{}, map[AccountCycle]bool{}
+// forget drops all state.
+func (r *Rater) forget() {
+	r.platformUsed, r.packages = map[AccountCycle]int64{}, map[string][]*VoicePackage{}
+	r.dirtyPackages, r.dirtyCycles = map[string]*VoicePackage{}, map[AccountCycle]bool{}
 }
 
 // NewRater returns a rater with empty state; the billing time zone is the
 // window's.
 func NewRater(window Window, book *PriceBook, closedThrough Cycle, instances map[string]*InstanceInfo) *Rater {
 	r := &Rater{Loc: window.Loc, Window: window, Book: book, ClosedThrough: closedThrough, Instances: instances}
-	r.Forget()
+	r.forget()
 	return r
 }
 
@@ -170,7 +237,7 @@ func NewRater(window Window, book *PriceBook, closedThrough Cycle, instances map
 // earliest expiry, then earliest purchase, then purchase id (DESIGN §3.7).
 func (r *Rater) SetPackages(account string, ps []*VoicePackage) {
 	SortPackages(ps)
-	r.Packages[account] = ps
+	r.packages[account] = ps
 }
 
 // SortPackages orders packages for deduction.
@@ -248,6 +315,12 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 	if err != nil {
 		return Call{}, err
 	}
+	return r.RateFound(c, inst, num)
+}
+
+// RateFound is Rate for a call Lookup accepted, given what it found: a
+// pipeline that screens rows first looks each one up once.
+func (r *Rater) RateFound(c *CDR, inst *InstanceInfo, num *Number) (Call, error) {
 	start := time.Unix(c.Start, 0)
 	local := start.In(r.Loc)
 	call := Call{CDR: *c, Account: inst.Account, Number: num.Number, Mode: inst.Mode,
@@ -280,10 +353,10 @@ func (r *Rater) Rate(c *CDR) (Call, error) {
 		}
 		call.PlatformPriceFrom = p.From.Unix()
 		key := AccountCycle{inst.Account, call.Cycle}
-		used := r.PlatformUsed[key]
+		used := r.platformUsed[key]
 		call.Bands = AllocateBands(p, used, call.Minutes)
-		r.PlatformUsed[key] = used + call.Minutes
-		r.DirtyCycles[key] = true
+		r.platformUsed[key] = used + call.Minutes
+		r.dirtyCycles[key] = true
 		for _, b := range call.Bands {
 			call.ChargeMicro += b.Minutes * b.Micro
 		}
@@ -317,7 +390,7 @@ func AllocateBands(p *Price, used, n int64) []BandUse {
 // cover deducts the call's telecom minutes from the account's valid packages.
 func (r *Rater) cover(call *Call, start time.Time) {
 	need := call.TelecomMinutes
-	for _, p := range r.Packages[call.Account] {
+	for _, p := range r.packages[call.Account] {
 		if need == 0 {
 			break
 		}
@@ -329,7 +402,7 @@ func (r *Rater) cover(call *Call, start time.Time) {
 		need -= take
 		call.CoveredMinutes += take
 		call.Packages = append(call.Packages, PackageUse{PackageID: p.ID, Minutes: take})
-		r.DirtyPackages[p.ID] = p
+		r.dirtyPackages[p.ID] = p
 	}
 }
 

@@ -540,7 +540,7 @@ func TestRatePlatformBandsFromPresetUsage(t *testing.T) {
 	r := newTestRater(t, 0)
 	oct := cyc(t, "2026-10")
 	key := AccountCycle{acctA, oct}
-	r.PlatformUsed[key] = 199_999
+	r.platformUsed[key] = 199_999
 	call := rate(t, r, mkCDR(instPayg, Outbound, numTPFixed, at(t, "2026-10-08T10:00:00+08:00"), 170))
 	want := []BandUse{{Band: 1, Minutes: 1, Micro: 49_900}, {Band: 2, Minutes: 2, Micro: 44_900}}
 	if !reflect.DeepEqual(call.Bands, want) {
@@ -549,10 +549,10 @@ func TestRatePlatformBandsFromPresetUsage(t *testing.T) {
 	if call.ChargeMicro != 49_900+2*44_900 {
 		t.Errorf("ChargeMicro = %d, want %d", call.ChargeMicro, 49_900+2*44_900)
 	}
-	if r.PlatformUsed[key] != 200_002 {
-		t.Errorf("PlatformUsed = %d, want 200002", r.PlatformUsed[key])
+	if r.platformUsed[key] != 200_002 {
+		t.Errorf("PlatformUsed = %d, want 200002", r.platformUsed[key])
 	}
-	if !r.DirtyCycles[key] {
+	if !r.dirtyCycles[key] {
 		t.Errorf("cycle not marked dirty")
 	}
 	// The next minute is in band 2.
@@ -564,7 +564,7 @@ func TestRatePlatformBandsFromPresetUsage(t *testing.T) {
 
 func TestRatePlatformBandsSpanThree(t *testing.T) {
 	r := newTestRater(t, 0)
-	r.PlatformUsed[AccountCycle{acctA, cyc(t, "2026-10")}] = 199_990
+	r.platformUsed[AccountCycle{acctA, cyc(t, "2026-10")}] = 199_990
 	call := rate(t, r, mkCDR(instPayg, Outbound, numTPFixed, at(t, "2026-10-08T10:00:00+08:00"), 300_020*60))
 	want := []BandUse{{1, 10, 49_900}, {2, 300_000, 44_900}, {3, 10, 40_500}}
 	if !reflect.DeepEqual(call.Bands, want) {
@@ -581,7 +581,7 @@ func TestRatePlatformBandsPerAccountAndCycle(t *testing.T) {
 	novCall := at(t, "2026-11-08T10:00:00+08:00")
 	t.Run("accounts do not share bands", func(t *testing.T) {
 		r := newTestRater(t, 0)
-		r.PlatformUsed[AccountCycle{acctA, oct}] = 200_000
+		r.platformUsed[AccountCycle{acctA, oct}] = 200_000
 		got := rate(t, r, mkCDR(instB, Outbound, numTPFixed, octCall, 60))
 		if want := []BandUse{{1, 1, 49_900}}; !reflect.DeepEqual(got.Bands, want) {
 			t.Errorf("account B Bands = %+v, want %+v", got.Bands, want)
@@ -593,13 +593,13 @@ func TestRatePlatformBandsPerAccountAndCycle(t *testing.T) {
 	})
 	t.Run("cycles do not share bands", func(t *testing.T) {
 		r := newTestRater(t, 0)
-		r.PlatformUsed[AccountCycle{acctA, oct}] = 200_000
+		r.platformUsed[AccountCycle{acctA, oct}] = 200_000
 		got := rate(t, r, mkCDR(instPayg, Outbound, numTPFixed, novCall, 60))
 		if want := []BandUse{{1, 1, 49_900}}; !reflect.DeepEqual(got.Bands, want) {
 			t.Errorf("November Bands = %+v, want %+v", got.Bands, want)
 		}
-		if r.PlatformUsed[AccountCycle{acctA, nov}] != 1 || r.PlatformUsed[AccountCycle{acctA, oct}] != 200_000 {
-			t.Errorf("PlatformUsed = %v", r.PlatformUsed)
+		if r.platformUsed[AccountCycle{acctA, nov}] != 1 || r.platformUsed[AccountCycle{acctA, oct}] != 200_000 {
+			t.Errorf("PlatformUsed = %v", r.platformUsed)
 		}
 	})
 	t.Run("instances of one account share bands", func(t *testing.T) {
@@ -615,8 +615,8 @@ func TestRatePlatformBandsPerAccountAndCycle(t *testing.T) {
 	})
 	t.Run("a late call uses the bands of the cycle it is billed in", func(t *testing.T) {
 		r := newTestRater(t, oct)
-		r.PlatformUsed[AccountCycle{acctA, oct}] = 0
-		r.PlatformUsed[AccountCycle{acctA, nov}] = 200_000
+		r.platformUsed[AccountCycle{acctA, oct}] = 0
+		r.platformUsed[AccountCycle{acctA, nov}] = 200_000
 		got := rate(t, r, mkCDR(instPayg, Outbound, numTPFixed, octCall, 60))
 		if !got.Late || got.Cycle != nov {
 			t.Fatalf("late=%v cycle=%s", got.Late, got.Cycle)
@@ -624,8 +624,8 @@ func TestRatePlatformBandsPerAccountAndCycle(t *testing.T) {
 		if want := []BandUse{{2, 1, 44_900}}; !reflect.DeepEqual(got.Bands, want) {
 			t.Errorf("late call Bands = %+v, want %+v", got.Bands, want)
 		}
-		if r.PlatformUsed[AccountCycle{acctA, oct}] != 0 || r.PlatformUsed[AccountCycle{acctA, nov}] != 200_001 {
-			t.Errorf("PlatformUsed = %v", r.PlatformUsed)
+		if r.platformUsed[AccountCycle{acctA, oct}] != 0 || r.platformUsed[AccountCycle{acctA, nov}] != 200_001 {
+			t.Errorf("PlatformUsed = %v", r.platformUsed)
 		}
 	})
 	t.Run("CCC numbers and subscription instances use no bands", func(t *testing.T) {
@@ -633,7 +633,7 @@ func TestRatePlatformBandsPerAccountAndCycle(t *testing.T) {
 		rate(t, r, mkCDR(instPayg, Outbound, numCCCFixed, octCall, 600))
 		rate(t, r, mkCDR(instSub, Outbound, numTPFixed, octCall, 600))
 		rate(t, r, mkCDR(instSub, Outbound, numOwnFixed, octCall, 600))
-		if used := r.PlatformUsed[AccountCycle{acctA, oct}]; used != 0 {
+		if used := r.platformUsed[AccountCycle{acctA, oct}]; used != 0 {
 			t.Errorf("PlatformUsed = %d, want 0", used)
 		}
 	})
@@ -864,8 +864,8 @@ func TestVoicePackageCoversOnlyItsItem(t *testing.T) {
 				t.Errorf("Remaining = %d, want %d", p.Remaining, 100-tc.covered)
 			}
 			if tc.covered == 0 {
-				if len(got.Packages) != 0 || len(r.DirtyPackages) != 0 {
-					t.Errorf("package uses %v, dirty %v, want none", got.Packages, r.DirtyPackages)
+				if len(got.Packages) != 0 || len(r.dirtyPackages) != 0 {
+					t.Errorf("package uses %v, dirty %v, want none", got.Packages, r.dirtyPackages)
 				}
 				// Platform minutes and charges are exactly those without a package.
 				if got.PlatformMinutes != before.PlatformMinutes || got.ChargeMicro != before.ChargeMicro ||
@@ -883,7 +883,7 @@ func TestVoicePackageCoversOnlyItsItem(t *testing.T) {
 			if got.TelecomMinutes != 5 {
 				t.Errorf("TelecomMinutes = %d, want 5 (before deduction)", got.TelecomMinutes)
 			}
-			if r.DirtyPackages["P-1"] != p {
+			if r.dirtyPackages["P-1"] != p {
 				t.Errorf("package not marked dirty")
 			}
 		})
@@ -1105,7 +1105,7 @@ func TestVoicePackagesAcrossInstancesOfAccount(t *testing.T) {
 func TestRaterSnapshotRestore(t *testing.T) {
 	r := newTestRater(t, 0)
 	r.SetPackages(acctA, []*VoicePackage{pkg(t, "P-1", PackageFixedOutbound, 10, "2026-10-01T09:00:00+08:00")})
-	r.PlatformUsed[AccountCycle{acctA, cyc(t, "2026-10")}] = 199_999
+	r.platformUsed[AccountCycle{acctA, cyc(t, "2026-10")}] = 199_999
 	start := at(t, "2026-10-08T10:00:00+08:00")
 	call := rate(t, r, mkCDR(instPayg, Outbound, numTPFixed, start, 180))
 	if want := []BandUse{{1, 1, 49_900}, {2, 2, 44_900}}; !reflect.DeepEqual(call.Bands, want) {
@@ -1117,7 +1117,7 @@ func TestRaterSnapshotRestore(t *testing.T) {
 		t.Errorf("covered %d, want 3", call.CoveredMinutes)
 	}
 	rate(t, r, mkCDR(instPayg, Outbound, numTPFixed, start, 60))
-	p := r.Packages[acctA][0]
+	p := r.packages[acctA][0]
 	if p.Remaining != 7 {
 		t.Fatalf("remaining %d, want 7", p.Remaining)
 	}
@@ -1125,11 +1125,11 @@ func TestRaterSnapshotRestore(t *testing.T) {
 	if p.Remaining != 10 {
 		t.Errorf("after Restore remaining %d, want 10", p.Remaining)
 	}
-	if used := r.PlatformUsed[AccountCycle{acctA, cyc(t, "2026-10")}]; used != 200_002 {
+	if used := r.platformUsed[AccountCycle{acctA, cyc(t, "2026-10")}]; used != 200_002 {
 		t.Errorf("after Restore PlatformUsed %d, want 200002", used)
 	}
-	if len(r.DirtyPackages) != 0 {
-		t.Errorf("after Restore dirty packages %v", r.DirtyPackages)
+	if len(r.dirtyPackages) != 0 {
+		t.Errorf("after Restore dirty packages %v", r.dirtyPackages)
 	}
 }
 

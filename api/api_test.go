@@ -19,6 +19,7 @@ import (
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -163,7 +164,7 @@ func TestUsagePagesBothWays(t *testing.T) {
 		rows = append(rows, callbill.CDR{ContactID: "c" + strconv.Itoa(i), InstanceID: "inst-p", Direction: callbill.Outbound,
 			Caller: "0571001", Callee: "138", Start: st, End: st + 61})
 	}
-	if _, err := s.Import(ctx, &sliceSource{rows: rows}, callbill.ImportOptions{BatchSize: 7}); err != nil {
+	if _, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &sliceSource{rows: rows}, ImportOptions: callbill.ImportOptions{BatchSize: 7}}); err != nil {
 		t.Fatal(err)
 	}
 	collect := func(q string) []string {

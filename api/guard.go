@@ -127,21 +127,3 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	enc.Encode(map[string]any{"type": "https://callbill.dev/problems/" + code, "title": http.StatusText(httperr.Status(code)),
 		"status": httperr.Status(code), "detail": callbill.ErrorMessage(err), "code": code, "instance": r.URL.Path})
 }
-
-func marshalJSON(v any) ([]byte, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return []byte(b.String()), nil
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) error {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}

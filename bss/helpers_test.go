@@ -22,6 +22,7 @@ import (
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
@@ -89,7 +90,7 @@ func newEnvOn(t *testing.T, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := s.Import(ctx, cdr.Source(dec, 0), callbill.ImportOptions{})
+	rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -173,7 +173,7 @@ func sniff(br *bufio.Reader) (c byte, n int64, lines int, err error) {
 }
 
 // Source adapts a decoder to callbill.CDRSource; file is the input's index
-// among the files of one import. Bad rows come out as *callbill.BadRow.
+// among the files of one import. Bad rows come out as *callbill.Reject.
 func Source(dec Decoder, file int) callbill.CDRSource { return &source{dec, file} }
 
 type source struct {
@@ -187,7 +187,7 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 		var re *RowError
 		if errors.As(err, &re) {
 			pos := callbill.Pos{File: s.file, Line: re.Line}
-			return callbill.CDR{}, pos, &callbill.BadRow{Pos: pos, Reason: re.Reason}
+			return callbill.CDR{}, pos, &callbill.Reject{Pos: pos, Reason: re.Reason}
 		}
 		return callbill.CDR{}, callbill.Pos{}, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/demo"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -122,7 +123,7 @@ func loadDemo(t testing.TB, s *sqlstore.Store, o demo.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := s.Import(ctx, cdr.Source(dec, 0), callbill.ImportOptions{})
+	rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/testpg"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -73,7 +74,7 @@ func importCSV(t *testing.T, s *sqlstore.Store, data []byte) *callbill.ImportRep
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := s.Import(context.Background(), cdr.Source(dec, 0), callbill.ImportOptions{})
+	rep, err := (&ingest.Service{Store: s}).Import(context.Background(), ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,14 @@
 package sqlstore
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ingest"
 )
 
 // Calls are stored in blocks: one row per account, billed cycle and import
@@ -180,4 +185,179 @@ func decodeBlock(data []byte, account string, cycle callbill.Cycle, seq int64, f
 		}
 	}
 	return nil
+}
+
+// block is the calls of one account and billed cycle in a batch, packed.
+type block struct {
+	account     string
+	cycle       callbill.Cycle
+	seq         int64 // ingest sequence of its first call
+	calls       int
+	data        []byte
+	first, last int64 // earliest and latest start of its calls
+}
+
+// keyRow says where a stored call is: its identity (the instance by its
+// place in packed.insts), its block (in packed.blocks) and its position
+// there. Small: a batch holds one a call.
+type keyRow struct {
+	contact        string
+	inst, blk, pos int32
+}
+
+type blockKey struct {
+	account string
+	cycle   callbill.Cycle
+}
+
+// packed is a batch's rated calls packed into one block per account and
+// billed cycle (ingest.Calls).
+type packed struct {
+	byKey  map[blockKey]int32
+	blocks []*block
+	instAt map[string]int32
+	insts  []string
+	keys   []keyRow
+}
+
+// NewCalls returns an empty batch of packed calls (see ingest.Store).
+func (s *Store) NewCalls(size int) ingest.Calls {
+	return &packed{byKey: map[blockKey]int32{}, instAt: map[string]int32{}, keys: make([]keyRow, 0, size)}
+}
+
+func (p *packed) Len() int { return len(p.keys) }
+
+func (p *packed) Add(call *callbill.Call) {
+	bk := blockKey{call.Account, call.Cycle}
+	bi, ok := p.byKey[bk]
+	if !ok {
+		bi = int32(len(p.blocks))
+		p.byKey[bk] = bi
+		p.blocks = append(p.blocks, &block{account: bk.account, cycle: bk.cycle})
+	}
+	ii, ok := p.instAt[call.InstanceID]
+	if !ok {
+		ii = int32(len(p.insts))
+		p.instAt[call.InstanceID] = ii
+		p.insts = append(p.insts, call.InstanceID)
+	}
+	blk := p.blocks[bi]
+	p.keys = append(p.keys, keyRow{contact: call.ContactID, inst: ii, blk: bi, pos: int32(blk.calls)})
+	blk.data = appendCall(blk.data, call)
+	if blk.calls == 0 || call.Start < blk.first {
+		blk.first = call.Start
+	}
+	if call.Start > blk.last {
+		blk.last = call.Start
+	}
+	blk.calls++
+}
+
+// byInstance returns the order of the keys grouped by instance, in rating
+// order within one.
+func (p *packed) byInstance() []int32 {
+	byName := make([]int32, len(p.insts))
+	for i := range byName {
+		byName[i] = int32(i)
+	}
+	sort.Slice(byName, func(i, j int) bool { return p.insts[byName[i]] < p.insts[byName[j]] })
+	start := make([]int, len(p.insts)+1) // where each instance's keys begin, by its place in byName
+	rank := make([]int32, len(p.insts))
+	for r, i := range byName {
+		rank[i] = int32(r)
+	}
+	for _, k := range p.keys {
+		start[rank[k.inst]+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	order := make([]int32, len(p.keys))
+	for n, k := range p.keys {
+		r := rank[k.inst]
+		order[start[r]] = int32(n)
+		start[r]++
+	}
+	return order
+}
+
+// Stored reads the calls stored under ids back from their blocks.
+func (t ingestTx) Stored(ctx context.Context, ids []ingest.Identity) (map[ingest.Identity]callbill.CDR, error) {
+	tx := t.tx
+	byInst := map[string][]string{}
+	for _, id := range ids {
+		byInst[id.Instance] = append(byInst[id.Instance], id.Contact)
+	}
+	found := map[ingest.Identity]int64{} // identity → sequence
+	for inst, contacts := range byInst {
+		for start := 0; start < len(contacts); start += 500 {
+			part := contacts[start:min(start+500, len(contacts))]
+			args := []any{inst}
+			for _, c := range part {
+				args = append(args, c)
+			}
+			rs, err := tx.QueryContext(ctx, `SELECT contact_id, seq FROM call_keys
+				WHERE instance = ? AND contact_id IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
+			if err != nil {
+				return nil, err
+			}
+			for rs.Next() {
+				var contact string
+				var seq int64
+				if err := rs.Scan(&contact, &seq); err != nil {
+					rs.Close()
+					return nil, err
+				}
+				found[ingest.Identity{Instance: inst, Contact: contact}] = seq
+			}
+			rs.Close()
+			if err := rs.Err(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	stored := map[ingest.Identity]callbill.CDR{}
+	bySeq := map[int64]ingest.Identity{}
+	for id, seq := range found {
+		bySeq[seq] = id
+	}
+	seqs := make([]int64, 0, len(bySeq))
+	for seq := range bySeq {
+		seqs = append(seqs, seq)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	// Read each block once: the block of the lowest unresolved sequence is
+	// the last one starting at or before it, and it holds every sequence
+	// below its end.
+	for len(seqs) > 0 {
+		var blockSeq int64
+		var acct string
+		var cycle, n int
+		var data []byte
+		if err := tx.QueryRowContext(ctx, `SELECT seq, account, cycle, calls, data FROM call_blocks
+			WHERE seq <= ? ORDER BY seq DESC LIMIT 1`, seqs[0]).Scan(&blockSeq, &acct, &cycle, &n, &data); err != nil {
+			return nil, fmt.Errorf("the block of call %d: %w", seqs[0], err)
+		}
+		end := blockSeq + int64(n)
+		for len(seqs) > 0 && seqs[0] < end {
+			seqs = seqs[1:]
+		}
+		err := decodeBlock(data, acct, callbill.Cycle(cycle), blockSeq, func(c *callbill.Call) error {
+			if id, ok := bySeq[c.Seq]; ok && id == (ingest.Identity{Instance: c.InstanceID, Contact: c.ContactID}) {
+				stored[id] = c.CDR
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range ids {
+		if _, ok := found[id]; ok {
+			if _, ok := stored[id]; !ok {
+				return nil, fmt.Errorf("call %s on %s is indexed but not in its block", id.Contact, id.Instance)
+			}
+		}
+	}
+	return stored, nil
 }

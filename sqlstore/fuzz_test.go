@@ -12,6 +12,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
@@ -121,7 +122,7 @@ func FuzzScenario(f *testing.F) {
 			if err != nil {
 				continue // not a CDR file at all: refused whole, nothing to check
 			}
-			if _, err := s.Import(ctx, cdr.Source(dec, 0), callbill.ImportOptions{BatchSize: 50}); err != nil {
+			if _, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{BatchSize: 50}}); err != nil {
 				if callbill.ErrorCode(err) == callbill.EINTERNAL {
 					t.Fatalf("import %d: %v", i, err)
 				}

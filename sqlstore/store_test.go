@@ -13,6 +13,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/testpg"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -131,7 +132,7 @@ func call(id, inst string, dir callbill.Direction, number, start string, seconds
 
 func importCalls(t *testing.T, s *sqlstore.Store, opts callbill.ImportOptions, rows ...callbill.CDR) *callbill.ImportReport {
 	t.Helper()
-	rep, err := s.Import(context.Background(), &cdrs{rows: rows}, opts)
+	rep, err := (&ingest.Service{Store: s}).Import(context.Background(), ingest.Input{Source: &cdrs{rows: rows}, ImportOptions: opts})
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
@@ -473,7 +474,7 @@ purchases:
 				wg.Add(1)
 				go func(k int) {
 					defer wg.Done()
-					rep, err := stores[k].Import(ctx, &cdrs{rows: sets[k]}, callbill.ImportOptions{BatchSize: 97})
+					rep, err := (&ingest.Service{Store: stores[k]}).Import(ctx, ingest.Input{Source: &cdrs{rows: sets[k]}, ImportOptions: callbill.ImportOptions{BatchSize: 97}})
 					if err != nil || rep.Imported != 4000 {
 						t.Errorf("importer %d: %+v %v", k, rep, err)
 					}

@@ -16,6 +16,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/events"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
@@ -486,7 +487,7 @@ func TestBillClosedTotalsAreTheBills(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Import(ctx, cdr.Source(dec, 0), callbill.ImportOptions{}); err != nil {
+		if _, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{}}); err != nil {
 			t.Fatal(err)
 		}
 		closeCycle(t, s, "2026-10") // closes 2026-09 too

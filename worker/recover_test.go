@@ -14,6 +14,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -103,7 +104,7 @@ accounts:
 	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := s.Import(ctx, &oneCall{}, callbill.ImportOptions{}); err != nil || rep.Imported != 1 {
+	if rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &oneCall{}, ImportOptions: callbill.ImportOptions{}}); err != nil || rep.Imported != 1 {
 		t.Fatalf("import: %+v %v", rep, err)
 	}
 	var logs syncBuffer

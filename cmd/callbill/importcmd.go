@@ -12,6 +12,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/ingest"
 	"golang.org/x/term"
 )
 
@@ -49,7 +50,7 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 			s.cur++
 			continue
 		}
-		var bad *callbill.BadRow
+		var bad *callbill.Reject
 		if err != nil && !errors.As(err, &bad) {
 			return c, pos, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
 		}
@@ -138,7 +139,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 			fmt.Fprintf(a.stderr, "\r\033[Kimporting: %d rows read, %.0f rows/s", rows, float64(rows)/max(el, 1e-9))
 		}
 	}
-	rep, err := s.Import(ctx, src, opts)
+	rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: src, ImportOptions: opts})
 	if opts.Progress != nil {
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}

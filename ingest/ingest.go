@@ -1,0 +1,197 @@
+// Package ingest is the import pipeline (DESIGN §4.2, §5): CDRs are decoded
+// in batches, screened (duplicates and conflicts by instance and contact id,
+// rows rating can never take), rated with callbill.Rater and handed to the
+// store one batch per transaction; rejects go out in input order. The
+// decisions live here; Store persists and decides nothing.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/callbill/callbill"
+)
+
+// Store opens the sessions an import works in.
+type Store interface {
+	// OpenIngest opens a session on one connection of its own, kept for
+	// the whole import.
+	OpenIngest(ctx context.Context) (Session, error)
+	// NewCalls returns an empty set of rated calls, packed as the store
+	// keeps them, with room for size; it is filled outside any transaction.
+	NewCalls(size int) Calls
+}
+
+// Session runs the transactions of one import, one at a time.
+type Session interface {
+	// Read runs fn in a transaction that is then rolled back.
+	Read(ctx context.Context, fn func(tx Tx) error) error
+	// Write runs fn in a transaction that waits for a close in progress
+	// (and keeps one from starting), and commits it if fn returns nil.
+	// Returns an error matching ErrRetry if the database aborted it to
+	// resolve a conflict with another writer (serialization, deadlock).
+	Write(ctx context.Context, fn func(tx Tx) error) error
+	// Close gives the connection back.
+	Close() error
+}
+
+// Tx is what the pipeline reads and writes inside a transaction.
+type Tx interface {
+	// Generation returns the generation of what rating reads of the world
+	// (directory, price book, closed cycle): a world apply or a close
+	// changes it, an import does not.
+	Generation(ctx context.Context) (int64, error)
+	// Rater returns a rater of the world as it is, with empty state.
+	Rater(ctx context.Context) (*callbill.Rater, error)
+	// LockAccounts locks the accounts (sorted) until the transaction ends:
+	// nobody else stores their calls or changes their rating state.
+	LockAccounts(ctx context.Context, accounts []string) error
+	// RatingState reads the accounts' voice packages with minutes left and
+	// their platform minutes used in the cycles after closed.
+	RatingState(ctx context.Context, accounts []string, closed callbill.Cycle) (callbill.RaterState, error)
+	// Stored returns the calls stored under ids, as stored; an id not
+	// stored is absent. Returns an error if an id is indexed but its call
+	// is not in its block.
+	Stored(ctx context.Context, ids []Identity) (map[Identity]callbill.CDR, error)
+	// StoreBatch writes a rated batch: its calls under a fresh batch id,
+	// its aggregates and the rating state it changed. Returns
+	// ErrStoredBefore if one of its calls was stored before; the
+	// transaction must then not commit.
+	StoreBatch(ctx context.Context, b *Rated) error
+}
+
+// Calls is a batch's rated calls, packed as they are added.
+type Calls interface {
+	// Add packs a rated call; calls are added in rating order. It keeps
+	// nothing of c (c is reused).
+	Add(c *callbill.Call)
+	// Len returns how many calls were added.
+	Len() int
+}
+
+// Identity is what makes a call unique (DESIGN §3.10).
+type Identity struct{ Instance, Contact string }
+
+// Rated is a batch rated and ready to store.
+type Rated struct {
+	Calls    Calls
+	Agg      map[callbill.AggKey]*callbill.AggValue
+	Rec      map[callbill.RecKey]int64 // recording bytes
+	Changes  callbill.RaterChanges     // the rating state after the batch, where it changed
+	MinCycle callbill.Cycle            // the earliest cycle the batch bills in, 0 with no call
+}
+
+// ErrStoredBefore says a batch met a call stored before.
+var ErrStoredBefore = errors.New("a call of the batch was stored before")
+
+// ErrRetry says a transaction lost a race with another writer and may be
+// run again.
+var ErrRetry = errors.New("the transaction may be run again")
+
+// Service runs imports.
+type Service struct {
+	Store Store
+}
+
+// Input is one import: where the CDRs come from and how to import them.
+type Input struct {
+	Source callbill.CDRSource
+	callbill.ImportOptions
+}
+
+// Validate reports what is wrong with the input.
+func (in *Input) Validate() error {
+	if in.Source == nil {
+		return callbill.Errorf(callbill.EINVALID, "an import needs a source of CDRs")
+	}
+	return nil
+}
+
+// Import rates and stores CDRs. Each batch is decoded, checked,
+// deduplicated, rated and written with its aggregates in one transaction,
+// so a crash loses nothing reported as imported and re-running the same
+// import converges (what was stored comes back as duplicates).
+//
+// Three stages overlap: decoding batch N+2, rating N+1 and writing N. Rating
+// runs ahead on the state it keeps in memory; before N+1 is written, its
+// accounts are locked and their state read back, and if anyone else changed
+// it meanwhile (another importer, a world apply, a close), N+1 is rated
+// again from the database. A batch that meets a call stored before is done
+// again the careful way, looking every row up.
+func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	opts := in.ImportOptions
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 40_000
+	}
+	started := time.Now()
+	sess, err := s.Store.OpenIngest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	im := &importer{calls: s.Store.NewCalls, sess: sess, opts: opts, rep: &callbill.ImportReport{}, gen: -1}
+	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
+	stop := make(chan struct{})
+	defer close(stop)
+	go decodeBatches(in.Source, opts.BatchSize, batches, stop)
+	if opts.Strict {
+		err = im.strict(ctx, batches)
+	} else {
+		err = im.pipeline(ctx, batches)
+	}
+	if err != nil {
+		return nil, err
+	}
+	im.rep.Elapsed = time.Since(started)
+	return im.rep, nil
+}
+
+// importer holds what an import keeps across batches.
+type importer struct {
+	calls func(size int) Calls
+	sess  Session
+	opts  callbill.ImportOptions
+	rep   *callbill.ImportReport
+	rater *callbill.Rater // the rating state; in the pipeline, every account's
+	gen   int64           // the generation of the world the rater was built from
+}
+
+// errRollback ends a strict import that rejected rows: nothing is kept.
+var errRollback = errors.New("strict import rejected rows")
+
+// strict imports everything in one transaction, batch after batch, looking
+// every row up, and rolls it all back if any row is rejected.
+func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
+	err := im.sess.Write(ctx, func(tx Tx) error {
+		var read int64
+		for d := range batches {
+			if d.err != nil {
+				return d.err
+			}
+			read += d.read
+			w := &work{rows: d.rows}
+			if err := im.sequential(context.WithoutCancel(ctx), tx, w, true); err != nil {
+				return err
+			}
+			if err := im.merge(d.bad, &w.rep); err != nil {
+				return err
+			}
+			if im.opts.Progress != nil {
+				im.opts.Progress(read)
+			}
+		}
+		if im.rep.Rejected > 0 {
+			im.rep.Imported = 0
+			return errRollback
+		}
+		return nil
+	})
+	if errors.Is(err, errRollback) {
+		return nil
+	}
+	return err
+}

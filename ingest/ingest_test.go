@@ -1,0 +1,140 @@
+package ingest_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ingest"
+)
+
+func run(t *testing.T, f *fakeStore, opts callbill.ImportOptions, cdrs ...callbill.CDR) (*callbill.ImportReport, []callbill.Reject) {
+	t.Helper()
+	var seen []callbill.Reject
+	opts.OnReject = func(r callbill.Reject) error {
+		seen = append(seen, r)
+		return nil
+	}
+	rep, err := (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{Source: &rows{cdrs: cdrs}, ImportOptions: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, seen
+}
+
+func counts(rep *callbill.ImportReport) [4]int64 {
+	return [4]int64{rep.Imported, rep.Duplicates, rep.Rejected, rep.Conflicts}
+}
+
+const conflictReason = "conflict: contact c1 on instance i-1 was imported before with different content; the first stays"
+
+func TestDuplicateOrConflictInOneBatch(t *testing.T) {
+	f := newFakeStore()
+	first := call("c1", numTP, 0, 60)
+	other := first
+	other.End += 60
+	rep, rejects := run(t, f, callbill.ImportOptions{}, first, first, other)
+	if got := counts(rep); got != [4]int64{1, 1, 1, 1} {
+		t.Errorf("imported, duplicates, rejected, conflicts = %v, want [1 1 1 1]", got)
+	}
+	want := []callbill.Reject{{Pos: callbill.Pos{Line: 4}, Reason: conflictReason, Conflict: true}}
+	if !reflect.DeepEqual(rejects, want) || !reflect.DeepEqual(rep.Rejects, want) {
+		t.Errorf("rejects %+v, reported %+v, want %+v", rejects, rep.Rejects, want)
+	}
+	if got := f.db.calls[ingest.Identity{Instance: inst, Contact: "c1"}]; got.End != first.End {
+		t.Errorf("stored %+v, want the first", got.CDR)
+	}
+}
+
+func TestStoredBeforeIsDuplicateOrConflict(t *testing.T) {
+	f := newFakeStore()
+	first := call("c1", numTP, 0, 60)
+	if rep, _ := run(t, f, callbill.ImportOptions{}, first, call("c2", numTP, 1, 60)); rep.Imported != 2 {
+		t.Fatalf("first import: %+v", rep)
+	}
+	// Rated as new first, the batch meets calls stored before and is done
+	// again looking every row up.
+	other := call("c2", numTP, 1, 120)
+	rep, rejects := run(t, f, callbill.ImportOptions{}, first, other, call("c3", numTP, 2, 60))
+	if got := counts(rep); got != [4]int64{1, 1, 1, 1} {
+		t.Errorf("imported, duplicates, rejected, conflicts = %v, want [1 1 1 1]", got)
+	}
+	if f.storedBefore != 1 {
+		t.Errorf("%d batches refused as stored before, want 1", f.storedBefore)
+	}
+	if len(rejects) != 1 || rejects[0].Pos.Line != 3 || !rejects[0].Conflict {
+		t.Errorf("rejects %+v, want the conflict on line 3", rejects)
+	}
+	if len(f.db.calls) != 3 || f.db.calls[ingest.Identity{Instance: inst, Contact: "c2"}].End != call("c2", numTP, 1, 60).End {
+		t.Errorf("stored %d calls; c2 must stay as first imported", len(f.db.calls))
+	}
+	if used := f.db.used[callbill.AccountCycle{Account: acct, Cycle: callbill.NewCycle(2026, time.October)}]; used != 3 {
+		t.Errorf("platform minutes used %d, want 3 (the conflict and the duplicate count none)", used)
+	}
+}
+
+func TestRejectsInInputOrderAcrossBatches(t *testing.T) {
+	f := newFakeStore()
+	unknown := call("c2", numTP, 0, 60)
+	unknown.InstanceID = "i-x"
+	rep, rejects := run(t, f, callbill.ImportOptions{BatchSize: 2},
+		call("c1", numTP, 0, 60), unknown, callbill.CDR{}, call("c4", "02199999999", 0, 60), callbill.CDR{})
+	want := []callbill.Reject{
+		{Pos: callbill.Pos{Line: 3}, Reason: `unknown instance "i-x"`},
+		{Pos: callbill.Pos{Line: 4}, Reason: "bad row"},
+		{Pos: callbill.Pos{Line: 5}, Reason: `unknown service number "02199999999" on instance i-1`},
+		{Pos: callbill.Pos{Line: 6}, Reason: "bad row"},
+	}
+	if !reflect.DeepEqual(rejects, want) || !reflect.DeepEqual(rep.Rejects, want) {
+		t.Errorf("rejects %+v\nreported %+v\nwant %+v", rejects, rep.Rejects, want)
+	}
+	if got := counts(rep); got != [4]int64{1, 0, 4, 0} {
+		t.Errorf("imported, duplicates, rejected, conflicts = %v, want [1 0 4 0]", got)
+	}
+}
+
+func TestRateAgainWhenStateChanged(t *testing.T) {
+	f := newFakeStore()
+	oct := callbill.AccountCycle{Account: acct, Cycle: callbill.NewCycle(2026, time.October)}
+	// The batch is rated ahead on no minutes used; before it is written
+	// another writer takes the account to 199,999 minutes.
+	f.beforeWrite = func(db *state) { db.used[oct] = 199_999 }
+	rep, _ := run(t, f, callbill.ImportOptions{}, call("c1", numTP, 0, 180))
+	if rep.Imported != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	if f.writes != 2 {
+		t.Errorf("%d write transactions, want 2 (refused, then rated again)", f.writes)
+	}
+	got := f.db.calls[ingest.Identity{Instance: inst, Contact: "c1"}].Bands
+	if want := []callbill.BandUse{{Band: 1, Minutes: 1, Micro: 49_900}, {Band: 2, Minutes: 2, Micro: 44_900}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("bands %+v, want %+v (rated on the state written meanwhile)", got, want)
+	}
+	if f.db.used[oct] != 200_002 {
+		t.Errorf("platform minutes used %d, want 200002", f.db.used[oct])
+	}
+}
+
+func TestStrictImportsNothingWhenARowIsRejected(t *testing.T) {
+	f := newFakeStore()
+	rep, rejects := run(t, f, callbill.ImportOptions{Strict: true, BatchSize: 1}, call("c1", numTP, 0, 60), callbill.CDR{})
+	if got := counts(rep); got != [4]int64{0, 0, 1, 0} || len(rejects) != 1 {
+		t.Errorf("imported, duplicates, rejected, conflicts = %v, rejects %+v", got, rejects)
+	}
+	if len(f.db.calls) != 0 || len(f.db.used) != 0 {
+		t.Errorf("strict import kept %d calls", len(f.db.calls))
+	}
+	rep, _ = run(t, f, callbill.ImportOptions{Strict: true}, call("c1", numTP, 0, 60))
+	if rep.Imported != 1 || len(f.db.calls) != 1 {
+		t.Errorf("strict import of good rows: %+v", rep)
+	}
+}
+
+func TestInputNeedsASource(t *testing.T) {
+	_, err := (&ingest.Service{Store: newFakeStore()}).Import(context.Background(), ingest.Input{})
+	if callbill.ErrorCode(err) != callbill.EINVALID {
+		t.Errorf("err %v, want EINVALID", err)
+	}
+}

@@ -1,0 +1,274 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/callbill/callbill"
+)
+
+// errReplan says a batch rated ahead cannot be written as it is: the state
+// it was rated from changed (another writer, a world apply, a close).
+var errReplan = errors.New("the batch must be rated again")
+
+func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error {
+	// Statements run to the end once started: a cancellable context would
+	// make the driver watch each one from a goroutine of its own.
+	wctx := context.WithoutCancel(ctx)
+	type flight struct {
+		w    *work
+		bad  []callbill.Reject // the decoder's rejects of the batch's rows
+		read int64
+		done chan error
+	}
+	var prev *flight
+	var read int64
+	// land waits for the batch in flight and records it; a batch that could
+	// not be written as rated is done again in sequence.
+	land := func() error {
+		if prev == nil {
+			return nil
+		}
+		err := <-prev.done
+		if errors.Is(err, errReplan) || errors.Is(err, ErrStoredBefore) {
+			// Rated ahead of state that no longer holds, or it holds calls
+			// stored before (then look every row up straight away).
+			im.rater = nil
+			w := &work{rows: prev.w.rows}
+			err = im.batch(wctx, w, errors.Is(err, ErrStoredBefore))
+			prev.w = w
+		}
+		if err != nil {
+			return err
+		}
+		if err := im.merge(prev.bad, &prev.w.rep); err != nil {
+			return err
+		}
+		if im.opts.Progress != nil {
+			im.opts.Progress(prev.read)
+		}
+		prev = nil
+		return nil
+	}
+	for d := range batches {
+		if err := ctx.Err(); err != nil {
+			land()
+			return err
+		}
+		if d.err != nil {
+			land()
+			return d.err
+		}
+		read += d.read
+		if len(d.rows) == 0 {
+			// Only bad rows: they follow the batch in flight.
+			if err := land(); err != nil {
+				return err
+			}
+			if err := im.merge(d.bad, &batchReport{}); err != nil {
+				return err
+			}
+			continue
+		}
+		// Rate batch N+1 while batch N is being written.
+		var w *work
+		if im.rater != nil {
+			w = im.rateAhead(d.rows)
+		}
+		if err := land(); err != nil {
+			return err
+		}
+		if im.rater == nil || (w != nil && w.gen != im.gen) {
+			// No trusted state (first batch, or the last one was redone):
+			// read everything once, then rate.
+			if err := im.loadAll(wctx); err != nil {
+				return err
+			}
+			w = im.rateAhead(d.rows)
+		}
+		f := &flight{w: w, bad: d.bad, read: read, done: make(chan error, 1)}
+		go func() { f.done <- im.commitAhead(wctx, f.w) }()
+		prev = f
+	}
+	return land()
+}
+
+// loadAll reads the world and every account's rating state.
+func (im *importer) loadAll(ctx context.Context) error {
+	return im.sess.Read(ctx, func(tx Tx) error {
+		im.rater = nil
+		if err := im.prepareRater(ctx, tx); err != nil {
+			return err
+		}
+		all := make([]string, 0, len(im.rater.Instances))
+		seen := map[string]bool{}
+		for _, inst := range im.rater.Instances {
+			if !seen[inst.Account] {
+				seen[inst.Account] = true
+				all = append(all, inst.Account)
+			}
+		}
+		sort.Strings(all)
+		return im.loadState(ctx, tx, all)
+	})
+}
+
+// rateAhead screens and rates a batch on the in-memory state, noting the
+// touched accounts' state first.
+func (im *importer) rateAhead(rows []pending) *work {
+	w := &work{rows: rows, gen: im.gen, closed: im.rater.ClosedThrough}
+	im.screen(w)
+	w.start = im.rater.State(w.accounts)
+	im.rate(w)
+	return w
+}
+
+// commitAhead writes a batch rated ahead, if the state it was rated from
+// still holds under the accounts' locks; otherwise it rolls back with
+// errReplan and leaves the batch to be done again.
+func (im *importer) commitAhead(ctx context.Context, w *work) error {
+	err := im.sess.Write(ctx, func(tx Tx) error {
+		gen, err := tx.Generation(ctx)
+		if err != nil {
+			return err
+		}
+		if gen != w.gen {
+			return errReplan // a world apply or a close came in between
+		}
+		if err := tx.LockAccounts(ctx, w.accounts); err != nil {
+			return err
+		}
+		st, err := tx.RatingState(ctx, w.accounts, w.closed)
+		if err != nil {
+			return err
+		}
+		if !sameState(st, w.start) {
+			return errReplan
+		}
+		return im.store(ctx, tx, w)
+	})
+	if errors.Is(err, ErrRetry) {
+		return errReplan
+	}
+	return err // errReplan, ErrStoredBefore or a failure
+}
+
+// sameState reports whether two states agree; a platform count of zero is
+// the same as none.
+func sameState(a, b callbill.RaterState) bool {
+	for k, v := range a.PlatformUsed {
+		if v != 0 && b.PlatformUsed[k] != v {
+			return false
+		}
+	}
+	for k, v := range b.PlatformUsed {
+		if v != 0 && a.PlatformUsed[k] != v {
+			return false
+		}
+	}
+	if len(a.Packages) != len(b.Packages) {
+		return false
+	}
+	left := make(map[string]int64, len(b.Packages))
+	for _, p := range b.Packages {
+		left[p.ID] = p.Remaining
+	}
+	for _, p := range a.Packages {
+		if left[p.ID] != p.Remaining {
+			return false
+		}
+	}
+	return true
+}
+
+// batch imports one batch in sequence, in its own transaction: unless
+// careful, first rating every row as new, and if the database already holds
+// one of them, again the careful way, looking every row up.
+func (im *importer) batch(ctx context.Context, w *work, careful bool) error {
+	tries := 0
+	rows := w.rows
+	for ; ; careful = true {
+		*w = work{rows: rows}
+		err := im.sess.Write(ctx, func(tx Tx) error { return im.sequential(ctx, tx, w, careful) })
+		im.rater = nil // it holds only this batch's accounts now (or a rolled-back batch)
+		if errors.Is(err, ErrStoredBefore) && !careful {
+			continue
+		}
+		if errors.Is(err, ErrRetry) && tries < 5 { // lost a race with another writer: again, carefully
+			tries++
+			continue
+		}
+		return err
+	}
+}
+
+// sequential dedupes, rates and writes one batch inside tx, reading the
+// state of its accounts under their locks. careful looks every row up before
+// rating; otherwise a row stored before fails the write with ErrStoredBefore.
+func (im *importer) sequential(ctx context.Context, tx Tx, w *work, careful bool) error {
+	if err := im.prepareRater(ctx, tx); err != nil {
+		return err
+	}
+	im.screen(w)
+	if len(w.cand) == 0 {
+		return nil
+	}
+	if err := tx.LockAccounts(ctx, w.accounts); err != nil {
+		return err
+	}
+	if err := im.loadState(ctx, tx, w.accounts); err != nil {
+		return err
+	}
+	// Under the accounts' locks nobody else stores their calls, so what the
+	// careful path looks up stays true until the batch commits.
+	if careful {
+		if err := im.filterStored(ctx, tx, w); err != nil {
+			return err
+		}
+	}
+	im.rate(w)
+	return im.store(ctx, tx, w)
+}
+
+// prepareRater (re)loads the world when a world apply or a close changed it
+// since (the generation differs); imports do not change it.
+func (im *importer) prepareRater(ctx context.Context, tx Tx) error {
+	gen, err := tx.Generation(ctx)
+	if err != nil {
+		return err
+	}
+	if im.rater != nil && gen == im.gen {
+		return nil
+	}
+	r, err := tx.Rater(ctx)
+	if err != nil {
+		return err
+	}
+	im.rater, im.gen = r, gen
+	return nil
+}
+
+// loadState loads, for the accounts a batch touches, what rating consumes.
+// It is read inside the batch's transaction after the accounts are locked,
+// so several importers never rate from stale state.
+func (im *importer) loadState(ctx context.Context, tx Tx, accounts []string) error {
+	st, err := tx.RatingState(ctx, accounts, im.rater.ClosedThrough)
+	if err != nil {
+		return err
+	}
+	im.rater.Load(st)
+	return nil
+}
+
+// store writes a rated batch in tx; a batch of no call writes nothing.
+func (im *importer) store(ctx context.Context, tx Tx, w *work) error {
+	if w.rated.Calls.Len() == 0 {
+		return nil
+	}
+	if err := tx.StoreBatch(ctx, w.rated); err != nil {
+		return err
+	}
+	w.rep.imported = int64(w.rated.Calls.Len())
+	return nil
+}

@@ -1,0 +1,92 @@
+package ingest
+
+import (
+	"context"
+	"sort"
+
+	"github.com/callbill/callbill"
+)
+
+// screen drops duplicates within the batch and the rows rating can never
+// take, and finds the accounts the rest touch.
+func (im *importer) screen(w *work) {
+	r := im.rater
+	seen := make(map[Identity]int, len(w.rows))
+	w.cand = make([]found, 0, len(w.rows))
+	touched := map[string]bool{}
+	for i := range w.rows {
+		c := &w.rows[i].cdr
+		id := Identity{c.InstanceID, c.ContactID}
+		if j, ok := seen[id]; ok {
+			w.dupOrConflict(w.rows[i].pos, &w.rows[j].cdr, c)
+			continue
+		}
+		seen[id] = i
+		inst, num, err := r.Lookup(c)
+		if err != nil {
+			w.reject(w.rows[i].pos, callbill.ErrorMessage(err), false)
+			continue
+		}
+		touched[inst.Account] = true
+		w.cand = append(w.cand, found{row: i, inst: inst, num: num})
+	}
+	w.accounts = make([]string, 0, len(touched))
+	for a := range touched {
+		w.accounts = append(w.accounts, a)
+	}
+	sort.Strings(w.accounts)
+}
+
+// filterStored drops the candidates stored before: duplicates, or
+// conflicts when the content differs.
+func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
+	ids := make([]Identity, len(w.cand))
+	for n, f := range w.cand {
+		c := &w.rows[f.row].cdr
+		ids[n] = Identity{c.InstanceID, c.ContactID}
+	}
+	stored, err := tx.Stored(ctx, ids)
+	if err != nil {
+		return err
+	}
+	fresh := w.cand[:0:0]
+	for n, f := range w.cand {
+		if old, ok := stored[ids[n]]; ok {
+			w.dupOrConflict(w.rows[f.row].pos, &old, &w.rows[f.row].cdr)
+			continue
+		}
+		fresh = append(fresh, f)
+	}
+	w.cand = fresh
+	return nil
+}
+
+// rate rates the candidates in input order on the rater's state, adds them
+// to the batch's aggregates, hands them to the store's packing, and takes
+// the state the batch changed. Nothing per call outlives it but what the
+// packing keeps.
+func (im *importer) rate(w *work) {
+	r := im.rater
+	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
+	call := new(callbill.Call) // one for the batch: Add does not keep it
+	for _, f := range w.cand {
+		row := &w.rows[f.row]
+		var err error
+		*call, err = r.RateFound(&row.cdr, f.inst, f.num)
+		if err != nil { // screen let it through, so this does not happen; still, never lose a row
+			w.reject(row.pos, callbill.ErrorMessage(err), false)
+			continue
+		}
+		call.Aggregate(b.Agg)
+		if n := call.StoredBytes(); n > 0 {
+			b.Rec[callbill.RecKey{Account: call.Account, StartCycle: call.StartCycle, Instance: call.InstanceID}] += n
+		}
+		if b.MinCycle == 0 || call.Cycle < b.MinCycle {
+			b.MinCycle = call.Cycle
+		}
+		b.Calls.Add(call)
+	}
+	b.Changes = r.Changes()
+	w.rated, w.cand = b, nil // the packing keeps what storing needs
+
+}
