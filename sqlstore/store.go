@@ -20,7 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, "pgx"
 )
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Store is callbill's SQL store.
