@@ -81,8 +81,8 @@ func (p *ExportParams) Filter() (UsageFilter, error) {
 	default:
 		return f, Errorf(EINVALID, "an export needs a cycle (YYYY-MM) or a from/to range")
 	}
-	if f.Direction != "" && f.Direction != Inbound && f.Direction != Outbound {
-		return f, Errorf(EINVALID, "direction must be inbound or outbound")
+	if err := f.CheckDirection(); err != nil {
+		return f, err
 	}
 	if p.Format != "" && p.Format != "csv" && p.Format != "xlsx" {
 		return f, Errorf(EINVALID, "format must be csv or xlsx")

@@ -281,8 +281,8 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	if o := q.Get("order"); o != "" && o != "asc" && o != "desc" {
 		return callbill.Errorf(callbill.EINVALID, "order must be asc or desc")
 	}
-	if f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound {
-		return callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
+	if err := f.CheckDirection(); err != nil {
+		return err
 	}
 	if v := q.Get("after"); v != "" {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil {
