@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -10,12 +9,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/internal/testutil"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 )
@@ -184,28 +183,11 @@ func (b brokenStore) Ledger(ctx context.Context, uid string) ([]callbill.LedgerE
 	return nil, nil
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPanicInPageAnswers500: a page that panics answers the console's
 // error page (500) with its stack in the log; the console goes on serving.
 func TestPanicInPageAnswers500(t *testing.T) {
 	f := newFixture(t, 100)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	srv := f.serveConsole(t, &console.Server{Store: brokenStore{f.store}, OperatorKey: operatorKey, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := f.client(t)
 	c.base = srv.URL

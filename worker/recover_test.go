@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/testutil"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -40,23 +40,6 @@ func (b buggy) CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.Clos
 }
 
 func (b buggy) Sweep(ctx context.Context) error { panic("sweep bug") }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type oneCall struct{ done bool }
 
@@ -100,7 +83,7 @@ accounts:
 	if rep, err := s.Import(ctx, &oneCall{}, callbill.ImportOptions{}); err != nil || rep.Imported != 1 {
 		t.Fatalf("import: %+v %v", rep, err)
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	dir := filepath.Join(t.TempDir(), "exports")
 	var outcomes []string
 	var mu sync.Mutex
