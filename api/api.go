@@ -27,6 +27,7 @@ import (
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/jobs"
 )
 
 // Store is what the API needs of the store (sqlstore.Store).
@@ -34,9 +35,8 @@ type Store interface {
 	Import(ctx context.Context, src callbill.CDRSource, opts callbill.ImportOptions) (*callbill.ImportReport, error)
 	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
 	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
-	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
+	jobs.Store
 	Job(ctx context.Context, id int64) (*callbill.Job, error)
-	Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error)
 	AccountExists(ctx context.Context, uid string) error
 }
 
@@ -541,8 +541,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	if key == "" {
 		key = newKey()
 	}
-	params, _ := json.Marshal(p)
-	job, created, err := s.Store.EnqueueJob(r.Context(), callbill.JobExport, "export:"+p.Account+":"+key, p.Account, string(params))
+	job, created, err := (jobs.Service{Store: s.Store}).RequestExport(r.Context(), jobs.ExportInput{Key: key, Params: p})
 	if err != nil {
 		return err
 	}
@@ -556,16 +555,17 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 // listExports lists export records (导出记录), newest first: a tenant's
 // own, or for the operator every account's (or ?account=).
 func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
-	acct := principal(r).Account
-	if acct == "" {
-		acct = r.URL.Query().Get("account")
+	q := callbill.JobQuery{Kind: callbill.JobExport, Account: principal(r).Account}
+	if q.Account == "" {
+		q.Account = r.URL.Query().Get("account")
 	}
-	jobs, err := s.Store.Jobs(r.Context(), callbill.JobExport, acct)
+	q.AllAccounts = q.Account == ""
+	list, err := (jobs.Service{Store: s.Store}).List(r.Context(), q)
 	if err != nil {
 		return err
 	}
 	out := []jobJSON{}
-	for _, j := range jobs {
+	for _, j := range list {
 		out = append(out, toJobJSON(r, j))
 	}
 	return writeJSON(w, http.StatusOK, out)

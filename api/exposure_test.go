@@ -88,10 +88,10 @@ func TestTenantJobJSONShowsNoPathNorNode(t *testing.T) {
 // standard way of cutting a connection, does checking an account.
 type panicky struct{ *sqlstore.Store }
 
-func (p panicky) Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error) {
+func (p panicky) Jobs(ctx context.Context, q callbill.JobQuery) ([]*callbill.Job, error) {
 	var jobs map[string][]*callbill.Job
 	//lint:ignore SA5000 the bug this test needs: a runtime panic
-	jobs[kind] = nil
+	jobs[q.Kind] = nil
 	return nil, nil
 }
 

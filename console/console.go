@@ -40,6 +40,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/jobs"
 	"github.com/shopspring/decimal"
 )
 
@@ -53,9 +54,8 @@ type Store interface {
 	Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry, error)
 	VoicePackages(ctx context.Context, uid string) ([]callbill.VoicePackage, time.Time, error)
 	Usage(ctx context.Context, uid string, f callbill.UsageFilter) ([]callbill.Call, int64, error)
-	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
+	jobs.Store
 	Job(ctx context.Context, id int64) (*callbill.Job, error)
-	Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error)
 	Location(ctx context.Context) (*time.Location, error)
 
 	// operator pages

@@ -16,6 +16,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/jobs"
 	"github.com/shopspring/decimal"
 )
 
@@ -162,7 +163,7 @@ func TestTenantIsolation(t *testing.T) {
 	// An export of the other tenant, to try to download, and its invoice
 	// title, application and contracts, to try to reach.
 	ctx := context.Background()
-	job, _, err := f.store.EnqueueJob(ctx, callbill.JobExport, "x", f.uid2, `{"account":"`+f.uid2+`","cycle":"`+f.cycle.String()+`"}`)
+	job, _, err := (jobs.Service{Store: f.store}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "x", Account: f.uid2, Params: `{"account":"` + f.uid2 + `","cycle":"` + f.cycle.String() + `"}`})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/jobs"
 )
 
 // option is an entry of a select.
@@ -449,8 +450,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, v *view) e
 	if !formKey.MatchString(key) {
 		return callbill.Errorf(callbill.EINVALID, "the export form has no key; reload the page")
 	}
-	params, _ := json.Marshal(p)
-	job, _, err := s.Store.EnqueueJob(ctx, callbill.JobExport, "export:"+v.UID+":console-"+key, v.UID, string(params))
+	job, _, err := (jobs.Service{Store: s.Store}).RequestExport(ctx, jobs.ExportInput{Key: "console-" + key, Params: p})
 	if err != nil {
 		return err
 	}
@@ -477,15 +477,15 @@ func (s *Server) exports(w http.ResponseWriter, r *http.Request, v *view) error 
 	if err != nil {
 		return err
 	}
-	jobs, err := s.Store.Jobs(ctx, callbill.JobExport, v.UID)
+	list, err := (jobs.Service{Store: s.Store}).List(ctx, callbill.JobQuery{Kind: callbill.JobExport, Account: v.UID})
 	if err != nil {
 		return err
 	}
 	d := exportsData{}
 	d.New, _ = strconv.ParseInt(r.URL.Query().Get("job"), 10, 64)
-	if len(jobs) > maxExportRows {
-		d.More = len(jobs) - maxExportRows
-		jobs = jobs[:maxExportRows]
+	if len(list) > maxExportRows {
+		d.More = len(list) - maxExportRows
+		list = list[:maxExportRows]
 	}
 	t := table{ID: "exports-table", Empty: v.T("empty.exports"), Cols: []col{
 		{Key: "id", Label: v.T("col.job"), Num: true}, {Key: "created_at", Label: v.T("col.created")},
@@ -493,7 +493,7 @@ func (s *Server) exports(w http.ResponseWriter, r *http.Request, v *view) error 
 		{Key: "rows", Label: v.T("col.rows"), Num: true}, {Key: "bytes", Label: v.T("col.size"), Num: true},
 		{Key: "finished_at", Label: v.T("col.finished")}, {Key: "expires_at", Label: v.T("col.expires")},
 		{Key: "file", Label: v.T("col.action")}}}
-	for _, j := range jobs {
+	for _, j := range list {
 		var p callbill.ExportParams
 		json.Unmarshal([]byte(j.Params), &p)
 		var res export.Result

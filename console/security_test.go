@@ -15,6 +15,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/internal/testutil"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 )
@@ -142,7 +143,7 @@ func TestParseTrustedProxies(t *testing.T) {
 func TestTenantExportsPageShowsNoPathNorNode(t *testing.T) {
 	f := newFixture(t, 100)
 	ctx := context.Background()
-	job, _, err := f.store.EnqueueJob(ctx, callbill.JobExport, "exposure", f.uid1, `{"account":"`+f.uid1+`","cycle":"`+f.cycle.String()+`"}`)
+	job, _, err := (jobs.Service{Store: f.store}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "exposure", Account: f.uid1, Params: `{"account":"` + f.uid1 + `","cycle":"` + f.cycle.String() + `"}`})
 	if err != nil {
 		t.Fatal(err)
 	}

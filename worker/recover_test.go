@@ -13,6 +13,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/internal/testutil"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 	"github.com/callbill/callbill/world"
@@ -91,7 +92,7 @@ accounts:
 		Log:   slog.New(slog.NewTextHandler(&logs, nil)),
 		OnJob: func(kind, outcome string) { mu.Lock(); outcomes = append(outcomes, kind+" "+outcome); mu.Unlock() }}
 	enqueue := func(kind, key, account, params string) int64 {
-		j, _, err := s.EnqueueJob(ctx, kind, key, account, params)
+		j, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: kind, Key: key, Account: account, Params: params})
 		if err != nil {
 			t.Fatal(err)
 		}
