@@ -47,7 +47,7 @@ import (
 // Store is what the console reads and does (sqlstore.Store).
 type Store interface {
 	// tenant pages
-	Accounts(ctx context.Context, uid string) ([]callbill.Account, error)
+	Account(ctx context.Context, uid string) (*callbill.Account, error)
 	Bill(ctx context.Context, uid string, c callbill.Cycle, daily bool) (*callbill.Bill, error)
 	BillCycles(ctx context.Context, uid string) ([]callbill.Cycle, error)
 	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
@@ -63,6 +63,7 @@ type Store interface {
 	CloseCycle(ctx context.Context, c callbill.Cycle) (*callbill.CloseReport, error)
 	TopUp(ctx context.Context, uid string, amount decimal.Decimal, key string) (*callbill.MoneyResult, error)
 	AccessKeys(ctx context.Context, uid string) ([]callbill.AccessKeyInfo, error)
+	AllAccessKeys(ctx context.Context) ([]callbill.AccessKeyInfo, error)
 	CreateAccessKey(ctx context.Context, uid string) (*callbill.AccessKey, error)
 	RevokeAccessKey(ctx context.Context, id string) error
 
@@ -367,11 +368,11 @@ func (s *Server) guard(scope Scope, h page) http.Handler {
 
 // loadAccount puts the account a page is about into the view.
 func (s *Server) loadAccount(ctx context.Context, v *view, uid string) error {
-	accts, err := s.Store.Accounts(ctx, uid)
+	a, err := s.Store.Account(ctx, uid)
 	if err != nil {
 		return err
 	}
-	v.Account = &accts[0]
+	v.Account = a
 	v.UID = uid
 	return nil
 }
