@@ -1,6 +1,9 @@
 package callbill
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // JobStatus is the state of a background job (export records, 导出记录).
 type JobStatus string
@@ -81,8 +84,8 @@ func (p *ExportParams) Filter() (UsageFilter, error) {
 	default:
 		return f, Errorf(EINVALID, "an export needs a cycle (YYYY-MM) or a from/to range")
 	}
-	if f.Direction != "" && f.Direction != Inbound && f.Direction != Outbound {
-		return f, Errorf(EINVALID, "direction must be inbound or outbound")
+	if err := f.CheckDirection(); err != nil {
+		return f, err
 	}
 	if p.Format != "" && p.Format != "csv" && p.Format != "xlsx" {
 		return f, Errorf(EINVALID, "format must be csv or xlsx")
@@ -92,3 +95,46 @@ func (p *ExportParams) Filter() (UsageFilter, error) {
 
 // ExportKeepDays is how long an export's file is kept before it expires.
 const ExportKeepDays = 7
+
+// JobRequest asks for a job. Asking again with the same key (in the same
+// account) is the same job.
+type JobRequest struct {
+	Kind    string
+	Key     string
+	Account string // "" for the operator's jobs (automatic close)
+	Params  string // JSON
+}
+
+// Validate reports every missing field.
+func (r *JobRequest) Validate() error {
+	var errs []error
+	if r.Kind == "" {
+		errs = append(errs, Errorf(EINVALID, "a job needs a kind"))
+	}
+	if r.Key == "" {
+		errs = append(errs, Errorf(EINVALID, "a job needs a key"))
+	}
+	if r.Kind == JobExport && r.Account == "" {
+		errs = append(errs, Errorf(EINVALID, "an export job needs an account"))
+	}
+	return errors.Join(errs...)
+}
+
+// JobQuery selects the jobs of a kind: of one account, or of every account.
+type JobQuery struct {
+	Kind        string
+	Account     string
+	AllAccounts bool
+}
+
+// Validate reports every problem: a kind, and an account or all accounts.
+func (q *JobQuery) Validate() error {
+	var errs []error
+	if q.Kind == "" {
+		errs = append(errs, Errorf(EINVALID, "a job query needs a kind"))
+	}
+	if (q.Account == "") == !q.AllAccounts {
+		errs = append(errs, Errorf(EINVALID, "a job query takes an account or all accounts"))
+	}
+	return errors.Join(errs...)
+}

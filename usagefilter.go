@@ -37,3 +37,15 @@ func (f *UsageFilter) Match(c *Call) bool {
 	}
 	return true
 }
+
+// Valid reports whether d is a call's direction: inbound or outbound.
+func (d Direction) Valid() bool { return d == Inbound || d == Outbound }
+
+// CheckDirection is the filters' one direction rule, whoever builds the
+// filter: empty (either direction), inbound or outbound.
+func (f *UsageFilter) CheckDirection() error {
+	if f.Direction != "" && !f.Direction.Valid() {
+		return Errorf(EINVALID, "direction must be inbound or outbound")
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,12 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/internal/testutil"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 )
@@ -89,38 +88,21 @@ func TestTenantJobJSONShowsNoPathNorNode(t *testing.T) {
 // standard way of cutting a connection, does checking an account.
 type panicky struct{ *sqlstore.Store }
 
-func (p panicky) Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error) {
+func (p panicky) Jobs(ctx context.Context, q callbill.JobQuery) ([]*callbill.Job, error) {
 	var jobs map[string][]*callbill.Job
 	//lint:ignore SA5000 the bug this test needs: a runtime panic
-	jobs[kind] = nil
+	jobs[q.Kind] = nil
 	return nil, nil
 }
 
 func (p panicky) AccountExists(ctx context.Context, uid string) error { panic(http.ErrAbortHandler) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestPanicInHandlerAnswers500: a handler that panics answers the usual
 // problem (internal, "internal error") with its stack in the log, the
 // metrics count the 500, and the server goes on answering.
 func TestPanicInHandlerAnswers500(t *testing.T) {
 	_, s, exports, _ := setupServer(t)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	as := &api.Server{Store: panicky{s}, Rest: s, Keys: s, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
 		Log: slog.New(slog.NewTextHandler(&logs, nil))}
 	srv := httptest.NewServer(as.Handler())

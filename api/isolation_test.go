@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/jobs"
 )
 
 // request sends a request as a tenant (AccessKey by HTTP Basic) or, with an
@@ -182,7 +184,7 @@ func TestExportDownloadCannotLeaveTheFolder(t *testing.T) {
 	srv, s, exports, _ := setupServer(t)
 	ctx := context.Background()
 	for i, path := range []string{"../../../../etc/passwd", "/etc/passwd", "link.csv"} {
-		job, _, err := s.EnqueueJob(ctx, "export", "trav"+itoa(int64(i)), "1001", `{"account":"1001","cycle":"2026-10"}`)
+		job, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: "export", Key: "trav" + itoa(int64(i)), Account: "1001", Params: `{"account":"1001","cycle":"2026-10"}`})
 		if err != nil {
 			t.Fatal(err)
 		}

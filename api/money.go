@@ -144,7 +144,7 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	dir := callbill.Direction(strings.ToLower(q.Get("direction")))
-	if q.Get("instance") == "" || q.Get("number") == "" || (dir != callbill.Inbound && dir != callbill.Outbound) {
+	if q.Get("instance") == "" || q.Get("number") == "" || !dir.Valid() {
 		return callbill.Errorf(callbill.EINVALID, "authorize needs instance, number and direction (inbound or outbound)")
 	}
 	if s.Authorize == nil {

@@ -17,7 +17,8 @@ import (
 
 // RestStore is what the resource routes need (sqlstore.Store).
 type RestStore interface {
-	Accounts(ctx context.Context, uid string) ([]callbill.Account, error)
+	AllAccounts(ctx context.Context) ([]callbill.Account, error)
+	Account(ctx context.Context, uid string) (*callbill.Account, error)
 	PriceOverrides(ctx context.Context) ([]callbill.Price, error)
 	VoicePackages(ctx context.Context, uid string) ([]callbill.VoicePackage, time.Time, error)
 	Usage(ctx context.Context, uid string, f callbill.UsageFilter) ([]callbill.Call, int64, error)
@@ -55,7 +56,7 @@ type accountSummary struct {
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
-	accts, err := s.Rest.Accounts(r.Context(), "")
+	accts, err := s.Rest.AllAccounts(r.Context())
 	if err != nil {
 		return err
 	}
@@ -83,12 +84,12 @@ type instanceOut struct {
 }
 
 func (s *Server) account1(r *http.Request) (*callbill.Account, *time.Location, error) {
-	accts, err := s.Rest.Accounts(r.Context(), r.PathValue("uid"))
+	a, err := s.Rest.Account(r.Context(), r.PathValue("uid"))
 	if err != nil {
 		return nil, nil, err
 	}
 	loc, err := s.Rest.Location(r.Context())
-	return &accts[0], loc, err
+	return a, loc, err
 }
 
 func rfc3339(t time.Time, loc *time.Location) string {
@@ -283,8 +284,8 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	if o := q.Get("order"); o != "" && o != "asc" && o != "desc" {
 		return callbill.Errorf(callbill.EINVALID, "order must be asc or desc")
 	}
-	if f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound {
-		return callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
+	if err := f.CheckDirection(); err != nil {
+		return err
 	}
 	if v := q.Get("after"); v != "" {
 		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil {

@@ -153,12 +153,12 @@ func benchInvoices(b *testing.B, s *sqlstore.Store, uid string, cycle callbill.C
 		b.Fatal(err)
 	}
 	if len(ts) == 0 {
-		accts, _ := s.Accounts(ctx, uid)
+		accts, _ := s.Account(ctx, uid)
 		kind, tax := callbill.TitleCompany, "91350100M000100Y43"
-		if accts[0].Kind == callbill.AccountIndividual {
+		if accts.Kind == callbill.AccountIndividual {
 			kind, tax = callbill.TitlePerson, ""
 		}
-		t, err := inv.SaveTitle(ctx, callbill.InvoiceTitle{Account: uid, Kind: kind, Type: callbill.InvoiceGeneral, Name: accts[0].Name, TaxID: tax})
+		t, err := inv.SaveTitle(ctx, callbill.InvoiceTitle{Account: uid, Kind: kind, Type: callbill.InvoiceGeneral, Name: accts.Name, TaxID: tax})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -739,11 +739,11 @@ func TestBrowserInvoicesAndContracts(t *testing.T) {
 	tb := newTab(t, f.srv.URL)
 	ctx := context.Background()
 	uid := f.uid1
-	accts, err := f.store.Accounts(ctx, uid)
+	accts, err := f.store.Account(ctx, uid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := accts[0].Name
+	name := accts.Name
 
 	tb.login(map[string]string{"#ak-id": f.key1.ID, "#ak-secret": f.key1.Secret}, "#ak-submit")
 	tb.open("/console/a/" + uid + "/invoices")

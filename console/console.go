@@ -41,28 +41,29 @@ import (
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/ledger"
 )
 
 // Store is what the console reads and does (sqlstore.Store).
 type Store interface {
 	// tenant pages
-	Accounts(ctx context.Context, uid string) ([]callbill.Account, error)
+	Account(ctx context.Context, uid string) (*callbill.Account, error)
 	closing.Store // bills, and the operator's close
 	BillCycles(ctx context.Context, uid string) ([]callbill.Cycle, error)
 	Status(ctx context.Context, uid string) (*callbill.AccountStatus, error)
 	Ledger(ctx context.Context, uid string) ([]callbill.LedgerEntry, error)
 	VoicePackages(ctx context.Context, uid string) ([]callbill.VoicePackage, time.Time, error)
 	Usage(ctx context.Context, uid string, f callbill.UsageFilter) ([]callbill.Call, int64, error)
-	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
+	jobs.Store
 	Job(ctx context.Context, id int64) (*callbill.Job, error)
-	Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error)
 	Location(ctx context.Context) (*time.Location, error)
 
 	// operator pages
 	AccountStandings(ctx context.Context) ([]callbill.AccountStatus, error)
 	ledger.Store // top-ups
 	AccessKeys(ctx context.Context, uid string) ([]callbill.AccessKeyInfo, error)
+	AllAccessKeys(ctx context.Context) ([]callbill.AccessKeyInfo, error)
 	CreateAccessKey(ctx context.Context, uid string) (*callbill.AccessKey, error)
 	RevokeAccessKey(ctx context.Context, id string) error
 
@@ -370,11 +371,11 @@ func (s *Server) guard(scope Scope, h page) http.Handler {
 
 // loadAccount puts the account a page is about into the view.
 func (s *Server) loadAccount(ctx context.Context, v *view, uid string) error {
-	accts, err := s.Store.Accounts(ctx, uid)
+	a, err := s.Store.Account(ctx, uid)
 	if err != nil {
 		return err
 	}
-	v.Account = &accts[0]
+	v.Account = a
 	v.UID = uid
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/jobs"
 	"github.com/shopspring/decimal"
 )
 
@@ -157,19 +158,19 @@ func TestTenantIsolation(t *testing.T) {
 	f := newFixture(t, 2000)
 	c := f.tenant(t)
 	tok := c.token("/console/a/" + f.uid1 + "/overview")
-	other, err := f.store.Accounts(context.Background(), f.uid2)
+	other, err := f.store.Account(context.Background(), f.uid2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// An export of the other tenant, to try to download, and its invoice
 	// title, application and contracts, to try to reach.
 	ctx := context.Background()
-	job, _, err := f.store.EnqueueJob(ctx, callbill.JobExport, "x", f.uid2, `{"account":"`+f.uid2+`","cycle":"`+f.cycle.String()+`"}`)
+	job, _, err := (jobs.Service{Store: f.store}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "x", Account: f.uid2, Params: `{"account":"` + f.uid2 + `","cycle":"` + f.cycle.String() + `"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
 	title, err := f.invoices().SaveTitle(ctx, callbill.InvoiceTitle{Account: f.uid2, Kind: callbill.TitleCompany, Type: callbill.InvoiceGeneral,
-		Name: other[0].Name, TaxID: "91350100M000100Y43"})
+		Name: other.Name, TaxID: "91350100M000100Y43"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	form := url.Values{"csrf": {tok}, "key": {"isolation-test-key-0123456789"}, "account": {f.uid2}, "amount": {"1"},
 		"cycle": {f.open.String()}, "confirm": {"yes"}, "title": {title.ID}, "kind": {"service"}, "from": {f.cycle.String()},
-		"to": {f.cycle.String()}, "name": {other[0].Name}, "reason": {"isolation"}, "invoice_no": {"12345678"},
+		"to": {f.cycle.String()}, "name": {other.Name}, "reason": {"isolation"}, "invoice_no": {"12345678"},
 		"invoice_date": {time.Now().In(loc).Format("2006-01-02")}, "phone": {"13800138000"}}
 	checked, own := 0, 0
 	for _, r := range f.cons.Routes() {
@@ -223,7 +224,7 @@ func TestTenantIsolation(t *testing.T) {
 				if resp.StatusCode != http.StatusNotFound {
 					t.Errorf("%s %s (%s): %d", m, path, r.Scope, resp.StatusCode)
 				}
-				if strings.Contains(body, other[0].Name) || strings.Contains(body, f.uid2) && !strings.Contains(path, f.uid2) ||
+				if strings.Contains(body, other.Name) || strings.Contains(body, f.uid2) && !strings.Contains(path, f.uid2) ||
 					strings.Contains(body, id) && id != itoa(job.ID) && !strings.Contains(path, id) {
 					t.Errorf("%s %s shows the other tenant", m, path)
 				}

@@ -101,8 +101,8 @@ func TestInvoiceForms(t *testing.T) {
 	c := f.tenant(t)
 	a := "/console/a/" + f.uid1 + "/"
 	page := a + "invoices"
-	acct, _ := f.store.Accounts(ctx, f.uid1)
-	name := acct[0].Name
+	acct, _ := f.store.Account(ctx, f.uid1)
+	name := acct.Name
 	if _, body := c.get(page); !strings.Contains(body, `id="apply-need-title"`) {
 		t.Fatal("the apply form shows without a title")
 	}

@@ -185,7 +185,12 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, v *view, uid s
 	if err != nil {
 		return err
 	}
-	keys, err := s.Store.AccessKeys(ctx, uid)
+	var keys []callbill.AccessKeyInfo
+	if uid == "" { // the form's "all"
+		keys, err = s.Store.AllAccessKeys(ctx)
+	} else {
+		keys, err = s.Store.AccessKeys(ctx, uid)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -10,12 +9,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
+	"github.com/callbill/callbill/internal/testutil"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
 )
@@ -143,7 +143,7 @@ func TestParseTrustedProxies(t *testing.T) {
 func TestTenantExportsPageShowsNoPathNorNode(t *testing.T) {
 	f := newFixture(t, 100)
 	ctx := context.Background()
-	job, _, err := f.store.EnqueueJob(ctx, callbill.JobExport, "exposure", f.uid1, `{"account":"`+f.uid1+`","cycle":"`+f.cycle.String()+`"}`)
+	job, _, err := (jobs.Service{Store: f.store}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "exposure", Account: f.uid1, Params: `{"account":"` + f.uid1 + `","cycle":"` + f.cycle.String() + `"}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,28 +184,11 @@ func (b brokenStore) Ledger(ctx context.Context, uid string) ([]callbill.LedgerE
 	return nil, nil
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPanicInPageAnswers500: a page that panics answers the console's
 // error page (500) with its stack in the log; the console goes on serving.
 func TestPanicInPageAnswers500(t *testing.T) {
 	f := newFixture(t, 100)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	srv := f.serveConsole(t, &console.Server{Store: brokenStore{f.store}, OperatorKey: operatorKey, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := f.client(t)
 	c.base = srv.URL

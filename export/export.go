@@ -162,10 +162,8 @@ func checkFilter(f callbill.UsageFilter) error {
 		return callbill.Errorf(callbill.EINVALID, "an export needs a cycle or a start-time range (from and to)")
 	case f.Cycle == 0 && !f.From.Before(f.To):
 		return callbill.Errorf(callbill.EINVALID, "the range's from must be before its to")
-	case f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound:
-		return callbill.Errorf(callbill.EINVALID, "direction must be inbound or outbound")
 	}
-	return nil
+	return f.CheckDirection()
 }
 
 // UsageCSV writes account's usage detail of cycle to path as CSV with the

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
@@ -245,11 +246,11 @@ func TestConflictNamesOnlyTheCallersKey(t *testing.T) {
 				return err
 			},
 			func() error {
-				_, _, err := s.EnqueueJob(ctx, callbill.JobExport, "exp", "5002", `{"cycle":"2026-10"}`)
+				_, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "exp", Account: "5002", Params: `{"cycle":"2026-10"}`})
 				if err != nil {
 					return err
 				}
-				_, _, err = s.EnqueueJob(ctx, callbill.JobExport, "exp", "5002", `{"cycle":"2026-11"}`)
+				_, _, err = (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "exp", Account: "5002", Params: `{"cycle":"2026-11"}`})
 				return err
 			},
 		} {
@@ -276,15 +277,15 @@ func TestExportKeysAreTheAccountsOwn(t *testing.T) {
 		ctx := context.Background()
 		mustApply(t, s, twoAccounts)
 		params := func(uid string) string { return `{"account":"` + uid + `","cycle":"2026-10"}` }
-		a, created, err := s.EnqueueJob(ctx, callbill.JobExport, "same", "5001", params("5001"))
+		a, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "same", Account: "5001", Params: params("5001")})
 		if err != nil || !created {
 			t.Fatalf("5001: %v %v", created, err)
 		}
-		b, created, err := s.EnqueueJob(ctx, callbill.JobExport, "same", "5002", params("5002"))
+		b, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "same", Account: "5002", Params: params("5002")})
 		if err != nil || !created || b.ID == a.ID || b.Account != "5002" {
 			t.Fatalf("5002 under 5001's key: %+v %v %v", b, created, err)
 		}
-		again, created, err := s.EnqueueJob(ctx, callbill.JobExport, "same", "5002", params("5002"))
+		again, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "same", Account: "5002", Params: params("5002")})
 		if err != nil || created || again.ID != b.ID {
 			t.Fatalf("5002's retry: %+v %v %v", again, created, err)
 		}
@@ -295,7 +296,7 @@ func TestExportKeysAreTheAccountsOwn(t *testing.T) {
 			wg.Add(1)
 			go func(i int, uid string) {
 				defer wg.Done()
-				j, created, err := s.EnqueueJob(ctx, callbill.JobExport, "at-once", uid, params(uid))
+				j, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "at-once", Account: uid, Params: params(uid)})
 				if err != nil || !created {
 					t.Errorf("%s: %v %v", uid, created, err)
 					return
@@ -308,17 +309,17 @@ func TestExportKeysAreTheAccountsOwn(t *testing.T) {
 			t.Fatalf("one job for two accounts: %v", ids)
 		}
 		// The operator's jobs keep their own keys; an account's same key is another job.
-		c1, created, err := s.EnqueueJob(ctx, callbill.JobClose, "close:2026-10", "", `{"cycle":"2026-10"}`)
+		c1, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobClose, Key: "close:2026-10", Params: `{"cycle":"2026-10"}`})
 		if err != nil || !created {
 			t.Fatalf("close job: %v %v", created, err)
 		}
-		if c2, created, err := s.EnqueueJob(ctx, callbill.JobClose, "close:2026-10", "", `{"cycle":"2026-10"}`); err != nil || created || c2.ID != c1.ID {
+		if c2, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobClose, Key: "close:2026-10", Params: `{"cycle":"2026-10"}`}); err != nil || created || c2.ID != c1.ID {
 			t.Fatalf("close job again: %+v %v %v", c2, created, err)
 		}
-		if j, created, err := s.EnqueueJob(ctx, callbill.JobExport, "close:2026-10", "5001", params("5001")); err != nil || !created || j.ID == c1.ID {
+		if j, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "close:2026-10", Account: "5001", Params: params("5001")}); err != nil || !created || j.ID == c1.ID {
 			t.Fatalf("an account's key equal to an operator job's: %+v %v %v", j, created, err)
 		}
-		jobs, err := s.Jobs(ctx, callbill.JobExport, "5002")
+		jobs, err := s.Jobs(ctx, callbill.JobQuery{Kind: callbill.JobExport, Account: "5002"})
 		if err != nil || len(jobs) != 2 {
 			t.Fatalf("5002 sees %d exports (%v), want its 2", len(jobs), err)
 		}
@@ -388,10 +389,10 @@ func TestKeysMigrationKeepsData(t *testing.T) {
 			if j, err := s.Job(ctx, 7); err != nil || j.Key != "old" || j.Account != "5001" || j.Result != `{"rows":1}` || j.Status != callbill.JobDone {
 				t.Fatalf("job 7 after the migration: %+v %v", j, err)
 			}
-			if j, created, err := s.EnqueueJob(ctx, callbill.JobClose, "close:2026-10", "", `{}`); err != nil || created || j.ID != 9 {
+			if j, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobClose, Key: "close:2026-10", Params: `{}`}); err != nil || created || j.ID != 9 {
 				t.Fatalf("the operator's job after the migration: %+v %v %v", j, created, err)
 			}
-			if j, created, err := s.EnqueueJob(ctx, callbill.JobExport, "old", "5002", `{}`); err != nil || !created || j.ID == 7 {
+			if j, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "old", Account: "5002", Params: `{}`}); err != nil || !created || j.ID == 7 {
 				t.Fatalf("5002 under 5001's old key: %+v %v %v", j, created, err)
 			}
 			if r, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "5001", Amount: dec("10.00"), Key: "old"}); err != nil || !r.Replayed {

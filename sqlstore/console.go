@@ -226,19 +226,28 @@ func (s *Store) PurgeConsoleSessions(ctx context.Context, before time.Time) (int
 	return n, err
 }
 
-// AccessKeys lists the AccessKeys of an account (uid "": of every account),
-// revoked ones included, without their secrets, oldest first.
+// AccessKeys lists the AccessKeys of an account, revoked ones included,
+// without their secrets, oldest first. Returns ENOTFOUND for an unknown
+// account.
 func (s *Store) AccessKeys(ctx context.Context, uid string) ([]callbill.AccessKeyInfo, error) {
+	return s.accessKeys(ctx, uid, ` WHERE account = ?`, uid)
+}
+
+// AllAccessKeys lists the AccessKeys of every account, as AccessKeys does.
+func (s *Store) AllAccessKeys(ctx context.Context) ([]callbill.AccessKeyInfo, error) {
+	return s.accessKeys(ctx, "", "")
+}
+
+// accessKeys lists the keys where selects, of account uid unless uid is "".
+func (s *Store) accessKeys(ctx context.Context, uid, where string, args ...any) ([]callbill.AccessKeyInfo, error) {
 	var out []callbill.AccessKeyInfo
 	err := s.readTx(ctx, func(tx *Tx) error {
-		q, args := `SELECT id, account, created_at, revoked_at FROM access_keys`, []any{}
 		if uid != "" {
 			if err := mustAccount(ctx, tx, uid); err != nil {
 				return err
 			}
-			q, args = q+` WHERE account = ?`, append(args, uid)
 		}
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT id, account, created_at, revoked_at FROM access_keys`+where+` ORDER BY created_at, id`, args...)
 		if err != nil {
 			return err
 		}

@@ -94,13 +94,24 @@ func timeOrZero(u int64) time.Time {
 	return time.Unix(u, 0)
 }
 
-// loadAccounts loads accounts with their instances and numbers; uids limits
-// it to some accounts (nil = all).
+// loadAllAccounts loads every account with its instances and numbers.
+func loadAllAccounts(ctx context.Context, q querier) (map[string]*account, error) {
+	return queryAccounts(ctx, q, "", "")
+}
+
+// loadAccounts loads the account uid (none when it does not exist) with its
+// instances and numbers; uid "" is every account, for callers not yet on
+// loadAllAccounts.
 func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*account, error) {
-	where, args := "", []any{}
-	if uid != "" {
-		where, args = " WHERE uid = ?", []any{uid}
+	if uid == "" {
+		return loadAllAccounts(ctx, q)
 	}
+	return queryAccounts(ctx, q, " WHERE uid = ?", " WHERE account = ?", uid)
+}
+
+// queryAccounts loads the accounts whose rows match where (in accounts) and
+// childWhere (in instances and numbers).
+func queryAccounts(ctx context.Context, q querier, where, childWhere string, args ...any) (map[string]*account, error) {
 	rows, err := q.QueryContext(ctx, `SELECT uid, name, kind, credit_line, contract, retention, cash,
 		allowance, grace_days, low_balance, state, below_since, low_alerted FROM accounts`+where, args...)
 	if err != nil {
@@ -139,11 +150,7 @@ func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*accou
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	where = ""
-	if uid != "" {
-		where = " WHERE account = ?"
-	}
-	rows, err = q.QueryContext(ctx, `SELECT account, id, mode FROM instances`+where+` ORDER BY account, id`, args...)
+	rows, err = q.QueryContext(ctx, `SELECT account, id, mode FROM instances`+childWhere+` ORDER BY account, id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +170,7 @@ func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*accou
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	rows, err = q.QueryContext(ctx, `SELECT account, instance, number, kind, source, tier, since, until FROM numbers`+where+` ORDER BY account, instance, number`, args...)
+	rows, err = q.QueryContext(ctx, `SELECT account, instance, number, kind, source, tier, since, until FROM numbers`+childWhere+` ORDER BY account, instance, number`, args...)
 	if err != nil {
 		return nil, err
 	}

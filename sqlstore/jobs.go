@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/jobs"
 )
 
 const jobCols = `id, kind, key, account, params, status, attempts, node, lease_until, created_at, started_at, finished_at, result, error`
@@ -22,41 +23,32 @@ func scanJob(row interface{ Scan(...any) error }) (*callbill.Job, error) {
 	return &j, nil
 }
 
-// EnqueueJob queues a job unless the account (account "" for the
-// operator's jobs) has one with the same key; it returns the job either way
-// and whether it was created now. Keys are each account's own: the same key
-// in two accounts is two jobs. The same key again with another kind or
-// other params is ECONFLICT, naming only the caller's key.
-func (s *Store) EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error) {
-	var job *callbill.Job
-	created := false
-	err := s.inTx(ctx, func(tx *Tx) error {
-		// A concurrent enqueue of the key waits here for the first to
-		// commit and then does nothing; the read below sees the winner.
-		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, key, account, params, status, attempts, node, lease_until,
-			created_at, started_at, finished_at, result, error) VALUES (?, ?, ?, ?, 'queued', 0, '', 0, ?, 0, 0, '', '')
-			ON CONFLICT (account, key) DO NOTHING`, kind, key, account, params, s.Now().Unix())
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		created = n == 1
-		job, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE account = ? AND key = ?`, account, key))
-		if err != nil {
-			return err
-		}
-		if !created && (job.Kind != kind || job.Params != params) {
-			return callbill.Errorf(callbill.ECONFLICT, "idempotency key %q was used for a different request (job %d)", key, job.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, false, err
+// Jobs are queued and listed by jobs.Service; claiming, leases and expiry
+// stay here, where the SQL decides which node gets a job.
+
+// UpdateJobs runs fn in a transaction (see jobs.Store).
+func (s *Store) UpdateJobs(ctx context.Context, what string, fn func(tx jobs.Tx, now time.Time) error) error {
+	return s.keyedTx(ctx, what, func(tx *Tx) error { return fn(jobTx{tx}, s.Now()) })
+}
+
+// jobTx implements jobs.Tx on a transaction.
+type jobTx struct{ tx *Tx }
+
+func (t jobTx) JobByKey(ctx context.Context, account, key string) (*callbill.Job, error) {
+	j, err := scanJob(t.tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE account = ? AND key = ?`, account, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, callbill.Errorf(callbill.ENOTFOUND, "job %q not found", key)
 	}
-	return job, created, nil
+	return j, err
+}
+
+func (t jobTx) InsertJob(ctx context.Context, j *callbill.Job) (*callbill.Job, error) {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO jobs (kind, key, account, params, status, attempts, node, lease_until,
+		created_at, started_at, finished_at, result, error) VALUES (?, ?, ?, ?, ?, 0, '', 0, ?, 0, 0, '', '')`,
+		j.Kind, j.Key, j.Account, j.Params, j.Status, j.CreatedAt.Unix()); err != nil {
+		return nil, err
+	}
+	return t.JobByKey(ctx, j.Account, j.Key)
 }
 
 // ClaimJob gives node the oldest job of kind that is queued, or running under
@@ -152,38 +144,25 @@ func (s *Store) Job(ctx context.Context, id int64) (*callbill.Job, error) {
 	return job, err
 }
 
-// Jobs lists jobs of a kind, newest first; account "" lists every account's.
-func (s *Store) Jobs(ctx context.Context, kind, account string) ([]*callbill.Job, error) {
-	var jobs []*callbill.Job
-	err := s.readTx(ctx, func(tx *Tx) error {
-		q, args := `SELECT `+jobCols+` FROM jobs WHERE kind = ?`, []any{kind}
-		if account != "" {
-			q, args = q+` AND account = ?`, append(args, account)
-		}
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY id DESC`, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			j, err := scanJob(rows)
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, j)
-		}
-		return rows.Err()
-	})
-	return jobs, err
+// Jobs lists the jobs q selects, newest first (see jobs.Store).
+func (s *Store) Jobs(ctx context.Context, q callbill.JobQuery) ([]*callbill.Job, error) {
+	where, args := `kind = ?`, []any{q.Kind}
+	if !q.AllAccounts {
+		where, args = where+` AND account = ?`, append(args, q.Account)
+	}
+	return s.listJobs(ctx, where+` ORDER BY id DESC`, args...)
 }
 
 // ExpiredJobs lists done jobs of a kind that finished before a time: exports
 // whose files are kept no longer.
 func (s *Store) ExpiredJobs(ctx context.Context, kind string, before time.Time) ([]*callbill.Job, error) {
-	var jobs []*callbill.Job
+	return s.listJobs(ctx, `kind = ? AND status = 'done' AND finished_at < ? ORDER BY id`, kind, before.Unix())
+}
+
+func (s *Store) listJobs(ctx context.Context, where string, args ...any) ([]*callbill.Job, error) {
+	var out []*callbill.Job
 	err := s.readTx(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE kind = ? AND status = 'done' AND finished_at < ? ORDER BY id`,
-			kind, before.Unix())
+		rows, err := tx.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE `+where, args...)
 		if err != nil {
 			return err
 		}
@@ -193,11 +172,11 @@ func (s *Store) ExpiredJobs(ctx context.Context, kind string, before time.Time) 
 			if err != nil {
 				return err
 			}
-			jobs = append(jobs, j)
+			out = append(out, j)
 		}
 		return rows.Err()
 	})
-	return jobs, err
+	return out, err
 }
 
 // ExpireJob marks a done job expired (its file is gone); the record stays.

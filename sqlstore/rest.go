@@ -11,17 +11,28 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// Accounts returns every account (uid "") or one, with instances, numbers
-// and contract. Returns ENOTFOUND for an unknown uid.
-func (s *Store) Accounts(ctx context.Context, uid string) ([]callbill.Account, error) {
+// Account returns an account with its instances, numbers and contract.
+// Returns ENOTFOUND for an unknown uid.
+func (s *Store) Account(ctx context.Context, uid string) (*callbill.Account, error) {
+	var out *callbill.Account
+	err := s.readTx(ctx, func(tx *Tx) error {
+		a, err := loadAccount(ctx, tx, uid)
+		if err == nil {
+			out = &a.Account
+		}
+		return err
+	})
+	return out, err
+}
+
+// AllAccounts returns every account, by uid, with instances, numbers and
+// contract.
+func (s *Store) AllAccounts(ctx context.Context) ([]callbill.Account, error) {
 	var out []callbill.Account
 	err := s.readTx(ctx, func(tx *Tx) error {
-		accts, err := loadAccounts(ctx, tx, uid)
+		accts, err := loadAllAccounts(ctx, tx)
 		if err != nil {
 			return err
-		}
-		if uid != "" && accts[uid] == nil {
-			return callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
 		}
 		for _, a := range accts {
 			out = append(out, a.Account)

@@ -10,9 +10,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +20,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, "pgx"
 )
 
-//go:embed migrations
+//go:embed migrations/*.sql
 var migrations embed.FS
 
 // Store is callbill's SQL store.
@@ -106,18 +104,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	dir := "migrations/" + s.dialect
-	entries, err := fs.ReadDir(migrations, dir)
+	names, err := migrationNames()
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
 	for _, name := range names {
-		body, err := migrations.ReadFile(dir + "/" + name)
+		body, err := migrationSQL(s.dialect, name)
 		if err != nil {
 			return err
 		}
@@ -138,7 +130,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, body); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, name)

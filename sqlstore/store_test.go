@@ -15,6 +15,7 @@ import (
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/testpg"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/world"
@@ -372,11 +373,11 @@ func TestJobsAreClaimedOnceAndTakenOverAfterTheLease(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
 		s.Now = func() time.Time { return now }
-		j1, created, err := s.EnqueueJob(ctx, callbill.JobExport, "k1", "1001", `{}`)
+		j1, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "k1", Account: "1001", Params: `{}`})
 		if err != nil || !created || j1.Status != callbill.JobQueued {
 			t.Fatalf("enqueue: %+v %v %v", j1, created, err)
 		}
-		again, created, err := s.EnqueueJob(ctx, callbill.JobExport, "k1", "1001", `{}`)
+		again, created, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "k1", Account: "1001", Params: `{}`})
 		if err != nil || created || again.ID != j1.ID {
 			t.Fatalf("the same key must be the same job: %+v %v %v", again, created, err)
 		}

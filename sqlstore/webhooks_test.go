@@ -17,6 +17,7 @@ import (
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/events"
 	"github.com/callbill/callbill/ingest"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
 )
@@ -107,7 +108,7 @@ topups:
 		}
 		// An export finishing, and a close job finishing (no event).
 		for _, kind := range []string{callbill.JobExport, callbill.JobClose} {
-			if _, _, err := s.EnqueueJob(ctx, kind, kind+":1", "2001", `{"account":"2001","cycle":"2026-10"}`); err != nil {
+			if _, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: kind, Key: kind + ":1", Account: "2001", Params: `{"account":"2001","cycle":"2026-10"}`}); err != nil {
 				t.Fatal(err)
 			}
 			j, err := s.ClaimJob(ctx, kind, "n1", time.Minute)

@@ -1,7 +1,6 @@
 package worker_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -15,6 +14,8 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/ingest"
+	"github.com/callbill/callbill/internal/testutil"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -46,23 +47,6 @@ func (b buggy) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now tim
 // UpdateLedger panics: the sweep is the node's one money transaction here.
 func (b buggy) UpdateLedger(ctx context.Context, accounts []string, what string, fn func(tx ledger.Tx, now time.Time) error) error {
 	panic("sweep bug")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 type oneCall struct{ done bool }
@@ -107,7 +91,7 @@ accounts:
 	if rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &oneCall{}, ImportOptions: callbill.ImportOptions{}}); err != nil || rep.Imported != 1 {
 		t.Fatalf("import: %+v %v", rep, err)
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	dir := filepath.Join(t.TempDir(), "exports")
 	var outcomes []string
 	var mu sync.Mutex
@@ -115,7 +99,7 @@ accounts:
 		Log:   slog.New(slog.NewTextHandler(&logs, nil)),
 		OnJob: func(kind, outcome string) { mu.Lock(); outcomes = append(outcomes, kind+" "+outcome); mu.Unlock() }}
 	enqueue := func(kind, key, account, params string) int64 {
-		j, _, err := s.EnqueueJob(ctx, kind, key, account, params)
+		j, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: kind, Key: key, Account: account, Params: params})
 		if err != nil {
 			t.Fatal(err)
 		}

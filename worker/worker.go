@@ -21,13 +21,14 @@ import (
 	"github.com/callbill/callbill/export"
 	"github.com/callbill/callbill/internal/atomicfile"
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/ledger"
 )
 
 // Store is what the worker needs of the store (sqlstore.Store).
 type Store interface {
 	export.Source
-	EnqueueJob(ctx context.Context, kind, key, account, params string) (*callbill.Job, bool, error)
+	jobs.Store
 	ClaimJob(ctx context.Context, kind, node string, lease time.Duration) (*callbill.Job, error)
 	ExtendLease(ctx context.Context, id int64, node string, lease time.Duration) error
 	FinishJob(ctx context.Context, id int64, node, result string) error
@@ -231,7 +232,8 @@ func (n *Node) scheduleClose(ctx context.Context) {
 		return
 	}
 	c := callbill.CycleOf(now, loc) - 1
-	if _, _, err := n.Store.EnqueueJob(ctx, callbill.JobClose, "close:"+c.String(), "", fmt.Sprintf(`{"cycle":%q}`, c.String())); err != nil {
+	req := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:" + c.String(), Params: fmt.Sprintf(`{"cycle":%q}`, c.String())}
+	if _, _, err := (jobs.Service{Store: n.Store}).Enqueue(ctx, req); err != nil {
 		n.Log.Error("queue automatic close", "cycle", c.String(), "err", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/worker"
@@ -37,7 +38,7 @@ func TestExportsExpireAfterSevenDays(t *testing.T) {
 	dir := t.TempDir()
 	n := &worker.Node{Store: s, Name: "t", ExportDir: dir, Poll: 10 * time.Millisecond, NoAutoClose: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
-	job, _, err := s.EnqueueJob(ctx, callbill.JobExport, "e1", "1001", `{"account":"1001","cycle":"2026-10"}`)
+	job, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "e1", Account: "1001", Params: `{"account":"1001","cycle":"2026-10"}`})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -219,7 +219,7 @@ func (a *app) authorize(ctx context.Context, args []string) error {
 		return err
 	}
 	d := callbill.Direction(strings.ToLower(*dir))
-	if *inst == "" || *num == "" || (d != callbill.Inbound && d != callbill.Outbound) || len(pos) > 0 {
+	if *inst == "" || *num == "" || !d.Valid() || len(pos) > 0 {
 		return usagef("authorize needs --instance ID --number N --direction inbound|outbound")
 	}
 	s, err := a.open(ctx)

@@ -89,7 +89,7 @@ func (a *app) usageExport(ctx context.Context, args []string) error {
 	default:
 		return usagef("--item must be FixedLineInbound, FixedLineOutbound, Inbound_400 or none")
 	}
-	if f.Direction != "" && f.Direction != callbill.Inbound && f.Direction != callbill.Outbound {
+	if f.CheckDirection() != nil {
 		return usagef("--direction must be inbound or outbound")
 	}
 	fm, err := export.ParseFormat(strings.ToLower(*format))

@@ -1,41 +1,22 @@
 package recovery_test
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/callbill/callbill/internal/recovery"
+	"github.com/callbill/callbill/internal/testutil"
 )
-
-// syncBuffer is a log the server's goroutines may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestHandlerAnswers500AndServesOn: a panic before the answer began gets
 // the caller's 500, with the stack in the log; the handler's download
 // headers are dropped; the server goes on serving.
 func TestHandlerAnswers500AndServesOn(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/boom", func(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +59,7 @@ func TestHandlerAnswers500AndServesOn(t *testing.T) {
 // TestHandlerCutsAStartedAnswer: once the answer has begun, the client
 // must not get a short body that looks whole: the connection is cut.
 func TestHandlerCutsAStartedAnswer(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	called := false
 	srv := httptest.NewServer(recovery.Handler(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,7 +89,7 @@ func TestHandlerCutsAStartedAnswer(t *testing.T) {
 // TestHandlerPassesErrAbortHandler: http.ErrAbortHandler is the standard
 // way to cut a connection; it is neither answered nor logged as a bug.
 func TestHandlerPassesErrAbortHandler(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	called := false
 	srv := httptest.NewServer(recovery.Handler(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +107,7 @@ func TestHandlerPassesErrAbortHandler(t *testing.T) {
 
 // TestDoRecovers: a loop step that panics is logged and reported.
 func TestDoRecovers(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	if recovery.Do(log, "step panicked", func() {}) {
 		t.Error("a quiet step reported a panic")

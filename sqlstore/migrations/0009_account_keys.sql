@@ -6,6 +6,7 @@
 DROP INDEX ledger_key;
 CREATE UNIQUE INDEX ledger_key ON ledger (account, key) WHERE key <> '';
 
+{{if .SQLite -}}
 -- jobs.key was declared UNIQUE in the table, which SQLite cannot drop: the
 -- table is rebuilt with its rows, ids included.
 CREATE TABLE jobs_new (
@@ -31,3 +32,8 @@ ALTER TABLE jobs_new RENAME TO jobs;
 CREATE UNIQUE INDEX jobs_key ON jobs (account, key);
 CREATE INDEX jobs_claim ON jobs (kind, status, id);
 CREATE INDEX jobs_account ON jobs (account, id);
+{{- else -}}
+-- The constraint of the column's UNIQUE, named by PostgreSQL's convention.
+ALTER TABLE jobs DROP CONSTRAINT jobs_key_key;
+CREATE UNIQUE INDEX jobs_key ON jobs (account, key);
+{{- end}}
