@@ -1,6 +1,12 @@
 package callbill
 
-import "time"
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
 
 // ConsoleUser is a person who signs in to the web console with a name and a
 // password: a tenant's user (Account set) or one of the operator's (Account
@@ -10,6 +16,64 @@ type ConsoleUser struct {
 	Account      string // "" = an operator
 	PasswordHash string // bcrypt
 	CreatedAt    time.Time
+}
+
+// NewConsoleUser is a console user to create: a tenant's (Account set) or
+// one of the operator's (Account "").
+type NewConsoleUser struct {
+	Name     string
+	Account  string
+	Password string
+}
+
+// Validate returns every problem of the name and the password.
+func (u NewConsoleUser) Validate() error {
+	var problems []error
+	if !validUserName(u.Name) {
+		problems = append(problems, Errorf(EINVALID, "a console user name is 1 to 64 letters, digits and . _ @ -"))
+	}
+	if err := checkConsolePassword(u.Password); err != nil {
+		problems = append(problems, err)
+	}
+	return errors.Join(problems...)
+}
+
+// validUserName reports whether a console user name is 1–64 letters,
+// digits and . _ @ -.
+func validUserName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// MinConsolePassword is the shortest password a console user may have.
+const MinConsolePassword = 8
+
+// checkConsolePassword returns EINVALID for a password too short, or too
+// long for bcrypt (which reads 72 bytes).
+func checkConsolePassword(password string) error {
+	if len(password) < MinConsolePassword {
+		return Errorf(EINVALID, "a console password needs at least %d characters", MinConsolePassword)
+	}
+	if len(password) > 72 {
+		return Errorf(EINVALID, "a console password may have at most 72 bytes (bcrypt reads no more)")
+	}
+	return nil
+}
+
+// HashConsolePassword checks a console password and returns its bcrypt hash.
+func HashConsolePassword(password string) (string, error) {
+	if err := checkConsolePassword(password); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(h), err
 }
 
 // Operator reports whether the user is one of the operator's.

@@ -144,3 +144,60 @@ type WebhookAttempt struct {
 
 // OK reports whether the attempt delivered (a 2xx answer).
 func (a *WebhookAttempt) OK() bool { return a.Code >= 200 && a.Code < 300 }
+
+// DeliveryProgress is where a delivery stands when an attempt is reported.
+type DeliveryProgress struct {
+	Status   string // Delivery…
+	Attempts int    // failed attempts that counted toward WebhookMaxAttempts
+	Holder   string // the node whose lease holds it, "" when none does
+	Leased   bool
+}
+
+// AttemptEffect is what an attempt does to its delivery.
+type AttemptEffect int
+
+const (
+	// AttemptLogged: only logged — a late success of a delivered delivery,
+	// or a failure from a node that no longer holds the lease.
+	AttemptLogged AttemptEffect = iota
+	// AttemptDelivered: a 2xx answer; the delivery is done, whoever held it.
+	AttemptDelivered
+	// AttemptCounted: a failure by the lease holder; the delivery waits for
+	// its next attempt, or fails at WebhookMaxAttempts.
+	AttemptCounted
+)
+
+// After returns the delivery after attempt a, reported at now: its new
+// progress, when it is due next (AttemptCounted and still pending) and the
+// effect, which tells the queue what to write.
+func (p DeliveryProgress) After(a *WebhookAttempt, now time.Time) (DeliveryProgress, time.Time, AttemptEffect) {
+	switch {
+	case a.OK() && p.Status != DeliveryDelivered:
+		return DeliveryProgress{Status: DeliveryDelivered, Attempts: p.Attempts}, time.Time{}, AttemptDelivered
+	case !a.OK() && p.Status == DeliveryPending && p.Holder == a.Node && p.Leased:
+		next := DeliveryProgress{Status: DeliveryPending, Attempts: p.Attempts + 1}
+		if next.Attempts >= WebhookMaxAttempts {
+			next.Status = DeliveryFailed
+			return next, now, AttemptCounted
+		}
+		wait := a.RetryIn
+		if wait <= 0 {
+			wait = WebhookBackoff(next.Attempts)
+		}
+		return next, now.Add(wait), AttemptCounted
+	}
+	return p, time.Time{}, AttemptLogged
+}
+
+// MaxAttemptErrorBytes bounds the error text kept in a delivery log.
+const MaxAttemptErrorBytes = 1000
+
+// AttemptErrorText is the error text of an attempt as the log keeps it: at
+// most MaxAttemptErrorBytes, valid UTF-8 without NUL (a receiver's answer may
+// be anything).
+func AttemptErrorText(s string) string {
+	if len(s) > MaxAttemptErrorBytes {
+		s = s[:MaxAttemptErrorBytes]
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}

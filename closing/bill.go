@@ -59,11 +59,10 @@ func view(ctx context.Context, tx Tx, now time.Time, in BillInput) (*callbill.Bi
 	if err := checkView(ctx, tx, now, loc, c, closed); err != nil {
 		return nil, err
 	}
-	bought, err := tx.Purchases(ctx, uid, c, loc)
+	purchases, err := tx.Purchases(ctx, uid, c, loc)
 	if err != nil {
 		return nil, err
 	}
-	purchases := bought[uid]
 	status := callbill.BillStatusOpen
 	var lines []callbill.Line
 	total, roundDown, paid := decimal.Zero, decimal.Zero, decimal.Zero
@@ -71,18 +70,23 @@ func view(ctx context.Context, tx Tx, now time.Time, in BillInput) (*callbill.Bi
 		// The daily view of a closed cycle splits its usage afresh; the
 		// totals stay the frozen ones.
 		status = callbill.BillStatusClosed
-		f, err := tx.ClosedBill(ctx, uid, c, !in.Daily)
+		f, err := tx.ClosedBill(ctx, uid, c)
 		if err != nil {
 			return nil, err
 		}
-		lines, total, roundDown, paid = f.Lines, f.Total, f.RoundDown, f.Paid
+		total, roundDown, paid = f.Total, f.RoundDown, f.Paid
+		if !in.Daily {
+			if lines, err = tx.ClosedLines(ctx, uid, c); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if status == callbill.BillStatusOpen || in.Daily {
 		book, err := tx.PriceBook(ctx)
 		if err != nil {
 			return nil, err
 		}
-		inputs, err := tx.PostpaidInputs(ctx, c, []*callbill.Account{a}, in.Daily)
+		inputs, err := tx.PostpaidInputs(ctx, InputsQuery{Cycle: c, Accounts: []*callbill.Account{a}, Daily: in.Daily})
 		if err != nil {
 			return nil, err
 		}

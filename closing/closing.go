@@ -39,19 +39,24 @@ type Tx interface {
 	Accounts(ctx context.Context) ([]Account, error)
 	// Account returns one account. Returns ENOTFOUND if it does not exist.
 	Account(ctx context.Context, uid string) (*callbill.Account, error)
-	// PostpaidInputs returns the aggregates of accounts' cycle c, by uid:
-	// usage rows (per day when daily), 400 minutes per number and the
+	// PostpaidInputs returns the aggregates of q's accounts' cycle, by uid:
+	// usage rows (per day when q.Daily), 400 minutes per number and the
 	// recording bytes of each account's retention window. Loc and Book are
 	// left for the caller.
-	PostpaidInputs(ctx context.Context, c callbill.Cycle, accounts []*callbill.Account, daily bool) (map[string]*callbill.PostpaidInput, error)
-	// Purchases returns the purchase lines of cycle c: of account, or of
-	// every account when account is "" (then only their amounts), by
-	// account, in time order.
-	Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error)
-	// ClosedBill returns an account's closed bill of c as frozen: its
-	// postpaid total, round-down and what was paid toward it (zeros when
-	// the account had no bill), and its lines unless linesToo is false.
-	ClosedBill(ctx context.Context, account string, c callbill.Cycle, linesToo bool) (*Frozen, error)
+	PostpaidInputs(ctx context.Context, q InputsQuery) (map[string]*callbill.PostpaidInput, error)
+	// Purchases returns the purchase lines of an account's cycle c, in time
+	// order.
+	Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) ([]callbill.Line, error)
+	// AllPurchases returns the purchase lines of every account's cycle c
+	// (only their amounts), by account, in time order.
+	AllPurchases(ctx context.Context, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error)
+	// ClosedBill returns an account's closed bill of c as frozen, without
+	// its lines: its postpaid total, round-down and what was paid toward it
+	// (zeros when the account had no bill).
+	ClosedBill(ctx context.Context, account string, c callbill.Cycle) (*Frozen, error)
+	// ClosedLines returns the postpaid lines of an account's closed bill of
+	// c, in order.
+	ClosedLines(ctx context.Context, account string, c callbill.Cycle) ([]callbill.Line, error)
 	// Adjustments returns the adjustments made in an account's cycle c.
 	Adjustments(ctx context.Context, account string, c callbill.Cycle) ([]callbill.LedgerEntry, error)
 	// Post appends a ledger entry to e.Account's ledger and moves its cash.
@@ -63,6 +68,13 @@ type Tx interface {
 	// CloseThrough records c as the last closed cycle and every account's
 	// standing after it as of now, cause naming why.
 	CloseThrough(ctx context.Context, c callbill.Cycle, now time.Time, cause string) error
+}
+
+// InputsQuery asks for the postpaid aggregates of accounts' cycle.
+type InputsQuery struct {
+	Cycle    callbill.Cycle
+	Accounts []*callbill.Account
+	Daily    bool // usage per day (the daily view) instead of per cycle
 }
 
 // Account is an account and its cash.
@@ -183,11 +195,11 @@ func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle
 	for i := range accts {
 		ptrs[i] = &accts[i].Account
 	}
-	inputs, err := tx.PostpaidInputs(ctx, c, ptrs, false)
+	inputs, err := tx.PostpaidInputs(ctx, InputsQuery{Cycle: c, Accounts: ptrs})
 	if err != nil {
 		return err
 	}
-	purchases, err := tx.Purchases(ctx, "", c, loc)
+	purchases, err := tx.AllPurchases(ctx, c, loc)
 	if err != nil {
 		return err
 	}

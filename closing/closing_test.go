@@ -64,33 +64,37 @@ func (m *mem) Account(ctx context.Context, uid string) (*callbill.Account, error
 	return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
 }
 
-func (m *mem) PostpaidInputs(ctx context.Context, c callbill.Cycle, accounts []*callbill.Account, daily bool) (map[string]*callbill.PostpaidInput, error) {
+func (m *mem) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (map[string]*callbill.PostpaidInput, error) {
 	out := map[string]*callbill.PostpaidInput{}
-	for _, a := range accounts {
-		out[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: c, Daily: daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
+	for _, a := range q.Accounts {
+		out[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: q.Cycle, Daily: q.Daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
 	}
 	return out, nil
 }
 
-func (m *mem) Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error) {
+func (m *mem) Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) ([]callbill.Line, error) {
+	return append([]callbill.Line(nil), m.purchases[c][account]...), nil
+}
+
+func (m *mem) AllPurchases(ctx context.Context, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error) {
 	out := map[string][]callbill.Line{}
 	for uid, ls := range m.purchases[c] {
-		if account == "" || uid == account {
-			out[uid] = append([]callbill.Line(nil), ls...)
-		}
+		out[uid] = append([]callbill.Line(nil), ls...)
 	}
 	return out, nil
 }
 
-func (m *mem) ClosedBill(ctx context.Context, account string, c callbill.Cycle, linesToo bool) (*closing.Frozen, error) {
+func (m *mem) ClosedBill(ctx context.Context, account string, c callbill.Cycle) (*closing.Frozen, error) {
 	f, ok := m.bills[c][account]
 	if !ok {
 		return &closing.Frozen{Account: account, Total: decimal.Zero, RoundDown: decimal.Zero, Paid: decimal.Zero}, nil
 	}
-	if !linesToo {
-		f.Lines = nil
-	}
+	f.Lines = nil
 	return &f, nil
+}
+
+func (m *mem) ClosedLines(ctx context.Context, account string, c callbill.Cycle) ([]callbill.Line, error) {
+	return m.bills[c][account].Lines, nil
 }
 
 func (m *mem) Adjustments(ctx context.Context, account string, c callbill.Cycle) ([]callbill.LedgerEntry, error) {

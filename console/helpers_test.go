@@ -87,10 +87,10 @@ func newFixture(t testing.TB, calls int) *fixture {
 	if f.key2, err = s.CreateAccessKey(ctx, f.uid2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateConsoleUser(ctx, tenantUser, f.uid1, tenantPass); err != nil {
+	if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: tenantUser, Account: f.uid1, Password: tenantPass}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateConsoleUser(ctx, operatorUser, "", operatorPass); err != nil {
+	if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: operatorUser, Account: "", Password: operatorPass}); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(f.log, nil))

@@ -47,10 +47,12 @@ type Tx interface {
 	// ContractByKey returns the account's contract made with idempotency
 	// key and the hash of its request, or nil when there is none.
 	ContractByKey(ctx context.Context, account, key string) (*callbill.EContract, string, error)
-	// Contracts returns the contracts of account, or of every account when
-	// all is set, newest first, as stored. Returns ENOTFOUND if the account
-	// does not exist.
-	Contracts(ctx context.Context, account string, all bool) ([]callbill.EContract, error)
+	// Contracts returns the account's contracts, newest first, as stored.
+	// Returns ENOTFOUND if the account does not exist.
+	Contracts(ctx context.Context, account string) ([]callbill.EContract, error)
+	// AllContracts returns every account's contracts, newest first, as
+	// stored (the operator's list).
+	AllContracts(ctx context.Context) ([]callbill.EContract, error)
 	// LiveContracts returns the account's draft and formal contracts of
 	// purchase, or with purchase "" its service contracts covering a cycle
 	// of from..to.
@@ -250,7 +252,13 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]callbill.EContract,
 	var out []callbill.EContract
 	err := s.Store.ViewContracts(ctx, func(tx Tx, now time.Time) error {
 		out = nil
-		all, err := tx.Contracts(ctx, in.Account, in.AllAccounts)
+		var all []callbill.EContract
+		var err error
+		if in.AllAccounts {
+			all, err = tx.AllContracts(ctx)
+		} else {
+			all, err = tx.Contracts(ctx, in.Account)
+		}
 		if err != nil {
 			return err
 		}

@@ -76,10 +76,18 @@ func (m *memStore) ContractByKey(ctx context.Context, account, key string) (*cal
 	return nil, "", nil
 }
 
-func (m *memStore) Contracts(ctx context.Context, account string, all bool) ([]callbill.EContract, error) {
-	if _, ok := m.names[account]; !ok && !all {
+func (m *memStore) AllContracts(ctx context.Context) ([]callbill.EContract, error) {
+	return m.contractsOf("", true)
+}
+
+func (m *memStore) Contracts(ctx context.Context, account string) ([]callbill.EContract, error) {
+	if _, ok := m.names[account]; !ok {
 		return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", account)
 	}
+	return m.contractsOf(account, false)
+}
+
+func (m *memStore) contractsOf(account string, all bool) ([]callbill.EContract, error) {
 	var out []callbill.EContract
 	for _, s := range m.contracts {
 		if all || s.c.Account == account {

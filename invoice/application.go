@@ -147,7 +147,7 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]callbill.InvoiceApp
 		return nil, err
 	}
 	return view(ctx, s, func(tx Tx) ([]callbill.InvoiceApplication, error) {
-		out, err := tx.Applications(ctx, in.Account, in.AllAccounts, in.State)
+		out, err := tx.Applications(ctx, in)
 		if in.State == callbill.InvoicePending {
 			slices.Reverse(out) // a queue: oldest first
 		}

@@ -72,10 +72,10 @@ type Tx interface {
 	// ApplicationByKey returns the account's application made with
 	// idempotency key and the hash of its request, or nil when there is none.
 	ApplicationByKey(ctx context.Context, account, key string) (*callbill.InvoiceApplication, string, error)
-	// Applications returns the applications of account, or of every
-	// account when all is set, in state (or every state with ""), newest
-	// first. Returns ENOTFOUND if the account does not exist.
-	Applications(ctx context.Context, account string, all bool, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error)
+	// Applications returns the applications that q asks for (q.Account's,
+	// or every account's with q.AllAccounts; in q.State, or every state
+	// with ""), newest first. Returns ENOTFOUND if q.Account does not exist.
+	Applications(ctx context.Context, q ListInput) ([]callbill.InvoiceApplication, error)
 	// IssuedAs returns the id of the application (of any account) issued
 	// with invoice number, "" when there is none.
 	IssuedAs(ctx context.Context, number string) (string, error)

@@ -154,7 +154,8 @@ func (m *memStore) ApplicationByKey(ctx context.Context, account, key string) (*
 	return nil, "", nil
 }
 
-func (m *memStore) Applications(ctx context.Context, account string, all bool, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error) {
+func (m *memStore) Applications(ctx context.Context, q invoice.ListInput) ([]callbill.InvoiceApplication, error) {
+	account, all, state := q.Account, q.AllAccounts, q.State
 	if _, err := m.Account(ctx, account); err != nil && !all {
 		return nil, err
 	}

@@ -62,14 +62,20 @@ type Renewal struct {
 	Until           time.Time
 }
 
+// NumberRef names an account's number on one of its instances.
+type NumberRef struct {
+	Account, Instance, Number string
+}
+
 // Tx is what the service reads and writes inside a transaction. Every
 // method is scoped to the account it names.
 type Tx interface {
 	// Account returns the account. Returns ENOTFOUND if it does not exist.
 	Account(ctx context.Context, account string) (*Account, error)
-	// Accounts returns the accounts of uids that exist, or every account
-	// when all is set.
-	Accounts(ctx context.Context, uids []string, all bool) (map[string]*Account, error)
+	// Accounts returns the accounts of uids that exist.
+	Accounts(ctx context.Context, uids []string) (map[string]*Account, error)
+	// AllAccounts returns every account (a sweep, the operator's checks).
+	AllAccounts(ctx context.Context) (map[string]*Account, error)
 	// LockAccounts takes the locks of accounts (sorted) for the rest of
 	// the transaction.
 	LockAccounts(ctx context.Context, accounts []string) error
@@ -124,9 +130,9 @@ type Tx interface {
 	InsertPackage(ctx context.Context, p *callbill.VoicePackage) error
 	// PaidUntil returns when the rent of the account's number on instance
 	// runs out, zero when it is not tracked.
-	PaidUntil(ctx context.Context, account, instance, number string) (time.Time, error)
+	PaidUntil(ctx context.Context, n NumberRef) (time.Time, error)
 	// SetPaidUntil sets it.
-	SetPaidUntil(ctx context.Context, account, instance, number string, until time.Time) error
+	SetPaidUntil(ctx context.Context, n NumberRef, until time.Time) error
 	// Renewals returns the numbers set to auto-renew whose rent runs out
 	// after from and by to.
 	Renewals(ctx context.Context, from, to time.Time) ([]Renewal, error)

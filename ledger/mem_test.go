@@ -58,13 +58,16 @@ func (m *memStore) Account(ctx context.Context, uid string) (*ledger.Account, er
 	return &c, nil
 }
 
-func (m *memStore) Accounts(ctx context.Context, uids []string, all bool) (map[string]*ledger.Account, error) {
-	out := map[string]*ledger.Account{}
+func (m *memStore) AllAccounts(ctx context.Context) (map[string]*ledger.Account, error) {
+	var uids []string
 	for uid := range m.accounts {
-		if all {
-			uids = append(uids, uid)
-		}
+		uids = append(uids, uid)
 	}
+	return m.Accounts(ctx, uids)
+}
+
+func (m *memStore) Accounts(ctx context.Context, uids []string) (map[string]*ledger.Account, error) {
+	out := map[string]*ledger.Account{}
 	for _, uid := range uids {
 		if a, err := m.Account(ctx, uid); err == nil {
 			out[uid] = a
@@ -170,10 +173,10 @@ func (m *memStore) InsertPurchase(context.Context, *callbill.Purchase, callbill.
 	return nil
 }
 func (m *memStore) InsertPackage(context.Context, *callbill.VoicePackage) error { return nil }
-func (m *memStore) PaidUntil(context.Context, string, string, string) (time.Time, error) {
+func (m *memStore) PaidUntil(context.Context, ledger.NumberRef) (time.Time, error) {
 	return time.Time{}, nil
 }
-func (m *memStore) SetPaidUntil(context.Context, string, string, string, time.Time) error { return nil }
+func (m *memStore) SetPaidUntil(context.Context, ledger.NumberRef, time.Time) error { return nil }
 func (m *memStore) Renewals(context.Context, time.Time, time.Time) ([]ledger.Renewal, error) {
 	return nil, nil
 }

@@ -152,7 +152,8 @@ func (b *Books) Buy(ctx context.Context, a *Account, p *callbill.Purchase) (Outc
 // extendRent moves a number's paid-until date by a rent purchase's months,
 // from the purchase or from the end of what was paid, whichever is later.
 func (b *Books) extendRent(ctx context.Context, p *callbill.Purchase) error {
-	until, err := b.Tx.PaidUntil(ctx, p.Account, p.Instance, p.Number)
+	ref := NumberRef{Account: p.Account, Instance: p.Instance, Number: p.Number}
+	until, err := b.Tx.PaidUntil(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -160,7 +161,7 @@ func (b *Books) extendRent(ctx context.Context, p *callbill.Purchase) error {
 	if until.After(from) {
 		from = until
 	}
-	return b.Tx.SetPaidUntil(ctx, p.Account, p.Instance, p.Number, callbill.AddMonthsClamped(from, int(p.Months), b.Loc))
+	return b.Tx.SetPaidUntil(ctx, ref, callbill.AddMonthsClamped(from, int(p.Months), b.Loc))
 }
 
 // resolvePurchase checks a purchase against the account's instances and

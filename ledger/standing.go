@@ -17,7 +17,7 @@ func Refresh(ctx context.Context, tx Tx, uids []string, now time.Time, cause str
 	if len(uids) == 0 {
 		return nil
 	}
-	accts, err := tx.Accounts(ctx, uids, false)
+	accts, err := tx.Accounts(ctx, uids)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func record(ctx context.Context, tx Tx, a *Account, owed decimal.Decimal, now ti
 // often.
 func (s *Service) Sweep(ctx context.Context) error {
 	return s.Store.UpdateLedger(ctx, nil, "a sweep", func(tx Tx, now time.Time) error {
-		accts, err := tx.Accounts(ctx, nil, true)
+		accts, err := tx.AllAccounts(ctx)
 		if err != nil {
 			return err
 		}

@@ -42,7 +42,13 @@ func (s *Service) VerifyLedger(ctx context.Context, in VerifyInput) (*Verificati
 	v := &Verification{}
 	err := s.Store.ViewLedger(ctx, func(tx Tx, _ time.Time) error {
 		*v = Verification{}
-		accts, err := tx.Accounts(ctx, []string{in.Account}, in.AllAccounts)
+		var accts map[string]*Account
+		var err error
+		if in.AllAccounts {
+			accts, err = tx.AllAccounts(ctx)
+		} else {
+			accts, err = tx.Accounts(ctx, []string{in.Account})
+		}
 		if err != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func (a *apply) billing(ctx context.Context) error {
 // accounts upserts the file's accounts, instances and numbers. An instance
 // belongs to one account, a number to one instance.
 func (a *apply) accounts(ctx context.Context) error {
-	stored, err := a.tx.Accounts(ctx, nil, true)
+	stored, err := a.tx.AllAccounts(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (a *apply) accounts(ctx context.Context) error {
 // movements replays the file's top-ups and purchases (ReplayOrder), each
 // idempotent by its id.
 func (a *apply) movements(ctx context.Context, now time.Time) error {
-	accts, err := a.tx.Accounts(ctx, nil, true)
+	accts, err := a.tx.AllAccounts(ctx)
 	if err != nil {
 		return err
 	}

@@ -40,11 +40,17 @@ func scanLine(rows *sql.Rows, l *callbill.Line, covered *string, extra ...any) (
 	return r, nil
 }
 
-func (t *closingTx) Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error) {
-	where, args := "cycle = ?", []any{int(c)}
-	if account != "" {
-		where, args = "account = ? AND cycle = ?", []any{account, int(c)}
-	}
+func (t *closingTx) Purchases(ctx context.Context, account string, c callbill.Cycle, loc *time.Location) ([]callbill.Line, error) {
+	m, err := t.purchases(ctx, loc, "account = ? AND cycle = ?", account, int(c))
+	return m[account], err
+}
+
+func (t *closingTx) AllPurchases(ctx context.Context, c callbill.Cycle, loc *time.Location) (map[string][]callbill.Line, error) {
+	return t.purchases(ctx, loc, "cycle = ?", int(c))
+}
+
+// purchases reads the purchase lines that match where, by account.
+func (t *closingTx) purchases(ctx context.Context, loc *time.Location, where string, args ...any) (map[string][]callbill.Line, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT account, id, at, `+lineCols+` FROM purchases WHERE `+where+` ORDER BY account, at, id`, args...)
 	if err != nil {
 		return nil, err
@@ -69,7 +75,7 @@ func (t *closingTx) Purchases(ctx context.Context, account string, c callbill.Cy
 	return out, rows.Err()
 }
 
-func (t *closingTx) ClosedBill(ctx context.Context, account string, c callbill.Cycle, linesToo bool) (*closing.Frozen, error) {
+func (t *closingTx) ClosedBill(ctx context.Context, account string, c callbill.Cycle) (*closing.Frozen, error) {
 	f := &closing.Frozen{Account: account, Total: decimal.Zero, RoundDown: decimal.Zero, Paid: decimal.Zero}
 	var total, rd, paid string
 	err := t.tx.QueryRowContext(ctx, `SELECT postpaid_payable, round_down, paid FROM bills WHERE account = ? AND cycle = ?`, account, int(c)).
@@ -84,9 +90,11 @@ func (t *closingTx) ClosedBill(ctx context.Context, account string, c callbill.C
 			return nil, err
 		}
 	}
-	if !linesToo {
-		return f, nil
-	}
+	return f, nil
+}
+
+func (t *closingTx) ClosedLines(ctx context.Context, account string, c callbill.Cycle) ([]callbill.Line, error) {
+	var lines []callbill.Line
 	rows, err := t.tx.QueryContext(ctx, `SELECT idx, covered, band, price_from, `+lineCols+`
 		FROM bill_lines WHERE account = ? AND cycle = ? ORDER BY idx`, account, int(c))
 	if err != nil {
@@ -105,9 +113,9 @@ func (t *closingTx) ClosedBill(ctx context.Context, account string, c callbill.C
 			return nil, err
 		}
 		l.SubscriptionType = callbill.SubscriptionTypePayAsYouGo
-		f.Lines = append(f.Lines, l)
+		lines = append(lines, l)
 	}
-	return f, rows.Err()
+	return lines, rows.Err()
 }
 
 func (t *closingTx) Adjustments(ctx context.Context, account string, c callbill.Cycle) ([]callbill.LedgerEntry, error) {

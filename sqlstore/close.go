@@ -52,7 +52,7 @@ func (t *closingTx) PriceBook(ctx context.Context) (*callbill.PriceBook, error) 
 }
 
 func (t *closingTx) Accounts(ctx context.Context) ([]closing.Account, error) {
-	accts, err := loadAccounts(ctx, t.tx, "")
+	accts, err := loadAllAccounts(ctx, t.tx)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +75,8 @@ func (t *closingTx) Account(ctx context.Context, uid string) (*callbill.Account,
 
 // PostpaidInputs reads the aggregates (never the calls): of one account
 // with one account asked, else of the cycle's every account at once.
-func (t *closingTx) PostpaidInputs(ctx context.Context, c callbill.Cycle, accounts []*callbill.Account, daily bool) (map[string]*callbill.PostpaidInput, error) {
+func (t *closingTx) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (map[string]*callbill.PostpaidInput, error) {
+	c, accounts, daily := q.Cycle, q.Accounts, q.Daily
 	inputs := map[string]*callbill.PostpaidInput{}
 	for _, a := range accounts {
 		inputs[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: c, Daily: daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}

@@ -5,53 +5,25 @@ import (
 	"database/sql"
 	"errors"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/shopspring/decimal"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // What the web console (package console) keeps: its users, with bcrypt
 // password hashes, and its sessions, shared by every node of the database.
 
-// validUserName reports whether a console user name is 1–64 letters,
-// digits and . _ @ -.
-func validUserName(name string) bool {
-	if name == "" || len(name) > 64 {
-		return false
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
-			return false
-		}
-	}
-	return true
-}
-
-// MinConsolePassword is the shortest password a console user may have.
-const MinConsolePassword = 8
-
-func hashPassword(password string) (string, error) {
-	if len(password) < MinConsolePassword {
-		return "", callbill.Errorf(callbill.EINVALID, "a console password needs at least %d characters", MinConsolePassword)
-	}
-	if len(password) > 72 {
-		return "", callbill.Errorf(callbill.EINVALID, "a console password may have at most 72 bytes (bcrypt reads no more)")
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	return string(h), err
-}
-
 // CreateConsoleUser adds a console user: a tenant's (account set; it must
 // exist) or the operator's (account ""). The password is stored as a
-// bcrypt hash. Returns ECONFLICT when the name is taken.
-func (s *Store) CreateConsoleUser(ctx context.Context, name, account, password string) error {
-	if !validUserName(name) {
-		return callbill.Errorf(callbill.EINVALID, "a console user name is 1 to 64 letters, digits and . _ @ -")
+// bcrypt hash. Returns EINVALID for a bad name or password, ECONFLICT when
+// the name is taken.
+func (s *Store) CreateConsoleUser(ctx context.Context, in callbill.NewConsoleUser) error {
+	if err := in.Validate(); err != nil {
+		return err
 	}
-	hash, err := hashPassword(password)
+	name, account := in.Name, in.Account
+	hash, err := callbill.HashConsolePassword(in.Password)
 	if err != nil {
 		return err
 	}
@@ -73,7 +45,7 @@ func (s *Store) CreateConsoleUser(ctx context.Context, name, account, password s
 // SetConsolePassword gives a console user a new password and ends its
 // sessions. Returns ENOTFOUND for an unknown user.
 func (s *Store) SetConsolePassword(ctx context.Context, name, password string) error {
-	hash, err := hashPassword(password)
+	hash, err := callbill.HashConsolePassword(password)
 	if err != nil {
 		return err
 	}

@@ -21,10 +21,10 @@ func TestConsoleUsersAndSessions(t *testing.T) {
 		}
 		// Users: a tenant's and the operator's; bad names, short passwords,
 		// unknown accounts and taken names are refused.
-		if err := s.CreateConsoleUser(ctx, "alice", "1001", "correct horse"); err != nil {
+		if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: "alice", Account: "1001", Password: "correct horse"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.CreateConsoleUser(ctx, "root", "", "operator pass"); err != nil {
+		if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: "root", Account: "", Password: "operator pass"}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct{ name, account, pass, code string }{
@@ -35,7 +35,7 @@ func TestConsoleUsersAndSessions(t *testing.T) {
 			{"", "1001", "long enough", callbill.EINVALID},
 			{"bob", "1001", strings.Repeat("x", 73), callbill.EINVALID},
 		} {
-			if err := s.CreateConsoleUser(ctx, tc.name, tc.account, tc.pass); callbill.ErrorCode(err) != tc.code {
+			if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: tc.name, Account: tc.account, Password: tc.pass}); callbill.ErrorCode(err) != tc.code {
 				t.Errorf("%+v: %v", tc, err)
 			}
 		}

@@ -124,15 +124,15 @@ func (t contractTx) ContractByKey(ctx context.Context, account, key string) (*ca
 	return c, request, err
 }
 
-func (t contractTx) Contracts(ctx context.Context, account string, all bool) ([]callbill.EContract, error) {
-	where, args := "", []any{}
-	if !all {
-		if err := mustAccount(ctx, t.tx, account); err != nil {
-			return nil, err
-		}
-		where, args = " WHERE account = ?", []any{account}
+func (t contractTx) Contracts(ctx context.Context, account string) ([]callbill.EContract, error) {
+	if err := mustAccount(ctx, t.tx, account); err != nil {
+		return nil, err
 	}
-	return t.query(ctx, `SELECT `+contractCols+` FROM econtracts`+where+` ORDER BY created_at DESC, id DESC`, args...)
+	return t.query(ctx, `SELECT `+contractCols+` FROM econtracts WHERE account = ? ORDER BY created_at DESC, id DESC`, account)
+}
+
+func (t contractTx) AllContracts(ctx context.Context) ([]callbill.EContract, error) {
+	return t.query(ctx, `SELECT `+contractCols+` FROM econtracts ORDER BY created_at DESC, id DESC`)
 }
 
 func (t contractTx) LiveContracts(ctx context.Context, account, purchase string, from, to callbill.Cycle) ([]callbill.EContract, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -119,7 +118,7 @@ func (s *Store) RecordAttempt(ctx context.Context, a callbill.WebhookAttempt) (s
 	}
 	status := ""
 	err := s.inTx(ctx, func(tx *Tx) error {
-		now := s.Now().UnixMilli()
+		now := s.Now()
 		var attempts, tries int
 		var holder string
 		var until int64
@@ -132,38 +131,23 @@ func (s *Store) RecordAttempt(ctx context.Context, a callbill.WebhookAttempt) (s
 			return err
 		}
 		tries++
-		errText := a.Error
-		if len(errText) > 1000 {
-			errText = errText[:1000]
-		}
-		// A receiver's answer may be anything; PostgreSQL text takes valid UTF-8 without NUL.
-		errText = strings.ReplaceAll(strings.ToValidUTF8(errText, "\uFFFD"), "\x00", "")
+		errText := callbill.AttemptErrorText(a.Error)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts (endpoint, event, n, node, at, code, error, duration_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.Endpoint, a.Event, tries, a.Node, now, a.Code, errText, a.Duration.Milliseconds()); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.Endpoint, a.Event, tries, a.Node, now.UnixMilli(), a.Code, errText, a.Duration.Milliseconds()); err != nil {
 			return err
 		}
-		switch {
-		case a.OK() && status != callbill.DeliveryDelivered:
-			status = callbill.DeliveryDelivered
+		p, next, effect := callbill.DeliveryProgress{Status: status, Attempts: attempts, Holder: holder, Leased: until != 0}.After(&a, now)
+		status = p.Status
+		switch effect {
+		case callbill.AttemptDelivered:
 			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, tries = ?, last_code = ?, last_error = '',
 				delivered_at = ?, lease_node = '', lease_until = 0 WHERE endpoint = ? AND event = ?`,
-				status, tries, a.Code, now, a.Endpoint, a.Event)
-		case !a.OK() && status == callbill.DeliveryPending && holder == a.Node && until != 0:
-			attempts++
-			next := now
-			if attempts >= callbill.WebhookMaxAttempts {
-				status = callbill.DeliveryFailed
-			} else {
-				wait := a.RetryIn
-				if wait <= 0 {
-					wait = callbill.WebhookBackoff(attempts)
-				}
-				next += wait.Milliseconds()
-			}
+				status, tries, a.Code, now.UnixMilli(), a.Endpoint, a.Event)
+		case callbill.AttemptCounted:
 			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, attempts = ?, tries = ?, next_at = ?,
 				last_code = ?, last_error = ?, lease_node = '', lease_until = 0 WHERE endpoint = ? AND event = ?`,
-				status, attempts, tries, next, a.Code, errText, a.Endpoint, a.Event)
-		default: // a late success of a delivered one, or a failure from a node that lost its lease: logged only
+				status, p.Attempts, tries, next.UnixMilli(), a.Code, errText, a.Endpoint, a.Event)
+		default:
 			_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET tries = ? WHERE endpoint = ? AND event = ?`, tries, a.Endpoint, a.Event)
 		}
 		return err

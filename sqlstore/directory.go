@@ -100,12 +100,8 @@ func loadAllAccounts(ctx context.Context, q querier) (map[string]*account, error
 }
 
 // loadAccounts loads the account uid (none when it does not exist) with its
-// instances and numbers; uid "" is every account, for callers not yet on
-// loadAllAccounts.
+// instances and numbers.
 func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*account, error) {
-	if uid == "" {
-		return loadAllAccounts(ctx, q)
-	}
 	return queryAccounts(ctx, q, " WHERE uid = ?", " WHERE account = ?", uid)
 }
 

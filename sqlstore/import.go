@@ -105,7 +105,7 @@ func (t ingestTx) Rater(ctx context.Context) (*callbill.Rater, error) {
 	if err != nil {
 		return nil, err
 	}
-	accts, err := loadAccounts(ctx, t.tx, "")
+	accts, err := loadAllAccounts(ctx, t.tx)
 	if err != nil {
 		return nil, err
 	}

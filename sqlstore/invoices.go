@@ -179,9 +179,10 @@ func (t invoiceTx) ApplicationByKey(ctx context.Context, account, key string) (*
 	return a, request, err
 }
 
-func (t invoiceTx) Applications(ctx context.Context, account string, all bool, state callbill.InvoiceState) ([]callbill.InvoiceApplication, error) {
+func (t invoiceTx) Applications(ctx context.Context, q invoice.ListInput) ([]callbill.InvoiceApplication, error) {
+	account, state := q.Account, q.State
 	where, args := " WHERE 1 = 1", []any{}
-	if !all {
+	if !q.AllAccounts {
 		if err := mustAccount(ctx, t.tx, account); err != nil {
 			return nil, err
 		}

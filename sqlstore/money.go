@@ -63,11 +63,20 @@ func (t ledgerTx) Account(ctx context.Context, uid string) (*ledger.Account, err
 	return ledgerAccount(a), nil
 }
 
-func (t ledgerTx) Accounts(ctx context.Context, uids []string, all bool) (map[string]*ledger.Account, error) {
-	out := map[string]*ledger.Account{}
-	if all {
-		uids = []string{""} // loadAccounts: every account
+func (t ledgerTx) AllAccounts(ctx context.Context) (map[string]*ledger.Account, error) {
+	m, err := loadAllAccounts(ctx, t.tx)
+	if err != nil {
+		return nil, err
 	}
+	out := make(map[string]*ledger.Account, len(m))
+	for u, a := range m {
+		out[u] = ledgerAccount(a)
+	}
+	return out, nil
+}
+
+func (t ledgerTx) Accounts(ctx context.Context, uids []string) (map[string]*ledger.Account, error) {
+	out := map[string]*ledger.Account{}
 	for _, uid := range uids {
 		m, err := loadAccounts(ctx, t.tx, uid)
 		if err != nil {
@@ -308,16 +317,16 @@ func (t ledgerTx) InsertPackage(ctx context.Context, p *callbill.VoicePackage) e
 	return err
 }
 
-func (t ledgerTx) PaidUntil(ctx context.Context, account, instance, number string) (time.Time, error) {
+func (t ledgerTx) PaidUntil(ctx context.Context, n ledger.NumberRef) (time.Time, error) {
 	var until int64
 	err := t.tx.QueryRowContext(ctx, `SELECT paid_until FROM numbers WHERE account = ? AND instance = ? AND number = ?`,
-		account, instance, number).Scan(&until)
+		n.Account, n.Instance, n.Number).Scan(&until)
 	return timeOrZero(until), err
 }
 
-func (t ledgerTx) SetPaidUntil(ctx context.Context, account, instance, number string, until time.Time) error {
+func (t ledgerTx) SetPaidUntil(ctx context.Context, n ledger.NumberRef, until time.Time) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE numbers SET paid_until = ? WHERE account = ? AND instance = ? AND number = ?`,
-		until.Unix(), account, instance, number)
+		until.Unix(), n.Account, n.Instance, n.Number)
 	return err
 }
 

@@ -133,7 +133,7 @@ func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus
 func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error) {
 	snap := &callbill.AuthSnapshot{Instances: map[string]*callbill.AuthInstance{}, Standing: map[string]*callbill.Standing{}, Built: s.Now()}
 	err := s.readTx(ctx, func(tx *Tx) error {
-		accts, err := loadAccounts(ctx, tx, "")
+		accts, err := loadAllAccounts(ctx, tx)
 		if err != nil {
 			return err
 		}

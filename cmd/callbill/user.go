@@ -61,7 +61,7 @@ func (a *app) user(ctx context.Context, args []string) error {
 			fmt.Fprintf(a.stdout, "password of %s changed; its sessions ended\n", pos[0])
 			return nil
 		}
-		if err := s.CreateConsoleUser(ctx, pos[0], *acct, pass); err != nil {
+		if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: pos[0], Account: *acct, Password: pass}); err != nil {
 			return err
 		}
 		who := "operator"
@@ -152,7 +152,7 @@ func (a *app) demoConsole(ctx context.Context, uid, addr string) error {
 		return err
 	}
 	s.RemoveConsoleUser(ctx, demoUser)
-	err = s.CreateConsoleUser(ctx, demoUser, uid, demoPassword)
+	err = s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: demoUser, Account: uid, Password: demoPassword})
 	s.Close()
 	if err != nil {
 		return err
