@@ -49,3 +49,22 @@ func TestAdaptersKnowNoOtherStatefulAdapter(t *testing.T) {
 		}
 	}
 }
+
+// TestServicesKnowNoSQLOrHTTP: the domain services decide; what they read
+// and write goes through the store interfaces declared beside them, and
+// they answer callers through Go values, so they depend on neither SQL nor
+// HTTP (nor, by the test above, on any stateful adapter).
+func TestServicesKnowNoSQLOrHTTP(t *testing.T) {
+	const mod = "github.com/callbill/callbill"
+	for _, svc := range []string{"ingest", "closing", "ledger", "provision", "invoice", "contract", "jobs", "events"} {
+		out, err := exec.Command("go", "list", "-deps", mod+"/"+svc).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", svc, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == "database/sql" || dep == "net/http" {
+				t.Errorf("service %s depends on %s", svc, dep)
+			}
+		}
+	}
+}
