@@ -133,8 +133,8 @@ func (q *JobQuery) Validate() error {
 	if q.Kind == "" {
 		errs = append(errs, Errorf(EINVALID, "a job query needs a kind"))
 	}
-	if (q.Account == "") == !q.AllAccounts {
-		errs = append(errs, Errorf(EINVALID, "a job query takes an account or all accounts"))
+	if err := CheckAccountScope(q.Account, q.AllAccounts); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -231,8 +231,8 @@ type ListInput struct {
 // Validate says what is wrong with the input, every problem joined.
 func (in *ListInput) Validate() error {
 	var problems []string
-	if in.AllAccounts == (in.Account != "") {
-		problems = append(problems, "name an account or all accounts")
+	if err := callbill.CheckAccountScope(in.Account, in.AllAccounts); err != nil {
+		problems = append(problems, callbill.ErrorMessage(err))
 	}
 	if in.State != "" && !callbill.ValidContractState(in.State) {
 		problems = append(problems, fmt.Sprintf("state must be draft, formal, void or lapsed, not %q", in.State))

@@ -72,8 +72,8 @@ func (in *AddInput) Validate() error {
 	if _, bad := callbill.ParseWebhookEvents(strings.Join(in.Events, ",")); bad != "" {
 		errs = append(errs, callbill.Errorf(callbill.EINVALID, "unknown event kind %q (kinds: %s)", bad, strings.Join(callbill.WebhookEventKinds, ", ")))
 	}
-	if in.AllAccounts == (in.Account != "") {
-		errs = append(errs, callbill.Errorf(callbill.EINVALID, "name an account or all accounts"))
+	if err := callbill.CheckAccountScope(in.Account, in.AllAccounts); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

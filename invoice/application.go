@@ -131,8 +131,8 @@ type ListInput struct {
 // Validate says what is wrong with the input, every problem joined.
 func (in *ListInput) Validate() error {
 	var problems []error
-	if in.AllAccounts == (in.Account != "") {
-		problems = append(problems, callbill.Errorf(callbill.EINVALID, "name an account or all accounts"))
+	if err := callbill.CheckAccountScope(in.Account, in.AllAccounts); err != nil {
+		problems = append(problems, err)
 	}
 	if in.State != "" && !callbill.ValidInvoiceState(in.State) {
 		problems = append(problems, callbill.Errorf(callbill.EINVALID, "status must be pending, issued, rejected or withdrawn, not %q", in.State))

@@ -18,10 +18,7 @@ type VerifyInput struct {
 
 // Validate says what is wrong with the input.
 func (in *VerifyInput) Validate() error {
-	if in.AllAccounts == (in.Account != "") {
-		return callbill.Errorf(callbill.EINVALID, "name an account or all accounts")
-	}
-	return nil
+	return callbill.CheckAccountScope(in.Account, in.AllAccounts)
 }
 
 // Verification is what VerifyLedger found: the problems, of how many
