@@ -13,6 +13,7 @@ const (
 	EREFUSED      = "refused"      // valid, but the current state forbids it (cash short, cycle closed)
 	EUNAUTHORIZED = "unauthorized" // no key, or a wrong one
 	EFORBIDDEN    = "forbidden"    // not accepted as sent: a form without its token, or from another site
+	EUNAVAILABLE  = "unavailable"  // not now: the node is shutting down; send it again
 	EINTERNAL     = "internal"     // a bug or an outage; details go to the log, not the tenant
 )
 

@@ -151,6 +151,46 @@ func (r *Rater) Load(st RaterState) {
 	}
 }
 
+// LoadAccounts replaces the state of accounts only, by st (which holds
+// theirs alone), and keeps every other account's: a long-lived rater whose
+// batch found those accounts changed by another writer reads back just them.
+func (r *Rater) LoadAccounts(accounts []string, st RaterState) {
+	touched := make(map[string]bool, len(accounts))
+	for _, a := range accounts {
+		touched[a] = true
+		delete(r.packages, a)
+	}
+	for k := range r.platformUsed {
+		if touched[k.Account] {
+			delete(r.platformUsed, k)
+		}
+	}
+	for k := range r.dirtyCycles {
+		if touched[k.Account] {
+			delete(r.dirtyCycles, k)
+		}
+	}
+	for id, p := range r.dirtyPackages {
+		if touched[p.Account] {
+			delete(r.dirtyPackages, id)
+		}
+	}
+	for k, v := range st.PlatformUsed {
+		if touched[k.Account] {
+			r.platformUsed[k] = v
+		}
+	}
+	byAcct := map[string][]*VoicePackage{}
+	for _, p := range st.Packages {
+		if touched[p.Account] {
+			byAcct[p.Account] = append(byAcct[p.Account], p)
+		}
+	}
+	for a, ps := range byAcct {
+		r.SetPackages(a, ps)
+	}
+}
+
 // State copies the state of accounts: the platform minutes used that are not
 // zero and the packages with minutes left.
 func (r *Rater) State(accounts []string) RaterState {

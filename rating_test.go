@@ -1275,3 +1275,24 @@ func testWindow(t testing.TB) Window {
 	w.MaxCallSeconds = 1 << 40
 	return w
 }
+
+// LoadAccounts replaces the named accounts' state and keeps the others'.
+func TestRaterLoadAccountsKeepsOthers(t *testing.T) {
+	r := NewRater(Window{Loc: time.UTC}, nil, 0, nil)
+	oct := NewCycle(2026, time.October)
+	r.Load(RaterState{
+		PlatformUsed: map[AccountCycle]int64{{"a", oct}: 10, {"b", oct}: 20},
+		Packages:     []*VoicePackage{{ID: "pa", Account: "a", Remaining: 5}, {ID: "pb", Account: "b", Remaining: 7}},
+	})
+	r.LoadAccounts([]string{"a"}, RaterState{
+		PlatformUsed: map[AccountCycle]int64{{"a", oct}: 11},
+		Packages:     []*VoicePackage{{ID: "pa2", Account: "a", Remaining: 3}},
+	})
+	a, b := r.State([]string{"a"}), r.State([]string{"b"})
+	if a.PlatformUsed[AccountCycle{"a", oct}] != 11 || len(a.Packages) != 1 || a.Packages[0].ID != "pa2" {
+		t.Errorf("a: %+v", a)
+	}
+	if b.PlatformUsed[AccountCycle{"b", oct}] != 20 || len(b.Packages) != 1 || b.Packages[0].Remaining != 7 {
+		t.Errorf("b: %+v", b)
+	}
+}

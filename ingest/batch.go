@@ -87,6 +87,7 @@ type found struct {
 type batchReport struct {
 	imported, duplicates, rejected, conflicts int64
 	rejects                                   []callbill.Reject
+	dupByFile                                 map[int]int64 // duplicates per input file (a Group's requests)
 }
 
 func (w *work) reject(pos callbill.Pos, reason string, conflict bool) {
@@ -102,6 +103,10 @@ func (w *work) reject(pos callbill.Pos, reason string, conflict bool) {
 func (w *work) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) {
 	if first.SameContent(again) {
 		w.rep.duplicates++
+		if w.rep.dupByFile == nil {
+			w.rep.dupByFile = map[int]int64{}
+		}
+		w.rep.dupByFile[pos.File]++
 		return
 	}
 	w.reject(pos, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",

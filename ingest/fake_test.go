@@ -41,6 +41,8 @@ type fakeStore struct {
 	// beforeWrite, when set, runs once before the next write transaction
 	// starts: another writer committing in between.
 	beforeWrite func(db *state)
+	// gate, when set, holds every write transaction until it can receive.
+	gate chan struct{}
 
 	writes, storedBefore int // write transactions; batches refused as stored before
 }
@@ -62,6 +64,9 @@ func (f *fakeStore) Write(ctx context.Context, fn func(tx ingest.Tx) error) erro
 	if hook := f.beforeWrite; hook != nil {
 		f.beforeWrite = nil
 		hook(f.db)
+	}
+	if f.gate != nil {
+		<-f.gate
 	}
 	f.writes++
 	tx := &fakeTx{f: f, st: f.db.clone()}

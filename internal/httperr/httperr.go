@@ -16,6 +16,7 @@ var statuses = map[string]int{
 	callbill.EREFUSED:      http.StatusUnprocessableEntity,
 	callbill.EFORBIDDEN:    http.StatusForbidden,
 	callbill.EUNAUTHORIZED: http.StatusUnauthorized,
+	callbill.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	callbill.EINTERNAL:     http.StatusInternalServerError,
 }
 

@@ -1,0 +1,327 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/callbill/callbill"
+)
+
+// Group imports the call platform's stream: many small requests at once (a
+// hundred CDRs as calls end, from many senders). Importing each alone would
+// pay per request what a file import pays once — the world and every
+// account's rating state read back, a transaction and its commit — so a
+// Group keeps one warm rater for all of them and commits them together:
+//
+//   - One goroutine owns the rater and the writes. Each round it takes every
+//     request waiting (up to MaxRows rows), screens and rates them as one
+//     batch in arrival order, and writes it in one transaction; requests that
+//     arrive meanwhile wait for the next round, which is how commits group.
+//   - A request is answered only after the transaction holding its calls has
+//     committed, with its own counts and rejects (its lines, in its order).
+//   - The rater is rated ahead and checked like the pipeline's batches: under
+//     the accounts' locks, the state it started from must still be the
+//     database's, else the round is done again the careful way and those
+//     accounts' state read back. Another importer, node, world apply or close
+//     can therefore never make a group rate from stale state.
+//
+// Requests larger than MaxRows, and strict ones, are imported on their own
+// (Service.Import).
+type Group struct {
+	svc     *Service
+	maxRows int
+
+	mu      sync.Mutex
+	queue   []*groupRequest
+	rows    int
+	wake    chan struct{}
+	closed  bool
+	stopped chan struct{}
+
+	im *importer // the owner's: the warm rater and its generation
+}
+
+// DefaultGroupRows is how many rows a Group round takes at most; a request
+// of more is imported on its own.
+const DefaultGroupRows = 20_000
+
+type groupRequest struct {
+	rows []pending
+	bad  []callbill.Reject
+	file int // the input file its rows come from
+	done chan groupAnswer
+}
+
+type groupAnswer struct {
+	rep batchReport
+	err error
+}
+
+// NewGroup starts a group; Close stops it.
+func (s *Service) NewGroup(maxRows int) *Group {
+	if maxRows <= 0 {
+		maxRows = DefaultGroupRows
+	}
+	g := &Group{svc: s, maxRows: maxRows, wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+		im: &importer{calls: s.Store.NewCalls, gen: -1}}
+	go g.run()
+	return g
+}
+
+// Close stops the group after the requests already queued are answered.
+func (g *Group) Close() {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.wake)
+	}
+	g.mu.Unlock()
+	<-g.stopped
+}
+
+// errGroupClosed answers requests that come after Close.
+var errGroupClosed = callbill.Errorf(callbill.EUNAVAILABLE, "the server is shutting down; send the CDRs again")
+
+// Import imports in: with the requests of its round when it is small and
+// not strict, else on its own. The report is the request's own.
+func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if in.Strict {
+		return g.svc.Import(ctx, in)
+	}
+	started := time.Now()
+	// Read up to maxRows rows; a longer input goes the file way, replaying
+	// what was read.
+	var buf []sourceItem
+	req := &groupRequest{file: -1, done: make(chan groupAnswer, 1)}
+	for {
+		c, pos, err := in.Source.Next()
+		if err == io.EOF {
+			break
+		}
+		var bad *callbill.Reject
+		switch {
+		case errors.As(err, &bad):
+			req.bad = append(req.bad, *bad)
+		case err != nil:
+			return nil, err
+		default:
+			req.rows = append(req.rows, pending{c, pos})
+		}
+		buf = append(buf, sourceItem{c, pos, err})
+		if len(req.rows) > g.maxRows || (req.file >= 0 && pos.File != req.file) {
+			in.Source = &replaySource{items: buf, rest: in.Source}
+			return g.svc.Import(ctx, in)
+		}
+		req.file = pos.File
+	}
+	if len(req.rows) == 0 {
+		// Nothing to store: the decoder's rejects are the whole report.
+		im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}}
+		if err := im.merge(req.bad, &batchReport{}); err != nil {
+			return nil, err
+		}
+		im.rep.Elapsed = time.Since(started)
+		return im.rep, nil
+	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, errGroupClosed
+	}
+	g.queue = append(g.queue, req)
+	g.rows += len(req.rows)
+	g.mu.Unlock()
+	select {
+	case g.wake <- struct{}{}:
+	default:
+	}
+	// The answer comes once the round commits; the request's context does
+	// not cut a round short (others' calls are in it too).
+	a := <-req.done
+	if a.err != nil {
+		return nil, a.err
+	}
+	im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}}
+	if err := im.merge(req.bad, &a.rep); err != nil {
+		return nil, err
+	}
+	im.rep.Elapsed = time.Since(started)
+	return im.rep, nil
+}
+
+// Waiting returns how many rows wait for a round (a gauge for metrics).
+func (g *Group) Waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rows
+}
+
+// run is the owner: round after round until closed and drained.
+func (g *Group) run() {
+	defer close(g.stopped)
+	ctx := context.Background()
+	for {
+		g.mu.Lock()
+		reqs, n := g.take()
+		closed := g.closed
+		g.mu.Unlock()
+		if len(reqs) == 0 {
+			if closed {
+				return
+			}
+			<-g.wake
+			continue
+		}
+		g.round(ctx, reqs, n)
+	}
+}
+
+// take removes the requests of the next round from the queue: in arrival
+// order, as many as fit in maxRows (at least one).
+func (g *Group) take() ([]*groupRequest, int) {
+	k, n := 0, 0
+	for k < len(g.queue) && (k == 0 || n+len(g.queue[k].rows) <= g.maxRows) {
+		n += len(g.queue[k].rows)
+		k++
+	}
+	reqs := g.queue[:k:k]
+	g.queue = g.queue[k:]
+	g.rows -= n
+	return reqs, n
+}
+
+// round rates and writes the requests as one batch and answers each.
+func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
+	rows := make([]pending, 0, n)
+	for k, r := range reqs {
+		for _, p := range r.rows {
+			p.pos.File = k // whose row it is; given back in the answer
+			rows = append(rows, p)
+		}
+	}
+	w, err := g.write(ctx, rows)
+	if err != nil {
+		for _, r := range reqs {
+			r.done <- groupAnswer{err: err}
+		}
+		return
+	}
+	reps := make([]batchReport, len(reqs))
+	for _, rj := range w.rep.rejects {
+		k := rj.Pos.File
+		rj.Pos.File = reqs[k].file
+		reps[k].rejected++
+		if rj.Conflict {
+			reps[k].conflicts++
+		}
+		reps[k].rejects = append(reps[k].rejects, rj)
+	}
+	for k, r := range reqs {
+		reps[k].duplicates = w.rep.dupByFile[k]
+		reps[k].imported = int64(len(r.rows)) - reps[k].duplicates - reps[k].rejected
+		r.done <- groupAnswer{rep: reps[k]}
+	}
+}
+
+// write rates rows on the warm rater and writes them in one transaction;
+// when the state they were rated from no longer holds (or a row was stored
+// before), it does them again in sequence, reading the state of their
+// accounts under the locks.
+func (g *Group) write(ctx context.Context, rows []pending) (*work, error) {
+	im := g.im
+	sess, err := g.svc.Store.OpenIngest(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	im.sess = sess
+	if im.rater == nil {
+		if err := im.loadAll(ctx); err != nil {
+			im.rater = nil
+			return nil, err
+		}
+	}
+	w := im.rateAhead(rows)
+	err = im.commitAhead(ctx, w)
+	if !errors.Is(err, errReplan) && !errors.Is(err, ErrStoredBefore) {
+		if err != nil {
+			im.rater = nil // rated but not stored: the warm state is wrong
+		}
+		return w, err
+	}
+	careful := errors.Is(err, ErrStoredBefore)
+	gen := im.gen
+	for tries := 0; ; tries++ {
+		w = &work{rows: rows}
+		err = sess.Write(ctx, func(tx Tx) error { return g.sequential(ctx, tx, w, careful) })
+		if errors.Is(err, ErrStoredBefore) && !careful {
+			careful = true
+			continue
+		}
+		if errors.Is(err, ErrRetry) && tries < 5 {
+			careful = true
+			continue
+		}
+		break
+	}
+	if err != nil || im.gen != gen {
+		im.rater = nil // rolled back, or a new world: read everything next round
+	}
+	return w, err
+}
+
+// sequential is importer.sequential on the warm rater: only the batch's
+// accounts' state is read back, every other account's is kept.
+func (g *Group) sequential(ctx context.Context, tx Tx, w *work, careful bool) error {
+	im := g.im
+	if err := im.prepareRater(ctx, tx); err != nil {
+		return err
+	}
+	im.screen(w)
+	if len(w.cand) == 0 {
+		return nil
+	}
+	if err := tx.LockAccounts(ctx, w.accounts); err != nil {
+		return err
+	}
+	st, err := tx.RatingState(ctx, w.accounts, im.rater.ClosedThrough)
+	if err != nil {
+		return err
+	}
+	im.rater.LoadAccounts(w.accounts, st)
+	if careful {
+		if err := im.filterStored(ctx, tx, w); err != nil {
+			return err
+		}
+	}
+	im.rate(w)
+	return im.store(ctx, tx, w)
+}
+
+// sourceItem is one Next of a source, kept to replay it.
+type sourceItem struct {
+	c   callbill.CDR
+	pos callbill.Pos
+	err error
+}
+
+// replaySource gives items again, then the rest of a source.
+type replaySource struct {
+	items []sourceItem
+	rest  callbill.CDRSource
+}
+
+func (s *replaySource) Next() (callbill.CDR, callbill.Pos, error) {
+	if len(s.items) > 0 {
+		it := s.items[0]
+		s.items = s.items[1:]
+		return it.c, it.pos, it.err
+	}
+	return s.rest.Next()
+}
