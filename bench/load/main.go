@@ -1,12 +1,16 @@
 // Command load measures the HTTP API under load on loopback: it starts a
 // `callbill serve` on a store that already holds calls, then runs N
 // concurrent clients for a fixed time on bill-detail queries of random
-// accounts, and prints the latency percentiles and the errors. It only ever
+// accounts (-routes mixed: also account pages, usage pages and the open
+// cycle's live bill), and prints the latency percentiles and the errors.
+// With -import-calls N, imports of N fresh calls in the open cycle run back
+// to back beside the clients, as the call platform's would. It only ever
 // talks to 127.0.0.1. See docs/benchmarks.md.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -14,10 +18,15 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/demo"
 )
 
 func main() {
@@ -27,6 +36,9 @@ func main() {
 	dur := flag.Duration("duration", 30*time.Second, "how long")
 	accounts := flag.Int("accounts", 1000, "accounts 1000000000000001 … to ask for")
 	cycle := flag.String("cycle", "2026-10", "billing cycle")
+	routes := flag.String("routes", "bills", "bills, or mixed: bills, the open cycle's live bill, account and usage pages")
+	open := flag.String("open", "2026-11", "the open cycle (-routes mixed)")
+	importCalls := flag.Int("import-calls", 0, "when > 0, import files of this many fresh calls back to back while the clients run")
 	flag.Parse()
 	if *db == "" {
 		fmt.Fprintln(os.Stderr, "load: -db is required")
@@ -63,6 +75,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "load: the server did not start")
 		os.Exit(1)
 	}
+	stopImports := make(chan struct{})
+	importsDone := make(chan string, 1)
+	if *importCalls > 0 {
+		go importLoop(*bin, *db, *cycle, *accounts, *importCalls, stopImports, importsDone)
+	} else {
+		importsDone <- ""
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients}, Timeout: 10 * time.Second}
 	deadline := time.Now().Add(*dur)
 	var mu sync.Mutex
@@ -79,7 +98,18 @@ func main() {
 			for time.Now().Before(deadline) {
 				uid := fmt.Sprintf("1%015d", 1+rng.IntN(*accounts))
 				by := []string{"item", "instance"}[rng.IntN(2)]
-				req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/accounts/%s/bills/%s?by=%s", base, uid, *cycle, by), nil)
+				path := fmt.Sprintf("/api/v1/accounts/%s/bills/%s?by=%s", uid, *cycle, by)
+				if *routes == "mixed" {
+					switch rng.IntN(4) {
+					case 1:
+						path = fmt.Sprintf("/api/v1/accounts/%s/bills/%s?by=%s", uid, *open, by)
+					case 2:
+						path = "/api/v1/accounts/" + uid
+					case 3:
+						path = fmt.Sprintf("/api/v1/accounts/%s/usage?cycle=%s", uid, *cycle)
+					}
+				}
+				req, _ := http.NewRequest("GET", base+path, nil)
 				req.Header.Set("Authorization", "Bearer "+key)
 				start := time.Now()
 				resp, err := client.Do(req)
@@ -102,9 +132,68 @@ func main() {
 		}(c)
 	}
 	wg.Wait()
+	close(stopImports)
+	imports := <-importsDone
 	slices.Sort(lat)
 	p := func(q float64) time.Duration { return lat[int(float64(len(lat)-1)*q)] }
 	fmt.Printf("%d clients, %v, %d requests (%.0f/s), %d errors; latency p50 %v, p90 %v, p99 %v, max %v\n",
 		*clients, *dur, len(lat), float64(len(lat))/dur.Seconds(), errs,
 		p(0.50).Round(10*time.Microsecond), p(0.90).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+	if imports != "" {
+		fmt.Println(imports)
+	}
+}
+
+// importLoop imports files of n fresh calls into db, one after another,
+// until stop, and reports how many and how fast. The calls are the
+// benchmark world's, in its cycle (the world's numbers are the cycle's):
+// once that cycle is closed they are late calls, billed in the open one.
+var imported = regexp.MustCompile(`imported (\d+)`)
+
+func importLoop(bin, db, cycle string, accounts, n int, stop <-chan struct{}, done chan<- string) {
+	c, err := callbill.ParseCycle(cycle)
+	if err != nil {
+		done <- "imports: " + err.Error()
+		return
+	}
+	var csv bytes.Buffer
+	if _, err := demo.WriteCalls(&csv, demo.Options{Cycle: c, Accounts: accounts, Calls: n, Seed: 7}); err != nil {
+		done <- "imports: " + err.Error()
+		return
+	}
+	dir, err := os.MkdirTemp("", "callbill-load-imports-")
+	if err != nil {
+		done <- "imports: " + err.Error()
+		return
+	}
+	defer os.RemoveAll(dir)
+	rounds, calls := 0, 0
+	var busy time.Duration
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			done <- fmt.Sprintf("imports beside: %d files of %d calls, %d imported (%.0f calls/s while importing)", rounds, n, calls, float64(calls)/busy.Seconds())
+			return
+		default:
+		}
+		// Fresh contact ids each round: "c0000000001" becomes "L3-0000000001".
+		file := filepath.Join(dir, "calls.csv")
+		body := bytes.ReplaceAll(csv.Bytes(), []byte("\nc"), []byte(fmt.Sprintf("\nL%d-", k)))
+		if err := os.WriteFile(file, body, 0o600); err != nil {
+			done <- "imports: " + err.Error()
+			return
+		}
+		start := time.Now()
+		out, err := exec.Command(bin, "--db", db, "import", "-q", file).CombinedOutput()
+		if err != nil {
+			done <- fmt.Sprintf("imports: %v\n%s", err, out)
+			return
+		}
+		busy += time.Since(start)
+		rounds++
+		if m := imported.FindSubmatch(out); m != nil {
+			k, _ := strconv.Atoi(string(m[1]))
+			calls += k
+		}
+	}
 }
