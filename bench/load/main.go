@@ -38,6 +38,7 @@ func main() {
 	cycle := flag.String("cycle", "2026-10", "billing cycle")
 	routes := flag.String("routes", "bills", "bills, or mixed: bills, the open cycle's live bill, account and usage pages")
 	open := flag.String("open", "2026-11", "the open cycle (-routes mixed)")
+	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile to this file")
 	importCalls := flag.Int("import-calls", 0, "when > 0, import files of this many fresh calls back to back while the clients run")
 	flag.Parse()
 	if *db == "" {
@@ -52,7 +53,11 @@ func main() {
 		}
 	}
 	const key = "load-test-operator-key"
-	srv := exec.Command(*bin, "--db", *db, "serve", "--addr", "127.0.0.1:0", "--auto-close=false", "--exports", os.TempDir())
+	args := []string{"--db", *db}
+	if *cpuprofile != "" {
+		args = append(args, "--cpuprofile", *cpuprofile)
+	}
+	srv := exec.Command(*bin, append(args, "serve", "--addr", "127.0.0.1:0", "--auto-close=false", "--exports", os.TempDir())...)
 	srv.Env = append(os.Environ(), "CALLBILL_OPERATOR_KEY="+key)
 	out, _ := srv.StdoutPipe()
 	srv.Stderr = io.Discard
