@@ -54,6 +54,10 @@ type Server struct {
 	// authorizer's, refreshed every 250 ms); closed bills are served from
 	// memory while it stays the same.
 	Changes func(ctx context.Context) (string, error)
+	// CallsVersion, when set, says when an account's calls billed in a
+	// cycle last changed (an import added some): with Changes, it lets an
+	// open cycle's live bill be served from memory until then.
+	CallsVersion func(ctx context.Context, uid string, c callbill.Cycle) (string, error)
 
 	routes []Route
 	cache  billCache
@@ -154,7 +158,9 @@ func (s *Server) closeCycle(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) bill(w http.ResponseWriter, r *http.Request) error {
 	// A closed bill changes only when money moves or the world changes, and
 	// the store's change counter says when: serve it from memory till then.
-	var version string
+	// An open cycle's live bill changes also when calls come in, which the
+	// account's calls version says.
+	var version, openVersion string
 	key := r.URL.Path + "?" + r.URL.RawQuery
 	if s.Changes != nil {
 		v, err := s.Changes(r.Context())
@@ -163,9 +169,17 @@ func (s *Server) bill(w http.ResponseWriter, r *http.Request) error {
 		}
 		version = v
 		if body, ok := s.cache.get(key, version); ok {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			_, err := w.Write(body)
-			return err
+			return writeBody(w, body)
+		}
+		if c, err := callbill.ParseCycle(r.PathValue("cycle")); err == nil && s.CallsVersion != nil {
+			cv, err := s.CallsVersion(r.Context(), r.PathValue("uid"), c)
+			if err != nil {
+				return err
+			}
+			openVersion = version + "/" + cv
+			if body, ok := s.cache.get(key, openVersion); ok {
+				return writeBody(w, body)
+			}
 		}
 	}
 	b, v, err := s.loadBill(r)
@@ -176,11 +190,18 @@ func (s *Server) bill(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if version != "" && b.Status == callbill.BillStatusClosed {
+	switch {
+	case version != "" && b.Status == callbill.BillStatusClosed:
 		s.cache.put(key, version, body)
+	case openVersion != "":
+		s.cache.put(key, openVersion, body)
 	}
+	return writeBody(w, body)
+}
+
+func writeBody(w http.ResponseWriter, body []byte) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, err = w.Write(body)
+	_, err := w.Write(body)
 	return err
 }
 

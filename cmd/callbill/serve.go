@@ -75,7 +75,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
-		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version}).Handler()
+		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
 	srv := &http.Server{

@@ -1,0 +1,63 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/callbill/callbill"
+)
+
+// An open cycle's live bill is served from memory while neither the store's
+// change counter nor the account's calls version moves, and computed afresh
+// as soon as an import adds calls.
+func TestOpenBillCachedUntilCallsChange(t *testing.T) {
+	srv, s, _, as := setupServer(t)
+	as.Changes = func(context.Context) (string, error) { return "v1", nil }
+	frozen := false
+	as.CallsVersion = func(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
+		if frozen {
+			return "frozen", nil
+		}
+		return s.CallsVersion(ctx, uid, c)
+	}
+	post := func(contact string) {
+		t.Helper()
+		csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
+			contact + ",inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
+		if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
+			t.Fatalf("import: %d %s", code, body)
+		}
+	}
+	bill := func() string {
+		t.Helper()
+		code, body := call(t, srv, "GET", "/api/v1/accounts/1001/bills/2026-10", key, "")
+		if code != http.StatusOK {
+			t.Fatalf("bill: %d %s", code, body)
+		}
+		return body
+	}
+	post("c1")
+	one := bill()
+	if again := bill(); again != one {
+		t.Fatalf("the same bill twice differs:\n%s\n%s", one, again)
+	}
+	post("c2")
+	two := bill()
+	if two == one {
+		t.Fatal("the live bill did not change with a new call")
+	}
+	// With the calls version held, the bill comes from memory: a new call
+	// does not show — which is what proves the cache is used.
+	frozen = true
+	bill()
+	post("c3")
+	if got := bill(); got != bill() {
+		t.Fatal("cached answers differ")
+	}
+	held := bill()
+	frozen = false
+	if now := bill(); now == held {
+		t.Error("the bill did not change once the calls version moved")
+	}
+}
