@@ -39,6 +39,7 @@ func main() {
 	routes := flag.String("routes", "bills", "bills, or mixed: bills, the open cycle's live bill, account and usage pages")
 	open := flag.String("open", "2026-11", "the open cycle (-routes mixed)")
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile to this file")
+	importProcs := flag.Int("import-procs", 0, "GOMAXPROCS of the importing process (0: the machine's)")
 	importCalls := flag.Int("import-calls", 0, "when > 0, import files of this many fresh calls back to back while the clients run")
 	flag.Parse()
 	if *db == "" {
@@ -83,7 +84,7 @@ func main() {
 	stopImports := make(chan struct{})
 	importsDone := make(chan string, 1)
 	if *importCalls > 0 {
-		go importLoop(*bin, *db, *cycle, *accounts, *importCalls, stopImports, importsDone)
+		go importLoop(*bin, *db, *cycle, *accounts, *importCalls, *importProcs, stopImports, importsDone)
 	} else {
 		importsDone <- ""
 	}
@@ -155,7 +156,7 @@ func main() {
 // once that cycle is closed they are late calls, billed in the open one.
 var imported = regexp.MustCompile(`imported (\d+)`)
 
-func importLoop(bin, db, cycle string, accounts, n int, stop <-chan struct{}, done chan<- string) {
+func importLoop(bin, db, cycle string, accounts, n, procs int, stop <-chan struct{}, done chan<- string) {
 	c, err := callbill.ParseCycle(cycle)
 	if err != nil {
 		done <- "imports: " + err.Error()
@@ -189,7 +190,11 @@ func importLoop(bin, db, cycle string, accounts, n int, stop <-chan struct{}, do
 			return
 		}
 		start := time.Now()
-		out, err := exec.Command(bin, "--db", db, "import", "-q", file).CombinedOutput()
+		cmd := exec.Command(bin, "--db", db, "import", "-q", file)
+		if procs > 0 {
+			cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
+		}
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			done <- fmt.Sprintf("imports: %v\n%s", err, out)
 			return
