@@ -120,21 +120,21 @@ func (l *RejectLog) WriteFile(file int, input io.Reader, out io.Writer) (int64, 
 	var written int64
 	write := func(line int, fields []string, reason string) error {
 		written++
-		return w.Write(&RowError{Line: line, Fields: fields, Reason: reason})
+		return w.Write(&callbill.Reject{Pos: callbill.Pos{Line: line}, Reason: reason, Fields: fields})
 	}
 	line, reason, ok, err := next()
 	for ok && err == nil {
 		rec, derr := dec.Next()
 		var at int
 		var fields []string
-		var re *RowError
+		var re *callbill.Reject
 		switch {
 		case errors.As(derr, &re):
 			at, fields = re.Line, re.Fields
 		case derr != nil: // the end, or a fatal error: the rest goes out without fields
 			at = int(^uint(0) >> 1)
 		default:
-			at, fields = rec.Line, dec.Raw()
+			at, fields = rec.Line, RawFields(dec.AppendRaw(nil))
 		}
 		for ok && err == nil && line < at { // not met: the input changed since
 			if err = write(line, nil, reason); err == nil {
