@@ -57,13 +57,15 @@ func (r *Reject) Error() string { return "line " + strconv.Itoa(r.Line) + ": " +
 // ImportOptions tune an import.
 type ImportOptions struct {
 	Strict    bool // import nothing when any row is bad
-	BatchSize int  // rows per transaction; 0 = 40,000
+	BatchSize int  // rows read per transaction, rejected ones included; 0 = 40,000
 	// Progress, when set, is called after every committed batch with the rows read so far.
 	Progress func(rows int64)
 	// OnReject, when set, is given every rejected row, in input order
-	// (file, then line), as its batch is done: the way to keep all of them
-	// (a rejects file) while the report keeps only the first
-	// MaxReportedRejects. An error from it ends the import with that error.
+	// (file, then line), as its batch is done, with its Fields when the
+	// source is a RawSource (or its decoder gave them): the way to keep all
+	// of them (a rejects file, written as they come) while the report keeps
+	// only the first MaxReportedRejects. An error from it ends the import
+	// with that error.
 	OnReject func(Reject) error
 }
 
