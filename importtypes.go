@@ -1,7 +1,7 @@
 package callbill
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -19,26 +19,53 @@ type CDRSource interface {
 	Next() (CDR, Pos, error)
 }
 
-// Reject is a row that was not imported, and why: from the decoder (a
-// CDRSource returns it as its error) to the report and the rejects file.
-type Reject struct {
-	Pos      Pos
-	Reason   string
-	Conflict bool // same identity, different content (DESIGN §3.10)
+// RawSource is a CDRSource that hands over each row as it was read, so that
+// a row rejected after it was decoded (screening, a conflict) goes to the
+// rejects file as it came in, without reading the input again. The import
+// keeps the rows of a batch that way until the batch is done, and only when
+// ImportOptions.OnReject is set.
+type RawSource interface {
+	CDRSource
+	// AppendRaw appends what Next last returned, a CDR or a *Reject alike,
+	// as read, to dst in a form of the source's own, and returns the
+	// extended slice. It must cost no more than copying the row's bytes.
+	AppendRaw(dst []byte) []byte
+	// RawFields returns the Reject.Fields of a row that AppendRaw
+	// appended. It is called for rejected rows only, and may be called
+	// while Next runs on another goroutine.
+	RawFields(raw []byte) []string
 }
 
-func (r *Reject) Error() string { return fmt.Sprintf("line %d: %s", r.Pos.Line, r.Reason) }
+// Reject is a row that was not imported, and why: the one type from the
+// decoder (a CDRSource returns it as its error) to the report and the
+// rejects file.
+type Reject struct {
+	Pos
+	Reason   string
+	Conflict bool // same identity, different content (DESIGN §3.10)
+	// Fields are the row as read, which the rejects file repeats: its
+	// original fields as the decoder split them (CSV) or, for JSON, one
+	// field, the record's compact JSON (a JSON Lines line that is not JSON:
+	// the line, surrounding white space trimmed). A row too broken to split
+	// into fields (a stray quote, a record over the size limit) has none;
+	// neither has any reject of an ImportReport, which keeps no rows.
+	Fields []string
+}
+
+func (r *Reject) Error() string { return "line " + strconv.Itoa(r.Line) + ": " + r.Reason }
 
 // ImportOptions tune an import.
 type ImportOptions struct {
 	Strict    bool // import nothing when any row is bad
-	BatchSize int  // rows per transaction; 0 = 40,000
+	BatchSize int  // rows read per transaction, rejected ones included; 0 = 40,000
 	// Progress, when set, is called after every committed batch with the rows read so far.
 	Progress func(rows int64)
 	// OnReject, when set, is given every rejected row, in input order
-	// (file, then line), as its batch is done: the way to keep all of them
-	// (a rejects file) while the report keeps only the first
-	// MaxReportedRejects. An error from it ends the import with that error.
+	// (file, then line), as its batch is done, with its Fields when the
+	// source is a RawSource (or its decoder gave them): the way to keep all
+	// of them (a rejects file, written as they come) while the report keeps
+	// only the first MaxReportedRejects. An error from it ends the import
+	// with that error.
 	OnReject func(Reject) error
 }
 

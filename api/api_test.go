@@ -285,7 +285,12 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 			t.Errorf("rejects file %q: %d", bogus, code)
 		}
 	}
-	// Eight days later the worker deletes it.
+	// Eight days later the worker deletes it, and the temporary rejects file
+	// of an import whose node died midway.
+	stale := filepath.Join(exports, cdr.StoredRejectsDir, ".0123456789abcdef0123456789abcdef.csv.tmp-42")
+	if err := os.WriteFile(stale, []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	later := time.Now().AddDate(0, 0, callbill.ExportKeepDays+1)
 	n := &worker.Node{Store: s, Name: "t", ExportDir: exports, Poll: 10 * time.Millisecond, NoAutoClose: true,
@@ -301,5 +306,8 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 	<-done
 	if code != http.StatusNotFound {
 		t.Errorf("rejects file after %d days: %d", callbill.ExportKeepDays+1, code)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a temporary rejects file after %d days: %v", callbill.ExportKeepDays+1, err)
 	}
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,28 +24,28 @@ type rejectJSON struct {
 // answer lists the first callbill.MaxReportedRejects rejects; when rows were
 // rejected, all of them — the original row, its line and the reason — are in
 // a rejects file the operator downloads from rejects_file (kept like export
-// files, callbill.ExportKeepDays). The body is spooled to disk as it is read,
-// so that the rejected rows can be read again without holding any of them.
+// files, callbill.ExportKeepDays). The body is read once: the rejects file
+// is written from the rows as they come, and none of them is held.
 func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
-	spool, err := os.CreateTemp("", "callbill-import-*.cdr")
+	dec, err := cdr.NewDecoder(body)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(spool.Name())
-	defer spool.Close()
-	dec, err := cdr.NewDecoder(io.TeeReader(body, spool))
-	if err != nil {
-		return err
+	opts := callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true"}
+	var id string
+	var rejects *cdr.RejectsFiles
+	if s.ExportDir != "" {
+		if id, err = newRejectsID(); err != nil {
+			return err
+		}
+		path, header := filepath.Join(s.ExportDir, cdr.StoredRejectsName(id)), dec.RejectHeader()
+		rejects = cdr.NewRejectsFiles(func(int) string { return path }, func(int) []string { return header })
+		defer rejects.Close()
+		opts.OnReject = rejects.Add
 	}
-	rejects, err := cdr.NewRejectLog("")
-	if err != nil {
-		return err
-	}
-	defer rejects.Close()
 	started := time.Now()
-	rep, err := (&ingest.Service{Store: s.Store}).Import(r.Context(), ingest.Input{Source: cdr.Source(dec, 0),
-		ImportOptions: callbill.ImportOptions{Strict: r.URL.Query().Get("strict") == "true", OnReject: rejects.Add}})
+	rep, err := (&ingest.Service{Store: s.Store}).Import(r.Context(), ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: opts})
 	if err != nil {
 		return err
 	}
@@ -67,23 +66,14 @@ func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 	for _, rj := range rep.Rejects {
 		out.Rejects = append(out.Rejects, rejectJSON{rj.Pos.Line, rj.Reason, rj.Conflict})
 	}
-	if rep.Rejected > 0 && s.ExportDir != "" {
-		// The spool may lack a tail the decoder never read (a fatal error
-		// ends the import early); WriteFile then keeps the reasons anyway.
-		if err := spool.Sync(); err != nil {
-			return err
-		}
-		id, err := newRejectsID()
+	if rejects != nil {
+		written, err := rejects.Commit(0)
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Join(s.ExportDir, cdr.StoredRejectsDir), 0o700); err != nil {
-			return err
+		if written {
+			out.RejectsFile = "/api/v1/imports/rejects/" + id
 		}
-		if _, err := rejects.WriteFileAt(0, spool.Name(), filepath.Join(s.ExportDir, cdr.StoredRejectsName(id))); err != nil {
-			return err
-		}
-		out.RejectsFile = "/api/v1/imports/rejects/" + id
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -6,8 +6,9 @@
 // records of one identity can be compared with callbill.CDR.SameContent
 // whatever format each came in.
 //
-// A bad row is a *RowError and decoding goes on after it; the importer writes
-// it to FILE.rejects.csv with a RejectsWriter. Any other error from
+// A bad row is a *callbill.Reject and decoding goes on after it; the importer
+// writes it to FILE.rejects.csv with a RejectsWriter, as it writes the rows
+// that later stages reject, kept as read with Decoder.AppendRaw. Any other error from
 // Decoder.Next is fatal: a *callbill.Error (code EINVALID) when the input is
 // not a CDR file at all (a missing CSV column, JSON broken beyond recovery),
 // else the reader's own I/O error.
@@ -17,23 +18,23 @@
 //   - The contact id, instance id, caller and callee (CSV contact_id,
 //     instance_id, caller, callee; JSON ContactId, InstanceId,
 //     CallingNumber, CalledNumber) may have at most MaxFieldBytes (128)
-//     bytes each, surrounding white space trimmed; a longer one is a
-//     RowError such as `contact_id is 300 bytes; at most 128 allowed`.
+//     bytes each, surrounding white space trimmed; a row with a longer one is
+//     rejected as `contact_id is 300 bytes; at most 128 allowed`.
 //   - Every text field the decoder reads (those four, the direction, the
 //     times and the recording fields) must be valid UTF-8 without NUL
-//     bytes, else the row is a RowError such as `contact_id contains a NUL
+//     bytes, else the row is rejected as `contact_id contains a NUL
 //     byte` or `caller is not valid UTF-8`. In JSON this is judged on the
 //     bytes as given: encoding/json would silently turn invalid bytes and
 //     lone surrogate escapes (\ud800) into U+FFFD, which could make two
 //     different ids one.
 //   - A CSV row, line ends included, may have at most MaxRecordBytes (1 MiB).
-//     A longer one on a single line is a RowError `row is longer than
+//     A longer one on a single line is rejected as `row is longer than
 //     1048576 bytes` (with no fields) and decoding goes on at the next line;
 //     one cut inside a quoted field that spans lines is fatal (EINVALID,
 //     naming the line), since no one can tell where that row ends. A
 //     header row over the limit is fatal too.
 //   - A JSON Lines line (its newline excluded) may have at most
-//     MaxRecordBytes; a longer one is a RowError `record is longer than
+//     MaxRecordBytes; a longer one is rejected as `record is longer than
 //     1048576 bytes` and decoding goes on at the next line. A record of a
 //     JSON array or a ListCallDetailRecords response may have at most
 //     MaxRecordBytes (counting the white space before it), else the error
@@ -47,9 +48,9 @@ package cdr
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
-	"strconv"
 
 	"github.com/callbill/callbill"
 )
@@ -63,39 +64,59 @@ type Record struct {
 	Line int
 }
 
-// RowError is a bad row: decoding goes on after it.
-type RowError struct {
-	Line int
-	// Fields are the row's original fields (CSV) or, for JSON, one field: the
-	// record's compact JSON text (a JSON Lines line that is not valid JSON:
-	// the line itself, surrounding white space trimmed). A CSV row too broken
-	// to split into fields (a stray quote) and a record longer than
-	// MaxRecordBytes have no fields.
-	Fields []string
-	// Reason says what is wrong, e.g.
-	// `start_time "abc" is not epoch seconds, epoch milliseconds or RFC 3339`.
-	Reason string
-}
-
-func (e *RowError) Error() string { return "line " + strconv.Itoa(e.Line) + ": " + e.Reason }
-
 // Decoder reads CDRs one at a time.
 type Decoder interface {
-	// Next returns the next record; a *RowError for a bad row (call Next
-	// again to go on); io.EOF at the end; any other error is fatal (I/O,
-	// JSON structure broken beyond recovery) and is returned again by every
-	// later call.
+	// Next returns the next record; a *callbill.Reject for a bad row (its
+	// Pos.File is 0; call Next again to go on); io.EOF at the end; any
+	// other error is fatal (I/O, JSON structure broken beyond recovery) and
+	// is returned again by every later call.
 	Next() (Record, error)
 	// RejectHeader returns the header of the rejects file: for CSV the
 	// input's header fields followed by "line","reason"; for JSON
 	// []string{"record","line","reason"}.
 	RejectHeader() []string
-	// Raw returns the original fields of what Next last returned, a good
-	// record or a RowError alike, shaped as RowError.Fields, so that a
-	// record a later stage rejects (a conflict, an unknown number) can go
-	// to the rejects file too. It is computed on demand; nil before the
-	// first record and after a fatal error.
-	Raw() []string
+	// AppendRaw appends what Next last returned, a good record or a bad
+	// row alike, as read, to dst, and returns the extended slice: a copy of
+	// the row's bytes, which RawFields turns into fields shaped as
+	// callbill.Reject.Fields when the row is rejected later (a conflict, an
+	// unknown number). It appends nothing before the first record, after a
+	// fatal error, and for a bad row that has no fields.
+	AppendRaw(dst []byte) []byte
+}
+
+// The forms AppendRaw appends: a tag byte, then for CSV each field as its
+// length (a uvarint) and its bytes, for JSON the record's text as read.
+const (
+	rawCSV  = 'c'
+	rawJSON = 'j'
+)
+
+// RawFields returns the fields of a row that a Decoder's AppendRaw
+// appended, shaped as callbill.Reject.Fields: a CSV row's fields, or a JSON
+// record's compact JSON. It keeps nothing of raw and is safe to call from
+// any goroutine.
+func RawFields(raw []byte) []string {
+	if len(raw) == 0 {
+		return nil
+	}
+	switch raw[0] {
+	case rawCSV:
+		s := string(raw[1:]) // one string for all the fields
+		var fields []string
+		for i := 0; i < len(s); {
+			n, k := binary.Uvarint(raw[1+i:])
+			if k <= 0 || uint64(len(s)-i-k) < n {
+				panic("cdr: RawFields of a malformed raw row")
+			}
+			i += k
+			fields = append(fields, s[i:i+int(n)])
+			i += int(n)
+		}
+		return fields
+	case rawJSON:
+		return rawFields(raw[1:])
+	}
+	panic("cdr: RawFields of a malformed raw row")
 }
 
 const bufSize = 64 << 10
@@ -172,9 +193,9 @@ func sniff(br *bufio.Reader) (c byte, n int64, lines int, err error) {
 	}
 }
 
-// Source adapts a decoder to callbill.CDRSource; file is the input's index
+// Source adapts a decoder to callbill.RawSource; file is the input's index
 // among the files of one import. Bad rows come out as *callbill.Reject.
-func Source(dec Decoder, file int) callbill.CDRSource { return &source{dec, file} }
+func Source(dec Decoder, file int) callbill.RawSource { return &source{dec, file} }
 
 type source struct {
 	dec  Decoder
@@ -184,12 +205,15 @@ type source struct {
 func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 	rec, err := s.dec.Next()
 	if err != nil {
-		var re *RowError
+		var re *callbill.Reject
 		if errors.As(err, &re) {
-			pos := callbill.Pos{File: s.file, Line: re.Line}
-			return callbill.CDR{}, pos, &callbill.Reject{Pos: pos, Reason: re.Reason}
+			re.File = s.file
+			return callbill.CDR{}, re.Pos, re
 		}
 		return callbill.CDR{}, callbill.Pos{}, err
 	}
 	return rec.CDR, callbill.Pos{File: s.file, Line: rec.Line}, nil
 }
+
+func (s *source) AppendRaw(dst []byte) []byte   { return s.dec.AppendRaw(dst) }
+func (s *source) RawFields(raw []byte) []string { return RawFields(raw) }

@@ -2,6 +2,7 @@ package cdr
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ type csvDecoder struct {
 
 func newCSVDecoder(br *bufio.Reader, lim *limiter, limit, lineBase int) (*csvDecoder, error) {
 	r := csv.NewReader(br) // br itself: csv.NewReader keeps a *bufio.Reader this big
-	r.FieldsPerRecord = -1 // checked by hand: a wrong count is a RowError
+	r.FieldsPerRecord = -1 // checked by hand: a wrong count rejects the row
 	r.ReuseRecord = true
 	d := &csvDecoder{r: r, br: br, lim: lim, limit: limit, lineBase: lineBase, prev: lineBase, ids: interner{}}
 	header, line, err := d.read()
@@ -107,7 +108,17 @@ func (d *csvDecoder) RejectHeader() []string {
 	return append(slices.Clip(d.header), "line", "reason")
 }
 
-func (d *csvDecoder) Raw() []string { return slices.Clone(d.last) }
+func (d *csvDecoder) AppendRaw(dst []byte) []byte {
+	if d.last == nil {
+		return dst
+	}
+	dst = append(dst, rawCSV)
+	for _, f := range d.last {
+		dst = binary.AppendUvarint(dst, uint64(len(f)))
+		dst = append(dst, f...)
+	}
+	return dst
+}
 
 func (d *csvDecoder) Next() (Record, error) {
 	if d.err != nil {
@@ -120,10 +131,10 @@ func (d *csvDecoder) Next() (Record, error) {
 			var pe *csv.ParseError
 			switch {
 			case err == errTooLong:
-				return Record{}, &RowError{Line: line, Reason: "row is longer than " + strconv.Itoa(d.limit) + " bytes"}
+				return Record{}, &callbill.Reject{Pos: callbill.Pos{Line: line}, Reason: "row is longer than " + strconv.Itoa(d.limit) + " bytes"}
 			case errors.As(err, &pe):
 				// A stray quote: the reader resumes on the next line.
-				return Record{}, &RowError{Line: pe.StartLine + d.lineBase, Reason: "malformed CSV: " + pe.Err.Error()}
+				return Record{}, &callbill.Reject{Pos: callbill.Pos{Line: pe.StartLine + d.lineBase}, Reason: "malformed CSV: " + pe.Err.Error()}
 			}
 			d.err = err
 			return Record{}, err
@@ -134,7 +145,7 @@ func (d *csvDecoder) Next() (Record, error) {
 		d.last = row
 		rec, reason := d.decodeRow(row)
 		if reason != "" {
-			return Record{}, &RowError{Line: line, Fields: slices.Clone(row), Reason: reason}
+			return Record{}, &callbill.Reject{Pos: callbill.Pos{Line: line}, Reason: reason, Fields: slices.Clone(row)}
 		}
 		rec.Line = line
 		return rec, nil

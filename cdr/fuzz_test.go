@@ -52,7 +52,7 @@ type fuzzResult struct {
 	NewErr  string
 	Header  []string
 	Recs    []Record
-	Rows    []RowError
+	Rows    []callbill.Reject
 	Raws    [][]string
 	Fatal   string
 	Rejects string
@@ -69,18 +69,18 @@ func fuzzRun(t *testing.T, r io.Reader, limit int) fuzzResult {
 	res.Header = d.RejectHeader()
 	var out bytes.Buffer
 	w := NewRejectsWriter(&out, res.Header)
-	var rows []*RowError
+	var rows []*callbill.Reject
 	prev := 0
 	for i := 0; ; i++ {
 		if i == 100_000 {
 			t.Fatal("decoder does not end")
 		}
 		rec, err := d.Next()
-		raw := d.Raw()
+		raw := rawOf(d)
 		if h := d.RejectHeader(); !reflect.DeepEqual(h, res.Header) {
 			t.Fatalf("reject header changed: %q, was %q", h, res.Header)
 		}
-		var re *RowError
+		var re *callbill.Reject
 		switch {
 		case err == nil:
 			checkRecord(t, rec)
@@ -101,7 +101,7 @@ func fuzzRun(t *testing.T, r io.Reader, limit int) fuzzResult {
 				t.Fatalf("bad reason %q", re.Reason)
 			}
 			if re.Fields != nil && !reflect.DeepEqual(re.Fields, raw) {
-				t.Fatalf("RowError fields %q, Raw %q", re.Fields, raw)
+				t.Fatalf("Reject fields %q, Raw %q", re.Fields, raw)
 			}
 			if err := w.Write(re); err != nil {
 				t.Fatal(err)

@@ -16,8 +16,8 @@ import (
 var jsonRejectHeader = []string{"record", "line", "reason"}
 
 // ccc is the part of a CCC CallDetailRecord that rating reads. Each field is
-// kept raw so that a wrong type is a RowError naming the field rather than a
-// failure of the whole record.
+// kept raw so that a wrong type rejects the record, naming the field, rather
+// than failing the whole input.
 type ccc struct {
 	ContactId         json.RawMessage
 	InstanceId        json.RawMessage
@@ -36,11 +36,11 @@ type jsonRecords struct {
 	last []byte // the text of the record last decoded, valid until the next
 }
 
-func (j *jsonRecords) Raw() []string {
+func (j *jsonRecords) AppendRaw(dst []byte) []byte {
 	if j.last == nil {
-		return nil
+		return dst
 	}
-	return rawFields(j.last)
+	return append(append(dst, rawJSON), j.last...)
 }
 
 // rawFields is a record's compact JSON or, when it is not JSON at all, its
@@ -55,7 +55,7 @@ func rawFields(text []byte) []string {
 }
 
 // decode normalizes one record; text is its JSON. A bad record is a
-// *RowError whose Fields hold the record's compact JSON (or, when it is not
+// *callbill.Reject whose Fields hold the record's compact JSON (or, when it is not
 // JSON at all, its text).
 func (j *jsonRecords) decode(text []byte, line int) (Record, error) {
 	j.last = text
@@ -64,7 +64,7 @@ func (j *jsonRecords) decode(text []byte, line int) (Record, error) {
 		rec.Line = line
 		return rec, nil
 	}
-	return Record{}, &RowError{Line: line, Fields: rawFields(text), Reason: reason}
+	return Record{}, &callbill.Reject{Pos: callbill.Pos{Line: line}, Reason: reason, Fields: rawFields(text)}
 }
 
 func (j *jsonRecords) parse(text []byte) (Record, string) {
@@ -129,7 +129,7 @@ func (j *jsonRecords) parse(text []byte) (Record, string) {
 }
 
 // jsonLines decodes JSON Lines: one record per line, each line on its own,
-// so that a broken line is a RowError and the next line decodes as usual.
+// so that a broken line is rejected and the next line decodes as usual.
 type jsonLines struct {
 	jsonRecords
 	br       *bufio.Reader
@@ -152,7 +152,7 @@ func (d *jsonLines) Next() (Record, error) {
 		}
 		d.line++
 		if tooLong {
-			return Record{}, &RowError{Line: d.line + d.lineBase, Reason: "record is longer than " + strconv.Itoa(d.limit) + " bytes"}
+			return Record{}, &callbill.Reject{Pos: callbill.Pos{Line: d.line + d.lineBase}, Reason: "record is longer than " + strconv.Itoa(d.limit) + " bytes"}
 		}
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
@@ -224,7 +224,7 @@ func newArrayDecoder(br *bufio.Reader, lim *limiter, limit int, skipped int64) (
 // walking the first object: a top-level "Data" key makes it a response (and
 // the walk goes on from there); otherwise the bytes read so far are replayed
 // to a JSON Lines decoder. A first object that is not valid JSON is JSON
-// Lines too: its line is a RowError.
+// Lines too: its line is rejected.
 func newObjectDecoder(br *bufio.Reader, lim *limiter, limit int, skipped int64, lineBase int) (Decoder, error) {
 	rec := &recorder{r: br}
 	d := &jsonStream{jsonRecords: jsonRecords{ids: interner{}}, dec: json.NewDecoder(rec), lim: lim, limit: limit,
@@ -329,7 +329,7 @@ func (d *jsonStream) Next() (Record, error) {
 	}
 	rec, err := d.next()
 	if err != nil {
-		var re *RowError
+		var re *callbill.Reject
 		if !errors.As(err, &re) {
 			if err != io.EOF {
 				err = d.fatal(err)

@@ -16,7 +16,7 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// A bad field is a RowError for its row only: the next row decodes.
+// A bad field is a Reject for its row only: the next row decodes.
 func TestFieldChecksCSV(t *testing.T) {
 	const good = "c9,i1,inbound,1,2,10,20"
 	long := strings.Repeat("x", MaxFieldBytes+1)
@@ -170,7 +170,7 @@ func decodeWith(t *testing.T, r io.Reader, max int) result {
 	res := result{rh: d.RejectHeader()}
 	for {
 		rec, err := d.Next()
-		var re *RowError
+		var re *callbill.Reject
 		switch {
 		case err == nil:
 			res.recs = append(res.recs, rec)
@@ -430,8 +430,8 @@ func TestRejectsSafe(t *testing.T) {
 }
 
 // checkRejects checks a rejects file is UTF-8 without NUL, reads as CSV, and
-// has each RowError's line and reason in its last two columns.
-func checkRejects(t testing.TB, out []byte, width int, rows []*RowError) {
+// has each Reject's line and reason in its last two columns.
+func checkRejects(t testing.TB, out []byte, width int, rows []*callbill.Reject) {
 	t.Helper()
 	if !utf8.Valid(out) || bytes.IndexByte(out, 0) >= 0 {
 		t.Fatalf("rejects file not UTF-8 without NUL: %.200q", out)

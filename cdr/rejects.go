@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/callbill/callbill"
 )
 
 // RejectsWriter writes FILE.rejects.csv rows: the original fields plus line
@@ -28,11 +30,11 @@ func NewRejectsWriter(w io.Writer, header []string) *RejectsWriter {
 	return &RejectsWriter{w: csv.NewWriter(w), header: append([]string(nil), header...)}
 }
 
-// Write writes one reject. Fields shorter than the header's (a row with too
-// few fields, a row too broken to split) are padded with empty fields so that
-// line and reason stay in their columns; a row with too many fields is kept
-// whole.
-func (w *RejectsWriter) Write(e *RowError) error {
+// Write writes one reject: its Fields, line and reason. Fields shorter than
+// the header's (a row with too few fields, a row too broken to split) are
+// padded with empty fields so that line and reason stay in their columns; a
+// row with too many fields is kept whole.
+func (w *RejectsWriter) Write(e *callbill.Reject) error {
 	if !w.started {
 		w.started = true
 		row := w.row[:0]

@@ -12,7 +12,8 @@ import (
 // decoded is one batch as the decoder goroutine hands it over.
 type decoded struct {
 	rows []pending
-	bad  []callbill.Reject
+	bad  []rejected // the decoder's rejects
+	raw  *rawRows   // the rows as read; nil when not kept
 	read int64
 	err  error
 }
@@ -20,15 +21,67 @@ type decoded struct {
 type pending struct {
 	cdr callbill.CDR
 	pos callbill.Pos
+	raw int32 // the row among the batch's raw rows; -1 when not kept
 }
 
-// decodeBatches reads src into batches until EOF, an error, or stop.
-func decodeBatches(src callbill.CDRSource, size int, out chan<- decoded, stop <-chan struct{}) {
+// rejected is a reject on its way to OnReject, with its row among the
+// batch's raw rows (-1: none kept).
+type rejected struct {
+	callbill.Reject
+	raw int32
+}
+
+// maxRawBytes bounds the bytes of raw rows a batch keeps: a batch of long
+// rows (up to cdr.MaxRecordBytes each) ends sooner. Ordinary rows (CSV of
+// 80 bytes; CCC JSON records of a kilobyte or two) stay far below it, or
+// near it at 40,000 rows.
+const maxRawBytes = 8 << 20
+
+// rawRows keeps the rows of a batch as read (callbill.RawSource.AppendRaw),
+// one after the other in one buffer, until the batch is done, so that a row
+// rejected after it was decoded (screening, a conflict) goes to OnReject
+// with its fields. A row costs a copy of its bytes and an offset; the
+// buffers are reused from batch to batch.
+type rawRows struct {
+	buf  []byte
+	ends []int32 // where each row ends in buf
+}
+
+// add appends the row src.Next last returned and returns its index.
+func (r *rawRows) add(src callbill.RawSource) int32 {
+	r.buf = src.AppendRaw(r.buf)
+	r.ends = append(r.ends, int32(len(r.buf)))
+	return int32(len(r.ends) - 1)
+}
+
+// row returns row i as AppendRaw appended it.
+func (r *rawRows) row(i int32) []byte {
+	var start int32
+	if i > 0 {
+		start = r.ends[i-1]
+	}
+	return r.buf[start:r.ends[i]]
+}
+
+// decodeBatches reads src into batches until EOF, an error, or stop. A
+// batch holds size rows read, good or bad; when raw is set (the source of
+// an import that keeps its rejects), the batch keeps its rows as read too,
+// in a rawRows taken from free when one is there, and ends when those pass
+// maxRawBytes.
+func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out chan<- decoded, free <-chan *rawRows, stop <-chan struct{}) {
 	defer close(out)
 	for {
 		d := decoded{rows: make([]pending, 0, size)}
+		if raw != nil {
+			select {
+			case d.raw = <-free:
+				d.raw.buf, d.raw.ends = d.raw.buf[:0], d.raw.ends[:0]
+			default:
+				d.raw = &rawRows{}
+			}
+		}
 		eof := false
-		for len(d.rows) < size {
+		for d.read < int64(size) && (d.raw == nil || len(d.raw.buf) < maxRawBytes) {
 			c, pos, err := src.Next()
 			if err == io.EOF {
 				eof = true
@@ -37,7 +90,11 @@ func decodeBatches(src callbill.CDRSource, size int, out chan<- decoded, stop <-
 			d.read++
 			var bad *callbill.Reject
 			if errors.As(err, &bad) {
-				d.bad = append(d.bad, *bad)
+				r := rejected{Reject: *bad, raw: -1}
+				if d.raw != nil {
+					r.raw, r.Fields = d.raw.add(raw), nil // kept as read until OnReject
+				}
+				d.bad = append(d.bad, r)
 				continue
 			}
 			if err != nil {
@@ -45,7 +102,11 @@ func decodeBatches(src callbill.CDRSource, size int, out chan<- decoded, stop <-
 				eof = true
 				break
 			}
-			d.rows = append(d.rows, pending{c, pos})
+			p := pending{c, pos, -1}
+			if d.raw != nil {
+				p.raw = d.raw.add(raw)
+			}
+			d.rows = append(d.rows, p)
 		}
 		select {
 		case out <- d:
@@ -86,38 +147,41 @@ type found struct {
 // batchReport counts one batch until it is committed.
 type batchReport struct {
 	imported, duplicates, rejected, conflicts int64
-	rejects                                   []callbill.Reject
+	rejects                                   []rejected
 	dupByFile                                 map[int]int64 // duplicates per input file (a Group's requests)
 }
 
-func (w *work) reject(pos callbill.Pos, reason string, conflict bool) {
+func (w *work) reject(row *pending, reason string, conflict bool) {
 	w.rep.rejected++
 	if conflict {
 		w.rep.conflicts++
 	}
-	w.rep.rejects = append(w.rep.rejects, callbill.Reject{Pos: pos, Reason: reason, Conflict: conflict})
+	w.rep.rejects = append(w.rep.rejects, rejected{callbill.Reject{Pos: row.pos, Reason: reason, Conflict: conflict}, row.raw})
 }
 
-// dupOrConflict counts a call met again: a duplicate when it says the same,
-// else a conflict, and the first stays.
-func (w *work) dupOrConflict(pos callbill.Pos, first, again *callbill.CDR) {
+// dupOrConflict counts a row whose call was met before (first): a duplicate
+// when it says the same, else a conflict, and the first stays.
+func (w *work) dupOrConflict(row *pending, first *callbill.CDR) {
+	again := &row.cdr
 	if first.SameContent(again) {
 		w.rep.duplicates++
 		if w.rep.dupByFile == nil {
 			w.rep.dupByFile = map[int]int64{}
 		}
-		w.rep.dupByFile[pos.File]++
+		w.rep.dupByFile[row.pos.File]++
 		return
 	}
-	w.reject(pos, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
+	w.reject(row, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
 		again.ContactID, again.InstanceID), true)
 }
 
 // merge records a batch that is done: its counts, and its rejects — the
 // decoder's (bad) and the later stages' together, in input order, so that
-// OnReject sees every reject of the import in order and the report keeps the
-// first MaxReportedRejects.
-func (im *importer) merge(bad []callbill.Reject, b *batchReport) error {
+// OnReject sees every reject of the import in order, each with its fields
+// from the batch's raw rows, and the report keeps the first
+// MaxReportedRejects (without fields). The raw rows are then free for
+// another batch.
+func (im *importer) merge(bad []rejected, b *batchReport, raw *rawRows) error {
 	im.rep.Imported += b.imported
 	im.rep.Duplicates += b.duplicates
 	im.rep.Rejected += b.rejected + int64(len(bad))
@@ -130,14 +194,25 @@ func (im *importer) merge(bad []callbill.Reject, b *batchReport) error {
 		x, y := rejects[i].Pos, rejects[j].Pos
 		return x.File < y.File || (x.File == y.File && x.Line < y.Line)
 	})
-	for _, r := range rejects {
+	for i := range rejects {
+		r := rejects[i].Reject
 		if im.opts.OnReject != nil {
+			if raw != nil && rejects[i].raw >= 0 {
+				r.Fields = im.raw.RawFields(raw.row(rejects[i].raw))
+			}
 			if err := im.opts.OnReject(r); err != nil {
 				return err
 			}
 		}
 		if len(im.rep.Rejects) < callbill.MaxReportedRejects {
+			r.Fields = nil
 			im.rep.Rejects = append(im.rep.Rejects, r)
+		}
+	}
+	if raw != nil {
+		select {
+		case im.free <- raw:
+		default:
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"maps"
+	"sync/atomic"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -41,8 +42,10 @@ type fakeStore struct {
 	// beforeWrite, when set, runs once before the next write transaction
 	// starts: another writer committing in between.
 	beforeWrite func(db *state)
-	// gate, when set, holds every write transaction until it can receive.
-	gate chan struct{}
+	// gate, when set, holds every write transaction until it can receive;
+	// atGate counts the writes that came to it.
+	gate   chan struct{}
+	atGate atomic.Int32
 
 	writes, storedBefore int // write transactions; batches refused as stored before
 }
@@ -66,6 +69,7 @@ func (f *fakeStore) Write(ctx context.Context, fn func(tx ingest.Tx) error) erro
 		hook(f.db)
 	}
 	if f.gate != nil {
+		f.atGate.Add(1)
 		<-f.gate
 	}
 	f.writes++

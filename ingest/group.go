@@ -50,8 +50,9 @@ const DefaultGroupRows = 20_000
 
 type groupRequest struct {
 	rows []pending
-	bad  []callbill.Reject
-	file int // the input file its rows come from
+	bad  []rejected
+	raw  *rawRows // its rows as read, when its rejects need their fields
+	file int      // the input file its rows come from
 	done chan groupAnswer
 }
 
@@ -97,33 +98,49 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 	started := time.Now()
 	// Read up to maxRows rows; a longer input goes the file way, replaying
 	// what was read.
-	var buf []sourceItem
 	req := &groupRequest{file: -1, done: make(chan groupAnswer, 1)}
+	raw, _ := in.Source.(callbill.RawSource)
+	if in.OnReject == nil {
+		raw = nil
+	}
+	if raw != nil {
+		req.raw = &rawRows{}
+	}
+	var replay []sourceItem
 	for {
 		c, pos, err := in.Source.Next()
 		if err == io.EOF {
 			break
 		}
+		it := sourceItem{c: c, pos: pos, err: err, raw: -1}
 		var bad *callbill.Reject
 		switch {
 		case errors.As(err, &bad):
-			req.bad = append(req.bad, *bad)
+			r := rejected{Reject: *bad, raw: -1}
+			if raw != nil {
+				r.raw, r.Fields = req.raw.add(raw), nil // kept as read until OnReject
+			}
+			req.bad, it.raw = append(req.bad, r), r.raw
 		case err != nil:
 			return nil, err
 		default:
-			req.rows = append(req.rows, pending{c, pos})
+			p := pending{c, pos, -1}
+			if raw != nil {
+				p.raw = req.raw.add(raw)
+			}
+			req.rows, it.raw = append(req.rows, p), p.raw
 		}
-		buf = append(buf, sourceItem{c, pos, err})
+		replay = append(replay, it)
 		if len(req.rows) > g.maxRows || (req.file >= 0 && pos.File != req.file) {
-			in.Source = &replaySource{items: buf, rest: in.Source}
+			in.Source = newReplay(replay, req.raw, in.Source, raw)
 			return g.svc.Import(ctx, in)
 		}
 		req.file = pos.File
 	}
 	if len(req.rows) == 0 {
 		// Nothing to store: the decoder's rejects are the whole report.
-		im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}}
-		if err := im.merge(req.bad, &batchReport{}); err != nil {
+		im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}, raw: raw}
+		if err := im.merge(req.bad, &batchReport{}, req.raw); err != nil {
 			return nil, err
 		}
 		im.rep.Elapsed = time.Since(started)
@@ -142,13 +159,14 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 	default:
 	}
 	// The answer comes once the round commits; the request's context does
-	// not cut a round short (others' calls are in it too).
+	// not cut a round short (others' calls are in it too). Its rows, raw
+	// rows included, are the request's own again after that.
 	a := <-req.done
 	if a.err != nil {
 		return nil, a.err
 	}
-	im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}}
-	if err := im.merge(req.bad, &a.rep); err != nil {
+	im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}, raw: raw}
+	if err := im.merge(req.bad, &a.rep, req.raw); err != nil {
 		return nil, err
 	}
 	im.rep.Elapsed = time.Since(started)
@@ -215,7 +233,7 @@ func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 	reps := make([]batchReport, len(reqs))
 	for _, rj := range w.rep.rejects {
 		k := rj.Pos.File
-		rj.Pos.File = reqs[k].file
+		rj.Pos.File = reqs[k].file // its raw row is its request's
 		reps[k].rejected++
 		if rj.Conflict {
 			reps[k].conflicts++
@@ -309,19 +327,48 @@ type sourceItem struct {
 	c   callbill.CDR
 	pos callbill.Pos
 	err error
+	raw int32 // its row among the raw rows read; -1 when not kept
 }
 
 // replaySource gives items again, then the rest of a source.
 type replaySource struct {
 	items []sourceItem
+	rows  *rawRows
 	rest  callbill.CDRSource
+	last  int32 // the raw row of the item Next gave last; -2: the rest's
+}
+
+// newReplay returns a source giving items again, then the rest of src; it
+// is a RawSource when raw (src as a RawSource) is set.
+func newReplay(items []sourceItem, rows *rawRows, src callbill.CDRSource, raw callbill.RawSource) callbill.CDRSource {
+	s := &replaySource{items: items, rows: rows, rest: src}
+	if raw != nil {
+		return &rawReplay{s, raw}
+	}
+	return s
 }
 
 func (s *replaySource) Next() (callbill.CDR, callbill.Pos, error) {
 	if len(s.items) > 0 {
 		it := s.items[0]
 		s.items = s.items[1:]
+		s.last = it.raw
 		return it.c, it.pos, it.err
 	}
+	s.last = -2
 	return s.rest.Next()
 }
+
+type rawReplay struct {
+	*replaySource
+	raw callbill.RawSource
+}
+
+func (s *rawReplay) AppendRaw(dst []byte) []byte {
+	if s.last >= 0 {
+		return append(dst, s.rows.row(s.last)...)
+	}
+	return s.raw.AppendRaw(dst)
+}
+
+func (s *rawReplay) RawFields(raw []byte) []string { return s.raw.RawFields(raw) }

@@ -35,7 +35,7 @@ func TestGroupCommitsWaitingRequestsTogether(t *testing.T) {
 
 	first := make(chan *callbill.ImportReport)
 	go func() { r, _ := send(t, g, call("c1", numTP, 0, 60)); first <- r }()
-	for g.Waiting() != 0 { // the first round has taken it and waits at the gate
+	for f.atGate.Load() != 1 { // the first round has taken it and waits at the gate
 		time.Sleep(time.Millisecond)
 	}
 	c2 := call("c2", numTP, 1, 60)

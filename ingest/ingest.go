@@ -134,10 +134,15 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 	}
 	defer sess.Close()
 	im := &importer{calls: s.Store.NewCalls, sess: sess, opts: opts, rep: &callbill.ImportReport{}, gen: -1}
+	if opts.OnReject != nil {
+		// Rejects go out with their rows as read: keep each batch's rows.
+		im.raw, _ = in.Source.(callbill.RawSource)
+		im.free = make(chan *rawRows, 4) // a batch decoded, one rated, one written, and one spare
+	}
 	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
 	stop := make(chan struct{})
 	defer close(stop)
-	go decodeBatches(in.Source, opts.BatchSize, batches, stop)
+	go decodeBatches(in.Source, im.raw, opts.BatchSize, batches, im.free, stop)
 	if opts.Strict {
 		err = im.strict(ctx, batches)
 	} else {
@@ -156,8 +161,10 @@ type importer struct {
 	sess  Session
 	opts  callbill.ImportOptions
 	rep   *callbill.ImportReport
-	rater *callbill.Rater // the rating state; in the pipeline, every account's
-	gen   int64           // the generation of the world the rater was built from
+	rater *callbill.Rater    // the rating state; in the pipeline, every account's
+	gen   int64              // the generation of the world the rater was built from
+	raw   callbill.RawSource // the source, when batches keep their rows as read
+	free  chan *rawRows      // rawRows of batches done, for the next ones
 }
 
 // errRollback ends a strict import that rejected rows: nothing is kept.
@@ -177,7 +184,7 @@ func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
 			if err := im.sequential(context.WithoutCancel(ctx), tx, w, true); err != nil {
 				return err
 			}
-			if err := im.merge(d.bad, &w.rep); err != nil {
+			if err := im.merge(d.bad, &w.rep, d.raw); err != nil {
 				return err
 			}
 			if im.opts.Progress != nil {

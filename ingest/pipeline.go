@@ -18,7 +18,8 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 	wctx := context.WithoutCancel(ctx)
 	type flight struct {
 		w    *work
-		bad  []callbill.Reject // the decoder's rejects of the batch's rows
+		bad  []rejected // the decoder's rejects of the batch's rows
+		raw  *rawRows   // the batch's rows as read
 		read int64
 		done chan error
 	}
@@ -42,7 +43,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 		if err != nil {
 			return err
 		}
-		if err := im.merge(prev.bad, &prev.w.rep); err != nil {
+		if err := im.merge(prev.bad, &prev.w.rep, prev.raw); err != nil {
 			return err
 		}
 		if im.opts.Progress != nil {
@@ -66,7 +67,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			if err := land(); err != nil {
 				return err
 			}
-			if err := im.merge(d.bad, &batchReport{}); err != nil {
+			if err := im.merge(d.bad, &batchReport{}, d.raw); err != nil {
 				return err
 			}
 			continue
@@ -87,7 +88,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			}
 			w = im.rateAhead(d.rows)
 		}
-		f := &flight{w: w, bad: d.bad, read: read, done: make(chan error, 1)}
+		f := &flight{w: w, bad: d.bad, raw: d.raw, read: read, done: make(chan error, 1)}
 		go func() { f.done <- im.commitAhead(wctx, f.w) }()
 		prev = f
 	}

@@ -58,7 +58,9 @@ func (n *Node) removeStaleTemps() {
 }
 
 // expireRejectsFiles deletes the rejects files of API imports older than
-// callbill.ExportKeepDays.
+// callbill.ExportKeepDays, and as old temporary ones (atomicfile.TempGlob):
+// an import writes its rejects file as it goes, so a node that died midway
+// leaves one, and no import runs that long.
 func (n *Node) expireRejectsFiles(ctx context.Context) {
 	root, err := os.OpenRoot(n.ExportDir)
 	if err != nil {
@@ -66,6 +68,8 @@ func (n *Node) expireRejectsFiles(ctx context.Context) {
 	}
 	defer root.Close()
 	names, _ := filepath.Glob(filepath.Join(n.ExportDir, cdr.StoredRejectsDir, "*.csv"))
+	temps, _ := filepath.Glob(filepath.Join(n.ExportDir, cdr.StoredRejectsDir, atomicfile.TempGlob))
+	names = append(names, temps...)
 	before := n.Now().AddDate(0, 0, -callbill.ExportKeepDays)
 	for _, name := range names {
 		if st, err := os.Stat(name); err == nil && st.ModTime().Before(before) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/callbill/callbill"
@@ -19,18 +20,20 @@ import (
 // input is one file named on the command line.
 type input struct {
 	name    string // as given; "-" for stdin
-	path    string // where to read it again for the rejects file
 	rejects string // FILE.rejects.csv
-	temp    bool   // path is a spooled copy of stdin, removed afterwards
 }
 
-// source chains the decoders of the inputs into one callbill.CDRSource.
+// source chains the decoders of the inputs into one callbill.RawSource,
+// read once: the rejects files are written from the rows as they come.
 type source struct {
 	a      *app
 	inputs []input
 	cur    int
 	f      *os.File
-	src    callbill.CDRSource
+	src    callbill.RawSource
+
+	mu      sync.Mutex
+	headers [][]string // the rejects header of each input opened so far
 }
 
 func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
@@ -45,7 +48,9 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 		}
 		c, pos, err := s.src.Next()
 		if err == io.EOF {
-			s.f.Close()
+			if s.f != nil {
+				s.f.Close()
+			}
 			s.src = nil
 			s.cur++
 			continue
@@ -58,19 +63,24 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 	}
 }
 
+func (s *source) AppendRaw(dst []byte) []byte   { return s.src.AppendRaw(dst) }
+func (s *source) RawFields(raw []byte) []string { return cdr.RawFields(raw) }
+
+// header returns the rejects header of input file, which was opened.
+func (s *source) header(file int) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.headers[file]
+}
+
 func (s *source) open() error {
 	in := &s.inputs[s.cur]
 	var r io.Reader
+	s.f = nil
 	if in.name == "-" {
-		tmp, err := os.CreateTemp("", "callbill-stdin-*.cdr")
-		if err != nil {
-			return err
-		}
-		in.path, in.temp = tmp.Name(), true
-		s.f = tmp
-		r = io.TeeReader(s.a.stdin, tmp)
+		r = s.a.stdin
 	} else {
-		f, err := os.Open(in.path)
+		f, err := os.Open(in.name)
 		if err != nil {
 			return err
 		}
@@ -79,9 +89,14 @@ func (s *source) open() error {
 	}
 	dec, err := cdr.NewDecoder(r)
 	if err != nil {
-		s.f.Close()
+		if s.f != nil {
+			s.f.Close()
+		}
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
+	s.mu.Lock()
+	s.headers = append(s.headers, dec.RejectHeader())
+	s.mu.Unlock()
 	s.src = cdr.Source(dec, s.cur)
 	return nil
 }
@@ -100,7 +115,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 	}
 	src := &source{a: a}
 	for _, f := range files {
-		in := input{name: f, path: f, rejects: f + ".rejects.csv"}
+		in := input{name: f, rejects: f + ".rejects.csv"}
 		if f == "-" {
 			in.rejects = "stdin.rejects.csv"
 		} else if _, err := os.Stat(f); err != nil {
@@ -108,23 +123,13 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 		}
 		src.inputs = append(src.inputs, in)
 	}
-	defer func() {
-		for _, in := range src.inputs {
-			if in.temp {
-				os.Remove(in.path)
-			}
-		}
-	}()
 	s, err := a.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 
-	rejects, err := cdr.NewRejectLog("")
-	if err != nil {
-		return err
-	}
+	rejects := cdr.NewRejectsFiles(func(file int) string { return src.inputs[file].rejects }, src.header)
 	defer rejects.Close()
 	opts := callbill.ImportOptions{Strict: *strict, BatchSize: *batch, OnReject: rejects.Add}
 	// Keep the Go heap near 80 MiB however large the input (GC works harder
@@ -163,11 +168,10 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 
 const maxRejectLines = 20
 
-// writeRejects prints the first rejects and writes each input's
-// FILE.rejects.csv: the original row, its line and the reason. The rows are
-// read again from the input beside the import's reject log, so that neither
-// the hot path nor this keeps raw rows or reasons in memory.
-func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport, log *cdr.RejectLog) error {
+// writeRejects prints the first rejects and puts each input's
+// FILE.rejects.csv in place: the original rows, their lines and the
+// reasons, written as the import went.
+func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport, files *cdr.RejectsFiles) error {
 	for i, r := range rep.Rejects {
 		if i == maxRejectLines {
 			break
@@ -178,19 +182,15 @@ func (a *app) writeRejects(inputs []input, rep *callbill.ImportReport, log *cdr.
 		fmt.Fprintf(a.stderr, "… and %d more rejected rows\n", rep.Rejected-maxRejectLines)
 	}
 	for fi, in := range inputs {
-		if log.Count(fi) == 0 {
+		written, err := files.Commit(fi)
+		if err != nil {
+			return err
+		}
+		if !written {
 			os.Remove(in.rejects) // a stale one from an earlier run would mislead
 			continue
-		}
-		if err := writeRejectFile(fi, in, log); err != nil {
-			return err
 		}
 		fmt.Fprintf(a.stderr, "rejected rows of %s are in %s\n", in.name, in.rejects)
 	}
 	return nil
-}
-
-func writeRejectFile(fi int, in input, log *cdr.RejectLog) error {
-	_, err := log.WriteFileAt(fi, in.path, in.rejects)
-	return err
 }

@@ -1,0 +1,81 @@
+package ingest
+
+import (
+	"io"
+	"reflect"
+	"testing"
+
+	"github.com/callbill/callbill"
+)
+
+// rawRowsSource gives n rows of size bytes each as read; every bad-th row
+// (when bad > 0) is one the decoder rejects.
+type rawRowsSource struct {
+	n, size, bad, line int
+}
+
+func (s *rawRowsSource) Next() (callbill.CDR, callbill.Pos, error) {
+	if s.line == s.n {
+		return callbill.CDR{}, callbill.Pos{}, io.EOF
+	}
+	s.line++
+	pos := callbill.Pos{Line: s.line}
+	if s.bad > 0 && s.line%s.bad == 0 {
+		return callbill.CDR{}, pos, &callbill.Reject{Pos: pos, Reason: "bad", Fields: []string{"dropped: kept as read"}}
+	}
+	return callbill.CDR{ContactID: "c"}, pos, nil
+}
+
+func (s *rawRowsSource) AppendRaw(dst []byte) []byte {
+	for range s.size {
+		dst = append(dst, byte(s.line))
+	}
+	return dst
+}
+
+func (s *rawRowsSource) RawFields(raw []byte) []string { return []string{string(raw)} }
+
+// batches decodes src in batches of size, handing each batch's raw rows
+// back as merge does, and returns the rows read of each.
+func batches(t *testing.T, src *rawRowsSource, size int) []int64 {
+	out := make(chan decoded)
+	free := make(chan *rawRows, 4)
+	stop := make(chan struct{})
+	defer close(stop)
+	go decodeBatches(src, src, size, out, free, stop)
+	var read []int64
+	var bufs []*rawRows
+	for d := range out {
+		read = append(read, d.read)
+		if len(d.raw.ends) != int(d.read) || len(d.raw.buf) != int(d.read)*src.size {
+			t.Fatalf("a batch of %d rows kept %d rows, %d bytes", d.read, len(d.raw.ends), len(d.raw.buf))
+		}
+		for _, r := range d.bad {
+			if r.Fields != nil || len(d.raw.row(r.raw)) != src.size || d.raw.row(r.raw)[0] != byte(r.Line) {
+				t.Fatalf("reject %+v: raw row %d not kept as read", r.Reject, r.raw)
+			}
+		}
+		bufs = append(bufs, d.raw)
+		free <- d.raw
+	}
+	if len(bufs) > 2 && bufs[2] != bufs[0] && bufs[2] != bufs[1] {
+		t.Errorf("the raw rows of a batch done are not reused")
+	}
+	return read
+}
+
+// TestBatchesEndAtRowsReadOrRawBytes: a batch ends at size rows read, good
+// or bad (an input of bad rows is not one batch), or sooner when its rows
+// as read pass maxRawBytes (long rows do not pile up).
+func TestBatchesEndAtRowsReadOrRawBytes(t *testing.T) {
+	if got := batches(t, &rawRowsSource{n: 25, size: 10, bad: 2}, 10); !reflect.DeepEqual(got, []int64{10, 10, 5}) {
+		t.Errorf("rows read per batch %v, want [10 10 5]", got)
+	}
+	if got := batches(t, &rawRowsSource{n: 25, size: 10, bad: 1}, 10); !reflect.DeepEqual(got, []int64{10, 10, 5}) {
+		t.Errorf("bad rows only: rows read per batch %v, want [10 10 5]", got)
+	}
+	perBatch := int64((maxRawBytes + 100<<10 - 1) / (100 << 10)) // the first to reach maxRawBytes ends it
+	if got := batches(t, &rawRowsSource{n: 200, size: 100 << 10, bad: 7}, 40_000); !reflect.DeepEqual(got, []int64{perBatch, perBatch, 200 - 2*perBatch}) {
+		t.Errorf("rows of 100 KiB: rows read per batch %v, want %d a batch", got, perBatch)
+	}
+}
