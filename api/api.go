@@ -28,6 +28,11 @@ type Store interface {
 	AccountExists(ctx context.Context, uid string) error
 }
 
+// Importer imports CDRs (ingest.Service, ingest.Group).
+type Importer interface {
+	Import(ctx context.Context, in ingest.Input) (*callbill.ImportReport, error)
+}
+
 // Limits on request bodies.
 const (
 	maxImportBytes = 1 << 30
@@ -58,6 +63,10 @@ type Server struct {
 	// cycle last changed (an import added some): with Changes, it lets an
 	// open cycle's live bill be served from memory until then.
 	CallsVersion func(ctx context.Context, uid string, c callbill.Cycle) (string, error)
+	// Importer imports the CDRs posted to /api/v1/imports; nil: an
+	// ingest.Service on Store. A server gives an ingest.Group, which commits
+	// the call platform's small concurrent posts together.
+	Importer Importer
 
 	routes []Route
 	cache  billCache
@@ -85,6 +94,9 @@ func (s *Server) Routes() []Route { return s.routes }
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
+	if s.Importer == nil {
+		s.Importer = &ingest.Service{Store: s.Store}
+	}
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.handle(mux, "GET", "/healthz", ScopePublic, func(w http.ResponseWriter, r *http.Request) error {

@@ -45,7 +45,7 @@ func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
 		opts.OnReject = rejects.Add
 	}
 	started := time.Now()
-	rep, err := (&ingest.Service{Store: s.Store}).Import(r.Context(), ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: opts})
+	rep, err := s.Importer.Import(r.Context(), ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: opts})
 	if err != nil {
 		return err
 	}

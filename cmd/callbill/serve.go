@@ -18,6 +18,7 @@ import (
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/recovery"
 	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/webhook"
@@ -74,7 +75,12 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
-	apiHandler := (&api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
+	// The call platform posts CDRs as calls end, a hundred at a time from
+	// many senders: one group rates them on a warm rater and commits those
+	// that wait together.
+	imports := (&ingest.Service{Store: s}).NewGroup(0)
+	defer imports.Close()
+	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
