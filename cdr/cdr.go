@@ -164,8 +164,19 @@ func isRefText(c *callbill.CDR, ref byte, f string) bool {
 	default:
 		return false
 	}
-	var b [20]byte
-	return len(f) > 0 && len(f) <= len(b) && string(strconv.AppendInt(b[:0], n, 10)) == f
+	// f is the decimal text of n: digits, no leading zero, the same value.
+	if len(f) == 0 || len(f) > 18 || f[0] == '0' && len(f) > 1 {
+		return false
+	}
+	var v int64
+	for i := 0; i < len(f); i++ {
+		d := f[i] - '0'
+		if d > 9 {
+			return false
+		}
+		v = v*10 + int64(d)
+	}
+	return v == n
 }
 
 // RawFields returns the fields of a row that a Decoder's AppendRaw
