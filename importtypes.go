@@ -28,12 +28,14 @@ type RawSource interface {
 	CDRSource
 	// AppendRaw appends what Next last returned, a CDR or a *Reject alike,
 	// as read, to dst in a form of the source's own, and returns the
-	// extended slice. It must cost no more than copying the row's bytes.
-	AppendRaw(dst []byte) []byte
-	// RawFields returns the Reject.Fields of a row that AppendRaw
-	// appended. It is called for rejected rows only, and may be called
-	// while Next runs on another goroutine.
-	RawFields(raw []byte) []string
+	// extended slice; c is the CDR Next returned (nil for a reject), which
+	// the form may refer to rather than repeat bytes that c holds already.
+	// It must cost no more than copying the row's bytes.
+	AppendRaw(dst []byte, c *CDR) []byte
+	// RawFields returns the Reject.Fields of a row that AppendRaw appended,
+	// given the same c, unchanged. It is called for rejected rows only, and may be
+	// called while Next runs on another goroutine.
+	RawFields(raw []byte, c *CDR) []string
 }
 
 // Reject is a row that was not imported, and why: the one type from the

@@ -51,6 +51,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strconv"
 
 	"github.com/callbill/callbill"
 )
@@ -76,39 +77,134 @@ type Decoder interface {
 	// []string{"record","line","reason"}.
 	RejectHeader() []string
 	// AppendRaw appends what Next last returned, a good record or a bad
-	// row alike, as read, to dst, and returns the extended slice: a copy of
-	// the row's bytes, which RawFields turns into fields shaped as
-	// callbill.Reject.Fields when the row is rejected later (a conflict, an
-	// unknown number). It appends nothing before the first record, after a
-	// fatal error, and for a bad row that has no fields.
-	AppendRaw(dst []byte) []byte
+	// row alike, as read, to dst, and returns the extended slice; c is the
+	// CDR of the record Next returned (nil for a bad row, or to keep every
+	// byte). RawFields turns it into fields shaped as callbill.Reject.Fields
+	// when the row is rejected later (a conflict, an unknown number). The
+	// form costs at most a copy of the row's bytes: a CSV field that is, byte
+	// for byte, the text of a field of c (a contact id, an epoch second)
+	// refers to it instead. It appends nothing before the first record,
+	// after a fatal error, and for a bad row that has no fields.
+	AppendRaw(dst []byte, c *callbill.CDR) []byte
 }
 
-// The forms AppendRaw appends: a tag byte, then for CSV each field as its
-// length (a uvarint) and its bytes, for JSON the record's text as read.
+// The forms AppendRaw appends: a tag byte, then for JSON the record's text
+// as read, for CSV each field as a uvarint v and, when v >= rawLiteral, its
+// v-rawLiteral bytes; a smaller v names the field of the row's CDR whose
+// text the field is (refContact…).
 const (
 	rawCSV  = 'c'
 	rawJSON = 'j'
 )
 
+// The fields of a CDR a CSV field may refer to, in the order of the CSV
+// columns (colContact…), and the first literal.
+const (
+	refNone = iota
+	refContact
+	refInstance
+	refDirection
+	refCaller
+	refCallee
+	refStart
+	refEnd
+	refRecSeconds
+	refRecBytes
+	rawLiteral = 16
+)
+
+// refText is the text of field ref of c, as a CSV row may hold it.
+func refText(c *callbill.CDR, ref uint64) string {
+	switch ref {
+	case refContact:
+		return c.ContactID
+	case refInstance:
+		return c.InstanceID
+	case refDirection:
+		return string(c.Direction)
+	case refCaller:
+		return c.Caller
+	case refCallee:
+		return c.Callee
+	case refStart:
+		return strconv.FormatInt(c.Start, 10)
+	case refEnd:
+		return strconv.FormatInt(c.End, 10)
+	case refRecSeconds:
+		return strconv.FormatInt(c.RecordingSeconds, 10)
+	case refRecBytes:
+		return strconv.FormatInt(c.RecordingBytes, 10)
+	}
+	panic("cdr: RawFields of a malformed raw row")
+}
+
+// isRefText reports whether f is the text of field ref of c, without
+// allocating.
+func isRefText(c *callbill.CDR, ref byte, f string) bool {
+	var n int64
+	switch ref {
+	case refContact:
+		return f == c.ContactID
+	case refInstance:
+		return f == c.InstanceID
+	case refDirection:
+		return f == string(c.Direction)
+	case refCaller:
+		return f == c.Caller
+	case refCallee:
+		return f == c.Callee
+	case refStart:
+		n = c.Start
+	case refEnd:
+		n = c.End
+	case refRecSeconds:
+		n = c.RecordingSeconds
+	case refRecBytes:
+		n = c.RecordingBytes
+	default:
+		return false
+	}
+	// f is the decimal text of n: digits, no leading zero, the same value.
+	if len(f) == 0 || len(f) > 18 || f[0] == '0' && len(f) > 1 {
+		return false
+	}
+	var v int64
+	for i := 0; i < len(f); i++ {
+		d := f[i] - '0'
+		if d > 9 {
+			return false
+		}
+		v = v*10 + int64(d)
+	}
+	return v == n
+}
+
 // RawFields returns the fields of a row that a Decoder's AppendRaw
-// appended, shaped as callbill.Reject.Fields: a CSV row's fields, or a JSON
-// record's compact JSON. It keeps nothing of raw and is safe to call from
-// any goroutine.
-func RawFields(raw []byte) []string {
+// appended, given the same c, shaped as callbill.Reject.Fields: a CSV
+// row's fields, or a JSON record's compact JSON. It keeps nothing of raw
+// and is safe to call from any goroutine.
+func RawFields(raw []byte, c *callbill.CDR) []string {
 	if len(raw) == 0 {
 		return nil
 	}
 	switch raw[0] {
 	case rawCSV:
-		s := string(raw[1:]) // one string for all the fields
+		s := string(raw[1:]) // one string for all the literal fields
 		var fields []string
 		for i := 0; i < len(s); {
-			n, k := binary.Uvarint(raw[1+i:])
-			if k <= 0 || uint64(len(s)-i-k) < n {
+			v, k := binary.Uvarint(raw[1+i:])
+			if k <= 0 {
 				panic("cdr: RawFields of a malformed raw row")
 			}
 			i += k
+			if v < rawLiteral {
+				fields = append(fields, refText(c, v))
+				continue
+			}
+			n := v - rawLiteral
+			if uint64(len(s)-i) < n {
+				panic("cdr: RawFields of a malformed raw row")
+			}
 			fields = append(fields, s[i:i+int(n)])
 			i += int(n)
 		}
@@ -215,5 +311,7 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 	return rec.CDR, callbill.Pos{File: s.file, Line: rec.Line}, nil
 }
 
-func (s *source) AppendRaw(dst []byte) []byte   { return s.dec.AppendRaw(dst) }
-func (s *source) RawFields(raw []byte) []string { return RawFields(raw) }
+func (s *source) AppendRaw(dst []byte, c *callbill.CDR) []byte {
+	return s.dec.AppendRaw(dst, c)
+}
+func (s *source) RawFields(raw []byte, c *callbill.CDR) []string { return RawFields(raw, c) }

@@ -405,16 +405,17 @@ func TestRaw(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rawOf(d) != nil {
-				t.Fatalf("Raw before Next: %q", rawOf(d))
+			if raw := rawOf(t, d, Record{}, io.EOF); raw != nil {
+				t.Fatalf("Raw before Next: %q", raw)
 			}
 			var got [][]string
 			for {
-				_, err := d.Next()
-				got = append(got, rawOf(d))
+				rec, err := d.Next()
+				raw := rawOf(t, d, rec, err)
+				got = append(got, raw)
 				var re *callbill.Reject
-				if errors.As(err, &re) && !reflect.DeepEqual(re.Fields, rawOf(d)) && re.Fields != nil {
-					t.Fatalf("Reject fields %q, Raw %q", re.Fields, rawOf(d))
+				if errors.As(err, &re) && !reflect.DeepEqual(re.Fields, raw) && re.Fields != nil {
+					t.Fatalf("Reject fields %q, Raw %q", re.Fields, raw)
 				}
 				if err == io.EOF {
 					break
@@ -808,13 +809,27 @@ func BenchmarkDecodeJSON(b *testing.B) {
 	b.ReportMetric(float64(b.N)*rows/b.Elapsed().Seconds(), "rows/s")
 }
 
-// rawOf is what Decoder.AppendRaw kept of the row Next last returned, as
-// RawFields gives it back; appended after other rows, as batches keep them.
-func rawOf(d Decoder) []string {
-	before := []byte("earlier rows")
-	b := d.AppendRaw(before)
-	if string(b[:len(before)]) != "earlier rows" {
-		panic("AppendRaw changed what was there")
+// rawOf is what Decoder.AppendRaw kept of the row Next last returned (rec,
+// err), as RawFields gives it back; appended after other rows, as batches
+// keep them. Kept with the record's CDR (the form refers to it) or without
+// (every byte), it is the same.
+func rawOf(t testing.TB, d Decoder, rec Record, err error) []string {
+	var c *callbill.CDR
+	if err == nil {
+		c = &rec.CDR
 	}
-	return RawFields(b[len(before):])
+	before := []byte("earlier rows")
+	b := d.AppendRaw(before, c)
+	if string(b[:len(before)]) != "earlier rows" {
+		t.Fatalf("AppendRaw changed what was there")
+	}
+	raw := RawFields(b[len(before):], c)
+	plain := d.AppendRaw(nil, nil)
+	if whole := RawFields(plain, nil); !reflect.DeepEqual(raw, whole) {
+		t.Fatalf("raw row kept with its CDR %q, without %q", raw, whole)
+	}
+	if c != nil && len(b)-len(before) > len(plain) {
+		t.Fatalf("raw row kept with its CDR is longer (%d bytes) than without (%d)", len(b)-len(before), len(plain))
+	}
+	return raw
 }

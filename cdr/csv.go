@@ -42,6 +42,7 @@ type csvDecoder struct {
 	limit    int // most bytes of a row
 	header   []string
 	col      [numCols]int // index of each column in a row; -1 when absent
+	refs     []byte       // the CDR field each column holds (AppendRaw); refNone for others
 	width    int          // fields per row
 	lineBase int          // lines the csv.Reader did not see (before it started, empty ones skipped)
 	// The next row starts on the line after prev plus the line breaks in
@@ -90,6 +91,12 @@ func newCSVDecoder(br *bufio.Reader, lim *limiter, limit, lineBase int) (*csvDec
 			}
 		}
 	}
+	d.refs = make([]byte, d.width)
+	for c, i := range d.col {
+		if i >= 0 {
+			d.refs[i] = byte(refContact + c) // the columns are in the refs' order
+		}
+	}
 	var missing []string
 	for c := range numRequired {
 		if d.col[c] < 0 {
@@ -108,13 +115,21 @@ func (d *csvDecoder) RejectHeader() []string {
 	return append(slices.Clip(d.header), "line", "reason")
 }
 
-func (d *csvDecoder) AppendRaw(dst []byte) []byte {
+func (d *csvDecoder) AppendRaw(dst []byte, c *callbill.CDR) []byte {
 	if d.last == nil {
 		return dst
 	}
 	dst = append(dst, rawCSV)
-	for _, f := range d.last {
-		dst = binary.AppendUvarint(dst, uint64(len(f)))
+	refs := d.refs[:0]
+	if c != nil && len(d.last) == len(d.refs) {
+		refs = d.refs
+	}
+	for i, f := range d.last {
+		if i < len(refs) && isRefText(c, refs[i], f) {
+			dst = append(dst, refs[i])
+			continue
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(f))+rawLiteral)
 		dst = append(dst, f...)
 	}
 	return dst

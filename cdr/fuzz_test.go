@@ -76,7 +76,7 @@ func fuzzRun(t *testing.T, r io.Reader, limit int) fuzzResult {
 			t.Fatal("decoder does not end")
 		}
 		rec, err := d.Next()
-		raw := rawOf(d)
+		raw := rawOf(t, d, rec, err)
 		if h := d.RejectHeader(); !reflect.DeepEqual(h, res.Header) {
 			t.Fatalf("reject header changed: %q, was %q", h, res.Header)
 		}

@@ -36,7 +36,7 @@ type jsonRecords struct {
 	last []byte // the text of the record last decoded, valid until the next
 }
 
-func (j *jsonRecords) AppendRaw(dst []byte) []byte {
+func (j *jsonRecords) AppendRaw(dst []byte, _ *callbill.CDR) []byte {
 	if j.last == nil {
 		return dst
 	}

@@ -13,7 +13,7 @@ import (
 type decoded struct {
 	rows []pending
 	bad  []rejected // the decoder's rejects
-	raw  *rawRows   // the rows as read; nil when not kept
+	raw  *rawBatch  // the rows as read; nil when not kept
 	read int64
 	err  error
 }
@@ -21,35 +21,43 @@ type decoded struct {
 type pending struct {
 	cdr callbill.CDR
 	pos callbill.Pos
-	raw int32 // the row among the batch's raw rows; -1 when not kept
 }
 
-// rejected is a reject on its way to OnReject, with its row among the
-// batch's raw rows (-1: none kept).
+// rejected is a reject on its way to OnReject, with where its row as read
+// is: row raw of the batch's raw rows, or of its bad ones when bad (the
+// decoder's); -1 when not kept.
 type rejected struct {
 	callbill.Reject
 	raw int32
+	bad bool
 }
 
 // maxRawBytes bounds the bytes of raw rows a batch keeps: a batch of long
-// rows (up to cdr.MaxRecordBytes each) ends sooner. Ordinary rows (CSV of
-// 80 bytes; CCC JSON records of a kilobyte or two) stay far below it, or
-// near it at 40,000 rows.
+// rows (up to cdr.MaxRecordBytes each) ends sooner. Ordinary rows stay far
+// below it (CSV rows keep little more than what their CDR does not hold;
+// CCC JSON records of a kilobyte or two come near it at 40,000).
 const maxRawBytes = 8 << 20
 
-// rawRows keeps the rows of a batch as read (callbill.RawSource.AppendRaw),
-// one after the other in one buffer, until the batch is done, so that a row
-// rejected after it was decoded (screening, a conflict) goes to OnReject
-// with its fields. A row costs a copy of its bytes and an offset; the
-// buffers are reused from batch to batch.
+// rawBatch keeps the rows of a batch as read until the batch is done, so
+// that a row rejected after it was decoded (screening, a conflict) goes to
+// OnReject with its fields: rows those of decoded.rows (row i is rows[i]),
+// bad those of the decoder's rejects. It is reused from batch to batch.
+type rawBatch struct {
+	rows, bad rawRows
+}
+
+// rawRows are rows as read (callbill.RawSource.AppendRaw), one after the
+// other in one buffer: a row costs at most a copy of its bytes and an
+// offset.
 type rawRows struct {
 	buf  []byte
 	ends []int32 // where each row ends in buf
 }
 
-// add appends the row src.Next last returned and returns its index.
-func (r *rawRows) add(src callbill.RawSource) int32 {
-	r.buf = src.AppendRaw(r.buf)
+// add appends the row src.Next last returned, whose CDR is c (nil for a
+// reject), and returns its index.
+func (r *rawRows) add(src callbill.RawSource, c *callbill.CDR) int32 {
+	r.buf = src.AppendRaw(r.buf, c)
 	r.ends = append(r.ends, int32(len(r.buf)))
 	return int32(len(r.ends) - 1)
 }
@@ -63,25 +71,28 @@ func (r *rawRows) row(i int32) []byte {
 	return r.buf[start:r.ends[i]]
 }
 
+func (r *rawRows) reset() { r.buf, r.ends = r.buf[:0], r.ends[:0] }
+
 // decodeBatches reads src into batches until EOF, an error, or stop. A
-// batch holds size rows read, good or bad; when raw is set (the source of
+// batch holds size rows read, good or bad. When raw is set (the source of
 // an import that keeps its rejects), the batch keeps its rows as read too,
-// in a rawRows taken from free when one is there, and ends when those pass
-// maxRawBytes.
-func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out chan<- decoded, free <-chan *rawRows, stop <-chan struct{}) {
+// in a rawBatch taken from free when there is one, and ends sooner when
+// those pass maxRawBytes.
+func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out chan<- decoded, free <-chan *rawBatch, stop <-chan struct{}) {
 	defer close(out)
 	for {
 		d := decoded{rows: make([]pending, 0, size)}
 		if raw != nil {
 			select {
 			case d.raw = <-free:
-				d.raw.buf, d.raw.ends = d.raw.buf[:0], d.raw.ends[:0]
+				d.raw.rows.reset()
+				d.raw.bad.reset()
 			default:
-				d.raw = &rawRows{}
+				d.raw = &rawBatch{}
 			}
 		}
 		eof := false
-		for d.read < int64(size) && (d.raw == nil || len(d.raw.buf) < maxRawBytes) {
+		for d.read < int64(size) && (d.raw == nil || len(d.raw.rows.buf)+len(d.raw.bad.buf) < maxRawBytes) {
 			c, pos, err := src.Next()
 			if err == io.EOF {
 				eof = true
@@ -90,9 +101,9 @@ func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out
 			d.read++
 			var bad *callbill.Reject
 			if errors.As(err, &bad) {
-				r := rejected{Reject: *bad, raw: -1}
+				r := rejected{Reject: *bad, raw: -1, bad: true}
 				if d.raw != nil {
-					r.raw, r.Fields = d.raw.add(raw), nil // kept as read until OnReject
+					r.raw, r.Fields = d.raw.bad.add(raw, nil), nil // kept as read until OnReject
 				}
 				d.bad = append(d.bad, r)
 				continue
@@ -102,11 +113,10 @@ func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out
 				eof = true
 				break
 			}
-			p := pending{c, pos, -1}
+			d.rows = append(d.rows, pending{c, pos})
 			if d.raw != nil {
-				p.raw = d.raw.add(raw)
+				d.raw.rows.add(raw, &d.rows[len(d.rows)-1].cdr)
 			}
-			d.rows = append(d.rows, p)
 		}
 		select {
 		case out <- d:
@@ -151,24 +161,24 @@ type batchReport struct {
 	dupByFile                                 map[int]int64 // duplicates per input file (a Group's requests)
 }
 
-func (w *work) reject(row *pending, reason string, conflict bool) {
+func (w *work) reject(row int, reason string, conflict bool) {
 	w.rep.rejected++
 	if conflict {
 		w.rep.conflicts++
 	}
-	w.rep.rejects = append(w.rep.rejects, rejected{callbill.Reject{Pos: row.pos, Reason: reason, Conflict: conflict}, row.raw})
+	w.rep.rejects = append(w.rep.rejects, rejected{callbill.Reject{Pos: w.rows[row].pos, Reason: reason, Conflict: conflict}, int32(row), false})
 }
 
-// dupOrConflict counts a row whose call was met before (first): a duplicate
+// dupOrConflict counts row, whose call was met before (first): a duplicate
 // when it says the same, else a conflict, and the first stays.
-func (w *work) dupOrConflict(row *pending, first *callbill.CDR) {
-	again := &row.cdr
+func (w *work) dupOrConflict(row int, first *callbill.CDR) {
+	again := &w.rows[row].cdr
 	if first.SameContent(again) {
 		w.rep.duplicates++
 		if w.rep.dupByFile == nil {
 			w.rep.dupByFile = map[int]int64{}
 		}
-		w.rep.dupByFile[row.pos.File]++
+		w.rep.dupByFile[w.rows[row].pos.File]++
 		return
 	}
 	w.reject(row, fmt.Sprintf("conflict: contact %s on instance %s was imported before with different content; the first stays",
@@ -176,12 +186,13 @@ func (w *work) dupOrConflict(row *pending, first *callbill.CDR) {
 }
 
 // merge records a batch that is done: its counts, and its rejects — the
-// decoder's (bad) and the later stages' together, in input order, so that
-// OnReject sees every reject of the import in order, each with its fields
-// from the batch's raw rows, and the report keeps the first
-// MaxReportedRejects (without fields). The raw rows are then free for
-// another batch.
-func (im *importer) merge(bad []rejected, b *batchReport, raw *rawRows) error {
+// decoder's (d.bad) and the later stages' together, in input order, so
+// that OnReject sees every reject of the import in order, each with its
+// fields from the batch's raw rows, and the report keeps the first
+// MaxReportedRejects (without fields). The raw rows then serve another
+// batch.
+func (im *importer) merge(d *decoded, b *batchReport) error {
+	bad := d.bad
 	im.rep.Imported += b.imported
 	im.rep.Duplicates += b.duplicates
 	im.rep.Rejected += b.rejected + int64(len(bad))
@@ -197,8 +208,12 @@ func (im *importer) merge(bad []rejected, b *batchReport, raw *rawRows) error {
 	for i := range rejects {
 		r := rejects[i].Reject
 		if im.opts.OnReject != nil {
-			if raw != nil && rejects[i].raw >= 0 {
-				r.Fields = im.raw.RawFields(raw.row(rejects[i].raw))
+			if n := rejects[i].raw; d.raw != nil && n >= 0 {
+				if rejects[i].bad {
+					r.Fields = im.raw.RawFields(d.raw.bad.row(n), nil)
+				} else {
+					r.Fields = im.raw.RawFields(d.raw.rows.row(n), &d.rows[n].cdr)
+				}
 			}
 			if err := im.opts.OnReject(r); err != nil {
 				return err
@@ -209,9 +224,9 @@ func (im *importer) merge(bad []rejected, b *batchReport, raw *rawRows) error {
 			im.rep.Rejects = append(im.rep.Rejects, r)
 		}
 	}
-	if raw != nil {
+	if d.raw != nil {
 		select {
-		case im.free <- raw:
+		case im.free <- d.raw:
 		default:
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// rawRowsSource gives n rows of size bytes each as read; every bad-th row
-// (when bad > 0) is one the decoder rejects.
+// rawRowsSource gives n rows of size bytes each as read (each byte the
+// line's); every bad-th row (when bad > 0) is one the decoder rejects.
 type rawRowsSource struct {
 	n, size, bad, line int
 }
@@ -26,39 +26,46 @@ func (s *rawRowsSource) Next() (callbill.CDR, callbill.Pos, error) {
 	return callbill.CDR{ContactID: "c"}, pos, nil
 }
 
-func (s *rawRowsSource) AppendRaw(dst []byte) []byte {
+func (s *rawRowsSource) AppendRaw(dst []byte, _ *callbill.CDR) []byte {
 	for range s.size {
 		dst = append(dst, byte(s.line))
 	}
 	return dst
 }
 
-func (s *rawRowsSource) RawFields(raw []byte) []string { return []string{string(raw)} }
+func (s *rawRowsSource) RawFields(raw []byte, _ *callbill.CDR) []string { return []string{string(raw)} }
 
 // batches decodes src in batches of size, handing each batch's raw rows
 // back as merge does, and returns the rows read of each.
 func batches(t *testing.T, src *rawRowsSource, size int) []int64 {
 	out := make(chan decoded)
-	free := make(chan *rawRows, 4)
+	free := make(chan *rawBatch, 4)
 	stop := make(chan struct{})
 	defer close(stop)
 	go decodeBatches(src, src, size, out, free, stop)
 	var read []int64
-	var bufs []*rawRows
+	var raws []*rawBatch
 	for d := range out {
 		read = append(read, d.read)
-		if len(d.raw.ends) != int(d.read) || len(d.raw.buf) != int(d.read)*src.size {
-			t.Fatalf("a batch of %d rows kept %d rows, %d bytes", d.read, len(d.raw.ends), len(d.raw.buf))
+		n := len(d.rows) + len(d.bad)
+		if int64(n) != d.read || len(d.raw.rows.ends) != len(d.rows) || len(d.raw.bad.ends) != len(d.bad) ||
+			len(d.raw.rows.buf)+len(d.raw.bad.buf) != n*src.size {
+			t.Fatalf("a batch of %d rows kept %d+%d rows, %d+%d bytes", d.read, len(d.raw.rows.ends), len(d.raw.bad.ends), len(d.raw.rows.buf), len(d.raw.bad.buf))
+		}
+		for i, p := range d.rows {
+			if row := d.raw.rows.row(int32(i)); len(row) != src.size || row[0] != byte(p.pos.Line) {
+				t.Fatalf("row %d (line %d): raw row not kept as read", i, p.pos.Line)
+			}
 		}
 		for _, r := range d.bad {
-			if r.Fields != nil || len(d.raw.row(r.raw)) != src.size || d.raw.row(r.raw)[0] != byte(r.Line) {
+			if row := d.raw.bad.row(r.raw); r.Fields != nil || !r.bad || len(row) != src.size || row[0] != byte(r.Line) {
 				t.Fatalf("reject %+v: raw row %d not kept as read", r.Reject, r.raw)
 			}
 		}
-		bufs = append(bufs, d.raw)
+		raws = append(raws, d.raw)
 		free <- d.raw
 	}
-	if len(bufs) > 2 && bufs[2] != bufs[0] && bufs[2] != bufs[1] {
+	if len(raws) > 2 && raws[2] != raws[0] && raws[2] != raws[1] {
 		t.Errorf("the raw rows of a batch done are not reused")
 	}
 	return read

@@ -51,8 +51,8 @@ const DefaultGroupRows = 20_000
 type groupRequest struct {
 	rows []pending
 	bad  []rejected
-	raw  *rawRows // its rows as read, when its rejects need their fields
-	file int      // the input file its rows come from
+	raw  *rawBatch // its rows as read, when its rejects need their fields
+	file int       // the input file its rows come from
 	done chan groupAnswer
 }
 
@@ -104,7 +104,7 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 		raw = nil
 	}
 	if raw != nil {
-		req.raw = &rawRows{}
+		req.raw = &rawBatch{}
 	}
 	var replay []sourceItem
 	for {
@@ -116,19 +116,18 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 		var bad *callbill.Reject
 		switch {
 		case errors.As(err, &bad):
-			r := rejected{Reject: *bad, raw: -1}
+			r := rejected{Reject: *bad, raw: -1, bad: true}
 			if raw != nil {
-				r.raw, r.Fields = req.raw.add(raw), nil // kept as read until OnReject
+				r.raw, r.Fields = req.raw.bad.add(raw, nil), nil // kept as read until OnReject
 			}
-			req.bad, it.raw = append(req.bad, r), r.raw
+			req.bad, it.raw, it.bad = append(req.bad, r), r.raw, true
 		case err != nil:
 			return nil, err
 		default:
-			p := pending{c, pos, -1}
+			req.rows = append(req.rows, pending{c, pos})
 			if raw != nil {
-				p.raw = req.raw.add(raw)
+				it.raw = req.raw.rows.add(raw, &req.rows[len(req.rows)-1].cdr)
 			}
-			req.rows, it.raw = append(req.rows, p), p.raw
 		}
 		replay = append(replay, it)
 		if len(req.rows) > g.maxRows || (req.file >= 0 && pos.File != req.file) {
@@ -140,7 +139,7 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 	if len(req.rows) == 0 {
 		// Nothing to store: the decoder's rejects are the whole report.
 		im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}, raw: raw}
-		if err := im.merge(req.bad, &batchReport{}, req.raw); err != nil {
+		if err := im.merge(&decoded{bad: req.bad, raw: req.raw}, &batchReport{}); err != nil {
 			return nil, err
 		}
 		im.rep.Elapsed = time.Since(started)
@@ -166,7 +165,7 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 		return nil, a.err
 	}
 	im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}, raw: raw}
-	if err := im.merge(req.bad, &a.rep, req.raw); err != nil {
+	if err := im.merge(&decoded{rows: req.rows, bad: req.bad, raw: req.raw}, &a.rep); err != nil {
 		return nil, err
 	}
 	im.rep.Elapsed = time.Since(started)
@@ -217,7 +216,9 @@ func (g *Group) take() ([]*groupRequest, int) {
 // round rates and writes the requests as one batch and answers each.
 func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 	rows := make([]pending, 0, n)
+	first := make([]int32, len(reqs)) // where each request's rows begin in rows
 	for k, r := range reqs {
+		first[k] = int32(len(rows))
 		for _, p := range r.rows {
 			p.pos.File = k // whose row it is; given back in the answer
 			rows = append(rows, p)
@@ -233,7 +234,10 @@ func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 	reps := make([]batchReport, len(reqs))
 	for _, rj := range w.rep.rejects {
 		k := rj.Pos.File
-		rj.Pos.File = reqs[k].file // its raw row is its request's
+		rj.Pos.File = reqs[k].file
+		if rj.raw >= 0 {
+			rj.raw -= first[k] // the row among its request's
+		}
 		reps[k].rejected++
 		if rj.Conflict {
 			reps[k].conflicts++
@@ -327,20 +331,21 @@ type sourceItem struct {
 	c   callbill.CDR
 	pos callbill.Pos
 	err error
-	raw int32 // its row among the raw rows read; -1 when not kept
+	raw int32 // its row among the rows (or bad rows) read as read; -1 when not kept
+	bad bool
 }
 
 // replaySource gives items again, then the rest of a source.
 type replaySource struct {
 	items []sourceItem
-	rows  *rawRows
+	rows  *rawBatch
 	rest  callbill.CDRSource
-	last  int32 // the raw row of the item Next gave last; -2: the rest's
+	last  *sourceItem // the item Next gave last; nil: the rest's
 }
 
 // newReplay returns a source giving items again, then the rest of src; it
 // is a RawSource when raw (src as a RawSource) is set.
-func newReplay(items []sourceItem, rows *rawRows, src callbill.CDRSource, raw callbill.RawSource) callbill.CDRSource {
+func newReplay(items []sourceItem, rows *rawBatch, src callbill.CDRSource, raw callbill.RawSource) callbill.CDRSource {
 	s := &replaySource{items: items, rows: rows, rest: src}
 	if raw != nil {
 		return &rawReplay{s, raw}
@@ -350,12 +355,11 @@ func newReplay(items []sourceItem, rows *rawRows, src callbill.CDRSource, raw ca
 
 func (s *replaySource) Next() (callbill.CDR, callbill.Pos, error) {
 	if len(s.items) > 0 {
-		it := s.items[0]
+		s.last = &s.items[0]
 		s.items = s.items[1:]
-		s.last = it.raw
-		return it.c, it.pos, it.err
+		return s.last.c, s.last.pos, s.last.err
 	}
-	s.last = -2
+	s.last = nil
 	return s.rest.Next()
 }
 
@@ -364,11 +368,16 @@ type rawReplay struct {
 	raw callbill.RawSource
 }
 
-func (s *rawReplay) AppendRaw(dst []byte) []byte {
-	if s.last >= 0 {
-		return append(dst, s.rows.row(s.last)...)
+// AppendRaw gives a replayed row as it was kept (for the same CDR, so that
+// RawFields reads it the same way), else asks the rest.
+func (s *rawReplay) AppendRaw(dst []byte, c *callbill.CDR) []byte {
+	if it := s.last; it != nil && it.raw >= 0 {
+		if it.bad {
+			return append(dst, s.rows.bad.row(it.raw)...)
+		}
+		return append(dst, s.rows.rows.row(it.raw)...)
 	}
-	return s.raw.AppendRaw(dst)
+	return s.raw.AppendRaw(dst, c)
 }
 
-func (s *rawReplay) RawFields(raw []byte) []string { return s.raw.RawFields(raw) }
+func (s *rawReplay) RawFields(raw []byte, c *callbill.CDR) []string { return s.raw.RawFields(raw, c) }

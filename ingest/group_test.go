@@ -3,11 +3,13 @@ package ingest_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/ingest"
 )
 
@@ -138,5 +140,43 @@ func TestGroupRefusesAfterClose(t *testing.T) {
 	_, err := g.Import(context.Background(), ingest.Input{Source: &rows{cdrs: []callbill.CDR{call("c1", numTP, 0, 60)}}})
 	if callbill.ErrorCode(err) != callbill.EUNAVAILABLE {
 		t.Errorf("err %v, want EUNAVAILABLE", err)
+	}
+}
+
+// A group's rejects carry their rows as read, whether the post was
+// grouped or, larger than a round, imported on its own after its first
+// rows were read.
+func TestGroupRejectsCarryTheRowsAsRead(t *testing.T) {
+	inputs, want := rejectsInputs()
+	for _, maxRows := range []int{0, 2} {
+		f := newFakeStore()
+		g := (&ingest.Service{Store: f}).NewGroup(maxRows)
+		if r, _ := send(t, g, call("c1", numTP, 0, 60)); r == nil || r.Imported != 1 {
+			t.Fatalf("c1 first: %+v", r)
+		}
+		for k, in := range inputs {
+			dec, err := cdr.NewDecoder(&once{t: t, r: strings.NewReader(in)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []callbill.Reject
+			rep, err := g.Import(context.Background(), ingest.Input{Source: cdr.Source(dec, 0), ImportOptions: callbill.ImportOptions{
+				OnReject: func(r callbill.Reject) error { got = append(got, r); return nil }}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := inputRows(t, in)
+			var lines []int
+			for _, r := range got {
+				lines = append(lines, r.Line)
+				if !reflect.DeepEqual(r.Fields, rows[r.Line]) {
+					t.Errorf("max %d, input %d, line %d: fields %q, want %q", maxRows, k, r.Line, r.Fields, rows[r.Line])
+				}
+			}
+			if !reflect.DeepEqual(lines, want[k]) || rep.Rejected != int64(len(want[k])) {
+				t.Errorf("max %d, input %d: rejected lines %v (%d), want %v", maxRows, k, lines, rep.Rejected, want[k])
+			}
+		}
+		g.Close()
 	}
 }

@@ -137,7 +137,7 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 	if opts.OnReject != nil {
 		// Rejects go out with their rows as read: keep each batch's rows.
 		im.raw, _ = in.Source.(callbill.RawSource)
-		im.free = make(chan *rawRows, 4) // a batch decoded, one rated, one written, and one spare
+		im.free = make(chan *rawBatch, 4) // a batch decoded, one rated, one written, and one spare
 	}
 	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
 	stop := make(chan struct{})
@@ -164,7 +164,7 @@ type importer struct {
 	rater *callbill.Rater    // the rating state; in the pipeline, every account's
 	gen   int64              // the generation of the world the rater was built from
 	raw   callbill.RawSource // the source, when batches keep their rows as read
-	free  chan *rawRows      // rawRows of batches done, for the next ones
+	free  chan *rawBatch     // the raw rows of batches done, for the next ones
 }
 
 // errRollback ends a strict import that rejected rows: nothing is kept.
@@ -184,7 +184,7 @@ func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
 			if err := im.sequential(context.WithoutCancel(ctx), tx, w, true); err != nil {
 				return err
 			}
-			if err := im.merge(d.bad, &w.rep, d.raw); err != nil {
+			if err := im.merge(&d, &w.rep); err != nil {
 				return err
 			}
 			if im.opts.Progress != nil {

@@ -18,8 +18,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 	wctx := context.WithoutCancel(ctx)
 	type flight struct {
 		w    *work
-		bad  []rejected // the decoder's rejects of the batch's rows
-		raw  *rawRows   // the batch's rows as read
+		d    decoded // the batch as decoded: its rows, the decoder's rejects, the rows as read
 		read int64
 		done chan error
 	}
@@ -43,7 +42,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 		if err != nil {
 			return err
 		}
-		if err := im.merge(prev.bad, &prev.w.rep, prev.raw); err != nil {
+		if err := im.merge(&prev.d, &prev.w.rep); err != nil {
 			return err
 		}
 		if im.opts.Progress != nil {
@@ -67,7 +66,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			if err := land(); err != nil {
 				return err
 			}
-			if err := im.merge(d.bad, &batchReport{}, d.raw); err != nil {
+			if err := im.merge(&d, &batchReport{}); err != nil {
 				return err
 			}
 			continue
@@ -88,7 +87,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			}
 			w = im.rateAhead(d.rows)
 		}
-		f := &flight{w: w, bad: d.bad, raw: d.raw, read: read, done: make(chan error, 1)}
+		f := &flight{w: w, d: d, read: read, done: make(chan error, 1)}
 		go func() { f.done <- im.commitAhead(wctx, f.w) }()
 		prev = f
 	}

@@ -18,13 +18,13 @@ func (im *importer) screen(w *work) {
 		c := &w.rows[i].cdr
 		id := Identity{c.InstanceID, c.ContactID}
 		if j, ok := seen[id]; ok {
-			w.dupOrConflict(&w.rows[i], &w.rows[j].cdr)
+			w.dupOrConflict(i, &w.rows[j].cdr)
 			continue
 		}
 		seen[id] = i
 		inst, num, err := r.Lookup(c)
 		if err != nil {
-			w.reject(&w.rows[i], callbill.ErrorMessage(err), false)
+			w.reject(i, callbill.ErrorMessage(err), false)
 			continue
 		}
 		touched[inst.Account] = true
@@ -52,7 +52,7 @@ func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
 	fresh := w.cand[:0:0]
 	for n, f := range w.cand {
 		if old, ok := stored[ids[n]]; ok {
-			w.dupOrConflict(&w.rows[f.row], &old)
+			w.dupOrConflict(f.row, &old)
 			continue
 		}
 		fresh = append(fresh, f)
@@ -74,7 +74,7 @@ func (im *importer) rate(w *work) {
 		var err error
 		*call, err = r.RateFound(&row.cdr, f.inst, f.num)
 		if err != nil { // screen let it through, so this does not happen; still, never lose a row
-			w.reject(row, callbill.ErrorMessage(err), false)
+			w.reject(f.row, callbill.ErrorMessage(err), false)
 			continue
 		}
 		call.Aggregate(b.Agg)

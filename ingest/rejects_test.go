@@ -64,8 +64,8 @@ func (c *chain) Next() (callbill.CDR, callbill.Pos, error) {
 	return callbill.CDR{}, callbill.Pos{}, io.EOF
 }
 
-func (c *chain) AppendRaw(dst []byte) []byte   { return c.src.AppendRaw(dst) }
-func (c *chain) RawFields(raw []byte) []string { return cdr.RawFields(raw) }
+func (c *chain) AppendRaw(dst []byte, cdr *callbill.CDR) []byte { return c.src.AppendRaw(dst, cdr) }
+func (c *chain) RawFields(raw []byte, r *callbill.CDR) []string { return cdr.RawFields(raw, r) }
 
 const (
 	csvHeader = "contact_id,instance_id,direction,caller,callee,start_time,end_time"

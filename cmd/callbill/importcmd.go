@@ -63,8 +63,10 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 	}
 }
 
-func (s *source) AppendRaw(dst []byte) []byte   { return s.src.AppendRaw(dst) }
-func (s *source) RawFields(raw []byte) []string { return cdr.RawFields(raw) }
+func (s *source) AppendRaw(dst []byte, c *callbill.CDR) []byte { return s.src.AppendRaw(dst, c) }
+func (s *source) RawFields(raw []byte, c *callbill.CDR) []string {
+	return cdr.RawFields(raw, c)
+}
 
 // header returns the rejects header of input file, which was opened.
 func (s *source) header(file int) []string {
