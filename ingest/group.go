@@ -152,11 +152,11 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 	}
 	g.queue = append(g.queue, req)
 	g.rows += len(req.rows)
-	g.mu.Unlock()
-	select {
+	select { // under the lock: Close closes wake under it too
 	case g.wake <- struct{}{}:
 	default:
 	}
+	g.mu.Unlock()
 	// The answer comes once the round commits; the request's context does
 	// not cut a round short (others' calls are in it too). Its rows, raw
 	// rows included, are the request's own again after that.

@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -178,5 +179,35 @@ func TestGroupRejectsCarryTheRowsAsRead(t *testing.T) {
 			}
 		}
 		g.Close()
+	}
+}
+
+// Posts racing a Close are either written and answered or refused as
+// unavailable; none is lost unanswered and nothing panics.
+func TestGroupCloseRacesPosts(t *testing.T) {
+	f := newFakeStore()
+	g := (&ingest.Service{Store: f}).NewGroup(0)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	imported := 0
+	for k := 0; k < 50; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rep, err := g.Import(context.Background(), ingest.Input{Source: &rows{cdrs: []callbill.CDR{call(fmt.Sprintf("r%d", k), numTP, int64(k), 60)}}})
+			switch {
+			case err == nil:
+				mu.Lock()
+				imported += int(rep.Imported)
+				mu.Unlock()
+			case callbill.ErrorCode(err) != callbill.EUNAVAILABLE:
+				t.Errorf("post %d: %v", k, err)
+			}
+		}()
+	}
+	g.Close()
+	wg.Wait()
+	if len(f.db.calls) != imported {
+		t.Errorf("%d calls stored, %d answered as imported", len(f.db.calls), imported)
 	}
 }
