@@ -41,6 +41,9 @@ type Store struct {
 	keyMu         sync.Mutex
 
 	rdb *sql.DB // SQLite: a pool for read-only transactions (deferred, query-only)
+
+	stopCheckpoints chan struct{} // SQLite: stops the background checkpointer
+	checkpointsDone chan struct{}
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up
@@ -73,6 +76,10 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
 	}
+	if s.dialect == dialectSQLite {
+		s.stopCheckpoints, s.checkpointsDone = make(chan struct{}), make(chan struct{})
+		go s.checkpointer(s.stopCheckpoints, s.checkpointsDone)
+	}
 	return s, nil
 }
 
@@ -89,6 +96,11 @@ func redact(dsn string) string {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.stopCheckpoints != nil {
+		close(s.stopCheckpoints)
+		<-s.checkpointsDone
+		s.stopCheckpoints = nil
+	}
 	if s.rdb != nil {
 		s.rdb.Close()
 	}
