@@ -113,29 +113,33 @@ const (
 	rawLiteral = 16
 )
 
-// refText is the text of field ref of c, as a CSV row may hold it.
-func refText(c *callbill.CDR, ref uint64) string {
+// refText is the text of field ref of c, as a CSV row may hold it; false
+// for a reference it cannot give (no CDR, an unknown reference).
+func refText(c *callbill.CDR, ref uint64) (string, bool) {
+	if c == nil {
+		return "", false
+	}
 	switch ref {
 	case refContact:
-		return c.ContactID
+		return c.ContactID, true
 	case refInstance:
-		return c.InstanceID
+		return c.InstanceID, true
 	case refDirection:
-		return string(c.Direction)
+		return string(c.Direction), true
 	case refCaller:
-		return c.Caller
+		return c.Caller, true
 	case refCallee:
-		return c.Callee
+		return c.Callee, true
 	case refStart:
-		return strconv.FormatInt(c.Start, 10)
+		return strconv.FormatInt(c.Start, 10), true
 	case refEnd:
-		return strconv.FormatInt(c.End, 10)
+		return strconv.FormatInt(c.End, 10), true
 	case refRecSeconds:
-		return strconv.FormatInt(c.RecordingSeconds, 10)
+		return strconv.FormatInt(c.RecordingSeconds, 10), true
 	case refRecBytes:
-		return strconv.FormatInt(c.RecordingBytes, 10)
+		return strconv.FormatInt(c.RecordingBytes, 10), true
 	}
-	panic("cdr: RawFields of a malformed raw row")
+	return "", false
 }
 
 // isRefText reports whether f is the text of field ref of c, without
@@ -182,7 +186,9 @@ func isRefText(c *callbill.CDR, ref byte, f string) bool {
 // RawFields returns the fields of a row that a Decoder's AppendRaw
 // appended, given the same c, shaped as callbill.Reject.Fields: a CSV
 // row's fields, or a JSON record's compact JSON. It keeps nothing of raw
-// and is safe to call from any goroutine.
+// and is safe to call from any goroutine. A raw row it cannot read (not
+// AppendRaw's, or given another CDR) yields the fields read up to there:
+// the reject still goes out with its line and reason, never a panic.
 func RawFields(raw []byte, c *callbill.CDR) []string {
 	if len(raw) == 0 {
 		return nil
@@ -194,16 +200,20 @@ func RawFields(raw []byte, c *callbill.CDR) []string {
 		for i := 0; i < len(s); {
 			v, k := binary.Uvarint(raw[1+i:])
 			if k <= 0 {
-				panic("cdr: RawFields of a malformed raw row")
+				return fields
 			}
 			i += k
 			if v < rawLiteral {
-				fields = append(fields, refText(c, v))
+				f, ok := refText(c, v)
+				if !ok {
+					return fields
+				}
+				fields = append(fields, f)
 				continue
 			}
 			n := v - rawLiteral
 			if uint64(len(s)-i) < n {
-				panic("cdr: RawFields of a malformed raw row")
+				return fields
 			}
 			fields = append(fields, s[i:i+int(n)])
 			i += int(n)
@@ -212,7 +222,7 @@ func RawFields(raw []byte, c *callbill.CDR) []string {
 	case rawJSON:
 		return rawFields(raw[1:])
 	}
-	panic("cdr: RawFields of a malformed raw row")
+	return nil
 }
 
 const bufSize = 64 << 10

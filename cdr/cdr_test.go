@@ -833,3 +833,36 @@ func rawOf(t testing.TB, d Decoder, rec Record, err error) []string {
 	}
 	return raw
 }
+
+// A raw row RawFields cannot read — cut short, changed, or given without
+// the CDR its references need — gives the fields read up to there, never a
+// panic: the reject still goes out with its line and reason.
+func TestRawFieldsOfMalformedRowsDoNotPanic(t *testing.T) {
+	d, err := NewDecoder(strings.NewReader(header + "c1,inst-1,outbound,0571001,138,1791424800,1791424890\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := d.AppendRaw(nil, &rec.CDR)
+	if got := RawFields(raw, &rec.CDR); len(got) != 7 || got[0] != "c1" {
+		t.Fatalf("well-formed: %q", got)
+	}
+	if got := RawFields(raw, nil); len(got) >= 7 {
+		t.Errorf("references without their CDR: %q, want only the fields before the first", got)
+	}
+	for n := 0; n <= len(raw); n++ {
+		RawFields(raw[:n], &rec.CDR)
+		RawFields(raw[:n], nil)
+	}
+	for i := range raw {
+		for _, b := range []byte{0, 0x7f, 0x80, 0xff} {
+			bad := bytes.Clone(raw)
+			bad[i] = b
+			RawFields(bad, &rec.CDR)
+			RawFields(bad, nil)
+		}
+	}
+}
