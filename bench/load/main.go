@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/bench/internal/server"
 	"github.com/callbill/callbill/demo"
 )
 
@@ -54,33 +54,12 @@ func main() {
 		}
 	}
 	const key = "load-test-operator-key"
-	args := []string{"--db", *db}
-	if *cpuprofile != "" {
-		args = append(args, "--cpuprofile", *cpuprofile)
-	}
-	srv := exec.Command(*bin, append(args, "serve", "--addr", "127.0.0.1:0", "--auto-close=false", "--exports", os.TempDir())...)
-	srv.Env = append(os.Environ(), "CALLBILL_OPERATOR_KEY="+key)
-	out, _ := srv.StdoutPipe()
-	srv.Stderr = io.Discard
-	if err := srv.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	base, stopServer, err := server.Start(server.Options{Bin: *bin, DSN: *db, Exports: os.TempDir(), OperatorKey: key, CPUProfile: *cpuprofile})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	var base string
-	sc := bufio.NewScanner(out)
-	re := regexp.MustCompile(`serving on (http://\S+)`)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	go io.Copy(io.Discard, out)
-	if base == "" {
-		fmt.Fprintln(os.Stderr, "load: the server did not start")
-		os.Exit(1)
-	}
+	defer stopServer()
 	stopImports := make(chan struct{})
 	importsDone := make(chan string, 1)
 	if *importCalls > 0 {

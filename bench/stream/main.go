@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -22,7 +21,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"sync"
@@ -30,6 +28,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/bench/internal/server"
 	"github.com/callbill/callbill/demo"
 )
 
@@ -83,31 +82,11 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 	bodies := split(csv.Bytes(), batch)
 
 	const key = "stream-bench-operator-key"
-	args := []string{"--db", dsn}
-	if cpuprofile != "" {
-		args = append(args, "--cpuprofile", cpuprofile)
-	}
-	srv := exec.Command(bin, append(args, "serve", "--addr", "127.0.0.1:0", "--auto-close=false", "--exports", dir)...)
-	srv.Env = append(os.Environ(), "CALLBILL_OPERATOR_KEY="+key)
-	out, _ := srv.StdoutPipe()
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
+	base, stopServer, err := server.Start(server.Options{Bin: bin, DSN: dsn, Exports: dir, OperatorKey: key, CPUProfile: cpuprofile, Stderr: os.Stderr})
+	if err != nil {
 		return err
 	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
-	base := ""
-	sc := bufio.NewScanner(out)
-	re := regexp.MustCompile(`serving on (http://\S+)`)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			base = m[1]
-			break
-		}
-	}
-	go io.Copy(io.Discard, out)
-	if base == "" {
-		return fmt.Errorf("the server did not start")
-	}
+	defer stopServer()
 	fmt.Printf("machine: %d cores; store: %s; %d senders × %d CDRs per request, %v\n",
 		runtime.NumCPU(), map[bool]string{true: "postgres", false: "sqlite"}[pg != ""], senders, batch, dur)
 
@@ -128,7 +107,7 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 			for time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
 				if i >= len(bodies) {
-					return
+					break // every batch is sent; keep what was measured
 				}
 				req, _ := http.NewRequest("POST", base+"/api/v1/imports", bytes.NewReader(bodies[i]))
 				req.Header.Set("Authorization", "Bearer "+key)
