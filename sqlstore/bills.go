@@ -156,16 +156,17 @@ func (s *Store) Location(ctx context.Context) (*time.Location, error) {
 }
 
 // CallsVersion says when the account's calls billed in cycle c last changed:
-// how many blocks hold them (an import appends blocks and never changes or
-// removes one; the newest sequence alone would miss a batch of a lower
-// sequence that commits after a higher one on another node). It reads
-// outside any transaction.
+// a counter every import batch that stores calls of theirs moves in its
+// transaction (table call_versions). It reads outside any transaction.
 func (s *Store) CallsVersion(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
 	db := s.db
 	if s.rdb != nil {
 		db = s.rdb
 	}
 	var n int64
-	err := db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM call_blocks WHERE account = ? AND cycle = ?`), uid, int(c)).Scan(&n)
+	err := db.QueryRowContext(ctx, s.rebind(`SELECT version FROM call_versions WHERE account = ? AND cycle = ?`), uid, int(c)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "0", nil
+	}
 	return strconv.FormatInt(n, 10), err
 }

@@ -212,7 +212,30 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	if err != nil {
 		return err
 	}
+	// One more version for each (account, cycle) the batch stored calls of:
+	// the live bill's cache key (Store.CallsVersion).
+	args := im.args[:0]
+	seen := make(map[blockOwner]bool, len(p.blocks))
+	for _, blk := range p.blocks {
+		o := blockOwner{blk.account, blk.cycle}
+		if !seen[o] {
+			seen[o] = true
+			args = append(args, o.account, int(o.cycle), 1)
+		}
+	}
+	err = im.execRows(ctx, tx, `INSERT INTO call_versions (account, cycle, version) VALUES `,
+		` ON CONFLICT (account, cycle) DO UPDATE SET version = call_versions.version + 1`, 3, args)
+	im.args = args[:0]
+	if err != nil {
+		return err
+	}
 	return im.writeState(ctx, tx, b)
+}
+
+// blockOwner is whose calls a block holds.
+type blockOwner struct {
+	account string
+	cycle   callbill.Cycle
 }
 
 // storeRows inserts n rows, row(i, dst) appending row i's values to dst:

@@ -510,3 +510,52 @@ purchases:
 		})
 	}
 }
+
+// The calls version of (account, cycle) moves with every import that stores
+// calls of theirs, in the same transaction, and with nothing else: a
+// duplicate, a reject or another cycle's calls leave it.
+func TestCallsVersionMovesWithStoredCalls(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		mustApply(t, s, baseWorld)
+		ctx := context.Background()
+		version := func(c string) string {
+			t.Helper()
+			cy, err := callbill.ParseCycle(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := s.CallsVersion(ctx, "1001", cy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if v := version("2026-10"); v != "0" {
+			t.Fatalf("no calls yet: version %q", v)
+		}
+		a := call("c1", "inst-p", callbill.Outbound, "0571001", "2026-10-05T10:00:00+08:00", 61)
+		b := call("c2", "inst-p", callbill.Outbound, "0571001", "2026-10-05T11:00:00+08:00", 60)
+		importCalls(t, s, callbill.ImportOptions{BatchSize: 1}, a, b)
+		one := version("2026-10")
+		if one == "0" {
+			t.Fatal("two batches of calls left the version at 0")
+		}
+		bad := call("c9", "inst-p", callbill.Outbound, "4000001", "2026-10-07T11:00:00+08:00", 30)
+		importCalls(t, s, callbill.ImportOptions{}, a, bad)
+		if v := version("2026-10"); v != one {
+			t.Errorf("a duplicate and a reject moved the version %s → %s", one, v)
+		}
+		nov := call("c3", "inst-p", callbill.Outbound, "0571001", "2026-11-05T10:00:00+08:00", 61)
+		importCalls(t, s, callbill.ImportOptions{}, nov)
+		if v := version("2026-10"); v != one {
+			t.Errorf("a November call moved October's version %s → %s", one, v)
+		}
+		if v := version("2026-11"); v == "0" {
+			t.Error("a November call left November's version at 0")
+		}
+		importCalls(t, s, callbill.ImportOptions{}, call("c4", "inst-p", callbill.Outbound, "0571001", "2026-10-06T10:00:00+08:00", 61))
+		if v := version("2026-10"); v == one {
+			t.Error("a new October call left the version")
+		}
+	})
+}
