@@ -48,7 +48,8 @@ type Line struct {
 	Original    decimal.Decimal
 	Discount    decimal.Decimal
 	Payable     decimal.Decimal
-	Outstanding decimal.Decimal
+	Paid        decimal.Decimal // what was paid toward Payable: 0 on an open cycle's postpaid lines
+	Outstanding decimal.Decimal // what is owed: 0 on an open cycle (nothing is owed before the close)
 }
 
 // IsPurchase reports whether the line is a prepaid purchase.
@@ -286,29 +287,20 @@ func lastDayIfDaily(in *PostpaidInput) int {
 // payable + discount. It returns the total payable and the dropped fraction.
 func RoundPostpaid(lines []Line) (total, roundDown decimal.Decimal) {
 	sum := zero
-	floors := zero
-	type frac struct {
-		i int
-		f decimal.Decimal
-	}
-	fracs := make([]frac, 0, len(lines))
+	floors := make([]decimal.Decimal, len(lines))
+	dropped := make([]decimal.Decimal, len(lines))
 	for i := range lines {
 		l := &lines[i]
 		sum = sum.Add(l.ExactPayable)
-		l.Payable = RoundDownFen(l.ExactPayable)
-		floors = floors.Add(l.Payable)
-		fracs = append(fracs, frac{i, l.ExactPayable.Sub(l.Payable)})
+		floors[i] = RoundDownFen(l.ExactPayable)
+		dropped[i] = l.ExactPayable.Sub(floors[i])
 	}
 	total = RoundDownFen(sum)
 	roundDown = sum.Sub(total)
-	missing := total.Sub(floors).Div(fen).IntPart()
-	sort.SliceStable(fracs, func(a, b int) bool { return fracs[a].f.GreaterThan(fracs[b].f) })
-	for k := int64(0); k < missing; k++ {
-		l := &lines[fracs[k].i]
-		l.Payable = l.Payable.Add(fen)
-	}
+	largestRemainder(floors, dropped, total)
 	for i := range lines {
 		l := &lines[i]
+		l.Payable = floors[i]
 		l.Discount = HalfUpFen(l.ExactDiscount)
 		l.Original = l.Payable.Add(l.Discount)
 		l.Outstanding = l.Payable
@@ -316,20 +308,195 @@ func RoundPostpaid(lines []Line) (total, roundDown decimal.Decimal) {
 	return total, roundDown
 }
 
-// ApplyPaid spreads what was paid toward the postpaid lines over them in line
-// order; a line's outstanding is its payable less what reached it.
+// largestRemainder is DESIGN §2's largest-remainder rule, the one place it
+// is written: floors holds each part rounded down to the fen, dropped what
+// rounding dropped from it (only their order matters, so any common scale
+// will do); the fen still missing to reach total go, one each, to the parts
+// with the largest dropped fraction, earlier part first on ties. floors is
+// changed in place.
+func largestRemainder(floors, dropped []decimal.Decimal, total decimal.Decimal) {
+	missing := total
+	for _, f := range floors {
+		missing = missing.Sub(f)
+	}
+	n := missing.Div(fen).IntPart()
+	if n <= 0 {
+		return
+	}
+	order := make([]int, len(floors))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return dropped[order[a]].GreaterThan(dropped[order[b]]) })
+	// n never exceeds the parts (each dropped less than a fen); the bound
+	// only keeps inconsistent input from indexing past them.
+	for k := 0; k < len(order) && int64(k) < n; k++ {
+		floors[order[k]] = floors[order[k]].Add(fen)
+	}
+}
+
+// ApplyPaid spreads what was paid toward the postpaid lines of a closed bill
+// over them in line order: a line's paid is what reached it, its
+// outstanding its payable less that. Purchases are paid when made.
 func ApplyPaid(lines []Line, paid decimal.Decimal) {
-	left := paid
+	caps := make([]decimal.Decimal, len(lines))
+	for i := range lines {
+		caps[i] = zero
+		if !lines[i].IsPurchase() {
+			caps[i] = lines[i].Payable
+		}
+	}
+	took := pour(paid, caps)
 	for i := range lines {
 		l := &lines[i]
 		if l.IsPurchase() {
-			l.Outstanding = zero
+			l.Paid, l.Outstanding = l.Payable, zero
 			continue
 		}
-		take := decimal.Min(left, l.Payable)
-		left = left.Sub(take)
-		l.Outstanding = l.Payable.Sub(take)
+		l.Paid, l.Outstanding = took[i], l.Payable.Sub(took[i])
 	}
+}
+
+// pour gives amount to the parts in order, each up to its cap: how a payment
+// reaches a bill's lines (DESIGN §3.10) and a line's days.
+func pour(amount decimal.Decimal, caps []decimal.Decimal) []decimal.Decimal {
+	out := make([]decimal.Decimal, len(caps))
+	left := amount
+	for i, c := range caps {
+		out[i] = decimal.Max(zero, decimal.Min(left, c))
+		left = left.Sub(out[i])
+	}
+	return out
+}
+
+// PreviewPaid sets what an open cycle's lines show as paid and owed: its
+// postpaid lines are an estimate, nothing is deducted or owed before the
+// close, so their paid and outstanding are 0; purchases are paid when made
+// (docs/decisions.md, "Open cycle preview").
+func PreviewPaid(lines []Line) {
+	for i := range lines {
+		l := &lines[i]
+		if l.IsPurchase() {
+			l.Paid, l.Outstanding = l.Payable, zero
+			continue
+		}
+		l.Paid, l.Outstanding = zero, zero
+	}
+}
+
+// Monthly is the input of the cycle's lines from a daily input: the same
+// usage rows, their days summed by PostpaidLines, so that a daily view reads
+// the aggregates once for its month and its days.
+func (in *PostpaidInput) Monthly() *PostpaidInput {
+	out := *in
+	out.Daily = false
+	out.Usage = make([]UsageRow, len(in.Usage))
+	for i, u := range in.Usage {
+		u.Day = 0
+		out.Usage[i] = u
+	}
+	return &out
+}
+
+// SplitDays is the daily view of a bill's lines (docs/rating.md, "The daily
+// view"): each displayed postpaid line is split over its days, so that the
+// days of a line add up to it exactly and the daily view's totals — and any
+// filter's — are the month's. days are the cycle's postpaid lines per day
+// (PostpaidLines of a daily input): they give each day its usage and its
+// weight, its exact original. A line's payable and its discount are each
+// split by splitFen (largest remainder per line); a day's original is its
+// payable + discount; what was paid toward the line and what it owes go to
+// its days in day order (pour), as a payment goes to lines in line order. A
+// line without days (a monthly charge: 400 minimum, storage) stays whole on
+// lastDay; purchases are kept as they are, on their day. Days matching no
+// line are left out: the lines are the bill.
+func SplitDays(lines, days []Line, lastDay int) []Line {
+	type key struct {
+		pd       ProductDetail
+		instance string
+		item     Item
+		number   string
+		price    string
+	}
+	keyOf := func(l *Line) key { return key{l.ProductDetail, l.Instance, l.Item, l.Number, l.UnitPrice.String()} }
+	byKey := map[key][]int{}
+	for i := range days {
+		if !days[i].IsPurchase() {
+			k := keyOf(&days[i])
+			byKey[k] = append(byKey[k], i)
+		}
+	}
+	out := make([]Line, 0, len(lines)+len(days))
+	for i := range lines {
+		l := &lines[i]
+		idx := byKey[keyOf(l)]
+		if l.IsPurchase() {
+			out = append(out, *l)
+			continue
+		}
+		if len(idx) == 0 {
+			d := *l
+			d.Day = lastDay
+			out = append(out, d)
+			continue
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return days[idx[a]].Day < days[idx[b]].Day })
+		weights := make([]decimal.Decimal, len(idx))
+		for j, di := range idx {
+			weights[j] = days[di].ExactOriginal
+		}
+		payable, discount := splitFen(l.Payable, weights), splitFen(l.Discount, weights)
+		paid := pour(l.Paid, payable)
+		unpaid := make([]decimal.Decimal, len(idx))
+		for j := range unpaid {
+			unpaid[j] = payable[j].Sub(paid[j])
+		}
+		owed := pour(l.Outstanding, unpaid)
+		for j, di := range idx {
+			d, src := *l, &days[di]
+			d.Day, d.Usage, d.Covered = src.Day, src.Usage, src.Covered
+			d.ExactOriginal, d.ExactDiscount, d.ExactPayable = src.ExactOriginal, src.ExactDiscount, src.ExactPayable
+			d.Payable, d.Discount = payable[j], discount[j]
+			d.Original = d.Payable.Add(d.Discount)
+			d.Paid, d.Outstanding = paid[j], owed[j]
+			out = append(out, d)
+		}
+	}
+	SortLines(out)
+	return out
+}
+
+// splitFen splits amount (in whole fen, not negative) over parts in
+// proportion to weights (a negative weight counts as 0): each part gets its
+// exact share amount × w / Σw rounded down to the fen, and the fen still
+// missing go by largest remainder (ties: earlier part first). The shares
+// are compared by the remainders of one exact division, so nothing is
+// rounded on the way. With no positive weight, the amount goes whole to the
+// last part.
+func splitFen(amount decimal.Decimal, weights []decimal.Decimal) []decimal.Decimal {
+	parts := make([]decimal.Decimal, len(weights))
+	dropped := make([]decimal.Decimal, len(weights))
+	sum := zero
+	for i, w := range weights {
+		parts[i], dropped[i] = zero, zero
+		if w.IsPositive() {
+			sum = sum.Add(w)
+		}
+	}
+	if len(parts) == 0 {
+		return parts
+	}
+	if !sum.IsPositive() {
+		parts[len(parts)-1] = amount
+		return parts
+	}
+	for i, w := range weights {
+		if w.IsPositive() {
+			parts[i], dropped[i] = amount.Mul(w).QuoRem(sum, fenPlaces)
+		}
+	}
+	largestRemainder(parts, dropped, amount)
+	return parts
 }
 
 // SettlePurchase prices a purchase on its own: exact original = unit price ×
@@ -377,7 +544,7 @@ func SettlePurchase(p *Purchase, acct *Account, mode Mode, book *PriceBook, loc 
 	l.Payable = HalfUpFen(l.ExactPayable)
 	l.Discount = HalfUpFen(l.ExactDiscount)
 	l.Original = l.Payable.Add(l.Discount)
-	l.Outstanding = zero
+	l.Paid, l.Outstanding = l.Payable, zero
 	return l, nil
 }
 
@@ -423,20 +590,25 @@ func lineLess(a, b *Line) bool {
 }
 
 // AssembleBill puts a cycle's rounded postpaid lines and its purchase lines
-// together, applies what was paid toward the postpaid total, and sums the
-// totals from the displayed lines.
+// together, sets what was paid toward them (a closed bill: postpaidPaid in
+// line order; an open one: nothing, see PreviewPaid), and sums the totals
+// from the displayed lines.
 func AssembleBill(account string, cycle Cycle, status BillStatus, postpaid []Line, roundDown, postpaidPayable, postpaidPaid decimal.Decimal, purchases []Line) *Bill {
 	b := &Bill{Account: account, Cycle: cycle, Status: status, PostpaidPayable: postpaidPayable, PostpaidPaid: postpaidPaid}
 	b.Lines = append(append(make([]Line, 0, len(postpaid)+len(purchases)), postpaid...), purchases...)
 	SortLines(b.Lines)
-	ApplyPaid(b.Lines, postpaidPaid)
+	if status == BillStatusOpen {
+		b.PostpaidPaid = zero
+		PreviewPaid(b.Lines)
+	} else {
+		ApplyPaid(b.Lines, postpaidPaid)
+	}
 	b.Totals = SumTotals(b.Lines, roundDown)
 	return b
 }
 
-// SumTotals sums a bill's displayed lines (paid is payable less
-// outstanding): the one place bill totals are computed, for bill views,
-// filtered bills and bill.closed events alike.
+// SumTotals sums a bill's displayed lines: the one place bill totals are
+// computed, for bill views, filtered bills and bill.closed events alike.
 func SumTotals(lines []Line, roundDown decimal.Decimal) Totals {
 	t := Totals{Original: zero, Discount: zero, Payable: zero, RoundDown: roundDown, Paid: zero, Outstanding: zero}
 	for i := range lines {
@@ -444,8 +616,8 @@ func SumTotals(lines []Line, roundDown decimal.Decimal) Totals {
 		t.Original = t.Original.Add(l.Original)
 		t.Discount = t.Discount.Add(l.Discount)
 		t.Payable = t.Payable.Add(l.Payable)
+		t.Paid = t.Paid.Add(l.Paid)
 		t.Outstanding = t.Outstanding.Add(l.Outstanding)
 	}
-	t.Paid = t.Payable.Sub(t.Outstanding)
 	return t
 }

@@ -63,6 +63,15 @@ type LineJSON struct {
 	Outstanding       string `json:"outstanding"`
 }
 
+// SettledAtClose reports whether a bill row's outstanding is not known yet:
+// a pay-as-you-go row of an open cycle, an estimate that is deducted from
+// cash only at the close. Its JSON says "0.00" (nothing is owed before the
+// close); the CLI and the console show "—" (docs/decisions.md, "Open cycle
+// preview"). Purchases (Subscription) are paid when made and show their 0.
+func SettledAtClose(status BillStatus, subscriptionType string) bool {
+	return status == BillStatusOpen && subscriptionType != SubscriptionTypeSubscription
+}
+
 // View selects how a bill is shown.
 type View struct {
 	ByInstance bool // one line per product detail and instance instead of per billing item
@@ -128,12 +137,13 @@ func GroupByInstance(lines []Line) []Line {
 			i = len(out)
 			idx[k] = i
 			out = append(out, Line{Day: l.Day, ProductDetail: l.ProductDetail, SubscriptionType: l.SubscriptionType,
-				Instance: l.Instance, Original: decimal.Zero, Discount: decimal.Zero, Payable: decimal.Zero, Outstanding: decimal.Zero})
+				Instance: l.Instance, Original: decimal.Zero, Discount: decimal.Zero, Payable: decimal.Zero, Paid: decimal.Zero, Outstanding: decimal.Zero})
 		}
 		o := &out[i]
 		o.Original = o.Original.Add(l.Original)
 		o.Discount = o.Discount.Add(l.Discount)
 		o.Payable = o.Payable.Add(l.Payable)
+		o.Paid = o.Paid.Add(l.Paid)
 		o.Outstanding = o.Outstanding.Add(l.Outstanding)
 	}
 	return out

@@ -118,16 +118,16 @@ func newItem(a account, pd callbill.ProductDetail, st string) item {
 
 // add adds a displayed line's amounts: 原价 → PretaxGrossAmount, 优惠金额 →
 // InvoiceDiscount, 应付金额 → PretaxAmount, 欠费金额 → OutstandingAmount,
-// and what was paid (payable − outstanding) → PaymentAmount and CashAmount.
+// and what was paid → PaymentAmount and CashAmount (an open cycle's postpaid
+// lines: nothing paid, nothing outstanding).
 func (it *item) add(l *callbill.Line) {
 	sum := func(m *money, d decimal.Decimal) { *m = money(decimal.Decimal(*m).Add(d)) }
 	sum(&it.PretaxGrossAmount, l.Original)
 	sum(&it.InvoiceDiscount, l.Discount)
 	sum(&it.PretaxAmount, l.Payable)
 	sum(&it.OutstandingAmount, l.Outstanding)
-	paid := l.Payable.Sub(l.Outstanding)
-	sum(&it.PaymentAmount, paid)
-	sum(&it.CashAmount, paid)
+	sum(&it.PaymentAmount, l.Paid)
+	sum(&it.CashAmount, l.Paid)
 	it.gross, it.payable = it.gross.Add(l.Original), it.payable.Add(l.Payable)
 }
 
@@ -204,8 +204,10 @@ func records(b *callbill.Bill, a account, loc *time.Location) []item {
 	for i := range out {
 		it := &out[i]
 		it.BillAccountID, it.BillAccountName = a.UID, a.Name
+		// PayUnsettle (未结算): an open cycle's pay-as-you-go record is
+		// settled at the close, and a closed one's is until its arrears are.
 		it.Status = "PayFinish"
-		if !decimal.Decimal(it.OutstandingAmount).IsZero() {
+		if (b.Status == callbill.BillStatusOpen && !it.purchase) || !decimal.Decimal(it.OutstandingAmount).IsZero() {
 			it.Status = "PayUnsettle"
 		}
 		it.withTax()

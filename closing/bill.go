@@ -25,9 +25,10 @@ func (in *BillInput) Validate() error {
 }
 
 // Bill returns an account's bill for a cycle: the frozen bill of a closed
-// cycle or the live preview of an open one. Daily splits the postpaid lines
-// per day (Line.Day), rounded together so that the days add up to the
-// cycle's total. Returns ENOTFOUND for an unknown account, EINVALID for a
+// cycle or the live preview of an open one (an estimate: nothing paid or
+// owed on its postpaid lines). Daily splits each postpaid line over its days
+// (callbill.SplitDays), so that the days add up to the month's lines and
+// totals exactly. Returns ENOTFOUND for an unknown account, EINVALID for a
 // cycle no bill can exist in.
 func (s *Service) Bill(ctx context.Context, in BillInput) (*callbill.Bill, error) {
 	if err := in.Validate(); err != nil {
@@ -64,24 +65,22 @@ func view(ctx context.Context, tx Tx, now time.Time, in BillInput) (*callbill.Bi
 		return nil, err
 	}
 	status := callbill.BillStatusOpen
-	var lines []callbill.Line
+	var lines, days []callbill.Line
 	total, roundDown, paid := decimal.Zero, decimal.Zero, decimal.Zero
 	if c <= closed {
-		// The daily view of a closed cycle splits its usage afresh; the
-		// totals stay the frozen ones.
 		status = callbill.BillStatusClosed
 		f, err := tx.ClosedBill(ctx, uid, c)
 		if err != nil {
 			return nil, err
 		}
 		total, roundDown, paid = f.Total, f.RoundDown, f.Paid
-		if !in.Daily {
-			if lines, err = tx.ClosedLines(ctx, uid, c); err != nil {
-				return nil, err
-			}
+		if lines, err = tx.ClosedLines(ctx, uid, c); err != nil {
+			return nil, err
 		}
 	}
 	if status == callbill.BillStatusOpen || in.Daily {
+		// A closed cycle's aggregates never change after its close (late
+		// calls go to the open cycle), so its days split the frozen lines.
 		book, err := tx.PriceBook(ctx)
 		if err != nil {
 			return nil, err
@@ -90,21 +89,30 @@ func view(ctx context.Context, tx Tx, now time.Time, in BillInput) (*callbill.Bi
 		if err != nil {
 			return nil, err
 		}
-		inputs[uid].Loc, inputs[uid].Book = loc, book
-		if lines, err = callbill.PostpaidLines(inputs[uid]); err != nil {
-			return nil, err
+		input := inputs[uid]
+		input.Loc, input.Book = loc, book
+		if in.Daily {
+			if days, err = callbill.PostpaidLines(input); err != nil {
+				return nil, err
+			}
+			input = input.Monthly()
 		}
-		t, rd := callbill.RoundPostpaid(lines)
 		if status == callbill.BillStatusOpen {
-			total, roundDown = t, rd
-		}
-	}
-	if in.Daily {
-		for i := range purchases {
-			purchases[i].Day = purchases[i].PurchaseAt.In(loc).Day()
+			if lines, err = callbill.PostpaidLines(input); err != nil {
+				return nil, err
+			}
+			total, roundDown = callbill.RoundPostpaid(lines)
 		}
 	}
 	bill := callbill.AssembleBill(uid, c, status, lines, roundDown, total, paid, purchases)
+	if in.Daily {
+		for i := range bill.Lines {
+			if bill.Lines[i].IsPurchase() {
+				bill.Lines[i].Day = bill.Lines[i].PurchaseAt.In(loc).Day()
+			}
+		}
+		bill.Lines = callbill.SplitDays(bill.Lines, days, c.Days())
+	}
 	bill.Adjustments, err = tx.Adjustments(ctx, uid, c)
 	return bill, err
 }

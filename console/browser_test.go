@@ -285,9 +285,21 @@ func TestBrowserTenant(t *testing.T) {
 	// The cycle picker: the open cycle after it, then back.
 	tb.set("#f-cycle", f.open.String())
 	tb.submit("#overview-filter button[type=submit]")
-	if got := tb.text("#bill-status"); got != "未出账（实时预览）" {
+	if got := tb.text("#bill-status"); got != "未出账 · 预估（实时预览）" {
 		t.Errorf("open cycle status %q", got)
 	}
+	// An open cycle's payable is an estimate and nothing is owed before the close.
+	var open struct {
+		Label, Owed string
+		Warn, Note  bool
+	}
+	tb.eval(`({label: document.getElementById("label-payable").textContent, owed: document.getElementById("sum-outstanding").textContent,
+		warn: document.querySelector(".card.warn") !== null, note: document.getElementById("bill-estimate") !== null})`, &open)
+	if open.Label != "预估应付" || open.Owed != "—" || open.Warn || !open.Note {
+		t.Errorf("open cycle overview: %+v", open)
+	}
+	tb.shot("overview-open")
+	copyShot(t, tb, "overview-open.png")
 
 	// 账单明细, with each of the seed's filters: 月份, 统计项, 统计周期, 产品, 产品明细.
 	tb.open("/console/a/" + uid + "/bill")

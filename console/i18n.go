@@ -89,7 +89,7 @@ var messages = map[string][2]string{
 	"subtype.Subscription": {"包年包月", "Subscription"},
 
 	"status.closed": {"已出账", "Closed"},
-	"status.open":   {"未出账（实时预览）", "Open (live preview)"},
+	"status.open":   {"未出账 · 预估（实时预览）", "Not billed · estimate (live preview)"},
 
 	"col.date":                {"日期", "Date"},
 	"col.product":             {"产品", "Product"},
@@ -109,6 +109,7 @@ var messages = map[string][2]string{
 	"col.discount":            {"优惠金额", "Discount"},
 	"col.payable":             {"应付金额", "Payable"},
 	"col.outstanding":         {"欠费金额", "Outstanding"},
+	"col.payable_estimate":    {"预估应付", "Estimated payable"},
 	"col.paid":                {"已支付", "Paid"},
 	"col.round_down":          {"抹零", "Rounded down"},
 	"col.seq":                 {"序号", "No."},
@@ -171,6 +172,8 @@ var messages = map[string][2]string{
 	"legend.purchase":  {"预付费购买（斜线）", "Prepaid purchases (hatched)"},
 
 	"bill.sort_hint":   {"点击列标题可排序。", "Click a column heading to sort."},
+	"bill.estimate":    {"未出账：金额是截至目前的预估，出账时才从余额扣款，出账前不会产生欠费（欠费金额显示为 —）。", "Not billed yet: the amounts are an estimate so far; the payable is deducted from the balance when the cycle is closed, and nothing is owed before then (outstanding shows —)."},
+	"bill.at_close":    {"出账时结算", "Settled when the cycle is closed"},
 	"bill.adjustments": {"本账期调账（已在发生时以现金结算）", "Adjustments in this cycle (settled in cash when made)"},
 
 	"item.none":         {"第三方/自有号码", "Third-party/own number"},

@@ -99,19 +99,38 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *view) error
 		{Key: "product", Label: v.T("col.product")}, {Key: "product_detail", Label: v.T("col.product_detail")},
 		{Key: "subscription_type", Label: v.T("col.subscription_type")},
 		{Key: "original", Label: v.T("col.original"), Num: true}, {Key: "discount", Label: v.T("col.discount"), Num: true},
-		{Key: "payable", Label: v.T("col.payable"), Num: true}, {Key: "outstanding", Label: v.T("col.outstanding"), Num: true}}}
+		{Key: "payable", Label: payableLabel(v, b.Status), Num: true}, {Key: "outstanding", Label: v.T("col.outstanding"), Num: true}}}
 	for _, it := range ov.Items {
 		d.Table.Rows = append(d.Table.Rows, []cell{code(it.Product, v.T("product.ccc")),
 			code(it.ProductDetail, v.PDName(callbill.ProductDetail(it.ProductDetail))),
 			code(it.SubscriptionType, v.T("subtype."+it.SubscriptionType)),
-			moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable), moneyCell(it.Outstanding)})
+			moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable), owedCell(v, b.Status, it.SubscriptionType, it.Outstanding)})
 	}
 	d.Table.Foot = []cell{txt(v.T("total")), txt(""), txt(""), moneyCell(ov.Totals.Original), moneyCell(ov.Totals.Discount),
-		moneyCell(ov.Totals.Payable), moneyCell(ov.Totals.Outstanding)}
+		moneyCell(ov.Totals.Payable), owedCell(v, b.Status, "", ov.Totals.Outstanding)}
 	return s.render(w, r, v, "overview", d)
 }
 
 func moneyCell(s string) cell { return cell{Text: MoneyString(s), V: s} }
+
+// owedCell is an outstanding amount; on an open cycle's pay-as-you-go rows
+// and totals it is "—" (settled at the close), its raw value the API's
+// "0.00" (docs/decisions.md, "Open cycle preview").
+func owedCell(v *view, status callbill.BillStatus, subscriptionType, s string) cell {
+	if callbill.SettledAtClose(status, subscriptionType) {
+		return cell{Text: "—", V: s, Title: v.T("bill.at_close")}
+	}
+	return moneyCell(s)
+}
+
+// payableLabel is 应付金额, or 预估应付 on an open cycle, whose payable is an
+// estimate until the close.
+func payableLabel(v *view, status callbill.BillStatus) string {
+	if status == callbill.BillStatusOpen {
+		return v.T("col.payable_estimate")
+	}
+	return v.T("col.payable")
+}
 
 type billData struct {
 	Pick      *cyclePick
@@ -185,7 +204,7 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 			col{Key: "deducted_by_package", Label: v.T("col.deducted_by_package"), Num: true})
 	}
 	t.Cols = append(t.Cols, col{Key: "original", Label: v.T("col.original"), Num: true}, col{Key: "discount", Label: v.T("col.discount"), Num: true},
-		col{Key: "payable", Label: v.T("col.payable"), Num: true, Stick: 2}, col{Key: "outstanding", Label: v.T("col.outstanding"), Num: true, Stick: 1})
+		col{Key: "payable", Label: payableLabel(v, b.Status), Num: true, Stick: 2}, col{Key: "outstanding", Label: v.T("col.outstanding"), Num: true, Stick: 1})
 	for _, l := range j.Lines {
 		var row []cell
 		if view.Daily {
@@ -202,7 +221,7 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 				txt(l.UnitPrice), txt(l.PriceUnit), code(l.Usage, groupString(l.Usage)), txt(l.UsageUnit),
 				code(l.DeductedByPackage, groupString(l.DeductedByPackage)))
 		}
-		row = append(row, moneyCell(l.Original), moneyCell(l.Discount), moneyCell(l.Payable), moneyCell(l.Outstanding))
+		row = append(row, moneyCell(l.Original), moneyCell(l.Discount), moneyCell(l.Payable), owedCell(v, j.Status, l.SubscriptionType, l.Outstanding))
 		t.Rows = append(t.Rows, row)
 	}
 	foot := make([]cell, len(t.Cols))
@@ -216,7 +235,7 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 		case "payable":
 			foot[i] = moneyCell(j.Totals.Payable)
 		case "outstanding":
-			foot[i] = moneyCell(j.Totals.Outstanding)
+			foot[i] = owedCell(v, j.Status, "", j.Totals.Outstanding)
 		}
 	}
 	t.Foot = foot

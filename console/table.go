@@ -50,6 +50,7 @@ func (c col) Class() string {
 type cell struct {
 	Text  string
 	V     string // raw value
+	Title string // a tooltip, when set
 	Href  string // a link, when set
 	Post  bool   // Href is a form action (a button posting the session's token)
 	Forms []rowForm
@@ -106,7 +107,11 @@ func (t table) HTML() template.HTML {
 		if i >= len(t.Cols) {
 			return
 		}
-		b.WriteString(`<td data-k="` + esc(t.Cols[i].Key) + `" data-v="` + esc(c.V) + `"` + classes[i] + `>`)
+		b.WriteString(`<td data-k="` + esc(t.Cols[i].Key) + `" data-v="` + esc(c.V) + `"` + classes[i])
+		if c.Title != "" {
+			b.WriteString(` title="` + esc(c.Title) + `"`)
+		}
+		b.WriteString(`>`)
 		switch {
 		case c.Href != "" && !strings.HasPrefix(c.Href, "/console/"):
 			b.WriteString(esc(c.Text))

@@ -139,6 +139,7 @@ func FuzzScenario(f *testing.F) {
 		}
 		for _, uid := range []string{"1001", "1002"} {
 			for c := callbill.NewCycle(2026, time.October); c <= callbill.NewCycle(2027, time.May); c++ {
+				month := map[callbill.ProductDetail]callbill.TotalsJSON{}
 				for _, daily := range []bool{false, true} {
 					b, err := (&closing.Service{Store: s}).Bill(ctx, closing.BillInput{Account: uid, Cycle: c, Daily: daily})
 					if err != nil {
@@ -146,6 +147,15 @@ func FuzzScenario(f *testing.F) {
 					}
 					checkBill(t, b.JSON(callbill.View{Daily: daily}))
 					checkBill(t, b.JSON(callbill.View{ByInstance: true, Daily: daily}))
+					// The days add up to the month, whatever the filter.
+					for _, pd := range []callbill.ProductDetail{"", callbill.PDPostpaid, callbill.PDSubscription} {
+						tot := b.Filter(pd, "").Totals.JSON()
+						if !daily {
+							month[pd] = tot
+						} else if tot != month[pd] {
+							t.Fatalf("bill %s %s %q: days %+v, month %+v", uid, c, pd, tot, month[pd])
+						}
+					}
 				}
 			}
 		}
@@ -178,5 +188,8 @@ func checkBill(t *testing.T, b callbill.BillJSON) {
 	}
 	if b.Status == callbill.BillStatusClosed && !d(tot.Paid).Add(d(tot.Outstanding)).Equal(d(tot.Payable)) {
 		t.Fatalf("%s %s: paid + outstanding ≠ payable: %+v", b.Account, b.Cycle, tot)
+	}
+	if b.Status == callbill.BillStatusOpen && tot.Outstanding != "0.00" {
+		t.Fatalf("%s %s: an open cycle owes %s", b.Account, b.Cycle, tot.Outstanding)
 	}
 }

@@ -121,18 +121,31 @@ func (a *app) billShow(ctx context.Context, args []string) error {
 	return nil
 }
 
-// printBill prints a bill as the console's table, with its Chinese column names.
+// printBill prints a bill as the console's table, with its Chinese column
+// names. An open cycle's payable is an estimate and nothing is owed before
+// the close: its payable column says 预估应付 and its outstanding shows "—"
+// (docs/decisions.md, "Open cycle preview").
 func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) {
-	status := map[callbill.BillStatus]string{callbill.BillStatusOpen: "未出账（实时预览）", callbill.BillStatusClosed: "已出账"}[b.Status]
+	open := b.Status == callbill.BillStatusOpen
+	status, payable := "已出账", "应付金额"
+	if open {
+		status, payable = "未出账 · 预估（实时预览）", "预估应付"
+	}
+	owed := func(subscriptionType, s string) string {
+		if callbill.SettledAtClose(b.Status, subscriptionType) {
+			return "—"
+		}
+		return s
+	}
 	fmt.Fprintf(w, "账单 %s  账户 %s  %s\n", b.Cycle, b.Account, status)
 	var header []string
 	if v.Daily {
 		header = append(header, "日期")
 	}
 	if v.ByInstance {
-		header = append(header, "产品明细", "实例", "原价", "优惠金额", "应付金额", "欠费金额")
+		header = append(header, "产品明细", "实例", "原价", "优惠金额", payable, "欠费金额")
 	} else {
-		header = append(header, "产品明细", "实例", "计费项", "号码", "单价", "用量", "抵扣", "原价", "优惠金额", "应付金额", "欠费金额")
+		header = append(header, "产品明细", "实例", "计费项", "号码", "单价", "用量", "抵扣", "原价", "优惠金额", payable, "欠费金额")
 	}
 	rows := [][]string{header}
 	for _, l := range b.Lines {
@@ -146,7 +159,7 @@ func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) {
 			inst = "-"
 		}
 		if v.ByInstance {
-			r = append(r, pd, inst, l.Original, l.Discount, l.Payable, l.Outstanding)
+			r = append(r, pd, inst, l.Original, l.Discount, l.Payable, owed(l.SubscriptionType, l.Outstanding))
 		} else {
 			item := callbill.ItemName[callbill.Item(l.Item)]
 			if l.Band > 0 {
@@ -157,7 +170,7 @@ func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) {
 				num = "-"
 			}
 			r = append(r, pd, inst, item, num, l.UnitPrice+" "+l.PriceUnit, l.Usage+" "+l.UsageUnit, l.DeductedByPackage,
-				l.Original, l.Discount, l.Payable, l.Outstanding)
+				l.Original, l.Discount, l.Payable, owed(l.SubscriptionType, l.Outstanding))
 		}
 		rows = append(rows, r)
 	}
@@ -165,7 +178,7 @@ func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) {
 	total := make([]string, len(header))
 	total[0] = "合计"
 	n := len(header)
-	total[n-4], total[n-3], total[n-2], total[n-1] = t.Original, t.Discount, t.Payable, t.Outstanding
+	total[n-4], total[n-3], total[n-2], total[n-1] = t.Original, t.Discount, t.Payable, owed("", t.Outstanding)
 	rows = append(rows, total)
 	widths := make([]int, len(header))
 	for _, r := range rows {
@@ -192,8 +205,13 @@ func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(sb.String(), " "))
 	}
-	fmt.Fprintf(w, "原价 %s  优惠 %s  应付 %s（抹零 %s）  已付 %s  欠费 %s\n",
-		t.Original, t.Discount, t.Payable, t.RoundDown, t.Paid, t.Outstanding)
+	if open {
+		fmt.Fprintf(w, "原价 %s  优惠 %s  预估应付 %s（抹零 %s）  已付 %s  欠费 —（出账时从余额扣款，之后才可能欠费）\n",
+			t.Original, t.Discount, t.Payable, t.RoundDown, t.Paid)
+	} else {
+		fmt.Fprintf(w, "原价 %s  优惠 %s  应付 %s（抹零 %s）  已付 %s  欠费 %s\n",
+			t.Original, t.Discount, t.Payable, t.RoundDown, t.Paid, t.Outstanding)
+	}
 	for _, a := range b.Adjustments {
 		corr := ""
 		if a.Corrects != "" {

@@ -152,6 +152,9 @@ func goldenScenario(t *testing.T, dsn string) {
 
 	open := runCLI(t, dir, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10", "--json")
 	golden(t, "open-1000000000000001.golden.json", open.stdout)
+	// The open cycle's table: an estimate, nothing owed before the close.
+	open = runCLI(t, dir, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10")
+	golden(t, "open-1000000000000001.golden.txt", open.stdout)
 
 	r = runCLI(t, dir, "bill", "close", "2026-10")
 	if r.code != 0 || r.stdout != "closed 2026-09, 2026-10\n" {
