@@ -120,8 +120,8 @@ func (a *apply) ownership(stored map[string]*ledger.Account) {
 				a.add(ipath+".id", "instance %s belongs to account %s; an instance cannot move to another account: declare it under account %s, or give this one another id",
 					inst.ID, owner, owner)
 				a.refusedInst[inst] = true
-				continue
 			}
+			// Its numbers too, so that fixing the instance reveals nothing new.
 			for ni := range inst.Numbers {
 				n := &inst.Numbers[ni]
 				if owner, ok := numberOwner[n.Number]; ok && n.Number != "" && owner != inst.ID {

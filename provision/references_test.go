@@ -148,3 +148,26 @@ purchases:
 		}
 	}
 }
+
+// The numbers of an instance refused for its owner are checked all the
+// same, so that moving the instance back reveals nothing new.
+func TestNumbersOfARefusedInstance(t *testing.T) {
+	a, probs := check(t, `accounts:
+  - uid: "2"
+    name: b
+    instances:
+      - id: i-payg
+        mode: payg
+        numbers:
+          - {number: "4000001", kind: "400", source: ccc, tier: 普通}
+          - {number: "0571001", kind: fixed, source: ccc}
+`)
+	if len(probs) != 2 || probs[0].Path != "accounts[0].instances[0].id" || probs[0].Line != 5 ||
+		probs[1].Path != "accounts[0].instances[0].numbers[0].number" || probs[1].Line != 8 ||
+		!strings.Contains(probs[1].Message, "registered on instance i-sub") {
+		t.Errorf("problems:\n%v", probs)
+	}
+	if inst := &a.w.Accounts[0].Instances[0]; !a.refusedInst[inst] || !a.refusedNum[&inst.Numbers[0]] || a.refusedNum[&inst.Numbers[1]] {
+		t.Errorf("refused instances %v, numbers %v", a.refusedInst, a.refusedNum)
+	}
+}
