@@ -3,6 +3,7 @@ package callbill
 import (
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // Error codes. Every error a tenant or operator sees carries one of them.
@@ -52,17 +53,31 @@ func ErrorMessage(err error) string {
 	return "internal error"
 }
 
-// Problem is one problem of a world file, located by its YAML path.
+// Problem is one problem of a world file, located by its YAML path and, where
+// known, its line and column in the file.
 type Problem struct {
-	Path    string // e.g. accounts[1].instances[0].mode
+	Path   string // e.g. accounts[1].instances[0].mode
+	Line   int    // 1-based; 0 when not known
+	Column int    // 1-based, in characters; 0 when not known
+	// More is set on the last problem of a report that was cut short (its
+	// message says "and N more problems"): how many it stands for.
+	More    int
 	Message string
 }
 
 func (p Problem) String() string {
-	if p.Path == "" {
-		return p.Message
+	s := ""
+	if p.Line > 0 {
+		s = fmt.Sprintf("line %d", p.Line)
+		if p.Column > 0 {
+			s += fmt.Sprintf(", column %d", p.Column)
+		}
+		s += ": "
 	}
-	return p.Path + ": " + p.Message
+	if p.Path != "" {
+		s += p.Path + ": "
+	}
+	return s + p.Message
 }
 
 // Problems is a list of problems; as an error it prints one per line.
@@ -77,4 +92,72 @@ func (ps Problems) Error() string {
 		s += p.String()
 	}
 	return s
+}
+
+// Count is how many problems the list stands for, those left out of a cut
+// report included.
+func (ps Problems) Count() int {
+	n := 0
+	for _, p := range ps {
+		if p.More > 0 {
+			n += p.More
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// MaxProblems is how many problems a report lists; one more says how many
+// were left out.
+const MaxProblems = 100
+
+// MoreProblems is the last problem of a report that leaves n out.
+func MoreProblems(n int) Problem {
+	if n == 1 {
+		return Problem{More: 1, Message: "and 1 more problem"}
+	}
+	return Problem{More: n, Message: fmt.Sprintf("and %d more problems", n)}
+}
+
+// MergeProblems makes one report of several: ordered by line and column
+// (stable, so problems at one place keep their order, the earlier list's
+// first), those without a line after those with one, at most MaxProblems
+// of them and then one saying how many more there are.
+func MergeProblems(lists ...Problems) Problems {
+	var out Problems
+	more := 0
+	for _, ps := range lists {
+		for _, p := range ps {
+			if p.More > 0 {
+				more += p.More
+				continue
+			}
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if (a.Line == 0) != (b.Line == 0) {
+			return b.Line == 0
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	if len(out) > MaxProblems {
+		more += len(out) - MaxProblems
+		clear(out[MaxProblems:])
+		out = out[:MaxProblems]
+	}
+	if more > 0 {
+		out = append(out, MoreProblems(more))
+	}
+	return out
+}
+
+// Position is a place in a file: 1-based line and column (in characters).
+type Position struct {
+	Line, Column int
 }

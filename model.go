@@ -1,6 +1,7 @@
 package callbill
 
 import (
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -158,6 +159,7 @@ type Account struct {
 	GraceDays int
 	// LowBalanceAlert, when set, records an alert when available falls below it.
 	LowBalanceAlert *decimal.Decimal
+	Path            string // where a world file declares it, for problems
 }
 
 // Contract is an account's discount agreement (DESIGN §3.6). A rate r means
@@ -272,8 +274,49 @@ type World struct {
 	Accounts       []Account
 	TopUps         []TopUp
 	Purchases      []Purchase
-	// Paths of accounts, for problems found against the store.
-	AccountPaths map[string]string
+
+	// Problems are the problems of the file's form. A world with problems
+	// is never applied: it is checked against the store, so that one report
+	// lists every problem, and refused whole.
+	Problems Problems
+	// Unread holds the entries that have problems, with what of them could
+	// be read (a field with a problem is left empty): what they name is
+	// checked against the store all the same.
+	Unread WorldEntries
+	// Positions locates paths of the file (entries, and the fields the
+	// store checks), for problems found against the store.
+	Positions map[string]Position
+}
+
+// WorldEntries are accounts, top-ups and purchases of a world file.
+type WorldEntries struct {
+	Accounts  []Account
+	TopUps    []TopUp
+	Purchases []Purchase
+}
+
+// Locate sets p's line and column to those of its path, or of the nearest
+// entry or field above it that the world file located.
+func (w *World) Locate(p *Problem) {
+	for path := p.Path; path != ""; path = parentPath(path) {
+		if pos, ok := w.Positions[path]; ok {
+			p.Line, p.Column = pos.Line, pos.Column
+			return
+		}
+	}
+}
+
+// parentPath is the path one step up: "a.b[1]" → "a.b" → "a" → "".
+func parentPath(path string) string {
+	if strings.HasSuffix(path, "]") {
+		if i := strings.LastIndexByte(path, '['); i >= 0 {
+			return path[:i]
+		}
+	}
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
 }
 
 // Digits keeps only the digits of a phone number: numbers compare on digits

@@ -311,3 +311,35 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 		t.Errorf("a temporary rejects file after %d days: %v", callbill.ExportKeepDays+1, err)
 	}
 }
+
+// A world file with problems of form and a reference to nothing is
+// answered 422 with both, each with its path, line and column, by line;
+// nothing is applied.
+func TestWorldProblemsInOneAnswer(t *testing.T) {
+	srv, _, _ := setup(t)
+	file := "accounts:\n  - uid: \"1003\"\n    name: 丙\n    kind: company\n" +
+		"topups:\n  - {id: T-1, account: \"9\", amount: \"1.00\", at: \"2026-10-01T08:00:00+08:00\"}\n"
+	code, body := call(t, srv, "POST", "/api/v1/world", key, file)
+	var got struct {
+		Problems []struct {
+			Path, Message string
+			Line, Column  int
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &got); code != http.StatusUnprocessableEntity || err != nil || len(got.Problems) != 2 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if p := got.Problems[0]; p.Path != "accounts[0].kind" || p.Line != 4 || p.Column != 11 {
+		t.Errorf("first problem %+v", p)
+	}
+	if p := got.Problems[1]; p.Path != "topups[0].account" || p.Line != 6 || p.Column != 24 || !strings.Contains(p.Message, "account 9 is neither") {
+		t.Errorf("second problem %+v", p)
+	}
+	code, body = call(t, srv, "POST", "/api/v1/world", key, "accounts:\n  - uid: \"1\"\n   name: n\n")
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, `"line":3`) || !strings.Contains(body, "not valid YAML") {
+		t.Errorf("syntax: %d %s", code, body)
+	}
+	if code, body := call(t, srv, "GET", "/api/v1/accounts/1003", key, ""); code != http.StatusNotFound {
+		t.Errorf("account 1003 after a refused apply: %d %s", code, body)
+	}
+}

@@ -365,7 +365,7 @@ func (s *Server) applyWorld(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	wd, problems := world.Parse(body)
-	if len(problems) == 0 {
+	if wd != nil { // with problems of form too: checked against the store, refused
 		var rep *callbill.ApplyReport
 		rep, err = s.Provision.Apply(r.Context(), provision.ApplyInput{World: wd})
 		if err == nil {
@@ -375,9 +375,13 @@ func (s *Server) applyWorld(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	list := []map[string]string{}
+	list := []map[string]any{}
 	for _, p := range problems {
-		list = append(list, map[string]string{"path": p.Path, "message": p.Message})
+		item := map[string]any{"path": p.Path, "message": p.Message}
+		if p.Line > 0 {
+			item["line"], item["column"] = p.Line, p.Column
+		}
+		list = append(list, item)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(http.StatusUnprocessableEntity)

@@ -41,10 +41,13 @@ func OpenBooks(ctx context.Context, tx Tx, now time.Time) (*Books, error) {
 
 // Outcome is what applying a dated movement came to: applied, skipped as
 // applied before, or refused with a problem about the field Where names
-// ("", ".id", ".at").
+// ("" for the whole movement, ".id", ".at", ".seats.instance", …).
 type Outcome struct {
 	Skipped        bool
 	Where, Problem string
+	// Short is set when cash alone refused it: whether cash suffices
+	// depends on every movement before it.
+	Short bool
 }
 
 func refused(where, format string, args ...any) Outcome {
@@ -62,14 +65,15 @@ func (b *Books) admit(what, id, prev, hash string, at time.Time) (callbill.Cycle
 	case hash:
 		return 0, Outcome{Skipped: true}, true
 	default:
-		return 0, refused(".id", "id %s was applied before with different content", id), true
+		return 0, refused(".id", "id %s was applied before with different content; an applied %s never changes: give this one a new id, or write it as it was applied", id, what), true
 	}
 	cycle := callbill.CycleOf(at, b.Loc)
 	if cycle <= b.Closed {
-		return 0, refused(".at", "%s dated in %s, a closed cycle: a closed bill never changes", what, cycle), true
+		return 0, refused(".at", "%s dated in %s, a closed cycle: a closed bill never changes; date it in %s or later", what, cycle, b.Closed+1), true
 	}
 	if cycle < b.FirstBillable {
-		return 0, refused(".at", "%s dated in %s, before the first billable cycle %s (billing.first_cycle)", what, cycle, b.FirstBillable), true
+		return 0, refused(".at", "%s dated in %s, before the first billable cycle %s (billing.first_cycle); date it in %s or later, or set billing.first_cycle earlier",
+			what, cycle, b.FirstBillable, b.FirstBillable), true
 	}
 	return cycle, Outcome{}, false
 }
@@ -105,10 +109,11 @@ func (b *Books) TopUp(ctx context.Context, a *Account, t *callbill.TopUp) (Outco
 // Buy applies purchase p to a: checked against the account, idempotent by
 // its id, priced on its own and paid from cash (not credit).
 func (b *Books) Buy(ctx context.Context, a *Account, p *callbill.Purchase) (Outcome, error) {
-	mode, msg := resolvePurchase(p, a)
-	if msg != "" {
-		return Outcome{Problem: msg}, nil
+	mode, inst, o := PurchaseTarget(p, &a.Account)
+	if o.Problem != "" {
+		return o, nil
 	}
+	p.Instance = inst
 	hash := callbill.RequestHash("purchase", p.Account, string(p.Kind), string(p.PackageType), strconv.FormatInt(p.PackageMinutes, 10),
 		p.Instance, p.Number, strconv.FormatInt(p.Count, 10), strconv.FormatInt(p.Months, 10),
 		strconv.FormatInt(p.Years, 10), strconv.FormatInt(p.At.Unix(), 10))
@@ -125,8 +130,10 @@ func (b *Books) Buy(ctx context.Context, a *Account, p *callbill.Purchase) (Outc
 		return Outcome{Problem: callbill.ErrorMessage(err)}, nil
 	}
 	if a.Cash.LessThan(line.Payable) {
-		return refused("", "cash balance %s is less than the purchase's payable %s: top up first (purchases are paid from cash, not credit)",
-			callbill.FormatMoney(a.Cash), callbill.FormatMoney(line.Payable)), nil
+		o := refused("", "cash balance %s is less than the purchase's payable %s: top up first (purchases are paid from cash, not credit)",
+			callbill.FormatMoney(a.Cash), callbill.FormatMoney(line.Payable))
+		o.Short = true
+		return o, nil
 	}
 	if err := b.Tx.InsertPurchase(ctx, p, cycle, hash, &line); err != nil {
 		return Outcome{}, err
@@ -164,41 +171,53 @@ func (b *Books) extendRent(ctx context.Context, p *callbill.Purchase) error {
 	return b.Tx.SetPaidUntil(ctx, ref, callbill.AddMonthsClamped(from, int(p.Months), b.Loc))
 }
 
-// resolvePurchase checks a purchase against the account's instances and
-// numbers and fills in the instance a number rent belongs to. It returns the
-// mode whose prices apply and a problem message, if any.
-func resolvePurchase(p *callbill.Purchase, a *Account) (callbill.Mode, string) {
+// PurchaseTarget checks what purchase p buys against account a's instances
+// and numbers: a seat or SIP line names an instance of the account (seats a
+// subscription one), a number rent a CCC fixed-line number on one of them,
+// and a voice package's id keeps clear of the separators of the stored
+// rating. It returns the mode whose prices apply and the instance the
+// purchase is for (a number rent's is its number's instance), or a refusal
+// naming the field. A field left empty (a world file's entry with a problem
+// there, checked all the same) is not held against the purchase.
+func PurchaseTarget(p *callbill.Purchase, a *callbill.Account) (callbill.Mode, string, Outcome) {
 	switch p.Kind {
 	case callbill.PurchaseVoicePackage:
 		if strings.ContainsAny(p.ID, ";,:") {
-			return "", "a voice package's id must not contain ';', ',' or ':'"
+			return "", "", refused(".id", "a voice package's id must not contain ';', ',' or ':'; choose another id")
 		}
-		return callbill.ModePayg, ""
+		return callbill.ModePayg, "", Outcome{}
 	case callbill.PurchaseSeats, callbill.PurchaseSipLine:
+		where := "." + string(p.Kind) + ".instance"
+		if p.Instance == "" {
+			return "", "", Outcome{}
+		}
 		for _, inst := range a.Instances {
 			if inst.ID != p.Instance {
 				continue
 			}
-			if p.Kind == callbill.PurchaseSeats && inst.Mode != callbill.ModeSubscription {
-				return "", fmt.Sprintf("seats are bought for subscription instances; %s is pay-as-you-go", inst.ID)
+			if p.Kind == callbill.PurchaseSeats && inst.Mode == callbill.ModePayg {
+				return "", "", refused(where, "seats are bought for subscription instances; %s is pay-as-you-go (it pays per minute)", inst.ID)
 			}
-			return inst.Mode, ""
+			return inst.Mode, inst.ID, Outcome{}
 		}
-		return "", fmt.Sprintf("instance %s is not an instance of account %s", p.Instance, a.UID)
+		return "", "", refused(where, "instance %s is not an instance of account %s; name one of its instances, or declare this one under the account", p.Instance, a.UID)
 	case callbill.PurchaseNumberRent:
+		where := ".number_rent.number"
+		if p.Number == "" {
+			return "", "", Outcome{}
+		}
 		for _, inst := range a.Instances {
 			for _, n := range inst.Numbers {
 				if n.Number != p.Number {
 					continue
 				}
-				if n.Kind != callbill.NumberFixed || n.Source != callbill.SourceCCC {
-					return "", fmt.Sprintf("number %s is not a CCC fixed-line number: only those pay rent", p.Number)
+				if n.Kind != "" && n.Kind != callbill.NumberFixed || n.Source != "" && n.Source != callbill.SourceCCC {
+					return "", "", refused(where, "number %s is not a CCC fixed-line number: only those pay rent", p.Number)
 				}
-				p.Instance = inst.ID
-				return inst.Mode, ""
+				return inst.Mode, inst.ID, Outcome{}
 			}
 		}
-		return "", fmt.Sprintf("number %s is not registered on any instance of account %s", p.Number, a.UID)
+		return "", "", refused(where, "number %s is not registered on any instance of account %s; name one of its numbers, or declare this one under one of its instances", p.Number, a.UID)
 	}
-	return "", fmt.Sprintf("unknown purchase kind %q", p.Kind)
+	return "", "", refused("", "unknown purchase kind %q", p.Kind)
 }

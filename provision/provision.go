@@ -2,8 +2,11 @@
 // prices, accounts with their instances and numbers, then top-ups and
 // purchases replayed in time order through the ledger's rules. A file is
 // applied whole or not at all: every problem found, each with its YAML
-// path, refuses it. The rules live here; Store persists inside one
-// transaction and decides nothing.
+// path and line, refuses it, in one report ordered by line. A file with
+// problems of form is still checked against the store (what its top-ups and
+// purchases name, who owns its instances and numbers, its billing settings)
+// before it is refused, so that the first report lists those too. The rules
+// live here; Store persists inside one transaction and decides nothing.
 package provision
 
 import (
@@ -60,7 +63,8 @@ type Service struct {
 	Store Store
 }
 
-// ApplyInput is a world file, parsed and checked for form.
+// ApplyInput is a world file, parsed and checked for form. A World with
+// problems (World.Problems) is checked against the store and refused.
 type ApplyInput struct {
 	World *callbill.World
 }
@@ -73,9 +77,10 @@ func (in *ApplyInput) Validate() error {
 	return nil
 }
 
-// Apply upserts a world atomically. It returns callbill.Problems, each with
-// its YAML path, when any part is invalid or refused; then nothing is
-// applied.
+// Apply upserts a world atomically. It returns callbill.Problems, those of
+// the world's form with those found against the store, each with its YAML
+// path and line, ordered by line, when any part is invalid or refused; then
+// nothing is applied.
 func (s *Service) Apply(ctx context.Context, in ApplyInput) (*callbill.ApplyReport, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
@@ -84,12 +89,13 @@ func (s *Service) Apply(ctx context.Context, in ApplyInput) (*callbill.ApplyRepo
 	rep := &callbill.ApplyReport{}
 	err := s.Store.UpdateWorld(ctx, touched(w), "an id of the file", func(tx Tx, now time.Time) error {
 		*rep = callbill.ApplyReport{} // a second run counts afresh
-		a := &apply{tx: tx, w: w, rep: rep}
+		a := &apply{tx: tx, w: w, rep: rep, check: len(w.Problems) > 0,
+			refusedInst: map[*callbill.Instance]bool{}, refusedNum: map[*callbill.Number]bool{}, refused: map[string]bool{}}
 		if err := a.run(ctx, now); err != nil {
 			return err
 		}
-		if len(a.problems) > 0 {
-			return a.problems
+		if probs := callbill.MergeProblems(w.Problems, a.problems); len(probs) > 0 {
+			return probs
 		}
 		return nil
 	})
@@ -152,8 +158,18 @@ type apply struct {
 	w        *callbill.World
 	rep      *callbill.ApplyReport
 	problems callbill.Problems
+	// check is set for a world with problems of form: checked, never applied.
+	check bool
+	// What the store refuses: instances and numbers that would move, and
+	// top-ups and purchases (by path) that name what is not there.
+	refusedInst map[*callbill.Instance]bool
+	refusedNum  map[*callbill.Number]bool
+	refused     map[string]bool
 }
 
+// add adds a problem at path, located in the file.
 func (a *apply) add(path, format string, args ...any) {
-	a.problems = append(a.problems, callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	p := callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
+	a.w.Locate(&p)
+	a.problems = append(a.problems, p)
 }

@@ -223,9 +223,9 @@ purchases:
 			"topups[0].id: id T1 was applied before with different content",
 			"topups[1].account: account 9999",
 			"purchases[0]: cash balance 10.00 is less than the purchase's payable 290.00",
-			"purchases[1]: seats are bought for subscription instances",
-			"purchases[2]: number 0571002 is not a CCC fixed-line number",
-			"purchases[3]: number 4000001 is not a CCC fixed-line number",
+			"purchases[1].seats.instance: seats are bought for subscription instances",
+			"purchases[2].number_rent.number: number 0571002 is not a CCC fixed-line number",
+			"purchases[3].number_rent.number: number 4000001 is not a CCC fixed-line number",
 		}
 		got := ps.Error()
 		for _, w := range want {

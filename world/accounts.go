@@ -30,12 +30,14 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 			CreditLine:               decimal.Zero,
 			RecordingRetentionMonths: callbill.DefaultRetentionMonths,
 		}
+		a.Path = path
+		p.mark(path, o.node)
+		p.mark(o.at("uid"), o.vals["uid"])
 		if uid, ok := o.uid("uid"); ok {
 			if first, dup := r.uids[uid]; dup {
 				p.add(o.vals["uid"], o.at("uid"), "duplicate uid %s; the account is already declared at %s", uid, first)
 			} else {
 				r.uids[uid] = path
-				w.AccountPaths[uid] = path
 			}
 			a.UID = uid
 		}
@@ -60,13 +62,16 @@ func (p *parser) accounts(w *callbill.World, top *obj) {
 			a.LowBalanceAlert = &d
 		}
 		a.Contract = p.contract(o)
+		// Instances and numbers keep their places even with problems, so
+		// that their paths are their indexes (an account with a problem is
+		// never applied, only checked).
 		for j, in := range p.list(o.vals["instances"], o.at("instances")) {
-			if inst, ok := p.instance(in, index(o.at("instances"), j), a.UID, &r); ok {
-				a.Instances = append(a.Instances, inst)
-			}
+			a.Instances = append(a.Instances, p.instance(in, index(o.at("instances"), j), a.UID, &r))
 		}
 		if p.count == start {
 			w.Accounts = append(w.Accounts, a)
+		} else {
+			w.Unread.Accounts = append(w.Unread.Accounts, a)
 		}
 	}
 }
@@ -106,13 +111,15 @@ func (p *parser) contract(a *obj) *callbill.Contract {
 	return c
 }
 
-func (p *parser) instance(n *yaml.Node, path, uid string, r *refs) (callbill.Instance, bool) {
+// instance reads an instance; what has a problem is left empty.
+func (p *parser) instance(n *yaml.Node, path, uid string, r *refs) callbill.Instance {
+	in := callbill.Instance{Account: uid}
 	o, ok := p.entry(n, path, "id", "mode", "numbers")
 	if !ok {
-		return callbill.Instance{}, false
+		return in
 	}
-	start := p.count
-	in := callbill.Instance{Account: uid}
+	p.mark(path, o.node)
+	p.mark(o.at("id"), o.vals["id"])
 	if id, ok := o.id("id", true); ok {
 		if first, dup := r.instances[id]; dup {
 			p.add(o.vals["id"], o.at("id"), "duplicate instance id %s; already declared at %s", id, first)
@@ -124,20 +131,20 @@ func (p *parser) instance(n *yaml.Node, path, uid string, r *refs) (callbill.Ins
 	mode, _ := o.enum("mode", true, string(callbill.ModePayg), string(callbill.ModeSubscription))
 	in.Mode = callbill.Mode(mode)
 	for j, nn := range p.list(o.vals["numbers"], o.at("numbers")) {
-		if num, ok := p.number(nn, index(o.at("numbers"), j), in.ID, r); ok {
-			in.Numbers = append(in.Numbers, num)
-		}
+		in.Numbers = append(in.Numbers, p.number(nn, index(o.at("numbers"), j), in.ID, r))
 	}
-	return in, p.count == start
+	return in
 }
 
-func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.Number, bool) {
+// number reads a number; what has a problem is left empty.
+func (p *parser) number(n *yaml.Node, path, instance string, r *refs) callbill.Number {
+	num := callbill.Number{Instance: instance}
 	o, ok := p.entry(n, path, "number", "kind", "source", "tier", "since", "until", "auto_renew")
 	if !ok {
-		return callbill.Number{}, false
+		return num
 	}
-	start := p.count
-	num := callbill.Number{Instance: instance}
+	p.mark(path, o.node)
+	p.mark(o.at("number"), o.vals["number"])
 	if d, ok := o.phone("number"); ok {
 		if first, dup := r.numbers[d]; dup {
 			p.add(o.vals["number"], o.at("number"), "number %s is already declared at %s; a number belongs to one instance", d, first)
@@ -158,8 +165,9 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 		if t, ok := o.scalar("tier", true, "a CCC 400 number needs its tier, one of "+strings.Join(tiers, ", ")); ok {
 			if !contains(tiers, t) {
 				p.add(o.vals["tier"], o.at("tier"), "must be one of %s, not %s", strings.Join(tiers, ", "), quote(t))
+			} else {
+				num.Tier = t
 			}
-			num.Tier = t
 		}
 	case kindOK && sourceOK && o.has("tier"):
 		p.add(o.vals["tier"], o.at("tier"), "only a CCC 400 number (kind 400, source ccc) has a tier; remove it")
@@ -174,8 +182,8 @@ func (p *parser) number(n *yaml.Node, path, instance string, r *refs) (callbill.
 	if v, ok := o.enum("auto_renew", false, "true", "false"); ok {
 		num.AutoRenew = v == "true"
 		if num.AutoRenew && (num.Kind != callbill.NumberFixed || num.Source != callbill.SourceCCC) {
-			p.add(o.vals["auto_renew"], o.at("auto_renew"), "only CCC fixed-line numbers pay rent")
+			p.add(o.vals["auto_renew"], o.at("auto_renew"), "only CCC fixed-line numbers pay rent, so only they renew it; remove auto_renew")
 		}
 	}
-	return num, p.count == start
+	return num
 }

@@ -17,15 +17,14 @@ import (
 // problem is a callbill.Problem with the position of the node it is about,
 // so that the problems can be returned in document order.
 type problem struct {
-	line, col int
-	late      bool // sorts after everything else at line:col
-	seq       int  // order of adding: keeps the sort stable across compactions
+	late bool // sorts after everything else at its line and column
+	seq  int  // order of adding: keeps the sort stable across compactions
 	callbill.Problem
 }
 
 // maxProblems is how many problems Parse lists; one more problem says how
 // many were left out.
-const maxProblems = 100
+const maxProblems = callbill.MaxProblems
 
 // compactAt is when the kept problems are cut back to the first maxProblems.
 // Problems do not arrive in document order (a mapping's missing fields are
@@ -43,28 +42,34 @@ type parser struct {
 	probs []problem      // the earliest problems so far, at most compactAt
 	count int            // every problem added, kept or not
 	loc   *time.Location // billing.timezone of the file, nil when not given
+	// pos locates the entries and the fields the store checks (World.Positions).
+	pos map[string]callbill.Position
 }
 
+// add adds a problem about node n (its line and column).
 func (p *parser) add(n *yaml.Node, path, format string, args ...any) {
 	line, col := 0, 0
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	p.keep(problem{line: line, col: col}, path, format, args)
+	p.keep(problem{Problem: callbill.Problem{Line: line, Column: col}}, path, format, args)
 }
 
 // addAfter adds a problem about a mapping as a whole (a missing field, fields
-// that do not go together); it sorts after the problems of the mapping's
-// fields.
+// that do not go together): it is at the line where the mapping starts, and
+// sorts after the problems of the mapping's fields on that line.
 func (p *parser) addAfter(n *yaml.Node, path, format string, args ...any) {
-	line, col := end(n)
-	p.keep(problem{line: line, col: col, late: true}, path, format, args)
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	p.keep(problem{late: true, Problem: callbill.Problem{Line: line, Column: col}}, path, format, args)
 }
 
 func (p *parser) keep(q problem, path, format string, args []any) {
 	q.seq = p.count
 	p.count++
-	q.Problem = callbill.Problem{Path: path, Message: fmt.Sprintf(format, args...)}
+	q.Path, q.Message = path, fmt.Sprintf(format, args...)
 	p.probs = append(p.probs, q)
 	if len(p.probs) >= compactAt {
 		p.compact()
@@ -76,11 +81,11 @@ func (p *parser) keep(q problem, path, format string, args []any) {
 func (p *parser) compact() {
 	sort.Slice(p.probs, func(i, j int) bool {
 		a, b := p.probs[i], p.probs[j]
-		if a.line != b.line {
-			return a.line < b.line
+		if a.Line != b.Line {
+			return a.Line < b.Line
 		}
-		if a.col != b.col {
-			return a.col < b.col
+		if a.Column != b.Column {
+			return a.Column < b.Column
 		}
 		if a.late != b.late {
 			return !a.late
@@ -93,15 +98,15 @@ func (p *parser) compact() {
 	}
 }
 
-// end returns the position of the last node inside n.
-func end(n *yaml.Node) (line, col int) {
+// mark records where path is in the file: the position of n.
+func (p *parser) mark(path string, n *yaml.Node) {
 	if n == nil {
-		return 0, 0
+		return
 	}
-	for n.Kind != yaml.AliasNode && len(n.Content) > 0 {
-		n = n.Content[len(n.Content)-1]
+	if p.pos == nil {
+		p.pos = map[string]callbill.Position{}
 	}
-	return n.Line, n.Column
+	p.pos[path] = callbill.Position{Line: n.Line, Column: n.Column}
 }
 
 // problems returns the first maxProblems problems in document order, and
@@ -112,11 +117,8 @@ func (p *parser) problems() callbill.Problems {
 	for _, q := range p.probs {
 		out = append(out, q.Problem)
 	}
-	switch more := p.count - len(p.probs); {
-	case more == 1:
-		out = append(out, callbill.Problem{Message: "and 1 more problem"})
-	case more > 1:
-		out = append(out, callbill.Problem{Message: fmt.Sprintf("and %d more problems", more)})
+	if more := p.count - len(p.probs); more > 0 {
+		out = append(out, callbill.MoreProblems(more))
 	}
 	return out
 }

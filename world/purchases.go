@@ -20,6 +20,7 @@ func (p *parser) topups(w *callbill.World, top *obj) {
 		}
 		start := p.count
 		t := callbill.TopUp{Path: path}
+		p.markFields(path, o, "id", "account", "amount", "at")
 		if id, ok := o.id("id", true); ok {
 			if first, dup := seen[id]; dup {
 				p.add(o.vals["id"], o.at("id"), "duplicate top-up id %s; already used at %s", id, first)
@@ -39,6 +40,8 @@ func (p *parser) topups(w *callbill.World, top *obj) {
 		p.notBeforeFirstCycle(w, o, t.At)
 		if p.count == start {
 			w.TopUps = append(w.TopUps, t)
+		} else {
+			w.Unread.TopUps = append(w.Unread.TopUps, t)
 		}
 	}
 }
@@ -83,6 +86,7 @@ func (p *parser) purchases(w *callbill.World, top *obj) {
 		}
 		start := p.count
 		pu := callbill.Purchase{Path: path}
+		p.markFields(path, o, append([]string{"id", "account", "at"}, purchaseKinds...)...)
 		if id, ok := o.id("id", true); ok {
 			if first, dup := seen[id]; dup {
 				p.add(o.vals["id"], o.at("id"), "duplicate purchase id %s; already used at %s", id, first)
@@ -113,8 +117,13 @@ func (p *parser) purchases(w *callbill.World, top *obj) {
 			pu.Kind = callbill.PurchaseKind(k)
 			p.purchaseItem(o, k, &pu)
 		}
+		if len(kinds) > 1 {
+			pu.Kind = "" // which one is meant is not known
+		}
 		if p.count == start {
 			w.Purchases = append(w.Purchases, pu)
+		} else {
+			w.Unread.Purchases = append(w.Unread.Purchases, pu)
 		}
 	}
 }
@@ -146,6 +155,7 @@ func (p *parser) purchaseItem(parent *obj, kind string, pu *callbill.Purchase) {
 		if !ok {
 			return
 		}
+		p.markFields(path, o, "instance")
 		pu.Instance, _ = o.id("instance", true)
 		pu.Count, _ = o.integer("count", true, 1, maxQuantity)
 		pu.Months, _ = o.integer("months", true, 1, maxQuantity)
@@ -154,6 +164,7 @@ func (p *parser) purchaseItem(parent *obj, kind string, pu *callbill.Purchase) {
 		if !ok {
 			return
 		}
+		p.markFields(path, o, "number")
 		pu.Number, _ = o.phone("number")
 		pu.Months, _ = o.integer("months", true, 1, maxQuantity)
 	case callbill.PurchaseSipLine:
@@ -161,9 +172,18 @@ func (p *parser) purchaseItem(parent *obj, kind string, pu *callbill.Purchase) {
 		if !ok {
 			return
 		}
+		p.markFields(path, o, "instance")
 		pu.Instance, _ = o.id("instance", true)
 		pu.Count, _ = o.integer("lines", true, 1, maxQuantity)
 		pu.Years, _ = o.integer("years", true, 1, maxQuantity)
+	}
+}
+
+// markFields records where the entry at path and its fields keys are.
+func (p *parser) markFields(path string, o *obj, keys ...string) {
+	p.mark(path, o.node)
+	for _, k := range keys {
+		p.mark(o.at(k), o.vals[k])
 	}
 }
 

@@ -3,7 +3,8 @@
 // Parse checks the form of the file only: every value, every reference inside
 // one list (unique ids, numbers, uids), but not what the file refers to
 // outside itself (a top-up's or purchase's account, a purchase's instance or
-// number may be declared in the store already); the store checks those.
+// number may be declared in the store already); provision checks those, for
+// a file with problems of form too, so that one report lists them all.
 package world
 
 import (
@@ -49,19 +50,25 @@ func ParseFile(path string) (*callbill.World, callbill.Problems) {
 }
 
 // Parse decodes a world file. It returns every problem it finds (not just the
-// first), each with its YAML path such as `accounts[1].instances[0].mode` and
-// a message a tenant can act on, in document order. When problems is
-// non-empty the World is nil and must not be used. An empty file is a valid,
-// empty world.
+// first), each with its YAML path such as `accounts[1].instances[0].mode`,
+// its line and column, and a message a tenant can act on, in document order.
+// An empty file is a valid, empty world.
+//
+// When the file is YAML but has problems, the World is returned too, with
+// them in World.Problems and the entries that have problems in World.Unread:
+// provision.Apply checks what it names against the store, so that one report
+// lists every problem, and applies nothing. When the file cannot be read as
+// YAML (a syntax error stops the reader: nothing after it can be trusted) the
+// World is nil.
 func Parse(data []byte) (*callbill.World, callbill.Problems) {
-	w := &callbill.World{AccountPaths: map[string]string{}}
+	w := &callbill.World{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := decode(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return w, nil
 		}
-		return nil, callbill.Problems{{Message: yamlError(err)}}
+		return nil, callbill.Problems{syntaxProblem(dec, data, err)}
 	}
 	p := &parser{}
 	// Aliases first: past the budget, nothing else is looked at.
@@ -75,7 +82,7 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 			break
 		}
 		if err != nil {
-			return nil, callbill.Problems{{Message: yamlError(err)}}
+			return nil, callbill.Problems{syntaxProblem(dec, data, err)}
 		}
 		if len(extra.Content) > 0 && !isNull(extra.Content[0]) {
 			p.add(&extra, "", "a world file holds one YAML document; remove everything after the second ---")
@@ -85,7 +92,7 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 	root := &doc
 	if doc.Kind == yaml.DocumentNode {
 		if len(doc.Content) == 0 {
-			return w, p.problems()
+			return withProblems(w, p)
 		}
 		root = doc.Content[0]
 	}
@@ -101,11 +108,17 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 	p.accounts(w, top)
 	p.topups(w, top)
 	p.purchases(w, top)
+	w.Positions = p.pos
+	return withProblems(w, p)
+}
 
-	if probs := p.problems(); len(probs) > 0 {
-		return nil, probs
+// withProblems returns w with the parser's problems, if any, in w.Problems.
+func withProblems(w *callbill.World, p *parser) (*callbill.World, callbill.Problems) {
+	if p.count == 0 {
+		return w, nil
 	}
-	return w, nil
+	w.Problems = p.problems()
+	return w, w.Problems
 }
 
 // decode reads the next document as a node tree. Decoding into yaml.Node
@@ -115,18 +128,17 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 func decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("the YAML reader failed on this input (%v)", r)
+			err = &readerCrash{fmt.Sprint(r)}
 		}
 	}()
 	return dec.Decode(n)
 }
 
-// yamlError is a YAML syntax error as a message, bounded and valid UTF-8
-// without NULs, as it may quote the input.
-func yamlError(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.ReplaceAll(strings.ToValidUTF8(cut(msg, 4*shortText), "\ufffd"), "\x00", `\0`)
-	return "not valid YAML: " + msg
+// readerCrash is a panic inside yaml.v3, as an error.
+type readerCrash struct{ what string }
+
+func (e *readerCrash) Error() string {
+	return fmt.Sprintf("the YAML reader failed on this input (%s)", e.what)
 }
 
 // entry reads one element of a list, which must be a mapping.
@@ -227,6 +239,7 @@ func (p *parser) billing(w *callbill.World, top *obj) {
 	if !ok {
 		return
 	}
+	p.markFields("billing", b, "timezone", "first_cycle", "max_call_seconds")
 	p.timezone(w, b)
 	if c, ok := b.cycle("first_cycle"); ok {
 		if c < minFirstCycle || c > maxFirstCycle {

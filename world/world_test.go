@@ -128,8 +128,8 @@ func TestDesignExample(t *testing.T) {
 		t.Errorf("account = %+v", a)
 	}
 	eqDec(t, "credit_line", a.CreditLine, "0")
-	if w.AccountPaths["1000000000000001"] != "accounts[0]" {
-		t.Errorf("AccountPaths = %v", w.AccountPaths)
+	if a.Path != "accounts[0]" {
+		t.Errorf("account path = %q", a.Path)
 	}
 	c := a.Contract
 	if c == nil {
@@ -206,7 +206,7 @@ func TestDesignExample(t *testing.T) {
 func TestEmptyWorld(t *testing.T) {
 	for _, src := range []string{"", "\n", "# nothing yet\n", "---\n", "~\n", "billing:\nprices:\naccounts: []\n"} {
 		w := mustParse(t, src)
-		if w.Timezone != "" || len(w.Prices)+len(w.Accounts)+len(w.TopUps)+len(w.Purchases) != 0 || w.AccountPaths == nil {
+		if w.Timezone != "" || len(w.Prices)+len(w.Accounts)+len(w.TopUps)+len(w.Purchases) != 0 || len(w.Problems) != 0 {
 			t.Errorf("%q: not an empty world: %+v", src, w)
 		}
 	}
@@ -254,8 +254,8 @@ accounts:
 		d.Contract != nil || len(d.Instances) != 0 {
 		t.Errorf("defaults = %+v", d)
 	}
-	if w.AccountPaths["7"] != "accounts[1]" {
-		t.Errorf("AccountPaths = %v", w.AccountPaths)
+	if d.Path != "accounts[1]" {
+		t.Errorf("account path = %q", d.Path)
 	}
 }
 
@@ -418,8 +418,8 @@ func TestBadInputs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w, probs := Parse([]byte(tc.src))
-			if w != nil {
-				t.Errorf("got a world despite problems %v", probs)
+			if w != nil && len(w.Problems) != len(probs) {
+				t.Errorf("got a world without its problems %v", probs)
 			}
 			if len(probs) != 1 && !more[tc.name] {
 				t.Errorf("want exactly one problem, got %d:\n%v", len(probs), probs)
@@ -474,8 +474,8 @@ purchases:
 colour: blue
 `
 	w, probs := Parse([]byte(src))
-	if w != nil {
-		t.Error("got a world despite problems")
+	if w == nil || len(w.Problems) != len(probs) {
+		t.Error("the world does not carry its problems")
 	}
 	want := []string{
 		"billing.timezone",
@@ -484,9 +484,9 @@ colour: blue
 		"accounts[0].contract.discount",
 		"accounts[0].contract.items.Bogus",
 		"accounts[0].instances[0].numbers[0].tier",
+		"accounts[1].name", // a missing field is where its mapping starts
 		"accounts[1].uid",
 		"accounts[1].instances[0].id",
-		"accounts[1].name",
 		"topups[0].amount",
 		"topups[0].at",
 		"purchases[0].voice_package.minutes",

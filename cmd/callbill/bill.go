@@ -25,8 +25,11 @@ func (a *app) apply(ctx context.Context, args []string) error {
 	if *file == "" || len(pos) > 0 {
 		return usagef("apply needs -f FILE")
 	}
+	// A world with problems is still checked against the store (Apply
+	// refuses it with those found there too); only an unreadable file
+	// stops here.
 	w, problems := world.ParseFile(*file)
-	if len(problems) > 0 {
+	if w == nil {
 		return problems
 	}
 	s, err := a.open(ctx)

@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		var ps callbill.Problems
 		if errors.As(err, &ps) {
-			fmt.Fprintf(stderr, "callbill: %d problem(s), nothing was applied:\n", len(ps))
+			fmt.Fprintf(stderr, "callbill: %d problem(s), nothing was applied:\n", ps.Count())
 			for _, p := range ps {
 				fmt.Fprintf(stderr, "  %s\n", p)
 			}
