@@ -225,9 +225,12 @@ type contractData struct {
 	Draft     bool
 	Formal    bool
 	Operator  bool // the operator may void a formal contract
-	Party     partyForm
-	Key       string
-	PDF       string
+	// NoProvider: the operator has not set the provider side (乙方) yet,
+	// so a draft cannot be confirmed.
+	NoProvider bool
+	Party      partyForm
+	Key        string
+	PDF        string
 }
 
 type fact struct{ Key, Label, Value string }
@@ -240,6 +243,16 @@ func partyFacts(v *view, p *callbill.ContractParty) []fact {
 	return []fact{{"name", v.T("party.name"), p.Name}, {"address", v.T("party.address"), p.Address},
 		{"contact", v.T("party.contact"), p.Contact}, {"phone", v.T("party.phone"), p.Phone}, {"email", v.T("party.email"), p.Email},
 		{"tax_id", v.T("ititle.tax_id"), p.TaxID}, {"bank", v.T("ititle.bank"), p.Bank}, {"bank_account", v.T("ititle.bank_account"), p.BankAccount}}
+}
+
+// providerFacts is the provider side (乙方): the operator's block, or,
+// while none is set, a neutral "to be configured" in its place (a draft;
+// or a contract of an earlier version that carries the old placeholder).
+func providerFacts(v *view, p *callbill.ContractParty) []fact {
+	if !p.Configured() {
+		return []fact{{"name", v.T("party.name"), v.T("con.provider_unset")}}
+	}
+	return partyFacts(v, p)
 }
 
 // contract shows one of the account's contracts: its facts, both parties,
@@ -263,8 +276,9 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request, v *view) error
 	}
 	d := contractData{C: c, Subject: subject(c), State: v.T("constate." + string(c.State)), Created: dateTime(c.CreatedAt, loc),
 		Confirmed: dateTime(c.Confirmed, loc), Ended: dateTime(c.Ended, loc), Customer: partyFacts(v, &c.Customer),
-		Provider: partyFacts(v, &c.Provider), Draft: c.State == callbill.ContractDraft, Formal: c.State == callbill.ContractFormal,
+		Provider: providerFacts(v, &c.Provider), Draft: c.State == callbill.ContractDraft, Formal: c.State == callbill.ContractFormal,
 		Operator: v.Sess.Operator, Key: newToken()}
+	d.NoProvider = d.Draft && !c.Provider.Configured()
 	if c.VoidedBy != "" {
 		d.VoidedBy = v.T("voidedby." + c.VoidedBy)
 	}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 
@@ -25,6 +26,26 @@ func errorText(lang string, err error) string {
 		return zh
 	}
 	return msg
+}
+
+// errorText is an error's message in the view's language, and for an
+// operator also what the operator does about it (the error's Hint), which
+// a tenant never sees.
+func (v *view) errorText(err error) string {
+	msg := errorText(v.lang, err)
+	var e *callbill.Error
+	if v.Sess != nil && v.Sess.Operator && errors.As(err, &e) && e.Hint != "" {
+		msg += " " + hintText(v.lang, e.Hint)
+	}
+	return msg
+}
+
+// hintText is an operator's hint in the page's language.
+func hintText(lang, hint string) string {
+	if hint == callbill.ProviderHint {
+		return translate(lang, "con.no_provider_howto")
+	}
+	return hint
 }
 
 // errorZH translates a domain message into Chinese.
@@ -176,6 +197,10 @@ func init() {
 		pat(`^contract (\S+) is (\w+): only a draft can be (\w+)`, func(m []string) string {
 			return "合同 " + m[1] + " 当前为「" + conState(m[2]) + "」：只有草稿可以" + word(verbZH, m[3]) + "。"
 		}),
+		pat(`^contract (\S+) cannot be confirmed yet: the service provider's details \(乙方\) are not configured`, func(m []string) string {
+			return "合同 " + m[1] + " 暂不能确认：服务提供方（乙方）信息尚未由运营方配置，请联系运营方。"
+		}),
+		pat(`^the provider needs its own name`, lit("请填写服务提供方（乙方）自己的名称。")),
 		pat(`^voiding a formal contract needs a reason`, lit("作废正式合同须填写原因。")),
 		pat(`^the customer's (.+)$`, func(m []string) string {
 			if zh, ok := errorZH(m[1]); ok {

@@ -219,7 +219,7 @@ func (s *Server) runForm(v *view, id string, res *formResult, work func() (outco
 		return out, flash{}, err
 	}
 	done = true
-	fl = flash{Err: errorText(v.lang, err), Form: out.Form, For: out.For}
+	fl = flash{Err: v.errorText(err), Form: out.Form, For: out.For}
 	if out.For != "" {
 		out.To += "#" + out.For + "-form"
 	}
