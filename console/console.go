@@ -244,17 +244,31 @@ func (s *Server) init() {
 var errPanic = callbill.Errorf(callbill.EINTERNAL, "internal error")
 
 // RootRedirect sends a browser that opens the server's root (GET / with
-// no query) to the console, and every other request to next: the BSS
-// endpoint at "/" is always called with a query (Action=…) or a POST.
+// no query) to the console, answers /favicon.ico with the console's icon,
+// and sends every other request to next: the BSS endpoint at "/" is always
+// called with a query (Action=…) or a POST, and a browser's icon request
+// would otherwise reach it and be logged as a refused BSS request on every
+// visit.
 func RootRedirect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" && r.URL.RawQuery == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
+		switch {
+		case get && r.URL.Path == "/" && r.URL.RawQuery == "":
 			http.Redirect(w, r, "/console/", http.StatusFound)
-			return
+		case get && r.URL.Path == "/favicon.ico":
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			http.ServeContent(w, r, "", startTime, bytes.NewReader(favicon))
+		default:
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }
+
+// favicon is the console's icon (static/favicon.svg), which pages link to
+// and /favicon.ico answers with.
+var favicon, _ = files.ReadFile("static/favicon.svg")
 
 // errForbidden is a cross-origin or token failure on a form.
 var errForbidden = callbill.Errorf(callbill.EFORBIDDEN, "the form was not sent from this console or has expired; reload the page and try again")

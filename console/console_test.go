@@ -580,4 +580,19 @@ func TestMountedPagesAndRootRedirect(t *testing.T) {
 	if _, body := c.get("/?Action=QueryBill"); body != "bss" {
 		t.Errorf("GET /?Action=: %q", body)
 	}
+	// A browser's icon request is the console's, not the BSS endpoint's;
+	// other paths and methods still reach the endpoint.
+	resp, body := c.get("/favicon.ico")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("GET /favicon.ico: %d %s %.20q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if _, page := c.get("/console/a/" + f.uid1 + "/account"); !strings.Contains(page, `<link rel="icon" href="/console/static/favicon.svg?v=`) {
+		t.Error("pages do not link to the icon")
+	}
+	if resp, body := c.get("/console/static/favicon.svg"); resp.StatusCode != 200 || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("the icon asset: %d", resp.StatusCode)
+	}
+	if resp, body := c.post("/favicon.ico", url.Values{}); resp.StatusCode != 200 || body != "bss" {
+		t.Errorf("POST /favicon.ico: %d %q", resp.StatusCode, body)
+	}
 }
