@@ -394,34 +394,46 @@ func (s *Server) loadAccount(ctx context.Context, v *view, uid string) error {
 	return nil
 }
 
-// fail shows an error page; anything unexpected is logged and shown only
-// as "internal error".
+// fail shows an error page in the page's language; anything unexpected
+// is logged and shown only as "internal error".
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	code := callbill.ErrorCode(err)
-	msg := callbill.ErrorMessage(err)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		code, msg = callbill.EINVALID, "the form is too large"
+		code, err = callbill.EINVALID, v.errf(callbill.EINVALID, "err.form_too_large")
 	}
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	st := httperr.Status(code)
-	if code == callbill.EINTERNAL {
+	var msg string
+	switch {
+	case code == callbill.EINTERNAL:
 		if err != errPanic { // a panic's stack is logged already
 			s.Log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		msg = v.T("error.internal")
-	}
-	if code == callbill.ENOTFOUND {
+	case code == callbill.ENOTFOUND:
 		// Another tenant's page and a missing one look the same.
 		msg = v.T("error.notfound")
+	case err == errForbidden:
+		msg = v.T("error.forbidden")
+	default:
+		msg = v.errorText(err)
 	}
-	v.Title = strconv.Itoa(st) + " " + http.StatusText(st)
+	v.Title = strconv.Itoa(st) + " " + statusText(v.lang, st)
 	v.status = st
 	if rerr := s.render(w, r, v, "error", map[string]any{"Status": st, "Message": msg}); rerr != nil {
 		http.Error(w, msg, st)
 	}
+}
+
+// statusText is an HTTP status's name in the page's language.
+func statusText(lang string, st int) string {
+	if _, ok := messages["status."+strconv.Itoa(st)]; ok {
+		return translate(lang, "status."+strconv.Itoa(st))
+	}
+	return http.StatusText(st)
 }
 
 // render writes a page: the layout around the named template.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -594,5 +595,78 @@ func TestMountedPagesAndRootRedirect(t *testing.T) {
 	}
 	if resp, body := c.post("/favicon.ico", url.Values{}); resp.StatusCode != 200 || body != "bss" {
 		t.Errorf("POST /favicon.ico: %d %q", resp.StatusCode, body)
+	}
+}
+
+var (
+	h1RE      = regexp.MustCompile(`<h1>([^<]*)</h1>`)
+	errPageRE = regexp.MustCompile(`<p class="error" role="alert">([^<]*)</p>`)
+)
+
+// TestErrorPagesInLanguage: the errors the console's pages can meet — bad
+// filters, cycles outside the billing window, forms refused — are shown in
+// the page's language, the status's name too; on a Chinese page none is
+// left in English.
+func TestErrorPagesInLanguage(t *testing.T) {
+	f := newFixture(t, 100)
+	c, op := f.tenant(t), f.operator(t)
+	a := "/console/a/" + f.uid1 + "/"
+	loc, _ := time.LoadLocation(callbill.DefaultTimezone)
+	first := (callbill.CycleOf(time.Now(), loc) - 24).String()
+	for _, tc := range []struct {
+		who      *client
+		path     string
+		status   int
+		zh, en   string
+		prefixed bool // zh is the message's beginning (it names a date)
+	}{
+		{c, a + "overview?cycle=2026-13", 400, "账期「2026-13」的格式应为 YYYY-MM。", `billing cycle "2026-13" must be YYYY-MM`, false},
+		{c, a + "bill?cycle=2000-01", 400, "账期 2000-01 早于首个计费账期 " + first + "：该账期没有账单。", "cycle 2000-01 is before the first billable cycle", true},
+		{c, a + "overview?cycle=2999-01", 400, "账期 2999-01 晚于 ", "cycle 2999-01 is after", true},
+		{c, a + "bill?by=x", 400, "统计项须为计费项或实例。", "Group by must be billing item or instance.", false},
+		{c, a + "bill?period=x", 400, "统计周期须为账期或天。", "Period must be billing cycle or day.", false},
+		{c, a + "bill?product_detail=%3Cx%3E", 400, "没有产品明细「<x>」。", `There is no product detail "<x>".`, false},
+		{c, a + "usage?mode=range&from=x&to=y", 400, "日期的格式应为 YYYY-MM-DD。", "The dates must be YYYY-MM-DD.", false},
+		{c, a + "usage?mode=range&from=2026-10-05&to=2026-10-01", 400, "开始日期晚于结束日期。", "The start date is after the end date.", false},
+		{c, a + "usage?item=x", 400, "没有通话类型「x」。", `There is no call type "x".`, false},
+		{c, a + "usage?direction=sideways", 400, "呼叫方向须为呼入或呼出。", "direction must be inbound or outbound", false},
+		{c, a + "exports/99999/file", 404, "页面不存在。", "Page not found.", false},
+		{op, "/console/op/invoices?status=x", 400, "没有发票申请状态「x」（可选：审核中、已开具、已驳回、已撤回、全部）。", `Status must be pending, issued, rejected, withdrawn or all, not "x".`, false},
+		{op, "/console/op/contracts?status=x", 400, "没有合同状态「x」（可选：草稿、正式、已作废、已失效）。", `Status must be draft, formal, void or lapsed, not "x".`, false},
+	} {
+		for _, lang := range []string{"zh", "en"} {
+			tc.who.get("/console/lang?to=" + lang + "&back=/console/")
+			resp, body := tc.who.get(tc.path)
+			want, title := tc.zh, strconv.Itoa(tc.status)+" "+map[int]string{400: "请求有误", 404: "页面不存在"}[tc.status]
+			if lang == "en" {
+				want, title = tc.en, strconv.Itoa(tc.status)+" "+http.StatusText(tc.status)
+			}
+			h, m := h1RE.FindStringSubmatch(body), errPageRE.FindStringSubmatch(body)
+			if resp.StatusCode != tc.status || h == nil || h[1] != title || m == nil {
+				t.Errorf("%s %s: %d, heading %v", lang, tc.path, resp.StatusCode, h)
+				continue
+			}
+			got := html.UnescapeString(m[1])
+			if got != want && !((tc.prefixed || lang == "en") && strings.HasPrefix(got, want)) {
+				t.Errorf("%s %s: %q, want %q", lang, tc.path, got, want)
+			}
+		}
+		tc.who.get("/console/lang?to=zh&back=/console/")
+	}
+
+	// Forms: a close of a cycle that has not ended, a top-up of a bad
+	// amount, a form without its token.
+	closeForm := url.Values{"csrf": {op.token("/console/op/close")}, "cycle": {"2999-01"}, "confirm": {"yes"}}
+	if resp, body := op.post("/console/op/close", closeForm); resp.StatusCode != 422 || !strings.Contains(body, ">账期 2999-01 尚未结束（结束于 ") {
+		t.Errorf("closing a cycle that has not ended: %d %s", resp.StatusCode, errorRE.FindString(body))
+	}
+	_, page := op.get("/console/op/topup?account=" + f.uid1)
+	topup := formFields(t, page, "topup-form", map[string]string{"account": f.uid1, "amount": "1e5"})
+	if resp, body := op.post("/console/op/topup", topup); resp.StatusCode != 400 || !strings.Contains(html.UnescapeString(body), `>金额 "1e5" 不是有效的数字：`) {
+		t.Errorf("a top-up of 1e5: %d %s", resp.StatusCode, errorRE.FindString(body))
+	}
+	resp, body := c.post(a+"usage/export", url.Values{"csrf": {"forged"}})
+	if h := h1RE.FindStringSubmatch(body); resp.StatusCode != 403 || h == nil || h[1] != "403 禁止访问" || !strings.Contains(body, "表单不是从本控制台发出的，或已过期：请刷新页面后重试。") {
+		t.Errorf("a form without its token: %d %v", resp.StatusCode, h)
 	}
 }

@@ -182,18 +182,18 @@ func (s *Server) createContract(w http.ResponseWriter, r *http.Request, v *view)
 		switch kind {
 		case "purchase":
 			if req.Purchase = strings.TrimSpace(out.Form["purchase"]); req.Purchase == "" {
-				return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_purchase"))
+				return out, v.errf(callbill.EINVALID, "con.choose_purchase")
 			}
 		case "service":
 			from, err1 := callbill.ParseCycle(out.Form["from"])
 			to, err2 := callbill.ParseCycle(out.Form["to"])
 			if err1 != nil || err2 != nil {
-				return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_period"))
+				return out, v.errf(callbill.EINVALID, "con.choose_period")
 			}
 			req.From, req.To = from, to
 		default:
 			out.For = ""
-			return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_period"))
+			return out, v.errf(callbill.EINVALID, "con.choose_period")
 		}
 		c, err := s.contractService().Create(r.Context(), req)
 		if err != nil {
@@ -375,7 +375,7 @@ func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request, v *view) er
 		return err
 	}
 	if c.State != callbill.ContractFormal {
-		return callbill.Errorf(callbill.ECONFLICT, "contract %s is %s: only a formal contract has a PDF", c.ID, c.State)
+		return v.errf(callbill.ECONFLICT, "err.contract_pdf", c.ID, v.T("constate."+string(c.State)))
 	}
 	loc, err := s.Store.Location(r.Context())
 	if err != nil {

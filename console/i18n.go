@@ -376,9 +376,47 @@ var messages = map[string][2]string{
 	"key.revoked":             {"已吊销", "Revoked"},
 	"key.revoke":              {"吊销", "Revoke"},
 
-	"error.internal": {"内部错误，请稍后重试。", "Internal error; please try again later."},
-	"error.notfound": {"页面不存在。", "Page not found."},
-	"error.home":     {"返回首页", "Back to the start"},
+	"error.internal":  {"内部错误，请稍后重试。", "Internal error; please try again later."},
+	"error.notfound":  {"页面不存在。", "Page not found."},
+	"error.forbidden": {"表单不是从本控制台发出的，或已过期：请刷新页面后重试。", "The form was not sent from this console or has expired; reload the page and try again."},
+	"error.home":      {"返回首页", "Back to the start"},
+
+	// HTTP statuses of error pages.
+	"status.400": {"请求有误", "Bad Request"},
+	"status.401": {"未登录", "Unauthorized"},
+	"status.403": {"禁止访问", "Forbidden"},
+	"status.404": {"页面不存在", "Not Found"},
+	"status.409": {"与现有数据冲突", "Conflict"},
+	"status.422": {"无法办理", "Unprocessable Entity"},
+	"status.500": {"内部错误", "Internal Server Error"},
+	"status.503": {"暂时不可用", "Service Unavailable"},
+
+	// A domain message no pattern of errtext.go knows, on a Chinese page:
+	// what kind of error it is, before the message as it is.
+	"errcode.invalid":      {"请求有误：", "Invalid: "},
+	"errcode.not_found":    {"未找到：", "Not found: "},
+	"errcode.conflict":     {"与现有数据冲突：", "Conflict: "},
+	"errcode.refused":      {"无法办理：", "Refused: "},
+	"errcode.unauthorized": {"未登录：", "Unauthorized: "},
+	"errcode.forbidden":    {"禁止访问：", "Forbidden: "},
+	"errcode.unavailable":  {"暂时不可用，请稍后重试：", "Unavailable: "},
+
+	// The console's own errors.
+	"err.by":              {"统计项须为计费项或实例。", "Group by must be billing item or instance."},
+	"err.period":          {"统计周期须为账期或天。", "Period must be billing cycle or day."},
+	"err.product_detail":  {"没有产品明细「%s」。", "There is no product detail \"%s\"."},
+	"err.dates":           {"日期的格式应为 YYYY-MM-DD。", "The dates must be YYYY-MM-DD."},
+	"err.date_order":      {"开始日期晚于结束日期。", "The start date is after the end date."},
+	"err.calltype":        {"没有通话类型「%s」。", "There is no call type \"%s\"."},
+	"err.export_range":    {"导出需要一个账期或一段日期。", "An export needs a billing cycle or dates."},
+	"err.export_not_done": {"导出任务 %d 当前为「%s」，尚未完成。", "Export %d is %s, not done."},
+	"err.form_key":        {"表单缺少提交标识：请刷新页面后重新提交。", "The form has no key; reload the page and send it again."},
+	"err.bad_form":        {"表单无法读取。", "The form cannot be read."},
+	"err.form_too_large":  {"表单内容过多。", "The form is too large."},
+	"err.amount_positive": {"金额须大于 0。", "The amount must be more than 0."},
+	"err.inv_status":      {"没有发票申请状态「%s」（可选：审核中、已开具、已驳回、已撤回、全部）。", "Status must be pending, issued, rejected, withdrawn or all, not \"%s\"."},
+	"err.con_status":      {"没有合同状态「%s」（可选：草稿、正式、已作废、已失效）。", "Status must be draft, formal, void or lapsed, not \"%s\"."},
+	"err.contract_pdf":    {"合同 %s 当前为「%s」：只有正式合同可以下载 PDF。", "Contract %s is %s: only a formal contract has a PDF."},
 }
 
 // translate gives a key's text in lang (zh or en); an unknown key is shown

@@ -77,7 +77,7 @@ func (s *Server) opClose(w http.ResponseWriter, r *http.Request, v *view) error 
 	d := opCloseData{Cycle: strings.TrimSpace(r.PostFormValue("cycle"))}
 	c, err := callbill.ParseCycle(d.Cycle)
 	if err != nil {
-		v.Error = callbill.ErrorMessage(err)
+		v.Error = v.errorText(err)
 		v.status = http.StatusBadRequest
 		return s.showClose(w, r, v, d)
 	}
@@ -91,7 +91,7 @@ func (s *Server) opClose(w http.ResponseWriter, r *http.Request, v *view) error 
 		if code := callbill.ErrorCode(err); code == callbill.EINTERNAL {
 			return err
 		}
-		v.Error = callbill.ErrorMessage(err)
+		v.Error = v.errorText(err)
 		v.status = httperr.Status(callbill.ErrorCode(err))
 		return s.showClose(w, r, v, d)
 	}
@@ -136,14 +136,14 @@ func (s *Server) showTopUp(w http.ResponseWriter, r *http.Request, v *view, uid,
 func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error {
 	uid, raw, key := r.PostFormValue("account"), strings.TrimSpace(r.PostFormValue("amount")), r.PostFormValue("key")
 	if !formKey.MatchString(key) {
-		return callbill.Errorf(callbill.EINVALID, "the top-up form has no key; reload the page")
+		return v.errf(callbill.EINVALID, "err.form_key")
 	}
 	amount, err := callbill.ParseAmount(raw)
 	if err == nil && !amount.IsPositive() {
-		err = callbill.Errorf(callbill.EINVALID, "the amount must be more than 0")
+		err = v.errf(callbill.EINVALID, "err.amount_positive")
 	}
 	if err != nil {
-		v.Error, v.status = callbill.ErrorMessage(err), http.StatusBadRequest
+		v.Error, v.status = v.errorText(err), http.StatusBadRequest
 		return s.showTopUp(w, r, v, uid, raw)
 	}
 	res, err := (&ledger.Service{Store: s.Store}).TopUp(r.Context(), ledger.TopUpInput{Account: uid, Amount: amount, Key: "console-topup:" + key})
@@ -151,7 +151,7 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 		if callbill.ErrorCode(err) == callbill.EINTERNAL {
 			return err
 		}
-		v.Error, v.status = callbill.ErrorMessage(err), httperr.Status(callbill.ErrorCode(err))
+		v.Error, v.status = v.errorText(err), httperr.Status(callbill.ErrorCode(err))
 		return s.showTopUp(w, r, v, uid, raw)
 	}
 	if res.Replayed {

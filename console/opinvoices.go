@@ -67,7 +67,7 @@ func (s *Server) opInvoices(w http.ResponseWriter, r *http.Request, v *view) err
 	if status == "all" {
 		state = ""
 	} else if !callbill.ValidInvoiceState(state) {
-		return callbill.Errorf(callbill.EINVALID, "status must be pending, issued, rejected, withdrawn or all, not %q", status)
+		return v.errf(callbill.EINVALID, "err.inv_status", short(status))
 	}
 	apps, err := s.invoiceService().List(ctx, invoice.ListInput{Account: uid, AllAccounts: uid == "", State: state})
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Server) opContracts(w http.ResponseWriter, r *http.Request, v *view) er
 	q := r.URL.Query()
 	status, uid := q.Get("status"), q.Get("account")
 	if status != "" && !callbill.ValidContractState(callbill.ContractState(status)) {
-		return callbill.Errorf(callbill.EINVALID, "status must be draft, formal, void or lapsed, not %q", status)
+		return v.errf(callbill.EINVALID, "err.con_status", short(status))
 	}
 	cs, err := s.contractService().List(ctx, contract.ListInput{Account: uid, AllAccounts: uid == "", State: callbill.ContractState(status)})
 	if err != nil {

@@ -140,13 +140,13 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	}
 	by, period, product, pd, inst := q.Get("by"), q.Get("period"), q.Get("product"), q.Get("product_detail"), q.Get("instance")
 	if by != "" && by != "item" && by != "instance" {
-		return callbill.Errorf(callbill.EINVALID, "统计项 (by) must be item or instance")
+		return v.errf(callbill.EINVALID, "err.by")
 	}
 	if period != "" && period != "cycle" && period != "day" {
-		return callbill.Errorf(callbill.EINVALID, "统计周期 (period) must be cycle or day")
+		return v.errf(callbill.EINVALID, "err.period")
 	}
 	if pd != "" && callbill.ProductDetailOrder(callbill.ProductDetail(pd)) == len(callbill.ProductDetails) {
-		return callbill.Errorf(callbill.EINVALID, "unknown product detail %q", pd)
+		return v.errf(callbill.EINVALID, "err.product_detail", short(pd))
 	}
 	view := callbill.View{ByInstance: by == "instance", Daily: period == "day"}
 	b, err := s.bills().Bill(ctx, closing.BillInput{Account: v.UID, Cycle: pick.Cycle, Daily: view.Daily})

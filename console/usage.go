@@ -39,23 +39,23 @@ func parseUsageQuery(q url.Values) usageQuery {
 
 // filter checks the query and gives the usage filter and the export's
 // parameters.
-func (u *usageQuery) filter(uid string, loc *time.Location) (callbill.UsageFilter, callbill.ExportParams, error) {
+func (u *usageQuery) filter(v *view, uid string, loc *time.Location) (callbill.UsageFilter, callbill.ExportParams, error) {
 	p := callbill.ExportParams{Account: uid, Instance: u.Instance, Item: u.Item, Number: u.Number, Direction: u.Direction}
 	if u.Mode == "range" {
 		from, err1 := time.ParseInLocation("2006-01-02", u.From, loc)
 		to, err2 := time.ParseInLocation("2006-01-02", u.To, loc)
 		if err1 != nil || err2 != nil {
-			return callbill.UsageFilter{}, p, callbill.Errorf(callbill.EINVALID, "the dates must be YYYY-MM-DD")
+			return callbill.UsageFilter{}, p, v.errf(callbill.EINVALID, "err.dates")
 		}
 		if to.Before(from) {
-			return callbill.UsageFilter{}, p, callbill.Errorf(callbill.EINVALID, "the start date is after the end date")
+			return callbill.UsageFilter{}, p, v.errf(callbill.EINVALID, "err.date_order")
 		}
 		p.From, p.To = from.Format(time.RFC3339), to.AddDate(0, 0, 1).Format(time.RFC3339)
 	} else {
 		p.Cycle = u.Cycle
 	}
 	if p.Item != "" && p.Item != "none" && !slices.Contains([]callbill.Item{callbill.ItemFixedLineInbound, callbill.ItemFixedLineOutbound, callbill.ItemInbound400}, callbill.Item(p.Item)) {
-		return callbill.UsageFilter{}, p, callbill.Errorf(callbill.EINVALID, "unknown call type %q", p.Item)
+		return callbill.UsageFilter{}, p, v.errf(callbill.EINVALID, "err.calltype", short(p.Item))
 	}
 	f, err := p.Filter()
 	f.Limit = u.Size
@@ -111,7 +111,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, v *view) error {
 		start := pick.Cycle.Start(loc)
 		u.From, u.To = start.Format("2006-01-02"), pick.Cycle.End(loc).AddDate(0, 0, -1).Format("2006-01-02")
 	}
-	f, _, err := u.filter(v.UID, loc)
+	f, _, err := u.filter(v, v.UID, loc)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,27 @@ type view struct {
 // T translates a message key into the view's language.
 func (v *view) T(key string) string { return translate(v.lang, key) }
 
+// short cuts a value the request gave to a length fit for a message.
+func short(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// errf is an error of the console's own, worded in the view's language:
+// the text of key, formatted with args.
+func (v *view) errf(code, key string, args ...any) error {
+	return localized{callbill.Errorf(code, v.T(key), args...)}
+}
+
+// localized is an error already worded in the page's language, which
+// errorText shows as it is. It carries its code (callbill.ErrorCode).
+type localized struct{ e *callbill.Error }
+
+func (l localized) Error() string { return l.e.Message }
+func (l localized) Unwrap() error { return l.e }
+
 // Lang is the page's language: zh or en.
 func (v *view) Lang() string { return v.lang }
 
