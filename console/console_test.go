@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
@@ -668,5 +669,47 @@ func TestErrorPagesInLanguage(t *testing.T) {
 	resp, body := c.post(a+"usage/export", url.Values{"csrf": {"forged"}})
 	if h := h1RE.FindStringSubmatch(body); resp.StatusCode != 403 || h == nil || h[1] != "403 禁止访问" || !strings.Contains(body, "表单不是从本控制台发出的，或已过期：请刷新页面后重试。") {
 		t.Errorf("a form without its token: %d %v", resp.StatusCode, h)
+	}
+}
+
+var cardRE = regexp.MustCompile(`<span class="card-label">([^<]*)</span><span class="card-value" id="(op-[a-z]+)">([^<]*)</span>`)
+
+// TestOperatorAccountCards: the account list's cards count accounts by
+// state, and apart from that the accounts that owe and what they owe
+// together — labelled so, and agreeing with the API and with each other.
+func TestOperatorAccountCards(t *testing.T) {
+	// With 3,000 calls the second demo tenant (a credit line, little
+	// cash) owes after the close, within its credit line: normal, yet
+	// owing.
+	f := newFixture(t, 3000)
+	_, body := f.operator(t).get("/console/op/accounts")
+	cards := map[string][2]string{}
+	for _, m := range cardRE.FindAllStringSubmatch(body, -1) {
+		cards[m[2]] = [2]string{html.UnescapeString(m[1]), m[3]}
+	}
+	states, owing, owed := map[string]int{}, 0, decimal.Zero
+	for _, uid := range []string{f.uid1, f.uid2} {
+		var a api.AccountJSON
+		json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+uid)), &a)
+		states[a.State]++
+		if o := decimal.RequireFromString(a.Outstanding); o.IsPositive() {
+			owing++
+			owed = owed.Add(o)
+		}
+	}
+	if owing == 0 || owing == states["overdue"]+states["stopped"] {
+		t.Fatalf("the fixture should have an account that owes within its credit line: %v, %d owing", states, owing)
+	}
+	for id, want := range map[string][2]string{
+		"op-count": {"账户数", "2"}, "op-normal": {"状态「正常」的账户", strconv.Itoa(states["normal"])},
+		"op-overdue": {"状态「欠费」的账户", strconv.Itoa(states["overdue"])}, "op-stopped": {"状态「停机」的账户", strconv.Itoa(states["stopped"])},
+		"op-owing": {"有欠费金额的账户", strconv.Itoa(owing)}, "op-outstanding": {"欠费金额合计", console.Money(owed)},
+	} {
+		if cards[id] != want {
+			t.Errorf("card %s: %q, want %q", id, cards[id], want)
+		}
+	}
+	if rs, _ := rows(t, body, "accounts-table"); len(rs) != 2 {
+		t.Errorf("rows %v", rs)
 	}
 }

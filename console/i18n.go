@@ -355,6 +355,13 @@ var messages = map[string][2]string{
 	"empty.queue":        {"没有符合条件的发票申请。", "No applications for this filter."},
 
 	"op.accounts.count":       {"账户数", "Accounts"},
+	"op.accounts.summary":     {"账户汇总", "Summary"},
+	"op.accounts.normal":      {"状态「正常」的账户", "Accounts in state normal"},
+	"op.accounts.overdue":     {"状态「欠费」的账户", "Accounts in state overdue"},
+	"op.accounts.stopped":     {"状态「停机」的账户", "Accounts in state stopped"},
+	"op.accounts.owing":       {"有欠费金额的账户", "Accounts that owe"},
+	"op.accounts.outstanding": {"欠费金额合计", "Outstanding, all accounts"},
+	"op.accounts.note":        {"账户状态看可用额度（现金余额 + 信控额度 − 欠费金额）：信控额度足以覆盖欠费的账户仍为「正常」，可用额度低于 0 为「欠费」，超出延期免停额度和宽限期为「停机」。因此有欠费金额的账户数可以多于状态为「欠费」「停机」的账户数。", "An account's state follows its available amount (cash + credit line − outstanding): an account whose credit line covers its arrears is still normal, one below 0 is overdue, and one past its allowance and grace period is stopped. So more accounts may owe than are overdue or stopped."},
 	"op.topup":                {"充值", "Top up"},
 	"op.close.confirm":        {"我确认关闭该账期及其之前所有未关闭的账期（关闭后账单不再变更）", "I confirm closing this cycle and every earlier open one (closed bills never change)"},
 	"op.close.confirm_needed": {"请勾选确认。", "Please tick the confirmation."},

@@ -16,10 +16,14 @@ import (
 type opAccountsData struct {
 	Table                           table
 	Accounts, Normal, Overdue, Stop int
-	Outstanding                     string
+	Owing                           int    // accounts with arrears (outstanding > 0), whatever their state
+	Outstanding                     string // their arrears, summed
 }
 
-// opAccounts lists every account with its state and arrears.
+// opAccounts lists every account with its state and arrears. The cards
+// count accounts by state (an account whose credit line covers its
+// arrears is still normal) and, apart from that, the accounts that owe and
+// what they owe together: the two arrears cards agree.
 func (s *Server) opAccounts(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Nav = "op.accounts"
 	sts, err := s.Store.AccountStandings(r.Context())
@@ -44,6 +48,9 @@ func (s *Server) opAccounts(w http.ResponseWriter, r *http.Request, v *view) err
 		}
 		sd := st.Standing
 		owed = owed.Add(sd.Outstanding)
+		if sd.Outstanding.IsPositive() {
+			d.Owing++
+		}
 		d.Table.Rows = append(d.Table.Rows, []cell{link(st.UID, "/console/a/"+url.PathEscape(st.UID)+"/overview"), txt(st.Name),
 			code(string(st.State), v.T("state."+string(st.State))), code(callbill.FormatMoney(sd.Cash), Money(sd.Cash)),
 			code(callbill.FormatMoney(sd.CreditLine), Money(sd.CreditLine)), code(callbill.FormatMoney(sd.Outstanding), Money(sd.Outstanding)),
