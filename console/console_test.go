@@ -713,3 +713,36 @@ func TestOperatorAccountCards(t *testing.T) {
 		t.Errorf("rows %v", rs)
 	}
 }
+
+// TestOperatorKeysAll: AccessKey 管理 opens on 全部 and lists every
+// account's keys there, with a form that asks whose key to make; one
+// account's view lists its keys only.
+func TestOperatorKeysAll(t *testing.T) {
+	f := newFixture(t, 100)
+	op := f.operator(t)
+	_, body := op.get("/console/op/keys")
+	rs, _ := rows(t, body, "keys-table")
+	got := map[string]string{}
+	for _, r := range rs {
+		got[r["id"]] = r["account"]
+	}
+	if len(rs) != 2 || got[f.key1.ID] != f.uid1 || got[f.key2.ID] != f.uid2 {
+		t.Errorf("全部 lists %v", rs)
+	}
+	if strings.Contains(body, "请选择一个账户") || !strings.Contains(body, `<option value="" selected>全部</option>`) ||
+		!strings.Contains(body, `id="key-create-account"`) || !strings.Contains(body, "下表列出所有账户的 AccessKey。") {
+		t.Error("the page under 全部 does not offer the accounts to make a key for")
+	}
+	form := formFields(t, body, "key-create", map[string]string{"account": f.uid2})
+	resp, body := op.post("/console/op/keys", form)
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="new-key-secret"`) {
+		t.Fatalf("create from 全部: %d", resp.StatusCode)
+	}
+	if rs, _ := rows(t, body, "keys-table"); len(rs) != 2 || rs[0]["account"] != f.uid2 || rs[1]["account"] != f.uid2 {
+		t.Errorf("after creating, the account's keys: %v", rs)
+	}
+	_, body = op.get("/console/op/keys?account=" + f.uid1)
+	if rs, _ := rows(t, body, "keys-table"); len(rs) != 1 || rs[0]["id"] != f.key1.ID || !strings.Contains(body, "下表列出该账户的 AccessKey： "+f.uid1) {
+		t.Errorf("one account's keys: %v", rs)
+	}
+}

@@ -171,13 +171,15 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 }
 
 type opKeysData struct {
-	Accounts []option
+	Accounts []option // the filter: all, or one account
+	Owners   []option // whom a key is made for, when the filter shows all
 	Account  string
 	Table    table
 	New      *callbill.AccessKey
 }
 
-// opKeys lists an account's AccessKeys (or every account's).
+// opKeys lists an account's AccessKeys, or every account's under 全部
+// (the default), where the form to make one asks for its account.
 func (s *Server) opKeys(w http.ResponseWriter, r *http.Request, v *view) error {
 	if id := r.URL.Query().Get("revoked"); id != "" {
 		v.Flash = v.T("op.keys.revoked") + " " + id
@@ -208,6 +210,7 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, v *view, uid s
 	d := opKeysData{Account: uid, New: created, Accounts: []option{{"", v.T("all"), uid == ""}}}
 	for _, st := range sts {
 		d.Accounts = append(d.Accounts, option{st.UID, st.UID + " " + st.Name, st.UID == uid})
+		d.Owners = append(d.Owners, option{st.UID, st.UID + " " + st.Name, false})
 	}
 	d.Table = table{ID: "keys-table", Empty: v.T("empty.keys"), Cols: []col{
 		{Key: "id", Label: "AccessKey ID"}, {Key: "account", Label: v.T("col.uid")}, {Key: "created_at", Label: v.T("col.created")},
