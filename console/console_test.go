@@ -450,9 +450,10 @@ func TestUsagePagingMatchesTheAPI(t *testing.T) {
 	c := f.tenant(t)
 	var api struct {
 		Calls []struct {
-			Seq    int64
-			Start  string
-			Charge string
+			Seq            int64
+			Start          string
+			Caller, Callee string
+			Charge         string
 		}
 		Next string
 	}
@@ -462,30 +463,59 @@ func TestUsagePagingMatchesTheAPI(t *testing.T) {
 	if len(got) != 20 || len(api.Calls) != 20 {
 		t.Fatalf("%d rows, API %d", len(got), len(api.Calls))
 	}
+	// 序号 is the row's position in the listing, not the call's internal
+	// sequence; the rows are the API's.
+	same := func(r map[string]string, cl struct {
+		Seq            int64
+		Start          string
+		Caller, Callee string
+		Charge         string
+	}) bool {
+		return r["start"] == cl.Start && r["caller"] == cl.Caller && r["callee"] == cl.Callee && r["charge"] == cl.Charge
+	}
 	for i, cl := range api.Calls {
-		if got[i]["seq"] != itoa(cl.Seq) || got[i]["start"] != cl.Start || got[i]["charge"] != cl.Charge {
+		if got[i]["no"] != itoa(int64(i+1)) || !same(got[i], cl) {
 			t.Errorf("row %d: %v, API %+v", i, got[i], cl)
 		}
 	}
-	// Next, then back.
-	next := regexp.MustCompile(`id="page-next" rel="next" href="|href="([^"]+)" id="page-next"`).FindStringSubmatch(body)
+	if strings.Contains(body, ">"+itoa(api.Calls[0].Seq)+"<") && api.Calls[0].Seq > 20 {
+		t.Errorf("the call's sequence %d is shown", api.Calls[0].Seq)
+	}
+	// Next, then back: the positions continue, and come back.
+	next := regexp.MustCompile(`href="([^"]+)" id="page-next"`).FindStringSubmatch(body)
 	if next == nil {
 		t.Fatal("no next page")
 	}
 	_, body2 := c.get(html.UnescapeString(next[1]))
 	got2, _ := rows(t, body2, "usage-table")
 	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+f.uid1+"/usage?cycle="+f.cycle.String()+"&limit=20&after="+api.Next)), &api)
-	if got2[0]["seq"] != itoa(api.Calls[0].Seq) {
-		t.Errorf("page 2 starts at %s, API %d", got2[0]["seq"], api.Calls[0].Seq)
+	if len(got2) != 20 || !same(got2[0], api.Calls[0]) || got2[0]["no"] != "21" || got2[19]["no"] != "40" {
+		t.Errorf("page 2: %v…%v, API %+v", got2[0], got2[len(got2)-1], api.Calls[0])
 	}
-	prev := regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body2)
+	next3 := regexp.MustCompile(`href="([^"]+)" id="page-next"`).FindStringSubmatch(body2)
+	_, body4 := c.get(html.UnescapeString(next3[1]))
+	if got4, _ := rows(t, body4, "usage-table"); len(got4) == 0 || got4[0]["no"] != "41" {
+		t.Errorf("page 3 starts at %v", got4)
+	}
+	prev := regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body4)
+	_, body5 := c.get(html.UnescapeString(prev[1]))
+	if got5, _ := rows(t, body5, "usage-table"); len(got5) != 20 || got5[0]["no"] != "21" || got5[0]["start"] != got2[0]["start"] {
+		t.Errorf("back to page 2: %v", got5)
+	}
+	prev = regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body2)
 	if prev == nil {
 		t.Fatal("no previous page")
 	}
 	_, body3 := c.get(html.UnescapeString(prev[1]))
 	got3, _ := rows(t, body3, "usage-table")
-	if len(got3) != 20 || got3[0]["seq"] != got[0]["seq"] || got3[19]["seq"] != got[19]["seq"] {
-		t.Errorf("back to page 1: %s…%s", got3[0]["seq"], got3[len(got3)-1]["seq"])
+	if len(got3) != 20 || got3[0]["no"] != "1" || got3[19]["no"] != "20" || got3[0]["start"] != got[0]["start"] || got3[19]["charge"] != got[19]["charge"] {
+		t.Errorf("back to page 1: %v…%v", got3[0], got3[len(got3)-1])
+	}
+	// A page link made by hand, without its position, numbers nothing
+	// rather than wrongly; going back to the first page numbers from 1.
+	bare := regexp.MustCompile(`&amp;n=\d+|n=\d+&amp;`).ReplaceAllString(next[1], "")
+	if _, b := c.get(html.UnescapeString(bare)); strings.Contains(b, `data-k="no" data-v="21"`) || !strings.Contains(b, `data-k="no" data-v=""`) {
+		t.Errorf("a page without its position: %s", bare)
 	}
 	// Filters: outbound calls only, then a date range.
 	_, body = c.get("/console/a/" + f.uid1 + "/usage?cycle=" + f.cycle.String() + "&direction=outbound&item=FixedLineOutbound")
@@ -744,5 +774,33 @@ func TestOperatorKeysAll(t *testing.T) {
 	_, body = op.get("/console/op/keys?account=" + f.uid1)
 	if rs, _ := rows(t, body, "keys-table"); len(rs) != 1 || rs[0]["id"] != f.key1.ID || !strings.Contains(body, "下表列出该账户的 AccessKey： "+f.uid1) {
 		t.Errorf("one account's keys: %v", rs)
+	}
+}
+
+// TestLedgerReferences: the ledger's 关联 names what an entry belongs to —
+// a bill as "2026-11 账单" linked to its overview, a purchase as its
+// order linked to the bill details of its cycle — keeping the raw
+// reference as the cell's value.
+func TestLedgerReferences(t *testing.T) {
+	f := newFixture(t, 200)
+	c := f.tenant(t)
+	a := "/console/a/" + f.uid1 + "/"
+	_, body := c.get(a + "account")
+	cy := f.cycle.String()
+	for _, want := range []string{
+		`<td data-k="ref" data-v="bill:` + cy + `"><a href="` + a + `overview?cycle=` + cy + `">` + cy + ` 账单</a></td>`,
+		`<td data-k="ref" data-v="purchase:P-1-1"><a href="` + a + `bill?cycle=` + cy + `">订单 P-1-1</a></td>`,
+		`<td data-k="ref" data-v="topup:T-1-1">T-1-1</td>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the ledger lacks %s", want)
+		}
+	}
+	if strings.Contains(body, ">bill:") || strings.Contains(body, ">purchase:") {
+		t.Error("a raw reference is shown")
+	}
+	c.get("/console/lang?to=en&back=/console/")
+	if _, body = c.get(a + "account"); !strings.Contains(body, `">Bill `+cy+`</a>`) || !strings.Contains(body, `">Order P-1-1</a>`) {
+		t.Error("English references")
 	}
 }

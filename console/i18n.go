@@ -227,6 +227,8 @@ var messages = map[string][2]string{
 	"event.state":      {"状态变更", "State change"},
 	"event.alert":      {"余额提醒", "Balance alert"},
 	"corrects":         {"更正", "corrects"},
+	"ref.bill":         {"%s 账单", "Bill %s"},
+	"ref.purchase":     {"订单 %s", "Order %s"},
 
 	"placeholder.invoices":  {"发票申请（增值税普通发票/专用发票）将在此提供：可开票金额、申请、进度与下载。", "Invoice applications (general and special VAT invoices) will be here: invoiceable amount, applications, their progress and downloads."},
 	"placeholder.contracts": {"电子合同将在此提供：购买合同与服务合同的起草、确认与下载。", "E-contracts will be here: drafting, confirming and downloading purchase and service contracts."},

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -160,6 +161,11 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 		b = b.Filter(callbill.ProductDetail(pd), inst)
 	}
 	j := b.JSON(view)
+	for i, a := range j.Adjustments {
+		if a.Corrects != "" {
+			j.Adjustments[i].Corrects = v.T("corrects") + " " + refCell(v, a.Corrects, pick.Cycle).Text
+		}
+	}
 	d := billData{Pick: pick, Status: j.Status, Totals: j.Totals, Adjust: j.Adjustments, RoundDown: j.Totals.RoundDown,
 		By:      options(by, "item", v.T("by.item"), "instance", v.T("by.instance")),
 		Period:  options(period, "cycle", v.T("period.cycle"), "day", v.T("period.day")),
@@ -222,6 +228,29 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	t.Foot = foot
 	d.Table = t
 	return s.render(w, r, v, "bill", d)
+}
+
+// refCell shows what a ledger entry belongs to (its Ref, kept raw in the
+// cell's value): a bill as "2026-11 账单", linked to its overview; a
+// purchase as "订单 P-1", linked to the bill details of its cycle (its
+// line is there); a top-up's or an adjustment's key as it is.
+func refCell(v *view, ref string, cycle callbill.Cycle) cell {
+	kind, id, _ := strings.Cut(ref, ":")
+	switch kind {
+	case "bill":
+		if c, err := callbill.ParseCycle(id); err == nil {
+			return cell{Text: fmt.Sprintf(v.T("ref.bill"), c), V: ref, Href: v.A("overview?cycle=" + c.String())}
+		}
+	case "purchase":
+		if id != "" && cycle != 0 {
+			return cell{Text: fmt.Sprintf(v.T("ref.purchase"), id), V: ref, Href: v.A("bill?cycle=" + cycle.String())}
+		}
+	case "topup", "adjust":
+		if id != "" {
+			return code(ref, id)
+		}
+	}
+	return txt(ref)
 }
 
 // groupString groups a decimal string's whole part by thousands.
@@ -332,11 +361,11 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, v *view) error 
 	for _, e := range entries {
 		reason := e.Reason
 		if e.Corrects != "" {
-			reason = strings.TrimSpace(reason + " (" + v.T("corrects") + " " + e.Corrects + ")")
+			reason = strings.TrimSpace(reason + " (" + v.T("corrects") + " " + refCell(v, e.Corrects, e.Cycle).Text + ")")
 		}
 		d.Ledger.Rows = append(d.Ledger.Rows, []cell{code(strconv.FormatInt(e.Seq, 10), strconv.FormatInt(e.Seq, 10)),
 			code(e.At.In(loc).Format(time.RFC3339), dateTime(e.At, loc)), code(string(e.Kind), v.T("ledger."+string(e.Kind))),
-			code(callbill.FormatMoney(e.Amount), Money(e.Amount)), code(callbill.FormatMoney(e.Balance), Money(e.Balance)), txt(e.Ref), txt(reason)})
+			code(callbill.FormatMoney(e.Amount), Money(e.Amount)), code(callbill.FormatMoney(e.Balance), Money(e.Balance)), refCell(v, e.Ref, e.Cycle), txt(reason)})
 	}
 	d.Events = table{ID: "events-table", Empty: v.T("empty.events"), Cols: []col{
 		{Key: "at", Label: v.T("col.time")}, {Key: "kind", Label: v.T("col.kind")}, {Key: "state", Label: v.T("acct.state")},

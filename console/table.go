@@ -50,6 +50,7 @@ func (c col) Class() string {
 type cell struct {
 	Text  string
 	V     string // raw value
+	Sub   string // a second line under the text (an account's name under its UID)
 	Href  string // a link, when set
 	Post  bool   // Href is a form action (a button posting the session's token)
 	Forms []rowForm
@@ -127,6 +128,9 @@ func (t table) HTML() template.HTML {
 			b.WriteString(`<a href="` + esc(c.Href) + `">` + esc(c.Text) + `</a>`)
 		default:
 			b.WriteString(esc(c.Text))
+		}
+		if c.Sub != "" {
+			b.WriteString(` <span class="sub">` + esc(c.Sub) + `</span>`)
 		}
 		b.WriteString(`</td>`)
 	}
