@@ -299,8 +299,8 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request, v *view) error
 		{Key: "original", Label: v.T("col.original"), Num: true}, {Key: "discount", Label: v.T("col.discount"), Num: true},
 		{Key: "payable", Label: v.T("col.payable"), Num: true}}}
 	for _, it := range c.Items {
-		d.Items.Rows = append(d.Items.Rows, []cell{txt(it.Cycle), txt(it.Description), code(it.Usage, groupString(it.Usage)), txt(it.UsageUnit),
-			txt(it.UnitPrice), txt(it.PriceUnit), moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable)})
+		d.Items.Rows = append(d.Items.Rows, []cell{txt(it.Cycle), txt(it.Description), code(it.Usage, groupString(it.Usage)), code(it.UsageUnit, v.Unit(it.UsageUnit)),
+			txt(it.UnitPrice), code(it.PriceUnit, v.Unit(it.PriceUnit)), moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable)})
 	}
 	d.Items.Foot = []cell{txt(v.T("total")), txt(""), txt(""), txt(""), txt(""), txt(""),
 		moneyCell(callbill.FormatMoney(c.Original)), moneyCell(callbill.FormatMoney(c.Discount)), moneyCell(callbill.FormatMoney(c.Payable))}

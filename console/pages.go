@@ -177,17 +177,17 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	for _, in := range v.Account.Instances {
 		d.Instance = append(d.Instance, option{in.ID, in.ID, in.ID == inst})
 	}
-	t := table{ID: "bill-table", Empty: v.T("empty.bill")}
+	t := table{ID: "bill-table", Empty: v.T("empty.bill"), Cards: true}
 	if view.Daily {
 		t.Cols = append(t.Cols, col{Key: "date", Label: v.T("col.date")})
 	}
 	t.Cols = append(t.Cols, col{Key: "product_detail", Label: v.T("col.product_detail"), Wrap: true},
-		col{Key: "subscription_type", Label: v.T("col.subscription_type")}, col{Key: "instance", Label: v.T("col.instance")})
+		col{Key: "subscription_type", Label: v.T("col.subscription_type"), Break: true}, col{Key: "instance", Label: v.T("col.instance")})
 	if !view.ByInstance {
 		t.Cols = append(t.Cols, col{Key: "item", Label: v.T("col.item"), Wrap: true}, col{Key: "number", Label: v.T("col.number")},
 			col{Key: "purchase_id", Label: v.T("col.purchase_id")}, col{Key: "band", Label: v.T("col.band"), Num: true},
-			col{Key: "unit_price", Label: v.T("col.unit_price"), Num: true}, col{Key: "price_unit", Label: v.T("col.price_unit")},
-			col{Key: "usage", Label: v.T("col.usage"), Num: true}, col{Key: "usage_unit", Label: v.T("col.usage_unit")},
+			col{Key: "unit_price", Label: v.T("col.unit_price"), Num: true}, col{Key: "price_unit", Label: v.T("col.price_unit"), Break: true},
+			col{Key: "usage", Label: v.T("col.usage"), Num: true}, col{Key: "usage_unit", Label: v.T("col.usage_unit"), Break: true},
 			col{Key: "deducted_by_package", Label: v.T("col.deducted_by_package"), Num: true})
 	}
 	t.Cols = append(t.Cols, col{Key: "original", Label: v.T("col.original"), Num: true}, col{Key: "discount", Label: v.T("col.discount"), Num: true},
@@ -195,7 +195,9 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	for _, l := range j.Lines {
 		var row []cell
 		if view.Daily {
-			row = append(row, txt(l.Date))
+			// The year is the page's cycle's: a day is shown as MM-DD,
+			// which keeps the 17 columns within 1280 px.
+			row = append(row, code(l.Date, strings.TrimPrefix(l.Date, pick.Cycle.String()[:5])))
 		}
 		row = append(row, code(l.ProductDetail, v.PDName(callbill.ProductDetail(l.ProductDetail))),
 			code(l.SubscriptionType, v.T("subtype."+l.SubscriptionType)), txt(l.Instance))
@@ -205,7 +207,7 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 				band = strconv.Itoa(l.Band)
 			}
 			row = append(row, code(l.Item, v.ItemName(callbill.Item(l.Item))), txt(l.Number), txt(l.PurchaseID), txt(band),
-				txt(l.UnitPrice), txt(l.PriceUnit), code(l.Usage, groupString(l.Usage)), txt(l.UsageUnit),
+				txt(l.UnitPrice), code(l.PriceUnit, v.Unit(l.PriceUnit)), code(l.Usage, groupString(l.Usage)), code(l.UsageUnit, v.Unit(l.UsageUnit)),
 				code(l.DeductedByPackage, groupString(l.DeductedByPackage)))
 		}
 		row = append(row, moneyCell(l.Original), moneyCell(l.Discount), moneyCell(l.Payable), moneyCell(l.Outstanding))

@@ -124,6 +124,24 @@ func (v *view) Who() string {
 	return v.T("who.operator")
 }
 
+// Unit is a price or usage unit of a bill line in the view's language:
+// the API, the CLI and the exports keep the specification's Chinese units
+// (DESIGN §4.4); an English page names them in English.
+func (v *view) Unit(u string) string {
+	if v.lang == "en" {
+		if en, ok := unitEN[u]; ok {
+			return en
+		}
+	}
+	return u
+}
+
+var unitEN = map[string]string{
+	"元/分钟": "yuan/min", "元/坐席/月": "yuan/seat/month", "元/号码/月": "yuan/number/month", "元/GB/月": "yuan/GB/month",
+	"元/个": "yuan/package", "元/线路/年": "yuan/line/year",
+	"分钟": "min", "坐席·月": "seat-months", "号码·月": "number-months", "GB": "GB", "个": "packages", "线路·年": "line-years",
+}
+
 // ItemName is a billing item's name in the view's language.
 func (v *view) ItemName(it callbill.Item) string { return itemName(v.lang, it) }
 
