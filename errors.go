@@ -19,7 +19,7 @@ const (
 
 // Error is a domain error: a stable code and a message a tenant can act on.
 // Hint, when set, says what the operator does about it (a command to run):
-// Error() includes it, so the command line and the logs show it, while
+// Error() includes it (logs) and the console shows it to operators, while
 // ErrorMessage, which every tenant-facing answer uses, leaves it out.
 type Error struct {
 	Code    string
