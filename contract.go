@@ -100,12 +100,38 @@ func (p *ContractParty) Check(side string) error {
 	return nil
 }
 
-// DefaultProvider is the provider side of contracts until the operator sets
-// its own (`callbill contract provider --name …`): a placeholder that says so.
+// DefaultProvider is what the operator's command line shows as the
+// provider side while none is set (`callbill contract provider --name …`).
+// It is never a contract's party: a draft made before the provider is set
+// carries none, and a contract is confirmed only with the operator's own
+// (contract.Service.Confirm). Drafts and contracts of earlier versions may
+// carry it; Configured treats it as no provider.
 var DefaultProvider = ContractParty{
 	Name:    "云呼叫中心服务提供方（未配置）",
 	Address: "（运营方请用 callbill contract provider 设置名称、地址、税号与开户行）",
 }
+
+// Configured reports whether p is a provider block the operator set: not
+// empty and not the placeholder that stood for none before.
+func (p *ContractParty) Configured() bool {
+	return p.Name != "" && p.Name != DefaultProvider.Name
+}
+
+// CheckProvider validates a (normalized) provider block as the operator
+// sets it: a party, whose name is not the placeholder's.
+func (p *ContractParty) CheckProvider() error {
+	if err := p.Check("provider"); err != nil {
+		return err
+	}
+	if !p.Configured() {
+		return Errorf(EINVALID, "the provider needs its own name, not the placeholder %q", p.Name)
+	}
+	return nil
+}
+
+// ProviderHint tells the operator how to set the provider side of
+// contracts; tenants never see it (Error.Hint).
+const ProviderHint = "the operator sets them once with: callbill contract provider --name … --address … --tax-id … --bank … --bank-account … --phone …"
 
 // ContractItem is one line of a contract.
 type ContractItem struct {

@@ -19,12 +19,21 @@ const (
 )
 
 // Error is a domain error: a stable code and a message a tenant can act on.
+// Hint, when set, says what the operator does about it (a command to run):
+// Error() includes it (logs) and the console shows it to operators, while
+// ErrorMessage, which every tenant-facing answer uses, leaves it out.
 type Error struct {
 	Code    string
 	Message string
+	Hint    string
 }
 
-func (e *Error) Error() string { return e.Message }
+func (e *Error) Error() string {
+	if e.Hint == "" {
+		return e.Message
+	}
+	return e.Message + " (" + e.Hint + ")"
+}
 
 // Errorf returns an *Error with the given code.
 func Errorf(code, format string, args ...any) *Error {
@@ -44,7 +53,8 @@ func ErrorCode(err error) string {
 }
 
 // ErrorMessage returns the tenant-facing message of err: "internal error" for
-// anything that is not an *Error, so that internals never leak.
+// anything that is not an *Error, so that internals never leak; an
+// operator's Hint is left out.
 func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {

@@ -276,10 +276,6 @@ type contractJSON struct {
 func TestContractsThroughTheAPI(t *testing.T) {
 	srv, s, _, _ := setupServer(t)
 	a, b := moneySetup(t, srv, s)
-	if err := s.SetContractProvider(context.Background(), callbill.ContractParty{Name: "示例云通信有限公司", Address: "北京市朝阳区望京东路8号",
-		TaxID: "91350100M000100Y43", Bank: "工商银行北京分行", BankAccount: "0200001234567890123", Phone: "010-12345678"}); err != nil {
-		t.Fatal(err)
-	}
 
 	// A draft for the purchase, with the tenant's details; one per purchase.
 	r := send(t, srv, a, "POST", "/api/v1/accounts/1001/contracts", "c1",
@@ -312,6 +308,22 @@ func TestContractsThroughTheAPI(t *testing.T) {
 		200, `"contact":"王五"`)
 	expect(t, send(t, srv, a, "PUT", "/api/v1/accounts/1001/contracts/"+c.ID+"/party", "", `{"tax_id":"91330100MA27XL4X70"}`), 400, "check character")
 	expect(t, send(t, srv, a, "GET", "/api/v1/accounts/1001/contracts/"+c.ID+"/pdf", "", ""), 422, "only a formal contract")
+
+	// The operator has not set the provider side (乙方) yet: the draft
+	// shows none, and confirming it is refused with words the tenant can
+	// act on (the operator's command stays out of the tenant's answer).
+	expect(t, send(t, srv, a, "GET", "/api/v1/accounts/1001/contracts/"+c.ID, "", ""), 200, `"provider":{"name":""}`)
+	r = send(t, srv, a, "POST", "/api/v1/accounts/1001/contracts/"+c.ID+"/confirm", "", "")
+	expect(t, r, 422, "the service provider's details (乙方) are not configured; contact your operator")
+	if !strings.Contains(r.body, `"code":"refused"`) || strings.Contains(r.body, "callbill contract provider") {
+		t.Errorf("the refusal: %s", r.body)
+	}
+	expect(t, send(t, srv, a, "GET", "/api/v1/accounts/1001/contracts/"+c.ID, "", ""), 200, `"status":"draft"`)
+	if err := s.SetContractProvider(context.Background(), callbill.ContractParty{Name: "示例云通信有限公司", Address: "北京市朝阳区望京东路8号",
+		TaxID: "91350100M000100Y43", Bank: "工商银行北京分行", BankAccount: "0200001234567890123", Phone: "010-12345678"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, send(t, srv, a, "GET", "/api/v1/accounts/1001/contracts/"+c.ID, "", ""), 200, `"provider":{"name":"示例云通信有限公司"`)
 
 	// Confirm: formal. Then no edit, no tenant void; the operator voids it.
 	r = send(t, srv, a, "POST", "/api/v1/accounts/1001/contracts/"+c.ID+"/confirm", "", "")

@@ -157,7 +157,7 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("callbill console dummy pa
 func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		return callbill.Errorf(callbill.EINVALID, "bad form")
+		return v.errf(callbill.EINVALID, "err.bad_form")
 	}
 	c, err := r.Cookie(loginCookie)
 	if err != nil || checkToken(r, c.Value) != nil {

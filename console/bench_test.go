@@ -148,6 +148,9 @@ func benchInvoices(b *testing.B, s *sqlstore.Store, uid string, cycle callbill.C
 	inv := &invoice.Service{Store: s}
 	b.Helper()
 	ctx := context.Background()
+	if err := s.SetContractProvider(ctx, demo.Provider()); err != nil {
+		b.Fatal(err)
+	}
 	ts, err := inv.Titles(ctx, uid)
 	if err != nil {
 		b.Fatal(err)

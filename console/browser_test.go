@@ -384,6 +384,7 @@ func TestBrowserTenant(t *testing.T) {
 	var apiUsage struct {
 		Calls []struct {
 			Seq       int64
+			Start     string
 			Direction string
 			Charge    string
 		}
@@ -391,19 +392,19 @@ func TestBrowserTenant(t *testing.T) {
 	}
 	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+uid+"/usage?cycle="+cy+"&direction=outbound&limit=20")), &apiUsage)
 	for i, c := range apiUsage.Calls {
-		if r := u1.Rows[i]; r["seq"].V != itoa(c.Seq) || r["direction"].Text != "呼出" || r["charge"].V != c.Charge {
+		if r := u1.Rows[i]; r["no"].V != itoa(int64(i+1)) || r["start"].V != c.Start || r["direction"].Text != "呼出" || r["charge"].V != c.Charge {
 			t.Errorf("usage row %d: %+v, API %+v", i, r, c)
 		}
 	}
 	tb.shot("usage")
 	tb.submit("#page-next")
 	u2 := tb.table("usage-table")
-	if len(u2.Rows) == 0 || u2.Rows[0]["seq"].V <= u1.Rows[19]["seq"].V && len(u2.Rows[0]["seq"].V) <= len(u1.Rows[19]["seq"].V) {
-		t.Errorf("next page starts at %v after %v", u2.Rows[0]["seq"].V, u1.Rows[19]["seq"].V)
+	if len(u2.Rows) == 0 || u2.Rows[0]["no"].V != "21" || u2.Rows[0]["start"].V == u1.Rows[0]["start"].V {
+		t.Errorf("next page starts at %+v after %+v", u2.Rows[0], u1.Rows[19])
 	}
 	tb.submit("#page-prev")
-	if back := tb.table("usage-table"); back.Rows[0]["seq"].V != u1.Rows[0]["seq"].V {
-		t.Errorf("previous page starts at %v, want %v", back.Rows[0]["seq"].V, u1.Rows[0]["seq"].V)
+	if back := tb.table("usage-table"); back.Rows[0]["no"].V != "1" || back.Rows[0]["start"].V != u1.Rows[0]["start"].V {
+		t.Errorf("previous page starts at %+v, want %+v", back.Rows[0], u1.Rows[0])
 	}
 	// The export takes the filter as it stands: outbound calls of the cycle.
 	tb.submit("#export-csv")

@@ -75,6 +75,27 @@ func textWidth(s string, size float64) float64 {
 
 func f1(x float64) string { return fmt.Sprintf("%.1f", x) }
 
+// The daily chart's legend ends at legendBottom (its swatches are 14 high
+// from y 6); a bar's amount keeps labelGap below it.
+const legendBottom, labelGap = 22.0, 6.0
+
+// labelWidth is how far a bar's amount (10 px, written upwards) reaches:
+// textWidth's estimate, with room for a wider font and the ▲ mark.
+func labelWidth(s string) float64 {
+	w := 0.0
+	for _, r := range s {
+		switch {
+		case r == '▲':
+			w += 10
+		case r >= 0x2E80:
+			w += 10
+		default:
+			w += 10 * 0.62
+		}
+	}
+	return w + 2
+}
+
 // niceMax rounds a chart's maximum up to 1, 2 or 5 times a power of ten.
 func niceMax(m float64) float64 {
 	if m <= 0 {
@@ -116,7 +137,7 @@ func dailyChart(b *callbill.Bill, lang string) chart {
 			post[l.Day] = post[l.Day].Add(l.Payable)
 		}
 	}
-	c := chart{ID: "chart-daily", Title: translate(lang, "chart.daily"), W: 760, H: 300, Legend: true, LabelAnchor: "middle"}
+	c := chart{ID: "chart-daily", Title: translate(lang, "chart.daily"), W: 760, Legend: true, LabelAnchor: "middle"}
 	c.Table = table{ID: "chart-daily-data", Cols: []col{{Key: "date", Label: translate(lang, "col.date")},
 		{Key: "postpaid", Label: translate(lang, "legend.postpaid"), Num: true}, {Key: "purchase", Label: translate(lang, "legend.purchase"), Num: true},
 		{Key: "payable", Label: translate(lang, "col.payable"), Num: true}}}
@@ -135,8 +156,27 @@ func dailyChart(b *callbill.Bill, lang string) chart {
 		top = niceMax(maxPost * 1.5)
 		c.Clipped = true
 	}
-	const left, right, topPad, bottom = 64.0, 8.0, 46.0, 28.0
-	plotW, plotH := float64(c.W)-left-right, float64(c.H)-topPad-bottom
+	const left, right, bottom, plotH = 64.0, 8.0, 28.0, 226.0
+	plotW := float64(c.W) - left - right
+	// Each bar's amount is written upwards from just above it (a cut bar's
+	// from the top of the plot): the space above the plot grows until the
+	// tallest of them ends below the legend.
+	topPad := 46.0
+	for d := 1; d <= days; d++ {
+		total := post[d].Add(pre[d])
+		if total.IsZero() {
+			continue
+		}
+		v, _ := total.Float64()
+		label := Money(total)
+		if v > top {
+			label = "▲ " + label
+		}
+		above := plotH - plotH*min(v, top)/top // from the plot's top down to the bar's
+		topPad = max(topPad, legendBottom+labelGap+4+labelWidth(label)-above)
+	}
+	topPad = float64(int(topPad + 0.999))
+	c.H = int(topPad + plotH + bottom)
 	base := topPad + plotH
 	for i := 0; i <= 4; i++ {
 		v := top * float64(i) / 4

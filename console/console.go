@@ -244,17 +244,31 @@ func (s *Server) init() {
 var errPanic = callbill.Errorf(callbill.EINTERNAL, "internal error")
 
 // RootRedirect sends a browser that opens the server's root (GET / with
-// no query) to the console, and every other request to next: the BSS
-// endpoint at "/" is always called with a query (Action=…) or a POST.
+// no query) to the console, answers /favicon.ico with the console's icon,
+// and sends every other request to next: the BSS endpoint at "/" is always
+// called with a query (Action=…) or a POST, and a browser's icon request
+// would otherwise reach it and be logged as a refused BSS request on every
+// visit.
 func RootRedirect(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/" && r.URL.RawQuery == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		get := r.Method == http.MethodGet || r.Method == http.MethodHead
+		switch {
+		case get && r.URL.Path == "/" && r.URL.RawQuery == "":
 			http.Redirect(w, r, "/console/", http.StatusFound)
-			return
+		case get && r.URL.Path == "/favicon.ico":
+			w.Header().Set("Content-Type", "image/svg+xml")
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			http.ServeContent(w, r, "", startTime, bytes.NewReader(favicon))
+		default:
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
 }
+
+// favicon is the console's icon (static/favicon.svg), which pages link to
+// and /favicon.ico answers with.
+var favicon, _ = files.ReadFile("static/favicon.svg")
 
 // errForbidden is a cross-origin or token failure on a form.
 var errForbidden = callbill.Errorf(callbill.EFORBIDDEN, "the form was not sent from this console or has expired; reload the page and try again")
@@ -380,34 +394,46 @@ func (s *Server) loadAccount(ctx context.Context, v *view, uid string) error {
 	return nil
 }
 
-// fail shows an error page; anything unexpected is logged and shown only
-// as "internal error".
+// fail shows an error page in the page's language; anything unexpected
+// is logged and shown only as "internal error".
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
 	code := callbill.ErrorCode(err)
-	msg := callbill.ErrorMessage(err)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		code, msg = callbill.EINVALID, "the form is too large"
+		code, err = callbill.EINVALID, v.errf(callbill.EINVALID, "err.form_too_large")
 	}
 	if errors.Is(err, context.Canceled) {
 		return
 	}
 	st := httperr.Status(code)
-	if code == callbill.EINTERNAL {
+	var msg string
+	switch {
+	case code == callbill.EINTERNAL:
 		if err != errPanic { // a panic's stack is logged already
 			s.Log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		}
 		msg = v.T("error.internal")
-	}
-	if code == callbill.ENOTFOUND {
+	case code == callbill.ENOTFOUND:
 		// Another tenant's page and a missing one look the same.
 		msg = v.T("error.notfound")
+	case err == errForbidden:
+		msg = v.T("error.forbidden")
+	default:
+		msg = v.errorText(err)
 	}
-	v.Title = strconv.Itoa(st) + " " + http.StatusText(st)
+	v.Title = strconv.Itoa(st) + " " + statusText(v.lang, st)
 	v.status = st
 	if rerr := s.render(w, r, v, "error", map[string]any{"Status": st, "Message": msg}); rerr != nil {
 		http.Error(w, msg, st)
 	}
+}
+
+// statusText is an HTTP status's name in the page's language.
+func statusText(lang string, st int) string {
+	if _, ok := messages["status."+strconv.Itoa(st)]; ok {
+		return translate(lang, "status."+strconv.Itoa(st))
+	}
+	return http.StatusText(st)
 }
 
 // render writes a page: the layout around the named template.

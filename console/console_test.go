@@ -9,11 +9,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
@@ -448,9 +450,10 @@ func TestUsagePagingMatchesTheAPI(t *testing.T) {
 	c := f.tenant(t)
 	var api struct {
 		Calls []struct {
-			Seq    int64
-			Start  string
-			Charge string
+			Seq            int64
+			Start          string
+			Caller, Callee string
+			Charge         string
 		}
 		Next string
 	}
@@ -460,30 +463,59 @@ func TestUsagePagingMatchesTheAPI(t *testing.T) {
 	if len(got) != 20 || len(api.Calls) != 20 {
 		t.Fatalf("%d rows, API %d", len(got), len(api.Calls))
 	}
+	// 序号 is the row's position in the listing, not the call's internal
+	// sequence; the rows are the API's.
+	same := func(r map[string]string, cl struct {
+		Seq            int64
+		Start          string
+		Caller, Callee string
+		Charge         string
+	}) bool {
+		return r["start"] == cl.Start && r["caller"] == cl.Caller && r["callee"] == cl.Callee && r["charge"] == cl.Charge
+	}
 	for i, cl := range api.Calls {
-		if got[i]["seq"] != itoa(cl.Seq) || got[i]["start"] != cl.Start || got[i]["charge"] != cl.Charge {
+		if got[i]["no"] != itoa(int64(i+1)) || !same(got[i], cl) {
 			t.Errorf("row %d: %v, API %+v", i, got[i], cl)
 		}
 	}
-	// Next, then back.
-	next := regexp.MustCompile(`id="page-next" rel="next" href="|href="([^"]+)" id="page-next"`).FindStringSubmatch(body)
+	if strings.Contains(body, ">"+itoa(api.Calls[0].Seq)+"<") && api.Calls[0].Seq > 20 {
+		t.Errorf("the call's sequence %d is shown", api.Calls[0].Seq)
+	}
+	// Next, then back: the positions continue, and come back.
+	next := regexp.MustCompile(`href="([^"]+)" id="page-next"`).FindStringSubmatch(body)
 	if next == nil {
 		t.Fatal("no next page")
 	}
 	_, body2 := c.get(html.UnescapeString(next[1]))
 	got2, _ := rows(t, body2, "usage-table")
 	json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+f.uid1+"/usage?cycle="+f.cycle.String()+"&limit=20&after="+api.Next)), &api)
-	if got2[0]["seq"] != itoa(api.Calls[0].Seq) {
-		t.Errorf("page 2 starts at %s, API %d", got2[0]["seq"], api.Calls[0].Seq)
+	if len(got2) != 20 || !same(got2[0], api.Calls[0]) || got2[0]["no"] != "21" || got2[19]["no"] != "40" {
+		t.Errorf("page 2: %v…%v, API %+v", got2[0], got2[len(got2)-1], api.Calls[0])
 	}
-	prev := regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body2)
+	next3 := regexp.MustCompile(`href="([^"]+)" id="page-next"`).FindStringSubmatch(body2)
+	_, body4 := c.get(html.UnescapeString(next3[1]))
+	if got4, _ := rows(t, body4, "usage-table"); len(got4) == 0 || got4[0]["no"] != "41" {
+		t.Errorf("page 3 starts at %v", got4)
+	}
+	prev := regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body4)
+	_, body5 := c.get(html.UnescapeString(prev[1]))
+	if got5, _ := rows(t, body5, "usage-table"); len(got5) != 20 || got5[0]["no"] != "21" || got5[0]["start"] != got2[0]["start"] {
+		t.Errorf("back to page 2: %v", got5)
+	}
+	prev = regexp.MustCompile(`href="([^"]+)" id="page-prev"`).FindStringSubmatch(body2)
 	if prev == nil {
 		t.Fatal("no previous page")
 	}
 	_, body3 := c.get(html.UnescapeString(prev[1]))
 	got3, _ := rows(t, body3, "usage-table")
-	if len(got3) != 20 || got3[0]["seq"] != got[0]["seq"] || got3[19]["seq"] != got[19]["seq"] {
-		t.Errorf("back to page 1: %s…%s", got3[0]["seq"], got3[len(got3)-1]["seq"])
+	if len(got3) != 20 || got3[0]["no"] != "1" || got3[19]["no"] != "20" || got3[0]["start"] != got[0]["start"] || got3[19]["charge"] != got[19]["charge"] {
+		t.Errorf("back to page 1: %v…%v", got3[0], got3[len(got3)-1])
+	}
+	// A page link made by hand, without its position, numbers nothing
+	// rather than wrongly; going back to the first page numbers from 1.
+	bare := regexp.MustCompile(`&amp;n=\d+|n=\d+&amp;`).ReplaceAllString(next[1], "")
+	if _, b := c.get(html.UnescapeString(bare)); strings.Contains(b, `data-k="no" data-v="21"`) || !strings.Contains(b, `data-k="no" data-v=""`) {
+		t.Errorf("a page without its position: %s", bare)
 	}
 	// Filters: outbound calls only, then a date range.
 	_, body = c.get("/console/a/" + f.uid1 + "/usage?cycle=" + f.cycle.String() + "&direction=outbound&item=FixedLineOutbound")
@@ -579,5 +611,196 @@ func TestMountedPagesAndRootRedirect(t *testing.T) {
 	}
 	if _, body := c.get("/?Action=QueryBill"); body != "bss" {
 		t.Errorf("GET /?Action=: %q", body)
+	}
+	// A browser's icon request is the console's, not the BSS endpoint's;
+	// other paths and methods still reach the endpoint.
+	resp, body := c.get("/favicon.ico")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("GET /favicon.ico: %d %s %.20q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if _, page := c.get("/console/a/" + f.uid1 + "/account"); !strings.Contains(page, `<link rel="icon" href="/console/static/favicon.svg?v=`) {
+		t.Error("pages do not link to the icon")
+	}
+	if resp, body := c.get("/console/static/favicon.svg"); resp.StatusCode != 200 || !strings.HasPrefix(body, "<svg") {
+		t.Errorf("the icon asset: %d", resp.StatusCode)
+	}
+	if resp, body := c.post("/favicon.ico", url.Values{}); resp.StatusCode != 200 || body != "bss" {
+		t.Errorf("POST /favicon.ico: %d %q", resp.StatusCode, body)
+	}
+}
+
+var (
+	h1RE      = regexp.MustCompile(`<h1>([^<]*)</h1>`)
+	errPageRE = regexp.MustCompile(`<p class="error" role="alert">([^<]*)</p>`)
+)
+
+// TestErrorPagesInLanguage: the errors the console's pages can meet — bad
+// filters, cycles outside the billing window, forms refused — are shown in
+// the page's language, the status's name too; on a Chinese page none is
+// left in English.
+func TestErrorPagesInLanguage(t *testing.T) {
+	f := newFixture(t, 100)
+	c, op := f.tenant(t), f.operator(t)
+	a := "/console/a/" + f.uid1 + "/"
+	loc, _ := time.LoadLocation(callbill.DefaultTimezone)
+	first := (callbill.CycleOf(time.Now(), loc) - 24).String()
+	for _, tc := range []struct {
+		who      *client
+		path     string
+		status   int
+		zh, en   string
+		prefixed bool // zh is the message's beginning (it names a date)
+	}{
+		{c, a + "overview?cycle=2026-13", 400, "账期「2026-13」的格式应为 YYYY-MM。", `billing cycle "2026-13" must be YYYY-MM`, false},
+		{c, a + "bill?cycle=2000-01", 400, "账期 2000-01 早于首个计费账期 " + first + "：该账期没有账单。", "cycle 2000-01 is before the first billable cycle", true},
+		{c, a + "overview?cycle=2999-01", 400, "账期 2999-01 晚于 ", "cycle 2999-01 is after", true},
+		{c, a + "bill?by=x", 400, "统计项须为计费项或实例。", "Group by must be billing item or instance.", false},
+		{c, a + "bill?period=x", 400, "统计周期须为账期或天。", "Period must be billing cycle or day.", false},
+		{c, a + "bill?product_detail=%3Cx%3E", 400, "没有产品明细「<x>」。", `There is no product detail "<x>".`, false},
+		{c, a + "usage?mode=range&from=x&to=y", 400, "日期的格式应为 YYYY-MM-DD。", "The dates must be YYYY-MM-DD.", false},
+		{c, a + "usage?mode=range&from=2026-10-05&to=2026-10-01", 400, "开始日期晚于结束日期。", "The start date is after the end date.", false},
+		{c, a + "usage?item=x", 400, "没有通话类型「x」。", `There is no call type "x".`, false},
+		{c, a + "usage?direction=sideways", 400, "呼叫方向须为呼入或呼出。", "direction must be inbound or outbound", false},
+		{c, a + "exports/99999/file", 404, "页面不存在。", "Page not found.", false},
+		{op, "/console/op/invoices?status=x", 400, "没有发票申请状态「x」（可选：审核中、已开具、已驳回、已撤回、全部）。", `Status must be pending, issued, rejected, withdrawn or all, not "x".`, false},
+		{op, "/console/op/contracts?status=x", 400, "没有合同状态「x」（可选：草稿、正式、已作废、已失效）。", `Status must be draft, formal, void or lapsed, not "x".`, false},
+	} {
+		for _, lang := range []string{"zh", "en"} {
+			tc.who.get("/console/lang?to=" + lang + "&back=/console/")
+			resp, body := tc.who.get(tc.path)
+			want, title := tc.zh, strconv.Itoa(tc.status)+" "+map[int]string{400: "请求有误", 404: "页面不存在"}[tc.status]
+			if lang == "en" {
+				want, title = tc.en, strconv.Itoa(tc.status)+" "+http.StatusText(tc.status)
+			}
+			h, m := h1RE.FindStringSubmatch(body), errPageRE.FindStringSubmatch(body)
+			if resp.StatusCode != tc.status || h == nil || h[1] != title || m == nil {
+				t.Errorf("%s %s: %d, heading %v", lang, tc.path, resp.StatusCode, h)
+				continue
+			}
+			got := html.UnescapeString(m[1])
+			if got != want && !((tc.prefixed || lang == "en") && strings.HasPrefix(got, want)) {
+				t.Errorf("%s %s: %q, want %q", lang, tc.path, got, want)
+			}
+		}
+		tc.who.get("/console/lang?to=zh&back=/console/")
+	}
+
+	// Forms: a close of a cycle that has not ended, a top-up of a bad
+	// amount, a form without its token.
+	closeForm := url.Values{"csrf": {op.token("/console/op/close")}, "cycle": {"2999-01"}, "confirm": {"yes"}}
+	if resp, body := op.post("/console/op/close", closeForm); resp.StatusCode != 422 || !strings.Contains(body, ">账期 2999-01 尚未结束（结束于 ") {
+		t.Errorf("closing a cycle that has not ended: %d %s", resp.StatusCode, errorRE.FindString(body))
+	}
+	_, page := op.get("/console/op/topup?account=" + f.uid1)
+	topup := formFields(t, page, "topup-form", map[string]string{"account": f.uid1, "amount": "1e5"})
+	if resp, body := op.post("/console/op/topup", topup); resp.StatusCode != 400 || !strings.Contains(html.UnescapeString(body), `>金额 "1e5" 不是有效的数字：`) {
+		t.Errorf("a top-up of 1e5: %d %s", resp.StatusCode, errorRE.FindString(body))
+	}
+	resp, body := c.post(a+"usage/export", url.Values{"csrf": {"forged"}})
+	if h := h1RE.FindStringSubmatch(body); resp.StatusCode != 403 || h == nil || h[1] != "403 禁止访问" || !strings.Contains(body, "表单不是从本控制台发出的，或已过期：请刷新页面后重试。") {
+		t.Errorf("a form without its token: %d %v", resp.StatusCode, h)
+	}
+}
+
+var cardRE = regexp.MustCompile(`<span class="card-label">([^<]*)</span><span class="card-value" id="(op-[a-z]+)">([^<]*)</span>`)
+
+// TestOperatorAccountCards: the account list's cards count accounts by
+// state, and apart from that the accounts that owe and what they owe
+// together — labelled so, and agreeing with the API and with each other.
+func TestOperatorAccountCards(t *testing.T) {
+	// With 3,000 calls the second demo tenant (a credit line, little
+	// cash) owes after the close, within its credit line: normal, yet
+	// owing.
+	f := newFixture(t, 3000)
+	_, body := f.operator(t).get("/console/op/accounts")
+	cards := map[string][2]string{}
+	for _, m := range cardRE.FindAllStringSubmatch(body, -1) {
+		cards[m[2]] = [2]string{html.UnescapeString(m[1]), m[3]}
+	}
+	states, owing, owed := map[string]int{}, 0, decimal.Zero
+	for _, uid := range []string{f.uid1, f.uid2} {
+		var a api.AccountJSON
+		json.Unmarshal([]byte(f.apiGet(t, "/api/v1/accounts/"+uid)), &a)
+		states[a.State]++
+		if o := decimal.RequireFromString(a.Outstanding); o.IsPositive() {
+			owing++
+			owed = owed.Add(o)
+		}
+	}
+	if owing == 0 || owing == states["overdue"]+states["stopped"] {
+		t.Fatalf("the fixture should have an account that owes within its credit line: %v, %d owing", states, owing)
+	}
+	for id, want := range map[string][2]string{
+		"op-count": {"账户数", "2"}, "op-normal": {"状态「正常」的账户", strconv.Itoa(states["normal"])},
+		"op-overdue": {"状态「欠费」的账户", strconv.Itoa(states["overdue"])}, "op-stopped": {"状态「停机」的账户", strconv.Itoa(states["stopped"])},
+		"op-owing": {"有欠费金额的账户", strconv.Itoa(owing)}, "op-outstanding": {"欠费金额合计", console.Money(owed)},
+	} {
+		if cards[id] != want {
+			t.Errorf("card %s: %q, want %q", id, cards[id], want)
+		}
+	}
+	if rs, _ := rows(t, body, "accounts-table"); len(rs) != 2 {
+		t.Errorf("rows %v", rs)
+	}
+}
+
+// TestOperatorKeysAll: AccessKey 管理 opens on 全部 and lists every
+// account's keys there, with a form that asks whose key to make; one
+// account's view lists its keys only.
+func TestOperatorKeysAll(t *testing.T) {
+	f := newFixture(t, 100)
+	op := f.operator(t)
+	_, body := op.get("/console/op/keys")
+	rs, _ := rows(t, body, "keys-table")
+	got := map[string]string{}
+	for _, r := range rs {
+		got[r["id"]] = r["account"]
+	}
+	if len(rs) != 2 || got[f.key1.ID] != f.uid1 || got[f.key2.ID] != f.uid2 {
+		t.Errorf("全部 lists %v", rs)
+	}
+	if strings.Contains(body, "请选择一个账户") || !strings.Contains(body, `<option value="" selected>全部</option>`) ||
+		!strings.Contains(body, `id="key-create-account"`) || !strings.Contains(body, "下表列出所有账户的 AccessKey。") {
+		t.Error("the page under 全部 does not offer the accounts to make a key for")
+	}
+	form := formFields(t, body, "key-create", map[string]string{"account": f.uid2})
+	resp, body := op.post("/console/op/keys", form)
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="new-key-secret"`) {
+		t.Fatalf("create from 全部: %d", resp.StatusCode)
+	}
+	if rs, _ := rows(t, body, "keys-table"); len(rs) != 2 || rs[0]["account"] != f.uid2 || rs[1]["account"] != f.uid2 {
+		t.Errorf("after creating, the account's keys: %v", rs)
+	}
+	_, body = op.get("/console/op/keys?account=" + f.uid1)
+	if rs, _ := rows(t, body, "keys-table"); len(rs) != 1 || rs[0]["id"] != f.key1.ID || !strings.Contains(body, "下表列出该账户的 AccessKey： "+f.uid1) {
+		t.Errorf("one account's keys: %v", rs)
+	}
+}
+
+// TestLedgerReferences: the ledger's 关联 names what an entry belongs to —
+// a bill as "2026-11 账单" linked to its overview, a purchase as its
+// order linked to the bill details of its cycle — keeping the raw
+// reference as the cell's value.
+func TestLedgerReferences(t *testing.T) {
+	f := newFixture(t, 200)
+	c := f.tenant(t)
+	a := "/console/a/" + f.uid1 + "/"
+	_, body := c.get(a + "account")
+	cy := f.cycle.String()
+	for _, want := range []string{
+		`<td data-k="ref" data-v="bill:` + cy + `"><a href="` + a + `overview?cycle=` + cy + `">` + cy + ` 账单</a></td>`,
+		`<td data-k="ref" data-v="purchase:P-1-1"><a href="` + a + `bill?cycle=` + cy + `">订单 P-1-1</a></td>`,
+		`<td data-k="ref" data-v="topup:T-1-1">T-1-1</td>`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the ledger lacks %s", want)
+		}
+	}
+	if strings.Contains(body, ">bill:") || strings.Contains(body, ">purchase:") {
+		t.Error("a raw reference is shown")
+	}
+	c.get("/console/lang?to=en&back=/console/")
+	if _, body = c.get(a + "account"); !strings.Contains(body, `">Bill `+cy+`</a>`) || !strings.Contains(body, `">Order P-1-1</a>`) {
+		t.Error("English references")
 	}
 }

@@ -182,18 +182,18 @@ func (s *Server) createContract(w http.ResponseWriter, r *http.Request, v *view)
 		switch kind {
 		case "purchase":
 			if req.Purchase = strings.TrimSpace(out.Form["purchase"]); req.Purchase == "" {
-				return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_purchase"))
+				return out, v.errf(callbill.EINVALID, "con.choose_purchase")
 			}
 		case "service":
 			from, err1 := callbill.ParseCycle(out.Form["from"])
 			to, err2 := callbill.ParseCycle(out.Form["to"])
 			if err1 != nil || err2 != nil {
-				return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_period"))
+				return out, v.errf(callbill.EINVALID, "con.choose_period")
 			}
 			req.From, req.To = from, to
 		default:
 			out.For = ""
-			return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("con.choose_period"))
+			return out, v.errf(callbill.EINVALID, "con.choose_period")
 		}
 		c, err := s.contractService().Create(r.Context(), req)
 		if err != nil {
@@ -225,9 +225,12 @@ type contractData struct {
 	Draft     bool
 	Formal    bool
 	Operator  bool // the operator may void a formal contract
-	Party     partyForm
-	Key       string
-	PDF       string
+	// NoProvider: the operator has not set the provider side (乙方) yet,
+	// so a draft cannot be confirmed.
+	NoProvider bool
+	Party      partyForm
+	Key        string
+	PDF        string
 }
 
 type fact struct{ Key, Label, Value string }
@@ -240,6 +243,16 @@ func partyFacts(v *view, p *callbill.ContractParty) []fact {
 	return []fact{{"name", v.T("party.name"), p.Name}, {"address", v.T("party.address"), p.Address},
 		{"contact", v.T("party.contact"), p.Contact}, {"phone", v.T("party.phone"), p.Phone}, {"email", v.T("party.email"), p.Email},
 		{"tax_id", v.T("ititle.tax_id"), p.TaxID}, {"bank", v.T("ititle.bank"), p.Bank}, {"bank_account", v.T("ititle.bank_account"), p.BankAccount}}
+}
+
+// providerFacts is the provider side (乙方): the operator's block, or,
+// while none is set, a neutral "to be configured" in its place (a draft;
+// or a contract of an earlier version that carries the old placeholder).
+func providerFacts(v *view, p *callbill.ContractParty) []fact {
+	if !p.Configured() {
+		return []fact{{"name", v.T("party.name"), v.T("con.provider_unset")}}
+	}
+	return partyFacts(v, p)
 }
 
 // contract shows one of the account's contracts: its facts, both parties,
@@ -263,8 +276,9 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request, v *view) error
 	}
 	d := contractData{C: c, Subject: subject(c), State: v.T("constate." + string(c.State)), Created: dateTime(c.CreatedAt, loc),
 		Confirmed: dateTime(c.Confirmed, loc), Ended: dateTime(c.Ended, loc), Customer: partyFacts(v, &c.Customer),
-		Provider: partyFacts(v, &c.Provider), Draft: c.State == callbill.ContractDraft, Formal: c.State == callbill.ContractFormal,
+		Provider: providerFacts(v, &c.Provider), Draft: c.State == callbill.ContractDraft, Formal: c.State == callbill.ContractFormal,
 		Operator: v.Sess.Operator, Key: newToken()}
+	d.NoProvider = d.Draft && !c.Provider.Configured()
 	if c.VoidedBy != "" {
 		d.VoidedBy = v.T("voidedby." + c.VoidedBy)
 	}
@@ -285,8 +299,8 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request, v *view) error
 		{Key: "original", Label: v.T("col.original"), Num: true}, {Key: "discount", Label: v.T("col.discount"), Num: true},
 		{Key: "payable", Label: v.T("col.payable"), Num: true}}}
 	for _, it := range c.Items {
-		d.Items.Rows = append(d.Items.Rows, []cell{txt(it.Cycle), txt(it.Description), code(it.Usage, groupString(it.Usage)), txt(it.UsageUnit),
-			txt(it.UnitPrice), txt(it.PriceUnit), moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable)})
+		d.Items.Rows = append(d.Items.Rows, []cell{txt(it.Cycle), txt(it.Description), code(it.Usage, groupString(it.Usage)), code(it.UsageUnit, v.Unit(it.UsageUnit)),
+			txt(it.UnitPrice), code(it.PriceUnit, v.Unit(it.PriceUnit)), moneyCell(it.Original), moneyCell(it.Discount), moneyCell(it.Payable)})
 	}
 	d.Items.Foot = []cell{txt(v.T("total")), txt(""), txt(""), txt(""), txt(""), txt(""),
 		moneyCell(callbill.FormatMoney(c.Original)), moneyCell(callbill.FormatMoney(c.Discount)), moneyCell(callbill.FormatMoney(c.Payable))}
@@ -361,7 +375,7 @@ func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request, v *view) er
 		return err
 	}
 	if c.State != callbill.ContractFormal {
-		return callbill.Errorf(callbill.ECONFLICT, "contract %s is %s: only a formal contract has a PDF", c.ID, c.State)
+		return v.errf(callbill.ECONFLICT, "err.contract_pdf", c.ID, v.T("constate."+string(c.State)))
 	}
 	loc, err := s.Store.Location(r.Context())
 	if err != nil {

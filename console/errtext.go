@@ -1,30 +1,55 @@
 package console
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 
 	"github.com/callbill/callbill"
 )
 
-// errorText is an error's message in the page's language. The rules of
-// titles, applications and contracts live in the root package and the
-// store, which word their errors in English (the API's and the CLI's
-// language); a Chinese page shows them translated by the patterns below,
-// keeping the values they name. A message no pattern knows is shown as it
-// is (TestErrorTexts checks that the rules' messages are known).
+// errorText is an error's message in the page's language. The rules live
+// in the root package, the domain services and the store, which word their
+// errors in English (the API's and the CLI's language); a Chinese page
+// shows them translated by the patterns below, keeping the values they
+// name. A message no pattern knows is shown after a Chinese word for its
+// kind (TestErrorTexts checks that the rules' messages are known, and
+// TestErrorPagesInLanguage those the console's pages can meet).
 func errorText(lang string, err error) string {
 	msg := callbill.ErrorMessage(err)
 	if callbill.ErrorCode(err) == callbill.EINTERNAL {
 		return translate(lang, "error.internal")
 	}
-	if lang == "en" {
+	if lang == "en" || errors.As(err, new(localized)) {
 		return msg
 	}
 	if zh, ok := errorZH(msg); ok {
 		return zh
 	}
+	// A message no pattern knows yet: say in Chinese what kind of error
+	// it is, then the message as it is (TestErrorPagesInLanguage checks
+	// that the console's own requests never come to this).
+	return translate(lang, "errcode."+callbill.ErrorCode(err)) + msg
+}
+
+// errorText is an error's message in the view's language, and for an
+// operator also what the operator does about it (the error's Hint), which
+// a tenant never sees.
+func (v *view) errorText(err error) string {
+	msg := errorText(v.lang, err)
+	var e *callbill.Error
+	if v.Sess != nil && v.Sess.Operator && errors.As(err, &e) && e.Hint != "" {
+		msg += " " + hintText(v.lang, e.Hint)
+	}
 	return msg
+}
+
+// hintText is an operator's hint in the page's language.
+func hintText(lang, hint string) string {
+	if hint == callbill.ProviderHint {
+		return translate(lang, "con.no_provider_howto")
+	}
+	return hint
 }
 
 // errorZH translates a domain message into Chinese.
@@ -147,6 +172,34 @@ func init() {
 		pat(`^the reason is longer than (\d+) characters`, func(m []string) string { return "原因不能超过 " + m[1] + " 个字符。" }),
 		pat(`^idempotency key .* was used for a different request`, lit("该表单已提交过其他内容，请刷新页面后重试。")),
 
+		// Cycles, bills, usage and money (the pages' filters, closing, top-ups).
+		pat(`^billing cycle "(.*)" must be YYYY-MM`, func(m []string) string { return "账期「" + m[1] + "」的格式应为 YYYY-MM。" }),
+		pat(`^(?:a bill's cycle|the cycle to close) must be a month`, lit("账期须为一个月份（YYYY-MM）。")),
+		pat(`^cycle (\S+) is after (\S+): no bill can exist that far ahead`, func(m []string) string {
+			return "账期 " + m[1] + " 晚于 " + m[2] + "：还不可能有这么远的账单。"
+		}),
+		pat(`^cycle (\S+) is before the first billable cycle (\S+) \(billing.first_cycle\): no bill exists there`, func(m []string) string {
+			return "账期 " + m[1] + " 早于首个计费账期 " + m[2] + "：该账期没有账单。"
+		}),
+		pat(`^cycle (\S+) is before the first billable cycle (\S+) \(billing.first_cycle\): there is nothing to close`, func(m []string) string {
+			return "账期 " + m[1] + " 早于首个计费账期 " + m[2] + "：没有可关闭的账期。"
+		}),
+		pat(`^cycle (\S+) has not ended yet \(it ends (.+)\)`, func(m []string) string {
+			return "账期 " + m[1] + " 尚未结束（结束于 " + m[2] + "），不能关闭；其未出账账单可实时预览。"
+		}),
+		pat(`^direction must be inbound or outbound`, lit("呼叫方向须为呼入或呼出。")),
+		pat(`^account (\S+) not found`, func(m []string) string { return "账户 " + m[1] + " 不存在。" }),
+		pat(`^("(?:[^"\\]|\\.)*") is not a plain decimal number such as (\S+) \(digits, a point and at most (\d+) decimals`, func(m []string) string {
+			return "金额 " + m[1] + " 不是有效的数字：只能有数字和小数点，最多 " + m[3] + " 位小数，不带正负号、货币符号或科学计数法，例如 " + m[2] + "。"
+		}),
+		pat(`^("(?:[^"\\]|\\.)*") has more than (\d+) decimals`, func(m []string) string {
+			return "金额 " + m[1] + " 超过 " + m[2] + " 位小数。"
+		}),
+		pat(`^("(?:[^"\\]|\\.)*") is (?:more than|beyond) the largest amount, (\S+)`, func(m []string) string {
+			return "金额 " + m[1] + " 超过允许的最大金额 " + m[2] + "。"
+		}),
+		pat(`^a top-up must be a positive amount`, lit("充值金额须大于 0，最多两位小数。")),
+
 		// Contracts.
 		pat(`^purchase (\S+) already has contract (\S+) \((\w+)\)`, func(m []string) string {
 			return "订单 " + m[1] + " 已有合同 " + m[2] + "（" + conState(m[3]) + "）：每笔订单只有一份有效合同。"
@@ -176,6 +229,10 @@ func init() {
 		pat(`^contract (\S+) is (\w+): only a draft can be (\w+)`, func(m []string) string {
 			return "合同 " + m[1] + " 当前为「" + conState(m[2]) + "」：只有草稿可以" + word(verbZH, m[3]) + "。"
 		}),
+		pat(`^contract (\S+) cannot be confirmed yet: the service provider's details \(乙方\) are not configured`, func(m []string) string {
+			return "合同 " + m[1] + " 暂不能确认：服务提供方（乙方）信息尚未由运营方配置，请联系运营方。"
+		}),
+		pat(`^the provider needs its own name`, lit("请填写服务提供方（乙方）自己的名称。")),
 		pat(`^voiding a formal contract needs a reason`, lit("作废正式合同须填写原因。")),
 		pat(`^the customer's (.+)$`, func(m []string) string {
 			if zh, ok := errorZH(m[1]); ok {

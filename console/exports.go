@@ -27,16 +27,16 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request, v *view) e
 		return err
 	}
 	u := parseUsageQuery(r.PostForm)
-	_, p, err := u.filter(v.UID, loc)
+	_, p, err := u.filter(v, v.UID, loc)
 	if err != nil {
 		return err
 	}
 	if p.Cycle == "" && p.From == "" {
-		return callbill.Errorf(callbill.EINVALID, "an export needs a cycle or dates")
+		return v.errf(callbill.EINVALID, "err.export_range")
 	}
 	key := r.PostFormValue("key")
 	if !formKey.MatchString(key) {
-		return callbill.Errorf(callbill.EINVALID, "the export form has no key; reload the page")
+		return v.errf(callbill.EINVALID, "err.form_key")
 	}
 	job, _, err := (jobs.Service{Store: s.Store}).RequestExport(ctx, jobs.ExportInput{Key: "console-" + key, Params: p})
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, v *view) err
 		return callbill.Errorf(callbill.ENOTFOUND, "export %d not found", id)
 	}
 	if j.Status != callbill.JobDone {
-		return callbill.Errorf(callbill.ECONFLICT, "export %d is %s, not done", j.ID, j.Status)
+		return v.errf(callbill.ECONFLICT, "err.export_not_done", j.ID, v.T("job."+string(j.Status)))
 	}
 	root, err := os.OpenRoot(s.ExportDir)
 	if err != nil {

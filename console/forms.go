@@ -171,7 +171,7 @@ type outcome struct {
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, v *view, work func() (outcome, error)) error {
 	key := r.PostFormValue("key")
 	if !formKey.MatchString(key) {
-		return callbill.Errorf(callbill.EINVALID, "the form has no key; reload the page and send it again")
+		return v.errf(callbill.EINVALID, "err.form_key")
 	}
 	id := hashID(v.Sess.IDHash + "\x00" + r.URL.Path + "\x00" + key)
 	for {
@@ -219,7 +219,7 @@ func (s *Server) runForm(v *view, id string, res *formResult, work func() (outco
 		return out, flash{}, err
 	}
 	done = true
-	fl = flash{Err: errorText(v.lang, err), Form: out.Form, For: out.For}
+	fl = flash{Err: v.errorText(err), Form: out.Form, For: out.For}
 	if out.For != "" {
 		out.To += "#" + out.For + "-form"
 	}

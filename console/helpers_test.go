@@ -58,7 +58,20 @@ const (
 // invoices is the invoice workflow over the fixture's store.
 func (f *fixture) invoices() *invoice.Service { return &invoice.Service{Store: f.store} }
 
+// newFixture is a fixture whose operator has set the provider side of
+// contracts (乙方), as the demo does.
 func newFixture(t testing.TB, calls int) *fixture {
+	t.Helper()
+	f := newBareFixture(t, calls)
+	if err := f.store.SetContractProvider(context.Background(), demo.Provider()); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// newBareFixture is a fixture without the provider side of contracts: a
+// contract cannot be confirmed in it.
+func newBareFixture(t testing.TB, calls int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -197,11 +197,11 @@ var yuanRE = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,2})?$`)
 func parseYuan(v *view, s string) (int64, error) {
 	s = strings.NewReplacer(" ", "", ",", "", "，", "", "¥", "", "￥", "").Replace(strings.TrimSpace(s))
 	if !yuanRE.MatchString(s) {
-		return 0, callbill.Errorf(callbill.EINVALID, "%s", v.T("inv.amount_format"))
+		return 0, v.errf(callbill.EINVALID, "inv.amount_format")
 	}
 	fen, err := callbill.ParseFen(s)
 	if err != nil {
-		return 0, callbill.Errorf(callbill.EINVALID, "%s", v.T("inv.amount_positive"))
+		return 0, v.errf(callbill.EINVALID, "inv.amount_positive")
 	}
 	return fen, nil
 }
@@ -221,7 +221,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request, v *view) e
 		}
 		id := out.Form["title"]
 		if !slices.ContainsFunc(titles, func(t callbill.InvoiceTitle) bool { return t.ID == id }) {
-			return out, callbill.Errorf(callbill.EINVALID, "%s", v.T("inv.choose_title"))
+			return out, v.errf(callbill.EINVALID, "inv.choose_title")
 		}
 		fen, err := parseYuan(v, out.Form["amount"])
 		if err != nil {

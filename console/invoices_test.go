@@ -15,6 +15,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
+	"github.com/callbill/callbill/demo"
 	"github.com/callbill/callbill/invoice"
 	"github.com/callbill/callbill/ledger"
 	"github.com/shopspring/decimal"
@@ -439,5 +440,74 @@ func TestContractForms(t *testing.T) {
 	c.get("/console/lang?to=en&back=/console/")
 	if _, _, errText, _ = c.send(page, "new-service", page, map[string]string{"from": f.open.String(), "to": f.open.String()}); !strings.HasPrefix(errText, "cycle "+f.open.String()+" is not closed yet") {
 		t.Errorf("English: %q", errText)
+	}
+}
+
+// TestContractNeedsProvider: while the operator has not set the provider
+// side (乙方), a tenant's draft shows it as "to be configured" — never the
+// operator's command —, its confirm button is disabled with the reason, and
+// a confirmation sent anyway is refused in the page's language; the
+// operator's view also says how to set it. Once it is set, the draft shows
+// it and is confirmed.
+func TestContractNeedsProvider(t *testing.T) {
+	f := newBareFixture(t, 200)
+	c := f.tenant(t)
+	page := "/console/a/" + f.uid1 + "/contracts"
+	_, body := c.get(page)
+	purchases := regexp.MustCompile(`<option value="(P-[^"]+)"`).FindAllStringSubmatch(body, -1)
+	if len(purchases) == 0 {
+		t.Fatal("no purchase offered")
+	}
+	to, _, errText, body := c.send(page, "new-purchase", page, map[string]string{"purchase": purchases[0][1]})
+	id := strings.TrimPrefix(to, page+"/")
+	if errText != "" || !strings.Contains(body, `id="con-state" data-v="draft"`) {
+		t.Fatalf("draft: %s %q", to, errText)
+	}
+	providerName := regexp.MustCompile(`(?s)<h2>乙方（服务提供方）</h2>\s*<dl class="facts"><dt>名称</dt><dd data-k="name">([^<]*)</dd>`)
+	if m := providerName.FindStringSubmatch(body); m == nil || m[1] != "（待运营方配置）" {
+		t.Errorf("the draft's provider: %v", m)
+	}
+	if strings.Contains(body, "callbill contract provider") || strings.Contains(body, "未配置）") {
+		t.Error("the tenant's page names the operator's command or the old placeholder")
+	}
+	if !strings.Contains(body, `id="con-confirm" disabled`) || !strings.Contains(body, "服务提供方（乙方）信息尚未由运营方配置，合同暂不能确认：请联系运营方。") {
+		t.Error("the confirm button is not disabled with its reason")
+	}
+	_, _, errText, _ = c.send(to, "confirm", to+"/confirm", nil)
+	if errText != "合同 "+id+" 暂不能确认：服务提供方（乙方）信息尚未由运营方配置，请联系运营方。" {
+		t.Errorf("confirm without a provider: %q", errText)
+	}
+	if ct, _ := (&contract.Service{Store: f.store}).Get(context.Background(), f.uid1, id); ct.State != callbill.ContractDraft {
+		t.Errorf("after the refusal: %s", ct.State)
+	}
+	c.get("/console/lang?to=en&back=/console/")
+	_, _, errText, body = c.send(to, "confirm", to+"/confirm", nil)
+	if errText != "contract "+id+" cannot be confirmed yet: the service provider's details (乙方) are not configured; contact your operator" ||
+		!strings.Contains(body, "(to be configured by the operator)") || strings.Contains(body, "callbill contract provider") {
+		t.Errorf("English: %q", errText)
+	}
+
+	// The operator, looking at the tenant's draft, is told how to set it.
+	op := f.operator(t)
+	_, body = op.get(to)
+	if !strings.Contains(body, `id="no-provider-howto">运营方设置方法（一次即可）：callbill contract provider --name`) {
+		t.Error("the operator's view does not say how to set the provider")
+	}
+	if _, _, errText, _ = op.send(to, "confirm", to+"/confirm", nil); !strings.HasSuffix(errText, "请联系运营方。 运营方设置方法（一次即可）：callbill contract provider --name … --address … --tax-id … --bank … --bank-account … --phone …") {
+		t.Errorf("the operator's refusal: %q", errText)
+	}
+
+	if err := f.store.SetContractProvider(context.Background(), demo.Provider()); err != nil {
+		t.Fatal(err)
+	}
+	_, body = c.get(to)
+	if m := regexp.MustCompile(`(?s)<h2>Provider \(乙方\)</h2>\s*<dl class="facts"><dt>Name</dt><dd data-k="name">([^<]*)</dd>`).FindStringSubmatch(body); m == nil || m[1] != demo.Provider().Name {
+		t.Errorf("the draft's provider once set: %v", m)
+	}
+	if strings.Contains(body, `id="con-confirm" disabled`) {
+		t.Error("the confirm button is still disabled")
+	}
+	if _, _, _, body = c.send(to, "confirm", to+"/confirm", nil); !strings.Contains(body, `id="con-state" data-v="formal"`) {
+		t.Error("not confirmed once the provider is set")
 	}
 }

@@ -16,10 +16,14 @@ import (
 type opAccountsData struct {
 	Table                           table
 	Accounts, Normal, Overdue, Stop int
-	Outstanding                     string
+	Owing                           int    // accounts with arrears (outstanding > 0), whatever their state
+	Outstanding                     string // their arrears, summed
 }
 
-// opAccounts lists every account with its state and arrears.
+// opAccounts lists every account with its state and arrears. The cards
+// count accounts by state (an account whose credit line covers its
+// arrears is still normal) and, apart from that, the accounts that owe and
+// what they owe together: the two arrears cards agree.
 func (s *Server) opAccounts(w http.ResponseWriter, r *http.Request, v *view) error {
 	v.Nav = "op.accounts"
 	sts, err := s.Store.AccountStandings(r.Context())
@@ -44,6 +48,9 @@ func (s *Server) opAccounts(w http.ResponseWriter, r *http.Request, v *view) err
 		}
 		sd := st.Standing
 		owed = owed.Add(sd.Outstanding)
+		if sd.Outstanding.IsPositive() {
+			d.Owing++
+		}
 		d.Table.Rows = append(d.Table.Rows, []cell{link(st.UID, "/console/a/"+url.PathEscape(st.UID)+"/overview"), txt(st.Name),
 			code(string(st.State), v.T("state."+string(st.State))), code(callbill.FormatMoney(sd.Cash), Money(sd.Cash)),
 			code(callbill.FormatMoney(sd.CreditLine), Money(sd.CreditLine)), code(callbill.FormatMoney(sd.Outstanding), Money(sd.Outstanding)),
@@ -77,7 +84,7 @@ func (s *Server) opClose(w http.ResponseWriter, r *http.Request, v *view) error 
 	d := opCloseData{Cycle: strings.TrimSpace(r.PostFormValue("cycle"))}
 	c, err := callbill.ParseCycle(d.Cycle)
 	if err != nil {
-		v.Error = callbill.ErrorMessage(err)
+		v.Error = v.errorText(err)
 		v.status = http.StatusBadRequest
 		return s.showClose(w, r, v, d)
 	}
@@ -91,7 +98,7 @@ func (s *Server) opClose(w http.ResponseWriter, r *http.Request, v *view) error 
 		if code := callbill.ErrorCode(err); code == callbill.EINTERNAL {
 			return err
 		}
-		v.Error = callbill.ErrorMessage(err)
+		v.Error = v.errorText(err)
 		v.status = httperr.Status(callbill.ErrorCode(err))
 		return s.showClose(w, r, v, d)
 	}
@@ -136,14 +143,14 @@ func (s *Server) showTopUp(w http.ResponseWriter, r *http.Request, v *view, uid,
 func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error {
 	uid, raw, key := r.PostFormValue("account"), strings.TrimSpace(r.PostFormValue("amount")), r.PostFormValue("key")
 	if !formKey.MatchString(key) {
-		return callbill.Errorf(callbill.EINVALID, "the top-up form has no key; reload the page")
+		return v.errf(callbill.EINVALID, "err.form_key")
 	}
 	amount, err := callbill.ParseAmount(raw)
 	if err == nil && !amount.IsPositive() {
-		err = callbill.Errorf(callbill.EINVALID, "the amount must be more than 0")
+		err = v.errf(callbill.EINVALID, "err.amount_positive")
 	}
 	if err != nil {
-		v.Error, v.status = callbill.ErrorMessage(err), http.StatusBadRequest
+		v.Error, v.status = v.errorText(err), http.StatusBadRequest
 		return s.showTopUp(w, r, v, uid, raw)
 	}
 	res, err := (&ledger.Service{Store: s.Store}).TopUp(r.Context(), ledger.TopUpInput{Account: uid, Amount: amount, Key: "console-topup:" + key})
@@ -151,7 +158,7 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 		if callbill.ErrorCode(err) == callbill.EINTERNAL {
 			return err
 		}
-		v.Error, v.status = callbill.ErrorMessage(err), httperr.Status(callbill.ErrorCode(err))
+		v.Error, v.status = v.errorText(err), httperr.Status(callbill.ErrorCode(err))
 		return s.showTopUp(w, r, v, uid, raw)
 	}
 	if res.Replayed {
@@ -164,13 +171,15 @@ func (s *Server) opTopUp(w http.ResponseWriter, r *http.Request, v *view) error 
 }
 
 type opKeysData struct {
-	Accounts []option
+	Accounts []option // the filter: all, or one account
+	Owners   []option // whom a key is made for, when the filter shows all
 	Account  string
 	Table    table
 	New      *callbill.AccessKey
 }
 
-// opKeys lists an account's AccessKeys (or every account's).
+// opKeys lists an account's AccessKeys, or every account's under 全部
+// (the default), where the form to make one asks for its account.
 func (s *Server) opKeys(w http.ResponseWriter, r *http.Request, v *view) error {
 	if id := r.URL.Query().Get("revoked"); id != "" {
 		v.Flash = v.T("op.keys.revoked") + " " + id
@@ -201,6 +210,7 @@ func (s *Server) showKeys(w http.ResponseWriter, r *http.Request, v *view, uid s
 	d := opKeysData{Account: uid, New: created, Accounts: []option{{"", v.T("all"), uid == ""}}}
 	for _, st := range sts {
 		d.Accounts = append(d.Accounts, option{st.UID, st.UID + " " + st.Name, st.UID == uid})
+		d.Owners = append(d.Owners, option{st.UID, st.UID + " " + st.Name, false})
 	}
 	d.Table = table{ID: "keys-table", Empty: v.T("empty.keys"), Cols: []col{
 		{Key: "id", Label: "AccessKey ID"}, {Key: "account", Label: v.T("col.uid")}, {Key: "created_at", Label: v.T("col.created")},

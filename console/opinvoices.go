@@ -67,7 +67,7 @@ func (s *Server) opInvoices(w http.ResponseWriter, r *http.Request, v *view) err
 	if status == "all" {
 		state = ""
 	} else if !callbill.ValidInvoiceState(state) {
-		return callbill.Errorf(callbill.EINVALID, "status must be pending, issued, rejected, withdrawn or all, not %q", status)
+		return v.errf(callbill.EINVALID, "err.inv_status", short(status))
 	}
 	apps, err := s.invoiceService().List(ctx, invoice.ListInput{Account: uid, AllAccounts: uid == "", State: state})
 	if err != nil {
@@ -91,7 +91,7 @@ func (s *Server) opInvoices(w http.ResponseWriter, r *http.Request, v *view) err
 	queue := state == callbill.InvoicePending
 	pending := slices.ContainsFunc(apps, func(a callbill.InvoiceApplication) bool { return a.State == callbill.InvoicePending })
 	d.Table = table{ID: "queue-table", CSRF: v.CSRF(), Key: newToken(), Empty: v.T("empty.queue"), Cols: []col{
-		{Key: "id", Label: v.T("col.job")}, {Key: "created_at", Label: v.T("col.created")}, {Key: "account", Label: v.T("col.uid"), Wrap: true},
+		{Key: "id", Label: v.T("col.job")}, {Key: "created_at", Label: v.T("col.created")}, {Key: "account", Label: v.T("col.uid")},
 		{Key: "title", Label: v.T("inv.title"), Wide: true}, {Key: "type", Label: v.T("col.package_type")},
 		{Key: "amount", Label: v.T("col.amount"), Num: true}}}
 	if !queue {
@@ -105,7 +105,7 @@ func (s *Server) opInvoices(w http.ResponseWriter, r *http.Request, v *view) err
 	for _, a := range apps {
 		sum += a.AmountFen
 		row := []cell{txt(a.ID), code(a.CreatedAt.In(loc).Format(time.RFC3339), dateTime(a.CreatedAt, loc)),
-			cell{Text: a.Account + " " + names[a.Account], V: a.Account, Href: "/console/a/" + url.PathEscape(a.Account) + "/invoices"},
+			cell{Text: a.Account, Sub: names[a.Account], V: a.Account, Href: "/console/a/" + url.PathEscape(a.Account) + "/invoices"},
 			code(a.Title.Name, titleText(v, &a.Title)), code(string(a.Type), v.T("invtype."+string(a.Type))),
 			code(callbill.FormatFen(a.AmountFen), MoneyString(callbill.FormatFen(a.AmountFen)))}
 		if !queue {
@@ -175,7 +175,7 @@ func (s *Server) opContracts(w http.ResponseWriter, r *http.Request, v *view) er
 	q := r.URL.Query()
 	status, uid := q.Get("status"), q.Get("account")
 	if status != "" && !callbill.ValidContractState(callbill.ContractState(status)) {
-		return callbill.Errorf(callbill.EINVALID, "status must be draft, formal, void or lapsed, not %q", status)
+		return v.errf(callbill.EINVALID, "err.con_status", short(status))
 	}
 	cs, err := s.contractService().List(ctx, contract.ListInput{Account: uid, AllAccounts: uid == "", State: callbill.ContractState(status)})
 	if err != nil {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -159,13 +160,13 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	}
 	by, period, product, pd, inst := q.Get("by"), q.Get("period"), q.Get("product"), q.Get("product_detail"), q.Get("instance")
 	if by != "" && by != "item" && by != "instance" {
-		return callbill.Errorf(callbill.EINVALID, "统计项 (by) must be item or instance")
+		return v.errf(callbill.EINVALID, "err.by")
 	}
 	if period != "" && period != "cycle" && period != "day" {
-		return callbill.Errorf(callbill.EINVALID, "统计周期 (period) must be cycle or day")
+		return v.errf(callbill.EINVALID, "err.period")
 	}
 	if pd != "" && callbill.ProductDetailOrder(callbill.ProductDetail(pd)) == len(callbill.ProductDetails) {
-		return callbill.Errorf(callbill.EINVALID, "unknown product detail %q", pd)
+		return v.errf(callbill.EINVALID, "err.product_detail", short(pd))
 	}
 	view := callbill.View{ByInstance: by == "instance", Daily: period == "day"}
 	b, err := s.bills().Bill(ctx, closing.BillInput{Account: v.UID, Cycle: pick.Cycle, Daily: view.Daily})
@@ -179,6 +180,11 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 		b = b.Filter(callbill.ProductDetail(pd), inst)
 	}
 	j := b.JSON(view)
+	for i, a := range j.Adjustments {
+		if a.Corrects != "" {
+			j.Adjustments[i].Corrects = v.T("corrects") + " " + refCell(v, a.Corrects, pick.Cycle).Text
+		}
+	}
 	d := billData{Pick: pick, Status: j.Status, Totals: j.Totals, Adjust: j.Adjustments, RoundDown: j.Totals.RoundDown,
 		By:      options(by, "item", v.T("by.item"), "instance", v.T("by.instance")),
 		Period:  options(period, "cycle", v.T("period.cycle"), "day", v.T("period.day")),
@@ -190,17 +196,17 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	for _, in := range v.Account.Instances {
 		d.Instance = append(d.Instance, option{in.ID, in.ID, in.ID == inst})
 	}
-	t := table{ID: "bill-table", Empty: v.T("empty.bill")}
+	t := table{ID: "bill-table", Empty: v.T("empty.bill"), Cards: true}
 	if view.Daily {
 		t.Cols = append(t.Cols, col{Key: "date", Label: v.T("col.date")})
 	}
 	t.Cols = append(t.Cols, col{Key: "product_detail", Label: v.T("col.product_detail"), Wrap: true},
-		col{Key: "subscription_type", Label: v.T("col.subscription_type")}, col{Key: "instance", Label: v.T("col.instance")})
+		col{Key: "subscription_type", Label: v.T("col.subscription_type"), Break: true}, col{Key: "instance", Label: v.T("col.instance")})
 	if !view.ByInstance {
 		t.Cols = append(t.Cols, col{Key: "item", Label: v.T("col.item"), Wrap: true}, col{Key: "number", Label: v.T("col.number")},
 			col{Key: "purchase_id", Label: v.T("col.purchase_id")}, col{Key: "band", Label: v.T("col.band"), Num: true},
-			col{Key: "unit_price", Label: v.T("col.unit_price"), Num: true}, col{Key: "price_unit", Label: v.T("col.price_unit")},
-			col{Key: "usage", Label: v.T("col.usage"), Num: true}, col{Key: "usage_unit", Label: v.T("col.usage_unit")},
+			col{Key: "unit_price", Label: v.T("col.unit_price"), Num: true}, col{Key: "price_unit", Label: v.T("col.price_unit"), Break: true},
+			col{Key: "usage", Label: v.T("col.usage"), Num: true}, col{Key: "usage_unit", Label: v.T("col.usage_unit"), Break: true},
 			col{Key: "deducted_by_package", Label: v.T("col.deducted_by_package"), Num: true})
 	}
 	t.Cols = append(t.Cols, col{Key: "original", Label: v.T("col.original"), Num: true}, col{Key: "discount", Label: v.T("col.discount"), Num: true},
@@ -208,7 +214,9 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	for _, l := range j.Lines {
 		var row []cell
 		if view.Daily {
-			row = append(row, txt(l.Date))
+			// The year is the page's cycle's: a day is shown as MM-DD,
+			// which keeps the 17 columns within 1280 px.
+			row = append(row, code(l.Date, strings.TrimPrefix(l.Date, pick.Cycle.String()[:5])))
 		}
 		row = append(row, code(l.ProductDetail, v.PDName(callbill.ProductDetail(l.ProductDetail))),
 			code(l.SubscriptionType, v.T("subtype."+l.SubscriptionType)), txt(l.Instance))
@@ -218,7 +226,7 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 				band = strconv.Itoa(l.Band)
 			}
 			row = append(row, code(l.Item, v.ItemName(callbill.Item(l.Item))), txt(l.Number), txt(l.PurchaseID), txt(band),
-				txt(l.UnitPrice), txt(l.PriceUnit), code(l.Usage, groupString(l.Usage)), txt(l.UsageUnit),
+				txt(l.UnitPrice), code(l.PriceUnit, v.Unit(l.PriceUnit)), code(l.Usage, groupString(l.Usage)), code(l.UsageUnit, v.Unit(l.UsageUnit)),
 				code(l.DeductedByPackage, groupString(l.DeductedByPackage)))
 		}
 		row = append(row, moneyCell(l.Original), moneyCell(l.Discount), moneyCell(l.Payable), owedCell(v, j.Status, l.SubscriptionType, l.Outstanding))
@@ -241,6 +249,29 @@ func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) er
 	t.Foot = foot
 	d.Table = t
 	return s.render(w, r, v, "bill", d)
+}
+
+// refCell shows what a ledger entry belongs to (its Ref, kept raw in the
+// cell's value): a bill as "2026-11 账单", linked to its overview; a
+// purchase as "订单 P-1", linked to the bill details of its cycle (its
+// line is there); a top-up's or an adjustment's key as it is.
+func refCell(v *view, ref string, cycle callbill.Cycle) cell {
+	kind, id, _ := strings.Cut(ref, ":")
+	switch kind {
+	case "bill":
+		if c, err := callbill.ParseCycle(id); err == nil {
+			return cell{Text: fmt.Sprintf(v.T("ref.bill"), c), V: ref, Href: v.A("overview?cycle=" + c.String())}
+		}
+	case "purchase":
+		if id != "" && cycle != 0 {
+			return cell{Text: fmt.Sprintf(v.T("ref.purchase"), id), V: ref, Href: v.A("bill?cycle=" + cycle.String())}
+		}
+	case "topup", "adjust":
+		if id != "" {
+			return code(ref, id)
+		}
+	}
+	return txt(ref)
 }
 
 // groupString groups a decimal string's whole part by thousands.
@@ -351,11 +382,11 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, v *view) error 
 	for _, e := range entries {
 		reason := e.Reason
 		if e.Corrects != "" {
-			reason = strings.TrimSpace(reason + " (" + v.T("corrects") + " " + e.Corrects + ")")
+			reason = strings.TrimSpace(reason + " (" + v.T("corrects") + " " + refCell(v, e.Corrects, e.Cycle).Text + ")")
 		}
 		d.Ledger.Rows = append(d.Ledger.Rows, []cell{code(strconv.FormatInt(e.Seq, 10), strconv.FormatInt(e.Seq, 10)),
 			code(e.At.In(loc).Format(time.RFC3339), dateTime(e.At, loc)), code(string(e.Kind), v.T("ledger."+string(e.Kind))),
-			code(callbill.FormatMoney(e.Amount), Money(e.Amount)), code(callbill.FormatMoney(e.Balance), Money(e.Balance)), txt(e.Ref), txt(reason)})
+			code(callbill.FormatMoney(e.Amount), Money(e.Amount)), code(callbill.FormatMoney(e.Balance), Money(e.Balance)), refCell(v, e.Ref, e.Cycle), txt(reason)})
 	}
 	d.Events = table{ID: "events-table", Empty: v.T("empty.events"), Cols: []col{
 		{Key: "at", Label: v.T("col.time")}, {Key: "kind", Label: v.T("col.kind")}, {Key: "state", Label: v.T("acct.state")},

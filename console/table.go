@@ -18,6 +18,10 @@ type table struct {
 	Rows  [][]cell
 	Foot  []cell // the totals row; nil when none
 	Empty string // shown when there are no rows
+	// Cards lays the rows out as cards on a phone (each cell under its
+	// column's name, the payable first, the totals row on top) instead of
+	// a table that scrolls sideways.
+	Cards bool
 }
 
 type col struct {
@@ -26,6 +30,7 @@ type col struct {
 	Num   bool // sorts and aligns as a number
 	Wrap  bool // long text that may wrap
 	Wide  bool // long text that may wrap, given more room
+	Break bool // short text that may wrap after a slash or hyphen (a unit: "yuan/seat/month"; "Pay-as-you-go")
 	Stick int  // kept in view at the right edge while the table scrolls: 1 = last column, 2 = the one before
 }
 
@@ -41,6 +46,9 @@ func (c col) Class() string {
 	if c.Wide {
 		cl = append(cl, "wide")
 	}
+	if c.Break {
+		cl = append(cl, "brk")
+	}
 	if c.Stick > 0 {
 		cl = append(cl, "stick-r"+strconv.Itoa(c.Stick))
 	}
@@ -51,6 +59,7 @@ type cell struct {
 	Text  string
 	V     string // raw value
 	Title string // a tooltip, when set
+	Sub   string // a second line under the text (an account's name under its UID)
 	Href  string // a link, when set
 	Post  bool   // Href is a form action (a button posting the session's token)
 	Forms []rowForm
@@ -92,9 +101,19 @@ func (t table) HTML() template.HTML {
 			classes[i] = ` class="` + cl + `"`
 		}
 	}
+	labels := make([]string, len(t.Cols))
+	if t.Cards {
+		for i, c := range t.Cols {
+			labels[i] = ` data-l="` + esc(c.Label) + `"`
+		}
+	}
 	id := esc(t.ID)
 	b.WriteString(`<div class="table-wrap" tabindex="0" role="region" aria-label="` + id + `">` + "\n")
-	b.WriteString(`<table id="` + id + `" class="data sortable">` + "\n<thead><tr>")
+	cardsClass := ""
+	if t.Cards {
+		cardsClass = " stack-cards"
+	}
+	b.WriteString(`<table id="` + id + `" class="data sortable` + cardsClass + `">` + "\n<thead><tr>")
 	for i, c := range t.Cols {
 		b.WriteString(`<th scope="col" data-k="` + esc(c.Key) + `"` + classes[i])
 		if c.Num {
@@ -107,12 +126,16 @@ func (t table) HTML() template.HTML {
 		if i >= len(t.Cols) {
 			return
 		}
-		b.WriteString(`<td data-k="` + esc(t.Cols[i].Key) + `" data-v="` + esc(c.V) + `"` + classes[i])
+		b.WriteString(`<td data-k="` + esc(t.Cols[i].Key) + `" data-v="` + esc(c.V) + `"` + classes[i] + labels[i])
 		if c.Title != "" {
 			b.WriteString(` title="` + esc(c.Title) + `"`)
 		}
 		b.WriteString(`>`)
 		switch {
+		case t.Cols[i].Break && c.Href == "" && len(c.Forms) == 0 && !c.Post:
+			// A break opportunity after each slash or hyphen: a unit
+			// wraps there rather than widening its column.
+			b.WriteString(strings.NewReplacer("/", "/<wbr>", "-", "-<wbr>").Replace(esc(c.Text)))
 		case c.Href != "" && !strings.HasPrefix(c.Href, "/console/"):
 			b.WriteString(esc(c.Text))
 		case len(c.Forms) > 0:
@@ -132,6 +155,9 @@ func (t table) HTML() template.HTML {
 			b.WriteString(`<a href="` + esc(c.Href) + `">` + esc(c.Text) + `</a>`)
 		default:
 			b.WriteString(esc(c.Text))
+		}
+		if c.Sub != "" {
+			b.WriteString(` <span class="sub">` + esc(c.Sub) + `</span>`)
 		}
 		b.WriteString(`</td>`)
 	}

@@ -39,23 +39,23 @@ func parseUsageQuery(q url.Values) usageQuery {
 
 // filter checks the query and gives the usage filter and the export's
 // parameters.
-func (u *usageQuery) filter(uid string, loc *time.Location) (callbill.UsageFilter, callbill.ExportParams, error) {
+func (u *usageQuery) filter(v *view, uid string, loc *time.Location) (callbill.UsageFilter, callbill.ExportParams, error) {
 	p := callbill.ExportParams{Account: uid, Instance: u.Instance, Item: u.Item, Number: u.Number, Direction: u.Direction}
 	if u.Mode == "range" {
 		from, err1 := time.ParseInLocation("2006-01-02", u.From, loc)
 		to, err2 := time.ParseInLocation("2006-01-02", u.To, loc)
 		if err1 != nil || err2 != nil {
-			return callbill.UsageFilter{}, p, callbill.Errorf(callbill.EINVALID, "the dates must be YYYY-MM-DD")
+			return callbill.UsageFilter{}, p, v.errf(callbill.EINVALID, "err.dates")
 		}
 		if to.Before(from) {
-			return callbill.UsageFilter{}, p, callbill.Errorf(callbill.EINVALID, "the start date is after the end date")
+			return callbill.UsageFilter{}, p, v.errf(callbill.EINVALID, "err.date_order")
 		}
 		p.From, p.To = from.Format(time.RFC3339), to.AddDate(0, 0, 1).Format(time.RFC3339)
 	} else {
 		p.Cycle = u.Cycle
 	}
 	if p.Item != "" && p.Item != "none" && !slices.Contains([]callbill.Item{callbill.ItemFixedLineInbound, callbill.ItemFixedLineOutbound, callbill.ItemInbound400}, callbill.Item(p.Item)) {
-		return callbill.UsageFilter{}, p, callbill.Errorf(callbill.EINVALID, "unknown call type %q", p.Item)
+		return callbill.UsageFilter{}, p, v.errf(callbill.EINVALID, "err.calltype", short(p.Item))
 	}
 	f, err := p.Filter()
 	f.Limit = u.Size
@@ -79,6 +79,28 @@ func (u *usageQuery) values() url.Values {
 	}
 	q.Set("size", strconv.Itoa(u.Size))
 	return q
+}
+
+// maxPosition bounds the position a page's link says it starts at.
+const maxPosition = 1_000_000_000_000
+
+// firstPosition is the position in the listing (1, 2, 3 …, continuing
+// across pages) of a page's first row, 0 when it is not known (a page
+// link made by hand, without n). A page without a keyset starts at 1; a
+// page after= starts at n; a page before= ends right before n; and a page
+// before= with nothing before it is the first page whatever n says.
+func firstPosition(nParam string, after, before int64, rows int, firstPage bool) int64 {
+	if after <= 0 && before <= 0 || firstPage {
+		return 1
+	}
+	n, err := strconv.ParseInt(nParam, 10, 64)
+	if err != nil || n < 1 || n > maxPosition {
+		return 0
+	}
+	if before > 0 {
+		n -= int64(rows)
+	}
+	return max(n, 0)
 }
 
 type usageData struct {
@@ -111,7 +133,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, v *view) error {
 		start := pick.Cycle.Start(loc)
 		u.From, u.To = start.Format("2006-01-02"), pick.Cycle.End(loc).AddDate(0, 0, -1).Format("2006-01-02")
 	}
-	f, _, err := u.filter(v.UID, loc)
+	f, _, err := u.filter(v, v.UID, loc)
 	if err != nil {
 		return err
 	}
@@ -129,6 +151,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, v *view) error {
 	if f.Desc {
 		slices.Reverse(calls)
 	}
+	first := firstPosition(q.Get("n"), after, before, len(calls), f.Desc && next == 0)
 	d := usageData{Q: u, Pick: pick, ExportKey: newToken(),
 		Instance:  []option{{"", v.T("all"), u.Instance == ""}},
 		Item:      options(u.Item, "", v.T("all"), string(callbill.ItemFixedLineInbound), v.ItemName(callbill.ItemFixedLineInbound), string(callbill.ItemFixedLineOutbound), v.ItemName(callbill.ItemFixedLineOutbound), string(callbill.ItemInbound400), v.ItemName(callbill.ItemInbound400), "none", v.T("item.none")),
@@ -138,44 +161,59 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, v *view) error {
 		d.Instance = append(d.Instance, option{in.ID, in.ID, in.ID == u.Instance})
 	}
 	base := u.values()
-	pageURL := func(k string, seq int64) string {
+	// A page's link carries, beside its keyset, the position of the row
+	// the page starts after (after=) or ends before (before=): the next
+	// page's first row is this page's first + its rows; the previous
+	// page ends right before this page's first row.
+	pageURL := func(k string, seq, n int64) string {
 		qq := url.Values{}
 		for key, vals := range base {
 			qq[key] = vals
 		}
 		if k != "" {
 			qq.Set(k, strconv.FormatInt(seq, 10))
+			if n > 0 {
+				qq.Set("n", strconv.FormatInt(n, 10))
+			}
 		}
 		return v.A("usage") + "?" + qq.Encode()
 	}
+	nextPos := int64(0)
+	if first > 0 {
+		nextPos = first + int64(len(calls))
+	}
 	if len(calls) > 0 {
-		first, last := calls[0].Seq, calls[len(calls)-1].Seq
+		firstSeq, lastSeq := calls[0].Seq, calls[len(calls)-1].Seq
 		switch {
 		case f.Desc:
-			d.Next = pageURL("after", last)
+			d.Next = pageURL("after", lastSeq, nextPos)
 			if next != 0 {
-				d.Prev = pageURL("before", first)
+				d.Prev = pageURL("before", firstSeq, first)
 			}
 		default:
 			if next != 0 {
-				d.Next = pageURL("after", last)
+				d.Next = pageURL("after", lastSeq, nextPos)
 			}
 			if f.After > 0 {
-				d.Prev = pageURL("before", first)
+				d.Prev = pageURL("before", firstSeq, first)
 			}
 		}
 	}
 	if f.After > 0 {
-		d.First = pageURL("", 0)
+		d.First = pageURL("", 0, 0)
 	}
 	t := table{ID: "usage-table", Empty: v.T("empty.usage"), Cols: []col{
-		{Key: "seq", Label: v.T("col.seq"), Num: true}, {Key: "start", Label: v.T("col.start")}, {Key: "end", Label: v.T("col.end")},
+		{Key: "no", Label: v.T("col.seq"), Num: true}, {Key: "start", Label: v.T("col.start")}, {Key: "end", Label: v.T("col.end")},
 		{Key: "instance", Label: v.T("col.instance")}, {Key: "direction", Label: v.T("col.direction")},
 		{Key: "caller", Label: v.T("col.caller")}, {Key: "callee", Label: v.T("col.callee")},
 		{Key: "minutes", Label: v.T("col.minutes"), Num: true}, {Key: "item", Label: v.T("col.calltype")},
 		{Key: "covered_minutes", Label: v.T("col.covered"), Num: true}, {Key: "platform_minutes", Label: v.T("col.platform"), Num: true},
 		{Key: "charge", Label: v.T("col.charge"), Num: true, Stick: 1}}}
-	for _, c := range calls {
+	for i, c := range calls {
+		no := ""
+		if first > 0 {
+			no = strconv.FormatInt(first+int64(i), 10)
+		}
 		item := v.T("item.none")
 		if c.Item != "" {
 			item = v.ItemName(c.Item)
@@ -189,7 +227,7 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request, v *view) error {
 			end = end[11:]
 		}
 		charge := callbill.FromMicro(c.ChargeMicro)
-		t.Rows = append(t.Rows, []cell{code(strconv.FormatInt(c.Seq, 10), strconv.FormatInt(c.Seq, 10)),
+		t.Rows = append(t.Rows, []cell{code(no, groupString(no)),
 			code(time.Unix(c.Start, 0).In(loc).Format(time.RFC3339), start), code(time.Unix(c.End, 0).In(loc).Format(time.RFC3339), end),
 			txt(c.InstanceID), code(string(c.Direction), v.T("dir."+string(c.Direction))), txt(c.Caller), txt(c.Callee),
 			code(strconv.FormatInt(c.Minutes, 10), Int(c.Minutes)), code(string(c.Item), item),

@@ -37,6 +37,27 @@ type view struct {
 // T translates a message key into the view's language.
 func (v *view) T(key string) string { return translate(v.lang, key) }
 
+// short cuts a value the request gave to a length fit for a message.
+func short(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// errf is an error of the console's own, worded in the view's language:
+// the text of key, formatted with args.
+func (v *view) errf(code, key string, args ...any) error {
+	return localized{callbill.Errorf(code, v.T(key), args...)}
+}
+
+// localized is an error already worded in the page's language, which
+// errorText shows as it is. It carries its code (callbill.ErrorCode).
+type localized struct{ e *callbill.Error }
+
+func (l localized) Error() string { return l.e.Message }
+func (l localized) Unwrap() error { return l.e }
+
 // Lang is the page's language: zh or en.
 func (v *view) Lang() string { return v.lang }
 
@@ -101,6 +122,24 @@ func (v *view) Who() string {
 		return v.Sess.KeyID
 	}
 	return v.T("who.operator")
+}
+
+// Unit is a price or usage unit of a bill line in the view's language:
+// the API, the CLI and the exports keep the specification's Chinese units
+// (DESIGN §4.4); an English page names them in English.
+func (v *view) Unit(u string) string {
+	if v.lang == "en" {
+		if en, ok := unitEN[u]; ok {
+			return en
+		}
+	}
+	return u
+}
+
+var unitEN = map[string]string{
+	"元/分钟": "yuan/min", "元/坐席/月": "yuan/seat/month", "元/号码/月": "yuan/number/month", "元/GB/月": "yuan/GB/month",
+	"元/个": "yuan/package", "元/线路/年": "yuan/line/year",
+	"分钟": "min", "坐席·月": "seat-months", "号码·月": "number-months", "GB": "GB", "个": "packages", "线路·年": "line-years",
 }
 
 // ItemName is a billing item's name in the view's language.

@@ -92,24 +92,48 @@ type Service struct {
 	Store Store
 }
 
-// Provider returns the provider side of contracts (乙方): what the operator
-// set, else callbill.DefaultProvider.
+// Provider returns the provider side of contracts (乙方) for the
+// operator to see: what the operator set, else callbill.DefaultProvider,
+// whose text says how to set it. Contracts never carry that placeholder.
 func (s *Service) Provider(ctx context.Context) (callbill.ContractParty, error) {
 	var p callbill.ContractParty
 	err := s.Store.ViewContracts(ctx, func(tx Tx, now time.Time) error {
 		var err error
 		p, err = provider(ctx, tx)
+		if err == nil && !p.Configured() {
+			p = callbill.DefaultProvider
+		}
 		return err
 	})
 	return p, err
 }
 
+// provider is the provider block the operator set, or an empty party
+// (not Configured) while none is set.
 func provider(ctx context.Context, tx Tx) (callbill.ContractParty, error) {
 	p, err := tx.Provider(ctx)
-	if err != nil || p == nil {
-		return callbill.DefaultProvider, err
+	if err != nil || p == nil || !p.Configured() {
+		return callbill.ContractParty{}, err
 	}
 	return *p, nil
+}
+
+// errNoProvider refuses to confirm a contract while the operator has not
+// set the provider side: a formal contract never changes, so it must not
+// be made with a party that is missing.
+func errNoProvider(id string) error {
+	return &callbill.Error{Code: callbill.EREFUSED, Hint: callbill.ProviderHint,
+		Message: fmt.Sprintf("contract %s cannot be confirmed yet: the service provider's details (乙方) are not configured; contact your operator", id)}
+}
+
+// shown is a contract as a reader sees it: a stale draft lapsed, and a
+// draft with the provider block it would be confirmed with now (what the
+// operator set, or none yet), since a draft takes the current one.
+func shown(c *callbill.EContract, now time.Time, prov callbill.ContractParty) {
+	c.Lapse(now)
+	if c.State == callbill.ContractDraft {
+		c.Provider = prov
+	}
 }
 
 // update runs fn under the account's lock with its stale drafts lapsed.
@@ -175,7 +199,11 @@ func (s *Service) Create(ctx context.Context, req callbill.ContractRequest) (*ca
 			case err != nil:
 				return err
 			case prev != nil && prevReq == request:
-				prev.Lapse(now)
+				prov, err := provider(ctx, tx)
+				if err != nil {
+					return err
+				}
+				shown(prev, now, prov)
 				prev.Replayed, out = true, prev
 				return nil
 			case prev != nil:
@@ -243,7 +271,8 @@ func (in *ListInput) Validate() error {
 	return nil
 }
 
-// List returns contracts newest first, stale drafts shown lapsed. Returns
+// List returns contracts newest first, stale drafts shown lapsed and
+// drafts with the current provider block. Returns
 // EINVALID for a bad input, ENOTFOUND for an unknown account.
 func (s *Service) List(ctx context.Context, in ListInput) ([]callbill.EContract, error) {
 	if err := in.Validate(); err != nil {
@@ -262,8 +291,12 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]callbill.EContract,
 		if err != nil {
 			return err
 		}
+		prov, err := provider(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, c := range all {
-			c.Lapse(now)
+			shown(&c, now, prov)
 			if in.State == "" || c.State == in.State {
 				out = append(out, c)
 			}
@@ -273,15 +306,19 @@ func (s *Service) List(ctx context.Context, in ListInput) ([]callbill.EContract,
 	return out, err
 }
 
-// Get returns one of the account's contracts, a stale draft shown lapsed.
-// Returns ENOTFOUND if the account has no such contract (another account's
-// is not found either).
+// Get returns one of the account's contracts, a stale draft shown lapsed
+// and a draft with the current provider block. Returns ENOTFOUND if the
+// account has no such contract (another account's is not found either).
 func (s *Service) Get(ctx context.Context, account, id string) (*callbill.EContract, error) {
 	var c *callbill.EContract
 	err := s.Store.ViewContracts(ctx, func(tx Tx, now time.Time) error {
 		var err error
-		if c, err = tx.Contract(ctx, account, id); err == nil {
-			c.Lapse(now)
+		if c, err = tx.Contract(ctx, account, id); err != nil {
+			return err
+		}
+		prov, err := provider(ctx, tx)
+		if err == nil {
+			shown(c, now, prov)
 		}
 		return err
 	})
@@ -353,7 +390,8 @@ func (s *Service) Edit(ctx context.Context, account, id string, party callbill.C
 // Confirm makes a draft formal, with the current provider details;
 // confirming a formal contract again changes nothing (Replayed). Returns
 // ENOTFOUND for another account's or no contract, EREFUSED for a void or
-// lapsed one.
+// lapsed one, and EREFUSED while the operator has not set the provider
+// details (its Hint says how).
 func (s *Service) Confirm(ctx context.Context, account, id string) (*callbill.EContract, error) {
 	return s.change(ctx, account, id, func(tx Tx, c *callbill.EContract, now time.Time) (bool, error) {
 		if c.State == callbill.ContractFormal {
@@ -366,6 +404,9 @@ func (s *Service) Confirm(ctx context.Context, account, id string) (*callbill.EC
 		prov, err := provider(ctx, tx)
 		if err != nil {
 			return false, err
+		}
+		if !prov.Configured() {
+			return false, errNoProvider(c.ID)
 		}
 		c.State, c.Confirmed, c.Provider = callbill.ContractFormal, now, prov
 		return true, nil

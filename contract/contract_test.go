@@ -187,7 +187,7 @@ func TestCreatePurchaseContractOncePerPurchaseAndKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.State != callbill.ContractDraft || c.Customer.Name != "甲公司" || c.Customer.Address != "杭州" || c.Provider != callbill.DefaultProvider ||
+	if c.State != callbill.ContractDraft || c.Customer.Name != "甲公司" || c.Customer.Address != "杭州" || c.Provider != (callbill.ContractParty{}) ||
 		!c.Payable.Equal(dec("1305")) || len(c.Items) != 1 || c.Items[0].Payable != "1305.00" || c.Items[0].Usage != "1" ||
 		!strings.HasPrefix(c.ID, "CT20261110-") {
 		t.Fatalf("contract %+v", c)
@@ -345,6 +345,74 @@ func TestStatesConfirmEditVoidLapse(t *testing.T) {
 	if replay, err := s.Create(ctx, callbill.ContractRequest{Account: "1001", Purchase: "P1", Key: "later"}); err != nil ||
 		!replay.Replayed || replay.State != callbill.ContractLapsed {
 		t.Errorf("replaying the key of a lapsed draft: %+v %v", replay, err)
+	}
+}
+
+// TestConfirmNeedsProvider: while the operator has not set the provider
+// side (乙方), a draft shows none and confirming it is refused with a
+// message the tenant can act on and a hint for the operator; once it is
+// set, the draft shows it and is confirmed with it, and a formal contract
+// keeps it. The placeholder that earlier versions stored counts as none.
+func TestConfirmNeedsProvider(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	c, err := s.Create(ctx, callbill.ContractRequest{Account: "1001", Purchase: "P1", Customer: &callbill.ContractParty{Contact: "王芳"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Provider.Configured() || c.Provider != (callbill.ContractParty{}) {
+		t.Fatalf("a draft without a provider set: %+v", c.Provider)
+	}
+	for _, prov := range []*callbill.ContractParty{nil, &callbill.DefaultProvider, {}} {
+		m.provider = prov
+		_, err := s.Confirm(ctx, "1001", c.ID)
+		msg := callbill.ErrorMessage(err)
+		if code(err) != callbill.EREFUSED || !strings.Contains(msg, "not configured") || !strings.Contains(msg, "contact your operator") ||
+			strings.Contains(msg, "callbill contract provider") {
+			t.Errorf("confirm with provider %+v: %v", prov, err)
+		}
+		if !strings.Contains(err.Error(), "callbill contract provider --name") {
+			t.Errorf("the operator's hint is missing: %v", err)
+		}
+		if got := m.contracts[c.ID].c; got.State != callbill.ContractDraft || !got.Confirmed.IsZero() {
+			t.Errorf("a refused confirmation changed the draft: %+v", got)
+		}
+	}
+	if p, err := s.Provider(ctx); err != nil || p != callbill.DefaultProvider {
+		t.Errorf("the operator's view of no provider: %+v %v", p, err)
+	}
+	// A draft stored with the old placeholder shows none.
+	m.contracts[c.ID].c.Provider = callbill.DefaultProvider
+	if got, err := s.Get(ctx, "1001", c.ID); err != nil || got.Provider != (callbill.ContractParty{}) {
+		t.Errorf("a draft stored with the placeholder: %+v %v", got, err)
+	}
+
+	m.provider = &callbill.ContractParty{Name: "示例云通信有限公司", Address: "北京市朝阳区"}
+	if got, err := s.Get(ctx, "1001", c.ID); err != nil || got.Provider != *m.provider {
+		t.Errorf("the draft shows the provider set since: %+v %v", got, err)
+	}
+	if ls, err := s.List(ctx, contract.ListInput{Account: "1001"}); err != nil || len(ls) != 1 || ls[0].Provider != *m.provider {
+		t.Errorf("the list shows the provider set since: %+v %v", ls, err)
+	}
+	f, err := s.Confirm(ctx, "1001", c.ID)
+	if err != nil || f.State != callbill.ContractFormal || f.Provider.Name != "示例云通信有限公司" || m.contracts[c.ID].c.Provider != *m.provider {
+		t.Fatalf("confirm once the provider is set: %+v %v", f, err)
+	}
+	// A formal contract keeps the provider it was confirmed with.
+	m.provider = &callbill.ContractParty{Name: "新的提供方有限公司"}
+	if got, err := s.Get(ctx, "1001", c.ID); err != nil || got.Provider.Name != "示例云通信有限公司" {
+		t.Errorf("a formal contract after the provider changed: %+v %v", got, err)
+	}
+}
+
+func TestCheckProvider(t *testing.T) {
+	for _, p := range []callbill.ContractParty{{}, callbill.DefaultProvider, {Name: "示例云通信有限公司", Phone: "12"}} {
+		if err := p.CheckProvider(); code(err) != callbill.EINVALID {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+	if p := (callbill.ContractParty{Name: "示例云通信有限公司"}); p.CheckProvider() != nil || !p.Configured() {
+		t.Errorf("a provider with a name is refused")
 	}
 }
 

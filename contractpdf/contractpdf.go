@@ -21,6 +21,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// Unconfigured stands for a provider side (乙方) the operator has not set.
+const Unconfigured = "（待运营方配置）"
+
 // DefaultFont is where Debian's fonts-droid-fallback puts its font.
 const DefaultFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
 
@@ -263,7 +266,13 @@ func Write(w io.Writer, c *callbill.EContract, loc *time.Location, font string) 
 	}
 
 	party(d, "甲方（客户）", c.Customer)
-	party(d, "乙方（服务提供方）", c.Provider)
+	prov := c.Provider
+	if !prov.Configured() {
+		// A contract of an earlier version confirmed before the operator
+		// set the provider: a neutral mark, never the operator's how-to.
+		prov = callbill.ContractParty{Name: Unconfigured}
+	}
+	party(d, "乙方（服务提供方）", prov)
 
 	d.heading("一、合同标的与金额")
 	items(d, c)
@@ -289,7 +298,7 @@ func Write(w io.Writer, c *callbill.EContract, loc *time.Location, font string) 
 	d.size = 10
 	lh := d.lineHeight()
 	d.text(left, d.y, lh, "甲方（盖章）："+c.Customer.Name)
-	d.text(left+width/2, d.y, lh, "乙方（盖章）："+c.Provider.Name)
+	d.text(left+width/2, d.y, lh, "乙方（盖章）："+prov.Name)
 	d.y += lh * 2
 	date := c.Confirmed.In(loc).Format("2006-01-02")
 	d.text(left, d.y, lh, "日期："+date)

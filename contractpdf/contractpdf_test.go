@@ -90,6 +90,29 @@ func TestContractPDFText(t *testing.T) {
 	}
 }
 
+// TestContractPDFWithoutProvider: a formal contract confirmed before the
+// provider had to be set (an earlier version stored a placeholder whose
+// text told the operator what command to run) shows a neutral mark for
+// the provider side, never that instruction.
+func TestContractPDFWithoutProvider(t *testing.T) {
+	Needs(t)
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	for _, prov := range []callbill.ContractParty{callbill.DefaultProvider, {}} {
+		c := sample()
+		c.Items = c.Items[:1]
+		c.Provider = prov
+		var buf bytes.Buffer
+		if err := contractpdf.Write(&buf, c, loc, contractpdf.FontPath()); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(Text(t, buf.Bytes())), "")
+		if !strings.Contains(text, "名称："+contractpdf.Unconfigured) || !strings.Contains(text, "乙方（盖章）："+contractpdf.Unconfigured) ||
+			strings.Contains(text, "callbill") || strings.Contains(text, "未配置") {
+			t.Errorf("provider %+v: the PDF's text is\n%s", prov, text)
+		}
+	}
+}
+
 func TestOnlyFormalContractsAndAMissingFont(t *testing.T) {
 	c := sample()
 	c.State = callbill.ContractDraft

@@ -508,3 +508,12 @@ func BenchmarkWorld(b *testing.B) {
 		World(o)
 	}
 }
+
+// TestProvider: the demo's provider block is one the operator could set.
+func TestProvider(t *testing.T) {
+	p := Provider()
+	p.Normalize()
+	if err := p.CheckProvider(); err != nil || p != Provider() {
+		t.Errorf("the demo provider %+v: %v", p, err)
+	}
+}

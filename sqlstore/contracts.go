@@ -39,7 +39,7 @@ func (s *Store) ViewContracts(ctx context.Context, fn func(tx contract.Tx, now t
 // when they are made, edited or confirmed; formal contracts keep theirs.
 func (s *Store) SetContractProvider(ctx context.Context, p callbill.ContractParty) error {
 	p.Normalize()
-	if err := p.Check("provider"); err != nil {
+	if err := p.CheckProvider(); err != nil {
 		return err
 	}
 	b, _ := json.Marshal(p)

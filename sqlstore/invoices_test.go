@@ -439,7 +439,7 @@ func TestContracts(t *testing.T) {
 			t.Fatal(err)
 		}
 		if c.State != callbill.ContractDraft || c.Kind != callbill.ContractPurchase || c.Customer.Name != "杭州示例科技有限公司" ||
-			!c.Payable.Equal(dec("35")) || len(c.Items) != 1 || c.Items[0].Payable != "35.00" || c.Provider.Name != callbill.DefaultProvider.Name {
+			!c.Payable.Equal(dec("35")) || len(c.Items) != 1 || c.Items[0].Payable != "35.00" || c.Provider.Configured() {
 			t.Fatalf("draft %+v", c)
 		}
 		if again, err := (&contract.Service{Store: s}).Create(ctx, callbill.ContractRequest{Account: "3001", Purchase: "P-1", Key: "c1",
@@ -498,9 +498,20 @@ func TestContracts(t *testing.T) {
 		if _, err := (&contract.Service{Store: s}).Edit(ctx, "3002", c.ID, callbill.ContractParty{}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("another account edits: %v", err)
 		}
+		// No provider set yet: confirming is refused, the draft stays one.
+		if _, err := (&contract.Service{Store: s}).Confirm(ctx, "3001", c.ID); callbill.ErrorCode(err) != callbill.EREFUSED ||
+			!strings.Contains(callbill.ErrorMessage(err), "contact your operator") {
+			t.Errorf("confirm without a provider: %v", err)
+		}
+		if d, err := (&contract.Service{Store: s}).Get(ctx, "3001", c.ID); err != nil || d.State != callbill.ContractDraft {
+			t.Errorf("after the refusal: %+v %v", d, err)
+		}
 		// The provider block, taken at confirmation.
 		if err := s.SetContractProvider(ctx, callbill.ContractParty{Name: "示例云通信有限公司", TaxID: "bad"}); callbill.ErrorCode(err) != callbill.EINVALID {
 			t.Errorf("bad provider: %v", err)
+		}
+		if err := s.SetContractProvider(ctx, callbill.DefaultProvider); callbill.ErrorCode(err) != callbill.EINVALID {
+			t.Errorf("the placeholder as the provider: %v", err)
 		}
 		if err := s.SetContractProvider(ctx, callbill.ContractParty{Name: "示例云通信有限公司", Address: "北京市朝阳区", TaxID: validCode, Bank: "工商银行", BankAccount: "0200001234567890123"}); err != nil {
 			t.Fatal(err)

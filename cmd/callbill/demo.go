@@ -70,6 +70,13 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if err := a.apply(ctx, []string{"-f", worldPath}); err != nil {
 		return err
 	}
+	// The provider side of e-contracts: without it a contract cannot be
+	// confirmed, and the demo's contracts should be.
+	p := demo.Provider()
+	fmt.Fprintf(a.stdout, "$ callbill contract provider --name %s …\n", p.Name)
+	if err := a.setDemoProvider(ctx, p); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "$ callbill import %s\n", callsPath)
 	if err := a.importCmd(ctx, []string{callsPath}); err != nil {
 		return err
@@ -102,4 +109,14 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return nil
 	}
 	return a.demoConsole(ctx, uids[0], *addr)
+}
+
+// setDemoProvider sets the demo's provider side of contracts.
+func (a *app) setDemoProvider(ctx context.Context, p callbill.ContractParty) error {
+	s, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.SetContractProvider(ctx, p)
 }
