@@ -172,60 +172,61 @@ func (d *dsn) where() string {
 // allows: it creates a missing one for Create (mode 0600), and refuses a
 // missing one otherwise, so that nothing is created. It reports whether
 // the database must be opened read-only.
-func (d *dsn) prepareSQLite(access Access) (readOnly bool, err error) {
+func (d *dsn) prepareSQLite(access Access) (readOnly, created bool, err error) {
 	if d.file == "" { // in memory
-		return false, nil
+		return false, false, nil
 	}
 	asked := d.query.Get("mode") == "ro"
 	st, err := os.Stat(d.file)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if access != Create {
-			return false, &NoDatabaseError{Where: d.where(), Reason: "the file does not exist"}
+			return false, false, &NoDatabaseError{Where: d.where(), Reason: "the file does not exist"}
 		}
 		if asked {
-			return false, &NoDatabaseError{Where: d.where(), Reason: "the file does not exist, and mode=ro cannot create it"}
+			return false, false, &NoDatabaseError{Where: d.where(), Reason: "the file does not exist, and mode=ro cannot create it"}
 		}
-		return false, d.create()
+		created, err = d.create()
+		return false, created, err
 	case err != nil:
-		return false, callbill.Errorf(callbill.EREFUSED, "cannot read the database %s: %v", d.where(), errors.Unwrap(err))
+		return false, false, callbill.Errorf(callbill.EREFUSED, "cannot read the database %s: %v", d.where(), errors.Unwrap(err))
 	case st.IsDir():
-		return false, callbill.Errorf(callbill.EINVALID, "the database %s is a folder, not a file", d.where())
+		return false, false, callbill.Errorf(callbill.EINVALID, "the database %s is a folder, not a file", d.where())
 	}
 	why := readOnlyReason(d.file)
 	if asked && why == "" {
 		why = "the DSN says mode=ro"
 	}
 	if why == "" {
-		return false, nil
+		return false, false, nil
 	}
 	if access != Read {
-		return false, &ReadOnlyError{Where: d.where(), Reason: why}
+		return false, false, &ReadOnlyError{Where: d.where(), Reason: why}
 	}
-	return true, nil
+	return true, false, nil
 }
 
 // create makes a new database file, 0600: it holds every tenant's calls and
 // money, and SQLite gives the -wal and -shm beside it the file's mode (it
 // would create the file 0644 itself). The folder must exist and be
 // writable: saying so beats SQLite's "unable to open database file".
-func (d *dsn) create() error {
+func (d *dsn) create() (bool, error) {
 	dir := filepath.Dir(d.where())
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
-		return callbill.Errorf(callbill.ENOTFOUND, "cannot create the database %s: its folder %s does not exist", d.where(), dir)
+		return false, callbill.Errorf(callbill.ENOTFOUND, "cannot create the database %s: its folder %s does not exist", d.where(), dir)
 	}
 	if why := folderReadOnly(dir, st); why != "" {
-		return callbill.Errorf(callbill.EREFUSED, "cannot create the database %s: its folder %s is read-only (%s)", d.where(), dir, why)
+		return false, callbill.Errorf(callbill.EREFUSED, "cannot create the database %s: its folder %s is read-only (%s)", d.where(), dir, why)
 	}
 	f, err := os.OpenFile(d.file, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
 		err = f.Close()
 	}
 	if err != nil && !errors.Is(err, fs.ErrExist) {
-		return callbill.Errorf(callbill.EREFUSED, "cannot create the database %s: %v", d.where(), errors.Unwrap(err))
+		return false, callbill.Errorf(callbill.EREFUSED, "cannot create the database %s: %v", d.where(), errors.Unwrap(err))
 	}
-	return nil
+	return err == nil, nil
 }
 
 // readOnlyReason says why a database file cannot be written, "" when it

@@ -10,7 +10,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,6 +44,8 @@ type Store struct {
 
 	rdb      *sql.DB // SQLite: a pool for read-only transactions (deferred, query-only)
 	readOnly bool    // SQLite: opened read-only (Read of a file that cannot be written)
+	created  bool    // SQLite: Create made the file
+	where    string  // the file's absolute path, or the DSN without its password
 
 	stopCheckpoints chan struct{} // SQLite: stops the background checkpointer
 	checkpointsDone chan struct{}
@@ -62,7 +66,7 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{Now: time.Now}
+	s := &Store{Now: time.Now, where: d.where()}
 	if d.dialect == dialectPostgres {
 		s.dialect = dialectPostgres
 		s.db, err = sql.Open("pgx", dsn)
@@ -72,7 +76,7 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 		}
 	} else {
 		s.dialect = dialectSQLite
-		if s.readOnly, err = d.prepareSQLite(access); err != nil {
+		if s.readOnly, s.created, err = d.prepareSQLite(access); err != nil {
 			return nil, err
 		}
 		if s.readOnly {
@@ -153,6 +157,29 @@ func (s *Store) closeDBs() {
 	if s.db != nil {
 		s.db.Close()
 	}
+}
+
+// Where names the database for people: a SQLite file's absolute path, or
+// the DSN without its password.
+func (s *Store) Where() string { return s.where }
+
+// Created reports whether opening created the SQLite file: a new, empty
+// deployment.
+func (s *Store) Created() bool { return s.created }
+
+// Discard closes a store that opening created and removes its file (with
+// the -wal and -shm beside it): what failed to start a deployment leaves
+// no empty one behind. A store that was not created is only closed.
+func (s *Store) Discard() error {
+	err := s.Close()
+	if s.created {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if rerr := os.Remove(s.where + suffix); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+				err = rerr
+			}
+		}
+	}
+	return err
 }
 
 // ReadOnly reports whether the store was opened read-only (Read of a
