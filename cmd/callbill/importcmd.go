@@ -108,7 +108,9 @@ func (a *app) importCmd(fs *flag.FlagSet) runner {
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
 	batch := fs.Int("batch", 0, "`N` rows read per transaction (default 40,000)")
-	return func(ctx context.Context, files []string) error { return a.runImport(ctx, files, *strict, *quiet, *batch) }
+	return func(ctx context.Context, files []string) error {
+		return a.runImport(ctx, files, *strict, *quiet, *batch)
+	}
 }
 
 func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool, batch int) error {
