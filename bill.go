@@ -11,6 +11,11 @@ import (
 type CloseReport struct {
 	Closed        []Cycle // cycles closed now, oldest first
 	AlreadyClosed bool    // the cycle was closed before; nothing changed
+	// WithoutCalls lists the cycles closed now in which no account had a
+	// call: calls of theirs imported later are billed as late calls in
+	// the next open cycle, which an operator who closed too early wants to
+	// hear.
+	WithoutCalls []Cycle
 }
 
 // BillStatus is the state of a bill.

@@ -43,6 +43,13 @@ func (c Cycle) Start(loc *time.Location) time.Time {
 // End is the first instant after the cycle in loc.
 func (c Cycle) End(loc *time.Location) time.Time { return (c + 1).Start(loc) }
 
+// AutoCloseAt is when a running server closes the cycle by itself: 12:00 on
+// the 2nd of the next month in loc (DESIGN §3.10).
+func (c Cycle) AutoCloseAt(loc *time.Location) time.Time {
+	n := c + 1
+	return time.Date(n.Year(), n.Month(), 2, 12, 0, 0, 0, loc)
+}
+
 // Days is the number of days of the cycle.
 func (c Cycle) Days() int {
 	return time.Date(c.Year(), c.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()

@@ -37,6 +37,8 @@ type Tx interface {
 	PriceBook(ctx context.Context) (*callbill.PriceBook, error)
 	// Accounts returns every account with its cash, by uid.
 	Accounts(ctx context.Context) ([]Account, error)
+	// CountAccounts returns how many accounts there are.
+	CountAccounts(ctx context.Context) (int, error)
 	// Account returns one account. Returns ENOTFOUND if it does not exist.
 	Account(ctx context.Context, uid string) (*callbill.Account, error)
 	// PostpaidInputs returns the aggregates of q's accounts' cycle, by uid:
@@ -151,32 +153,32 @@ func (s *Service) Close(ctx context.Context, in CloseInput) (*callbill.CloseRepo
 			return callbill.Errorf(callbill.EINVALID, "cycle %s is before the first billable cycle %s (billing.first_cycle): there is nothing to close",
 				c, window.FirstCycle)
 		}
-		first, err := tx.FirstActivity(ctx)
-		if err != nil {
-			return err
-		}
-		start := c
-		if closed != 0 {
-			start = closed + 1
-		} else if first != 0 && first < c {
-			start = first
-		}
-		// Closing never reaches before the first billable cycle, whatever an
-		// older release let in.
-		start = max(start, window.FirstCycle)
-		book, err := tx.PriceBook(ctx)
-		if err != nil {
-			return err
-		}
 		accts, err := tx.Accounts(ctx)
 		if err != nil {
 			return err
 		}
+		if len(accts) == 0 {
+			return callbill.Errorf(callbill.EREFUSED, "there are no accounts: closing %s would bill no one, and closing is irreversible "+
+				"(a purchase or top-up dated in a closed cycle is refused for good); apply the world file with the accounts first", c)
+		}
+		first, err := tx.FirstActivity(ctx)
+		if err != nil {
+			return err
+		}
+		start := reach(c, closed, first, window)
+		book, err := tx.PriceBook(ctx)
+		if err != nil {
+			return err
+		}
 		for cy := start; cy <= c; cy++ {
-			if err := closeAccounts(ctx, tx, accts, cy, loc, book, now); err != nil {
+			calls, err := closeAccounts(ctx, tx, accts, cy, loc, book, now)
+			if err != nil {
 				return err
 			}
 			rep.Closed = append(rep.Closed, cy)
+			if !calls {
+				rep.WithoutCalls = append(rep.WithoutCalls, cy)
+			}
 		}
 		return tx.CloseThrough(ctx, c, now, "bill "+c.String()+" closed")
 	})
@@ -186,22 +188,92 @@ func (s *Service) Close(ctx context.Context, in CloseInput) (*callbill.CloseRepo
 	return rep, nil
 }
 
+// AutoClose is what the automatic close does next (DESIGN §3.10).
+type AutoClose struct {
+	Cycle callbill.Cycle // the cycle it closes
+	// From is the first cycle it closes: earlier open cycles close with
+	// Cycle, oldest first (From == Cycle when there is none).
+	From callbill.Cycle
+	At   time.Time // when it is due: 12:00 on the 2nd of the next month
+	// Accounts is how many accounts there are; with none nothing closes
+	// (Close refuses).
+	Accounts int
+	Loc      *time.Location // the billing time zone
+}
+
+// Cycles lists the cycles the close closes, oldest first.
+func (p *AutoClose) Cycles() []callbill.Cycle {
+	var out []callbill.Cycle
+	for c := p.From; c <= p.Cycle; c++ {
+		out = append(out, c)
+	}
+	return out
+}
+
+// NextAutoClose tells what the automatic close does next, as of the
+// store's clock: the oldest cycle that has ended and is not closed (it is
+// due from its AutoCloseAt on, and may be due already), else the current
+// one.
+func (s *Service) NextAutoClose(ctx context.Context) (*AutoClose, error) {
+	var p *AutoClose
+	err := s.Store.ViewBills(ctx, func(tx Tx, now time.Time) error {
+		closed, err := tx.ClosedThrough(ctx)
+		if err != nil {
+			return err
+		}
+		loc, err := tx.Location(ctx)
+		if err != nil {
+			return err
+		}
+		window, err := tx.Window(ctx, now, loc)
+		if err != nil {
+			return err
+		}
+		first, err := tx.FirstActivity(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := tx.CountAccounts(ctx)
+		if err != nil {
+			return err
+		}
+		c := max(callbill.CycleOf(now, loc)-1, closed+1, window.FirstCycle)
+		p = &AutoClose{Cycle: c, From: reach(c, closed, first, window), At: c.AutoCloseAt(loc), Accounts: n, Loc: loc}
+		return nil
+	})
+	return p, err
+}
+
+// reach is the first cycle a close of c closes: the one after the last
+// closed, or with none closed the first holding any activity — never
+// before the first billable cycle, whatever an older release let in.
+func reach(c, closed, first callbill.Cycle, window callbill.Window) callbill.Cycle {
+	start := c
+	if closed != 0 {
+		start = closed + 1
+	} else if first != 0 && first < c {
+		start = first
+	}
+	return max(start, window.FirstCycle)
+}
+
 // closeAccounts freezes every account's postpaid lines for cycle c and
 // deducts each total payable from cash as far as it goes; the rest is
 // outstanding. Each account's bill.closed event carries its closed bill's
-// totals, the cycle's purchases (paid when made) included.
-func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, now time.Time) error {
+// totals, the cycle's purchases (paid when made) included. It reports
+// whether any account had a call billed in c.
+func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle, loc *time.Location, book *callbill.PriceBook, now time.Time) (calls bool, err error) {
 	ptrs := make([]*callbill.Account, len(accts))
 	for i := range accts {
 		ptrs[i] = &accts[i].Account
 	}
 	inputs, err := tx.PostpaidInputs(ctx, InputsQuery{Cycle: c, Accounts: ptrs})
 	if err != nil {
-		return err
+		return false, err
 	}
 	purchases, err := tx.AllPurchases(ctx, c, loc)
 	if err != nil {
-		return err
+		return false, err
 	}
 	bills := make([]Frozen, 0, len(accts))
 	events := make([]callbill.Event, 0, len(accts))
@@ -209,9 +281,10 @@ func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle
 		a := &accts[i]
 		in := inputs[a.UID]
 		in.Loc, in.Book = loc, book
+		calls = calls || len(in.Usage) > 0
 		lines, err := callbill.PostpaidLines(in)
 		if err != nil {
-			return err
+			return false, err
 		}
 		total, roundDown := callbill.RoundPostpaid(lines)
 		paid := decimal.Zero
@@ -220,7 +293,7 @@ func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle
 			a.Cash = a.Cash.Sub(paid)
 			if err := tx.Post(ctx, &callbill.LedgerEntry{Account: a.UID, At: now, Kind: callbill.LedgerDeduct, Amount: paid.Neg(), Cycle: c,
 				Ref: "bill:" + c.String()}); err != nil {
-				return err
+				return false, err
 			}
 		}
 		bills = append(bills, Frozen{Account: a.UID, Lines: lines, Total: total, RoundDown: roundDown, Paid: paid})
@@ -228,9 +301,9 @@ func closeAccounts(ctx context.Context, tx Tx, accts []Account, c callbill.Cycle
 		events = append(events, callbill.NewBillClosedEvent(b))
 	}
 	if err := tx.InsertBills(ctx, c, bills, now); err != nil {
-		return err
+		return false, err
 	}
-	return tx.Emit(ctx, events, now)
+	return calls, tx.Emit(ctx, events, now)
 }
 
 // checkView refuses a bill view of a cycle no bill can exist in.

@@ -3,6 +3,7 @@ package closing_test
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ type mem struct {
 	ledger     []callbill.LedgerEntry
 	events     []callbill.Event
 	cause      string
+	usage      map[callbill.Cycle][]callbill.UsageRow // every account's usage rows, by cycle
 }
 
 func (m *mem) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
@@ -57,6 +59,8 @@ func (m *mem) Accounts(ctx context.Context) ([]closing.Account, error) {
 	return out, nil
 }
 
+func (m *mem) CountAccounts(ctx context.Context) (int, error) { return len(m.accts), nil }
+
 func (m *mem) Account(ctx context.Context, uid string) (*callbill.Account, error) {
 	if a, ok := m.accts[uid]; ok {
 		return &a.Account, nil
@@ -67,7 +71,8 @@ func (m *mem) Account(ctx context.Context, uid string) (*callbill.Account, error
 func (m *mem) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (map[string]*callbill.PostpaidInput, error) {
 	out := map[string]*callbill.PostpaidInput{}
 	for _, a := range q.Accounts {
-		out[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: q.Cycle, Daily: q.Daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
+		out[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: q.Cycle, Daily: q.Daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{},
+			Usage: m.usage[q.Cycle]}
 	}
 	return out, nil
 }
@@ -174,6 +179,67 @@ func TestCloseRefusesCyclesThatCannotClose(t *testing.T) {
 	}
 	if len(m.ledger) != 0 || len(m.events) != 0 {
 		t.Errorf("a refused close wrote: %v %v", m.ledger, m.events)
+	}
+}
+
+// TestCloseRefusesWithoutAccounts: a deployment without accounts cannot
+// be closed (nothing would be billed, and a closed cycle never reopens);
+// the message says why, and nothing changes.
+func TestCloseRefusesWithoutAccounts(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	m.accts = map[string]*closing.Account{}
+	_, err := s.Close(ctx, closing.CloseInput{Cycle: oct})
+	if code(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "there are no accounts") || !strings.Contains(err.Error(), "irreversible") {
+		t.Fatalf("close without accounts: %v", err)
+	}
+	if m.closed != 0 || len(m.bills) != 0 || len(m.events) != 0 {
+		t.Errorf("a refused close changed the state: closed %s, bills %v", m.closed, m.bills)
+	}
+	p, err := s.NextAutoClose(ctx)
+	if err != nil || p.Accounts != 0 {
+		t.Errorf("plan %+v, %v", p, err)
+	}
+}
+
+// TestCloseReportsCyclesWithoutCalls: the report names the cycles closed in
+// which no account had a call.
+func TestCloseReportsCyclesWithoutCalls(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	m.usage = map[callbill.Cycle][]callbill.UsageRow{sep: {{PD: callbill.PDPostpaid, Instance: "i-1001", Item: callbill.ItemFixedLineInbound,
+		Micro: 30000, Usage: 3}}}
+	rep, err := s.Close(ctx, closing.CloseInput{Cycle: oct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Closed) != 2 || len(rep.WithoutCalls) != 1 || rep.WithoutCalls[0] != oct {
+		t.Errorf("report %+v: want 2026-10 without calls", rep)
+	}
+}
+
+// TestNextAutoClose: the automatic close closes the oldest ended cycle not
+// closed, due at 12:00 on the 2nd of the month after it, taking earlier
+// open cycles with it; once it is closed, the current cycle is next.
+func TestNextAutoClose(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture() // now 2026-11-03, activity from 2026-09, nothing closed
+	p, err := s.NextAutoClose(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	if p.Cycle != oct || p.From != sep || !p.At.Equal(due) || p.Accounts != 2 || len(p.Cycles()) != 2 {
+		t.Errorf("plan %+v, want 2026-09..2026-10 due %v", p, due)
+	}
+	m.closed = oct
+	if p, _ = s.NextAutoClose(ctx); p.Cycle != nov || p.From != nov || !p.At.Equal(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)) {
+		t.Errorf("after the close: %+v", p)
+	}
+	// A first billable cycle in the future is the first that can close.
+	m.closed, m.billable = 0, nov+2
+	if p, _ = s.NextAutoClose(ctx); p.Cycle != nov+2 || p.From != nov+2 {
+		t.Errorf("first billable cycle later: %+v", p)
 	}
 }
 

@@ -1,5 +1,7 @@
 package console
 
+import "github.com/callbill/callbill"
+
 // messages are the console's texts: key → {Chinese, English}. Chinese is
 // the default; the lang cookie (set by the switch in the header) selects
 // English.
@@ -200,9 +202,6 @@ var messages = map[string][2]string{
 	"job.expired":        {"已过期", "Expired"},
 
 	"packages.note":          {"语音包自购买起 3 个月内有效，按到期时间先后抵扣对应类型的通话分钟。", "A voice package is valid for 3 months from purchase; the earliest to expire covers its call type first."},
-	"pkg.fixed_inbound":      {"固话呼入语音包", "Fixed-line inbound package"},
-	"pkg.fixed_outbound":     {"固话呼出语音包", "Fixed-line outbound package"},
-	"pkg.inbound_400":        {"400呼入语音包", "400 inbound package"},
 	"pkgstate.available":     {"可用", "Available"},
 	"pkgstate.used_up":       {"已用完", "Used up"},
 	"pkgstate.expired":       {"已过期", "Expired"},
@@ -219,14 +218,6 @@ var messages = map[string][2]string{
 	"acct.ledger":      {"收支明细", "Ledger statement"},
 	"acct.omitted":     {"更早的记录未列出：", "Older entries not listed:"},
 	"acct.events":      {"状态变更与提醒", "State changes and alerts"},
-	"state.normal":     {"正常", "Normal"},
-	"state.overdue":    {"欠费", "Overdue"},
-	"state.stopped":    {"停机", "Stopped"},
-	"ledger.topup":     {"充值", "Top-up"},
-	"ledger.purchase":  {"购买", "Purchase"},
-	"ledger.deduct":    {"账单扣款", "Bill deduction"},
-	"ledger.settle":    {"欠费结清", "Arrears settled"},
-	"ledger.adjust":    {"调账", "Adjustment"},
 	"event.state":      {"状态变更", "State change"},
 	"event.alert":      {"余额提醒", "Balance alert"},
 	"corrects":         {"更正", "corrects"},
@@ -278,14 +269,8 @@ var messages = map[string][2]string{
 	"ititle.bank_account":  {"银行账号", "Bank account"},
 	"ititle.address":       {"注册地址", "Registered address"},
 	"ititle.phone":         {"注册电话", "Registered phone"},
-	"titlekind.company":    {"企业", "Company"},
-	"titlekind.person":     {"个人", "Person"},
 	"invtype.general":      {"增值税普通发票", "General VAT invoice"},
 	"invtype.special":      {"增值税专用发票", "Special VAT invoice"},
-	"invstate.pending":     {"审核中", "Pending"},
-	"invstate.issued":      {"已开具", "Issued"},
-	"invstate.rejected":    {"已驳回", "Rejected"},
-	"invstate.withdrawn":   {"已撤回", "Withdrawn"},
 	"empty.invoices":       {"还没有发票申请。", "No invoice applications."},
 	"empty.titles":         {"还没有发票抬头。", "No invoice titles."},
 	"delete":               {"删除", "Delete"},
@@ -339,10 +324,6 @@ var messages = map[string][2]string{
 	"party.email":           {"电子邮箱", "E-mail"},
 	"voidedby.tenant":       {"客户作废", "voided by the customer"},
 	"voidedby.operator":     {"运营方作废", "voided by the operator"},
-	"constate.draft":        {"草稿", "Draft"},
-	"constate.formal":       {"正式", "Formal"},
-	"constate.void":         {"已作废", "Void"},
-	"constate.lapsed":       {"已失效", "Lapsed"},
 	"empty.contracts":       {"还没有合同。", "No contracts."},
 	"empty.items":           {"没有明细。", "No items."},
 
@@ -433,6 +414,14 @@ var messages = map[string][2]string{
 	"err.inv_status":      {"没有发票申请状态「%s」（可选：审核中、已开具、已驳回、已撤回、全部）。", "Status must be pending, issued, rejected, withdrawn or all, not \"%s\"."},
 	"err.con_status":      {"没有合同状态「%s」（可选：草稿、正式、已作废、已失效）。", "Status must be draft, formal, void or lapsed, not \"%s\"."},
 	"err.contract_pdf":    {"合同 %s 当前为「%s」：只有正式合同可以下载 PDF。", "Contract %s is %s: only a formal contract has a PDF."},
+}
+
+// The labels of codes (account states, ledger kinds, voice packages,
+// invoice and contract states, …) are the domain's, shared with the CLI.
+func init() {
+	for k, l := range callbill.CodeLabels() {
+		messages[k] = [2]string{l.Zh, l.En}
+	}
 }
 
 // translate gives a key's text in lang (zh or en); an unknown key is shown

@@ -65,6 +65,12 @@ func (t *closingTx) Accounts(ctx context.Context) ([]closing.Account, error) {
 	return out, nil
 }
 
+func (t *closingTx) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
 func (t *closingTx) Account(ctx context.Context, uid string) (*callbill.Account, error) {
 	a, err := loadAccount(ctx, t.tx, uid)
 	if err != nil {

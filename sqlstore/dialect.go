@@ -4,9 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io/fs"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -42,40 +39,21 @@ func init() {
 	})
 }
 
-func openSQLite(dsn string, readOnly bool) (*sql.DB, error) {
-	path := strings.TrimPrefix(dsn, "sqlite://")
-	// The database holds every tenant's calls and money: a new file is
-	// created 0600 here, before SQLite would create it 0644, and SQLite
-	// gives the -wal and -shm beside it the database file's mode. An
-	// existing file keeps the mode its operator chose.
-	if !readOnly {
-		name, query, _ := strings.Cut(strings.TrimPrefix(path, "file:"), "?")
-		if rest, ok := strings.CutPrefix(name, "//"); ok { // file://host/path
-			name = ""
-			if i := strings.IndexByte(rest, '/'); i >= 0 {
-				name = rest[i:]
-			}
-		}
-		if n, err := url.PathUnescape(name); err == nil {
-			name = n
-		}
-		q, _ := url.ParseQuery(query)
-		if name != "" && !strings.HasPrefix(name, ":memory:") && q.Get("mode") != "memory" && q.Get("mode") != "ro" {
-			f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-			if err == nil {
-				err = f.Close()
-			}
-			if err != nil && !errors.Is(err, fs.ErrExist) {
-				return nil, err
-			}
+// openSQLite opens a pool on the SQLite database d, which prepareSQLite
+// checked (and created for Create): the writers' pool, or the readers'.
+// Write and Read add mode=rw, so that SQLite itself never creates the file.
+func openSQLite(d *dsn, access Access, readOnly bool) (*sql.DB, error) {
+	path := d.uri
+	if access != Create && d.file != "" && !d.query.Has("mode") {
+		if strings.Contains(path, "?") {
+			path += "&mode=rw"
+		} else {
+			path += "?mode=rw"
 		}
 	}
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
-	}
-	if !strings.HasPrefix(path, "file:") {
-		path = "file:" + path
 	}
 	// IMMEDIATE transactions take the write lock up front, so two writers
 	// never deadlock on a lock upgrade; WAL lets readers go on meanwhile.

@@ -10,7 +10,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,19 +42,32 @@ type Store struct {
 	LoadMasterKey func() ([]byte, error)
 	keyMu         sync.Mutex
 
-	rdb *sql.DB // SQLite: a pool for read-only transactions (deferred, query-only)
+	rdb      *sql.DB // SQLite: a pool for read-only transactions (deferred, query-only)
+	readOnly bool    // SQLite: opened read-only (Read of a file that cannot be written)
+	created  bool    // SQLite: Create made the file
+	where    string  // the file's absolute path, or the DSN without its password
 
 	stopCheckpoints chan struct{} // SQLite: stops the background checkpointer
 	checkpointsDone chan struct{}
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up
-// to date. A postgres:// or postgresql:// DSN selects PostgreSQL; anything
-// else is a SQLite file path (or file: URI).
-func Open(ctx context.Context, dsn string) (*Store, error) {
-	s := &Store{Now: time.Now}
-	var err error
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+// to date: OpenFor with Create.
+func Open(ctx context.Context, dsn string) (*Store, error) { return OpenFor(ctx, dsn, Create) }
+
+// OpenFor opens the store at dsn as access allows and brings its schema up
+// to date. A postgres:// or postgresql:// DSN selects PostgreSQL; a path,
+// sqlite://PATH or a file: URI SQLite; any other scheme is refused
+// (EINVALID, naming the forms). Write and Read return a *NoDatabaseError
+// when dsn holds no callbill database, and create nothing; Write (and
+// Create of an existing file) a *ReadOnlyError when it cannot be written.
+func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
+	d, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{Now: time.Now, where: d.where()}
+	if d.dialect == dialectPostgres {
 		s.dialect = dialectPostgres
 		s.db, err = sql.Open("pgx", dsn)
 		if err == nil {
@@ -61,27 +76,115 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		}
 	} else {
 		s.dialect = dialectSQLite
-		s.db, err = openSQLite(dsn, false)
-		if err == nil {
-			s.rdb, err = openSQLite(dsn, true)
+		if s.readOnly, s.created, err = d.prepareSQLite(access); err != nil {
+			return nil, err
+		}
+		if s.readOnly {
+			s.db, err = openReadOnly(&d)
+		} else {
+			// Opening for writing sets the journal mode: a file that is not
+			// callbill's is looked at read-only first, and left as it was.
+			if access != Create && d.file != "" {
+				if err := probeSQLite(ctx, &d); err != nil {
+					return nil, err
+				}
+			}
+			if s.db, err = openSQLite(&d, access, false); err == nil {
+				s.rdb, err = openSQLite(&d, access, true)
+			}
 		}
 	}
 	if err != nil {
-		if s.db != nil {
-			s.db.Close()
-		}
+		s.closeDBs()
 		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
 	}
+	if access != Create {
+		ok, err := s.hasSchema(ctx)
+		if err == nil && !ok {
+			err = &NoDatabaseError{Where: d.where(), Reason: "it holds no callbill schema"}
+			if d.dialect == dialectSQLite {
+				err = &NoDatabaseError{Where: d.where(), Reason: "the file is not a callbill database"}
+			}
+		}
+		if err != nil {
+			s.closeDBs()
+			return nil, err
+		}
+	}
+	if access == Read {
+		// A read never writes when the schema is up to date; a read-only
+		// database that still needs a migration cannot be read by this
+		// release.
+		pending, err := s.pendingMigrations(ctx)
+		if err == nil && len(pending) > 0 && s.readOnly {
+			err = &ReadOnlyError{Where: d.where(), Reason: readOnlyReason(d.file),
+				Hint: fmt.Sprintf("this release must first update its schema (%d migration(s), from %s): open it once writable", len(pending), pending[0])}
+		}
+		if err != nil {
+			s.closeDBs()
+			return nil, err
+		}
+		if len(pending) == 0 {
+			s.startCheckpoints()
+			return s, nil
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
+		s.closeDBs()
+		if IsReadOnly(err) {
+			return nil, &ReadOnlyError{Where: d.where()}
+		}
 		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
 	}
-	if s.dialect == dialectSQLite {
+	s.startCheckpoints()
+	return s, nil
+}
+
+// startCheckpoints starts the background checkpointer of a writable SQLite
+// store.
+func (s *Store) startCheckpoints() {
+	if s.dialect == dialectSQLite && !s.readOnly {
 		s.stopCheckpoints, s.checkpointsDone = make(chan struct{}), make(chan struct{})
 		go s.checkpointer(s.stopCheckpoints, s.checkpointsDone)
 	}
-	return s, nil
 }
+
+// closeDBs closes the pools of a store that failed to open.
+func (s *Store) closeDBs() {
+	if s.rdb != nil {
+		s.rdb.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+// Where names the database for people: a SQLite file's absolute path, or
+// the DSN without its password.
+func (s *Store) Where() string { return s.where }
+
+// Created reports whether opening created the SQLite file: a new, empty
+// deployment.
+func (s *Store) Created() bool { return s.created }
+
+// Discard closes a store that opening created and removes its file (with
+// the -wal and -shm beside it): what failed to start a deployment leaves
+// no empty one behind. A store that was not created is only closed.
+func (s *Store) Discard() error {
+	err := s.Close()
+	if s.created {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			if rerr := os.Remove(s.where + suffix); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) && err == nil {
+				err = rerr
+			}
+		}
+	}
+	return err
+}
+
+// ReadOnly reports whether the store was opened read-only (Read of a
+// database that cannot be written): every write fails.
+func (s *Store) ReadOnly() bool { return s.readOnly }
 
 // redact hides a DSN's password in messages.
 func redact(dsn string) string {

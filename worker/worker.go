@@ -128,10 +128,31 @@ type Node struct {
 	Now       func() time.Time
 	// NoAutoClose leaves closing to the operator.
 	NoAutoClose bool
+	// CloseGrace is how long an automatic close that is already due when
+	// this node first finds it closable (a catch-up: the node was not
+	// running at 12:00 on the 2nd, or the accounts came later) waits
+	// before it runs, so that an operator told of it can stop the node
+	// before money moves. A close the node saw coming runs at its time.
+	CloseGrace time.Duration
+	// OnAutoClose, when set, is told the next automatic close each time it
+	// changes (the first time included).
+	OnAutoClose func(AutoCloseNotice)
 	// OnJob, when set, is told each job's kind and outcome (done, failed).
 	OnJob func(kind, outcome string)
 	// Slow, for crash tests, pauses an export this long every 10,000 rows.
 	Slow time.Duration
+
+	planned AutoCloseNotice // the automatic close as last planned
+}
+
+// AutoCloseNotice is the next automatic close as this node plans it.
+type AutoCloseNotice struct {
+	closing.AutoClose
+	// CloseAt is when this node queues it: Plan.At, or for a catch-up
+	// CloseGrace after the node found it due; zero when it cannot close
+	// (there are no accounts).
+	CloseAt time.Time
+	CatchUp bool // it was due already when this node found it closable
 }
 
 // Run works until ctx ends.
@@ -218,28 +239,57 @@ func (n *Node) runSafely(ctx context.Context, job *callbill.Job, log *slog.Logge
 	return n.run(ctx, job)
 }
 
-// scheduleClose queues the close of the previous cycle once it is due:
-// 12:00 on the 2nd of the month in the billing time zone. The job key makes
-// every node's request the same job.
+// scheduleClose queues the automatic close once this node's time for it
+// has come (closeAt). The job key makes every node's request the same job.
 func (n *Node) scheduleClose(ctx context.Context) {
 	if n.NoAutoClose {
 		return
 	}
-	loc, err := n.Store.Location(ctx)
+	p, err := (&closing.Service{Store: n.Store}).NextAutoClose(ctx)
 	if err != nil {
-		n.Log.Error("billing time zone", "err", err)
+		n.Log.Error("plan the automatic close", "err", err)
 		return
 	}
-	now := n.Now().In(loc)
-	due := time.Date(now.Year(), now.Month(), 2, 12, 0, 0, 0, loc)
-	if now.Before(due) {
+	now := n.Now()
+	at := n.closeAt(p, now)
+	if at.IsZero() || now.Before(at) {
 		return
 	}
-	c := callbill.CycleOf(now, loc) - 1
+	c := p.Cycle
 	req := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:" + c.String(), Params: fmt.Sprintf(`{"cycle":%q}`, c.String())}
 	if _, _, err := (jobs.Service{Store: n.Store}).Enqueue(ctx, req); err != nil {
 		n.Log.Error("queue automatic close", "cycle", c.String(), "err", err)
 	}
+}
+
+// closeAt is when this node queues the close p plans: at p.At when the
+// node saw it coming, else CloseGrace after the node first found it due
+// and closable; zero while there are no accounts. A change of plan is
+// logged and told to OnAutoClose.
+func (n *Node) closeAt(p *closing.AutoClose, now time.Time) time.Time {
+	prev := n.planned
+	closable := p.Accounts > 0
+	if prev.Cycle == p.Cycle && prev.From == p.From && !prev.CloseAt.IsZero() == closable && prev.Loc != nil {
+		return prev.CloseAt
+	}
+	next := AutoCloseNotice{AutoClose: *p}
+	if closable {
+		switch {
+		case prev.Cycle == p.Cycle && !prev.CloseAt.IsZero(): // the same close (From moved): its time stands
+			next.CloseAt, next.CatchUp = prev.CloseAt, prev.CatchUp
+		case now.Before(p.At):
+			next.CloseAt = p.At
+		default:
+			next.CloseAt, next.CatchUp = now.Add(n.CloseGrace), true
+		}
+	}
+	n.planned = next
+	n.Log.Info("automatic close", "cycle", p.Cycle.String(), "from", p.From.String(), "due", p.At, "close_at", next.CloseAt,
+		"catch_up", next.CatchUp, "accounts", p.Accounts)
+	if n.OnAutoClose != nil {
+		n.OnAutoClose(next)
+	}
+	return next.CloseAt
 }
 
 // runOne claims and runs one job of kind; it reports whether it found one.

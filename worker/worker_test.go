@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -68,5 +69,96 @@ func TestExportsExpireAfterSevenDays(t *testing.T) {
 	}
 	if j, _ := s.Job(ctx, job.ID); j.Status != callbill.JobExpired {
 		t.Fatalf("record: %+v", j)
+	}
+}
+
+// TestAutoCloseCatchUpWaitsItsGrace: a close already due when the node
+// finds it closable waits CloseGrace, announced; a close the node saw
+// coming runs at 12:00 on the 2nd; with no accounts nothing is queued.
+func TestAutoCloseCatchUpWaitsItsGrace(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	now := time.Date(2026, 11, 5, 10, 0, 0, 0, sh)
+	s.Now = func() time.Time { return now }
+	var notices []worker.AutoCloseNotice
+	n := &worker.Node{Store: s, Name: "t", ExportDir: t.TempDir(), Poll: 10 * time.Millisecond, CloseGrace: 10 * time.Minute,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
+		OnAutoClose: func(a worker.AutoCloseNotice) { notices = append(notices, a) }}
+	run := func() {
+		c, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+		n.Run(c)
+		cancel()
+	}
+	oct := callbill.NewCycle(2026, time.October)
+	// closed is the last closed cycle, as bills show it.
+	closed := func() string {
+		t.Helper()
+		last := "none"
+		for c := oct - 1; c <= oct+1; c++ {
+			b, err := (&closing.Service{Store: s}).Bill(ctx, closing.BillInput{Account: "1001", Cycle: c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Status == callbill.BillStatusClosed {
+				last = c.String()
+			}
+		}
+		return last
+	}
+
+	// No accounts: nothing can close, and the notice says so.
+	run()
+	if len(notices) != 1 || notices[0].Cycle != oct || !notices[0].CloseAt.IsZero() || notices[0].Accounts != 0 {
+		t.Fatalf("notices without accounts: %+v", notices)
+	}
+	w, ps := world.Parse([]byte(`
+accounts: [{uid: "1001", name: a}]
+topups: [{id: T1, account: "1001", amount: "5.00", at: "2026-09-10T08:00:00+08:00"}]
+`))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
+		t.Fatal(err)
+	}
+	// The accounts came: 2026-09 and 2026-10 are due, a catch-up.
+	run()
+	if len(notices) != 2 {
+		t.Fatalf("notices: %+v", notices)
+	}
+	if a := notices[1]; a.Cycle != oct || a.From != oct-1 || !a.CatchUp || !a.CloseAt.Equal(now.Add(10*time.Minute)) ||
+		!a.At.Equal(time.Date(2026, 11, 2, 12, 0, 0, 0, sh)) {
+		t.Errorf("catch-up notice: %+v", a)
+	}
+	now = now.Add(9 * time.Minute)
+	run()
+	if got := closed(); got != "none" {
+		t.Fatalf("closed through %s within the grace", got)
+	}
+	now = now.Add(time.Minute)
+	run()
+	if got := closed(); got != "2026-10" {
+		t.Fatalf("closed through %s after the grace, want 2026-10", got)
+	}
+	// Next: 2026-11, seen coming, closes at its time without a grace.
+	a := notices[len(notices)-1]
+	due := time.Date(2026, 12, 2, 12, 0, 0, 0, sh)
+	if a.Cycle != oct+1 || a.CatchUp || !a.CloseAt.Equal(due) {
+		t.Errorf("next notice: %+v", a)
+	}
+	now = due.Add(-time.Second)
+	run()
+	if got := closed(); got != "2026-10" {
+		t.Fatalf("closed through %s before 12:00 on the 2nd", got)
+	}
+	now = due
+	run()
+	if got := closed(); got != "2026-11" {
+		t.Errorf("closed through %s at 12:00 on the 2nd, want 2026-11", got)
 	}
 }

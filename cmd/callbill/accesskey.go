@@ -5,25 +5,18 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+
+	"github.com/callbill/callbill/sqlstore"
 )
 
-func (a *app) accessKey(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef("accesskey needs a subcommand: create or revoke")
-	}
-	switch args[0] {
-	case "create":
-		fs := flag.NewFlagSet("accesskey create", flag.ContinueOnError)
-		acct := fs.String("account", "", "account UID")
-		asJSON := fs.Bool("json", false, "print JSON")
-		pos, err := parseFlags(fs, args[1:])
-		if err != nil {
-			return err
-		}
+func (a *app) accessKeyCreate(fs *flag.FlagSet) runner {
+	acct := fs.String("account", "", "the account's `UID`")
+	asJSON := fs.Bool("json", false, "print JSON")
+	return func(ctx context.Context, pos []string) error {
 		if *acct == "" || len(pos) > 0 {
 			return usagef("accesskey create needs --account UID")
 		}
-		s, err := a.open(ctx)
+		s, err := a.open(ctx, sqlstore.Write)
 		if err != nil {
 			return err
 		}
@@ -37,16 +30,15 @@ func (a *app) accessKey(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "AccessKey ID:     %s\nAccessKey secret: %s\n(the secret is shown this once; it is stored sealed under the master key)\n", k.ID, k.Secret)
 		return nil
-	case "revoke":
-		fs := flag.NewFlagSet("accesskey revoke", flag.ContinueOnError)
-		pos, err := parseFlags(fs, args[1:])
-		if err != nil {
-			return err
-		}
+	}
+}
+
+func (a *app) accessKeyRevoke(fs *flag.FlagSet) runner {
+	return func(ctx context.Context, pos []string) error {
 		if len(pos) != 1 {
 			return usagef("accesskey revoke needs one AccessKey ID")
 		}
-		s, err := a.open(ctx)
+		s, err := a.open(ctx, sqlstore.Write)
 		if err != nil {
 			return err
 		}
@@ -57,5 +49,4 @@ func (a *app) accessKey(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stdout, "revoked %s\n", pos[0])
 		return nil
 	}
-	return usagef("unknown accesskey subcommand %q", args[0])
 }

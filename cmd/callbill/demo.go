@@ -11,29 +11,32 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/demo"
+	"github.com/callbill/callbill/sqlstore"
 )
 
 // demo builds a demo world in a fresh store, generates a month of calls,
 // imports them, closes the month and prints the bills.
-func (a *app) demo(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	calls := fs.Int("calls", 40_000, "calls to generate")
-	accounts := fs.Int("accounts", 4, "tenant accounts")
-	dir := fs.String("dir", "", "folder for the demo store and files (default: a new temporary folder)")
-	addr := fs.String("addr", "127.0.0.1:8080", "where the console of the demo serves")
+func (a *app) demo(fs *flag.FlagSet) runner {
+	calls := fs.Int("calls", 40_000, "generate `N` calls")
+	accounts := fs.Int("accounts", 4, "make `N` tenant accounts")
+	dir := fs.String("dir", "", "the `DIR` for the demo's database and files (default: a new temporary folder)")
+	addr := fs.String("addr", "127.0.0.1:8080", "serve the demo's console at `HOST:PORT`")
 	noServe := fs.Bool("no-serve", false, "print the bills and exit instead of serving the console")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) > 0 {
+			return usagef("demo takes no arguments")
+		}
+		return a.runDemo(ctx, *calls, *accounts, *dir, *addr, *noServe)
 	}
-	if len(pos) > 0 {
-		return usagef("demo takes no arguments")
-	}
-	if *dir == "" {
-		if *dir, err = os.MkdirTemp("", "callbill-demo-"); err != nil {
+}
+
+func (a *app) runDemo(ctx context.Context, calls, accounts int, dir, addr string, noServe bool) error {
+	var err error
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "callbill-demo-"); err != nil {
 			return err
 		}
-	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	loc, err := time.LoadLocation(callbill.DefaultTimezone)
@@ -41,13 +44,13 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	cycle := callbill.CycleOf(time.Now(), loc) - 1 // the last month that has ended
-	o := demo.Options{Cycle: cycle, Accounts: *accounts, Calls: *calls, Seed: 1}
+	o := demo.Options{Cycle: cycle, Accounts: accounts, Calls: calls, Seed: 1}
 
-	worldPath := filepath.Join(*dir, "world.yaml")
+	worldPath := filepath.Join(dir, "world.yaml")
 	if err := os.WriteFile(worldPath, demo.World(o), 0o644); err != nil {
 		return err
 	}
-	callsPath := filepath.Join(*dir, "calls.csv")
+	callsPath := filepath.Join(dir, "calls.csv")
 	f, err := os.Create(callsPath)
 	if err != nil {
 		return err
@@ -63,11 +66,11 @@ func (a *app) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a.dsn = filepath.Join(*dir, "callbill.db")
-	fmt.Fprintf(a.stdout, "demo folder %s: %d accounts, %d calls in %s\n\n", *dir, *accounts, n, cycle)
+	a.dsn = filepath.Join(dir, "callbill.db")
+	fmt.Fprintf(a.stdout, "demo folder %s: %d accounts, %d calls in %s\n\n", dir, accounts, n, cycle)
 
 	fmt.Fprintf(a.stdout, "$ callbill apply -f %s\n", worldPath)
-	if err := a.apply(ctx, []string{"-f", worldPath}); err != nil {
+	if err := a.call(ctx, "apply", "-f", worldPath); err != nil {
 		return err
 	}
 	// The provider side of e-contracts: without it a contract cannot be
@@ -78,14 +81,14 @@ func (a *app) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "$ callbill import %s\n", callsPath)
-	if err := a.importCmd(ctx, []string{callsPath}); err != nil {
+	if err := a.call(ctx, "import", callsPath); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "$ callbill bill close %s\n", cycle)
-	if err := a.billClose(ctx, []string{cycle.String()}); err != nil {
+	if err := a.call(ctx, "bill close", cycle.String()); err != nil {
 		return err
 	}
-	s, err := a.open(ctx)
+	s, err := a.open(ctx, sqlstore.Read)
 	if err != nil {
 		return err
 	}
@@ -100,20 +103,20 @@ func (a *app) demo(ctx context.Context, args []string) error {
 			break
 		}
 		fmt.Fprintf(a.stdout, "\n$ callbill bill show --account %s --cycle %s\n", uid, cycle)
-		if err := a.billShow(ctx, []string{"--account", uid, "--cycle", cycle.String()}); err != nil {
+		if err := a.call(ctx, "bill show", "--account", uid, "--cycle", cycle.String()); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(a.stdout, "\nTry: callbill --db %s bill show --account %s --cycle %s --by instance --period day\n", a.dsn, uids[0], cycle)
-	if *noServe {
+	if noServe {
 		return nil
 	}
-	return a.demoConsole(ctx, uids[0], *addr)
+	return a.demoConsole(ctx, uids[0], addr)
 }
 
 // setDemoProvider sets the demo's provider side of contracts.
 func (a *app) setDemoProvider(ctx context.Context, p callbill.ContractParty) error {
-	s, err := a.open(ctx)
+	s, err := a.open(ctx, sqlstore.Write)
 	if err != nil {
 		return err
 	}

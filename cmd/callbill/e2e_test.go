@@ -155,6 +155,23 @@ func goldenScenario(t *testing.T, dsn string) {
 	// The open cycle's table: an estimate, nothing owed before the close.
 	open = runCLI(t, dir, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10")
 	golden(t, "open-1000000000000001.golden.txt", open.stdout)
+	// The statement and an account as tables: Chinese headings and labels
+	// beside ASCII, padded by display width (before the close, whose
+	// deductions are dated by the clock).
+	for _, uid := range []string{"1000000000000001", "1000000000000002"} {
+		r := runCLI(t, dir, "ledger", "--account", uid)
+		if r.code != 0 {
+			t.Fatalf("ledger: exit %d %s", r.code, r.stderr)
+		}
+		golden(t, "ledger-"+uid+".golden.txt", r.stdout)
+	}
+	// (Account 1's voice package would leave the list when it expires.)
+	r = runCLI(t, dir, "account", "show", "1000000000000002")
+	golden(t, "account-1000000000000002.golden.txt", r.stdout)
+	r = runCLI(t, dir, "account", "show", "1000000000000001", "--json")
+	if !strings.Contains(r.stdout, `"state":"normal"`) || !strings.Contains(r.stdout, `"source":"third_party"`) || strings.Contains(r.stdout, "正常") {
+		t.Errorf("account show --json must keep the codes: %s", r.stdout)
+	}
 
 	r = runCLI(t, dir, "bill", "close", "2026-10")
 	if r.code != 0 || r.stdout != "closed 2026-09, 2026-10\n" {

@@ -14,6 +14,7 @@ import (
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/ingest"
+	"github.com/callbill/callbill/sqlstore"
 	"golang.org/x/term"
 )
 
@@ -103,15 +104,16 @@ func (s *source) open() error {
 	return nil
 }
 
-func (a *app) importCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+func (a *app) importCmd(fs *flag.FlagSet) runner {
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
-	batch := fs.Int("batch", 0, "rows per transaction (default 40,000)")
-	files, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+	batch := fs.Int("batch", 0, "`N` rows read per transaction (default 40,000)")
+	return func(ctx context.Context, files []string) error {
+		return a.runImport(ctx, files, *strict, *quiet, *batch)
 	}
+}
+
+func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool, batch int) error {
 	if len(files) == 0 {
 		return usagef("import needs at least one FILE (or - for stdin)")
 	}
@@ -125,7 +127,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 		}
 		src.inputs = append(src.inputs, in)
 	}
-	s, err := a.open(ctx)
+	s, err := a.open(ctx, sqlstore.Write)
 	if err != nil {
 		return err
 	}
@@ -133,14 +135,14 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 
 	rejects := cdr.NewRejectsFiles(func(file int) string { return src.inputs[file].rejects }, src.header)
 	defer rejects.Close()
-	opts := callbill.ImportOptions{Strict: *strict, BatchSize: *batch, OnReject: rejects.Add}
+	opts := callbill.ImportOptions{Strict: strict, BatchSize: batch, OnReject: rejects.Add}
 	// Keep the Go heap near 80 MiB however large the input (GC works harder
 	// as it nears that); the operator's GOMEMLIMIT wins.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(80 << 20)
 	}
 	started := time.Now()
-	if f, ok := a.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
+	if f, ok := a.stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(rows int64) {
 			el := time.Since(started).Seconds()
 			fmt.Fprintf(a.stderr, "\r\033[Kimporting: %d rows read, %.0f rows/s", rows, float64(rows)/max(el, 1e-9))
@@ -157,7 +159,7 @@ func (a *app) importCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	rate := float64(rep.Imported+rep.Duplicates+rep.Rejected) / max(rep.Elapsed.Seconds(), 1e-9)
-	if *strict && rep.Rejected > 0 {
+	if strict && rep.Rejected > 0 {
 		fmt.Fprintf(a.stderr, "strict: nothing was imported because %d row(s) were rejected\n", rep.Rejected)
 	}
 	fmt.Fprintf(a.stderr, "imported %d, duplicates %d, rejected %d (conflicts %d), %.0f calls/s\n",

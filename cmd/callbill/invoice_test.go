@@ -47,7 +47,7 @@ func TestInvoiceAndContractCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &title); err != nil || title.ID == "" {
 		t.Fatalf("title: %s", r.stdout)
 	}
-	if r = must(0, "invoice", "title", "list", "--account", acct); !strings.Contains(r.stdout, title.ID+"  company") {
+	if r = must(0, "invoice", "title", "list", "--account", acct); !hasRow(r.stdout, title.ID, "企业") {
 		t.Errorf("title list: %s", r.stdout)
 	}
 
@@ -62,7 +62,7 @@ func TestInvoiceAndContractCommands(t *testing.T) {
 	if r = must(exitError, "invoice", "apply", "--account", acct, "--title", title.ID, "--amount", "99999999.00"); !strings.Contains(r.stderr, "more than the invoiceable") {
 		t.Errorf("over: %s", r.stderr)
 	}
-	if r = must(0, "invoice", "list", "--status", "pending"); !strings.Contains(r.stdout, app.ID+"  pending") {
+	if r = must(0, "invoice", "list", "--status", "pending"); !hasRow(r.stdout, app.ID, "审核中") {
 		t.Errorf("queue: %s", r.stdout)
 	}
 	must(exitUsage, "invoice", "issue", app.ID)
@@ -93,10 +93,10 @@ func TestInvoiceAndContractCommands(t *testing.T) {
 	if r = must(exitError, "contract", "pdf", "--account", acct, c.ID); !strings.Contains(r.stderr, "only a formal contract") {
 		t.Errorf("pdf of a draft: %s", r.stderr)
 	}
-	if r = must(0, "contract", "confirm", "--account", acct, c.ID); !strings.Contains(r.stdout, "formal") || !strings.Contains(r.stdout, "王五") {
+	if r = must(0, "contract", "confirm", "--account", acct, c.ID); !strings.Contains(r.stdout, c.ID+"  正式") || !strings.Contains(r.stdout, "王五") {
 		t.Errorf("confirm: %s", r.stdout)
 	}
-	if r = must(0, "contract", "list", "--account", acct); !strings.Contains(r.stdout, c.ID+"  formal") {
+	if r = must(0, "contract", "list", "--account", acct); !hasRow(r.stdout, c.ID, "正式") {
 		t.Errorf("list: %s", r.stdout)
 	}
 	if _, err := os.Stat(contractpdf.FontPath()); err == nil || os.Getenv("CI") == "true" {

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -30,50 +31,18 @@ const (
 	exitDenied   = 4 // authorize: the call is refused
 )
 
-// usageError is a mistake in the command line.
-type usageError struct{ msg string }
+// usageError is a mistake in the command line: one line naming it, and
+// where the usage is (cmd's help, or the list of commands).
+type usageError struct{ cmd, msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
 // exitCode lets a command choose a non-error exit status (import's 3).
 type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
-
-const usageText = `usage: callbill [--db DSN] COMMAND [ARGS]
-
-commands:
-  apply -f world.yaml                   apply a world file (idempotent upsert)
-  import [--strict] FILE...             import CDRs (CSV or CCC JSON; - for stdin)
-  bill close YYYY-MM                    close a cycle (and every earlier open one)
-  bill show --account UID --cycle YYYY-MM [--by item|instance] [--period cycle|day] [--json]
-  usage export --account UID (--cycle YYYY-MM | --from T --to T) [--instance ID] [--item I] [--number N]
-               [--direction D] [--format csv|xlsx] [--extra a,b] [-o FILE]
-  serve [--addr 127.0.0.1:8080] [--exports DIR] [--node NAME] [--auto-close=false]
-  topup --account UID --amount 100.00 --key KEY
-  adjust --account UID --amount ±AMOUNT --reason TEXT --key KEY [--corrects bill:YYYY-MM]
-  account show UID [--json]             cash, credit, outstanding, available, state, packages, numbers, alerts
-  ledger --account UID                  the statement, with running balance
-  ledger verify [--account UID]         prove that balances and bills reconcile with the ledger
-  authorize --instance ID --number N --direction inbound|outbound   (exit 4 when denied)
-  accesskey create --account UID [--json] | accesskey revoke ID
-  webhook add --url URL [--account UID] [--events KIND,…] [--json]   (prints the signing secret once)
-  webhook list [--json] | webhook log ID [--limit N] [--json] | webhook replay ID [--event EVENT_ID] | webhook disable ID
-  invoice title add --account UID --kind company|person --name N [--type general|special] [--tax-id …] [--bank …]
-                    [--bank-account …] [--address …] [--phone …] | invoice title list|delete --account UID [ID]
-  invoice apply --account UID --title ID --amount 12.34 [--type T] [--remark R] [--key K]
-  invoice list [--account UID] [--status S] [--json]   (with the invoiceable amount when --account is given)
-  invoice withdraw --account UID ID | invoice issue ID --number N [--date YYYY-MM-DD] | invoice reject ID --reason R
-  contract create --account UID (--purchase ID | --from YYYY-MM --to YYYY-MM) [--address …] [--contact …] [--phone …] …
-  contract list [--account UID] [--status S] | contract show|confirm|void|pdf --account UID ID [--reason R] [-o FILE]
-  contract edit --account UID ID [--address …] … | contract provider [--name … --address … --tax-id … --bank … …]
-  user add NAME (--account UID | --operator) [--password-stdin] | user passwd NAME | user remove NAME | user list
-  demo [--addr A] [--no-serve]          a demo world, a month of calls, a closed bill, then the console
-
---db defaults to $CALLBILL_DB, else ./callbill.db (SQLite).
-`
 
 type app struct {
 	dsn    string
@@ -95,8 +64,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&a.dsn, "db", "", "database DSN")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
-	if err := fs.Parse(args); err != nil {
-		fmt.Fprint(stderr, usageText)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usageText())
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "callbill: %v\nrun 'callbill --help' for usage\n", err)
 		return exitUsage
 	}
 	if *cpuprofile != "" {
@@ -116,10 +90,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		fmt.Fprint(stderr, usageText)
+		// No command: the list of them, as a usage error.
+		fmt.Fprint(stderr, usageText())
 		return exitUsage
 	}
-	err := a.dispatch(ctx, rest[0], rest[1:])
+	err = a.dispatch(ctx, rest)
 	var ue *usageError
 	var ec exitCode
 	switch {
@@ -128,7 +103,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case errors.As(err, &ec):
 		return int(ec)
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "callbill: %s\n\n%s", ue.msg, usageText)
+		where := "callbill --help"
+		if ue.cmd != "" {
+			where = "callbill " + ue.cmd + " --help"
+		}
+		fmt.Fprintf(stderr, "callbill: %s\nrun '%s' for usage\n", ue.msg, where)
 		return exitUsage
 	default:
 		var ps callbill.Problems
@@ -139,13 +118,39 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			return exitError
 		}
-		fmt.Fprintf(stderr, "callbill: %s\n", errorText(err))
+		fmt.Fprintf(stderr, "callbill: %s\n", a.errorText(err))
 		return exitError
 	}
 }
 
 // errorText shows domain errors as they are; anything else is shown in full
-// here, since the CLI's user is the operator on their own machine.
+// here, since the CLI's user is the operator on their own machine. A
+// missing database says how to make one, and a write refused by a
+// read-only database says so in those words.
+func (a *app) errorText(err error) string {
+	var nd *sqlstore.NoDatabaseError
+	if errors.As(err, &nd) {
+		return nd.Error() + "; create a deployment with 'callbill apply -f world.yaml' (or try 'callbill demo'), " +
+			"or name an existing database with --db DSN or $CALLBILL_DB"
+	}
+	var ro *sqlstore.ReadOnlyError
+	if !errors.As(err, &ro) && sqlstore.IsReadOnly(err) {
+		return (&sqlstore.ReadOnlyError{Where: a.where()}).Error()
+	}
+	return errorText(err)
+}
+
+// where names the database in messages.
+func (a *app) where() string {
+	if strings.Contains(a.dsn, "://") {
+		return "named by --db"
+	}
+	if abs, err := filepath.Abs(strings.TrimPrefix(a.dsn, "file:")); err == nil {
+		return abs
+	}
+	return a.dsn
+}
+
 func errorText(err error) string {
 	var e *callbill.Error
 	if errors.As(err, &e) {
@@ -154,64 +159,12 @@ func errorText(err error) string {
 	return err.Error()
 }
 
-func (a *app) dispatch(ctx context.Context, cmd string, args []string) error {
-	switch cmd {
-	case "apply":
-		return a.apply(ctx, args)
-	case "import":
-		return a.importCmd(ctx, args)
-	case "bill":
-		if len(args) == 0 {
-			return usagef("bill needs a subcommand: close or show")
-		}
-		switch args[0] {
-		case "close":
-			return a.billClose(ctx, args[1:])
-		case "show":
-			return a.billShow(ctx, args[1:])
-		}
-		return usagef("unknown bill subcommand %q", args[0])
-	case "usage":
-		if len(args) == 0 || args[0] != "export" {
-			return usagef("usage needs a subcommand: export")
-		}
-		return a.usageExport(ctx, args[1:])
-	case "serve":
-		return a.serve(ctx, args)
-	case "topup":
-		return a.topup(ctx, args)
-	case "adjust":
-		return a.adjust(ctx, args)
-	case "account":
-		if len(args) == 0 || args[0] != "show" {
-			return usagef("account needs a subcommand: show")
-		}
-		return a.accountShow(ctx, args[1:])
-	case "ledger":
-		return a.ledger(ctx, args)
-	case "authorize":
-		return a.authorize(ctx, args)
-	case "accesskey":
-		return a.accessKey(ctx, args)
-	case "user":
-		return a.user(ctx, args)
-	case "webhook":
-		return a.webhook(ctx, args)
-	case "invoice":
-		return a.invoice(ctx, args)
-	case "contract":
-		return a.contract(ctx, args)
-	case "demo":
-		return a.demo(ctx, args)
-	case "help", "-h", "--help":
-		fmt.Fprint(a.stdout, usageText)
-		return nil
-	}
-	return usagef("unknown command %q", cmd)
-}
-
-func (a *app) open(ctx context.Context) (*sqlstore.Store, error) {
-	s, err := sqlstore.Open(ctx, a.dsn)
+// open opens the database as the command needs it: Create only for the
+// commands that start a deployment (apply, serve, demo), Write for those
+// that change one, Read for those that only read (they work on a read-only
+// database too).
+func (a *app) open(ctx context.Context, access sqlstore.Access) (*sqlstore.Store, error) {
+	s, err := sqlstore.OpenFor(ctx, a.dsn, access)
 	if err != nil {
 		return nil, err
 	}
@@ -269,32 +222,4 @@ func masterKey(dsn string) ([]byte, error) {
 		return nil, callbill.Errorf(callbill.EINVALID, "master key file %s must hold 32 bytes in base64", path)
 	}
 	return k, nil
-}
-
-// parseFlags parses a subcommand's flags; extra positional arguments are
-// returned, mistakes are usage errors.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	// Allow flags after positional arguments, as people type them.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, usagef("%s: %v", fs.Name(), err)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		if args[0] == "-" || !strings.HasPrefix(args[0], "-") {
-			pos = append(pos, args[0])
-			args = args[1:]
-			if len(args) == 0 {
-				break
-			}
-			continue
-		}
-		pos = append(pos, args...) // after "--"
-		break
-	}
-	return pos, nil
 }

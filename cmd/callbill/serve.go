@@ -21,52 +21,69 @@ import (
 	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/recovery"
 	"github.com/callbill/callbill/invoice"
+	"github.com/callbill/callbill/sqlstore"
 	"github.com/callbill/callbill/webhook"
 	"github.com/callbill/callbill/worker"
 )
 
 // serve runs the HTTP API and this node's background jobs until interrupted.
 // Several serve processes may share one PostgreSQL database.
-func (a *app) serve(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	exports := fs.String("exports", "exports", "folder for export files (shared by the nodes of one database)")
-	node := fs.String("node", "", "this node's name in job records (default host-pid)")
-	autoClose := fs.Bool("auto-close", true, "close the previous cycle at 12:00 on the 2nd (billing time zone)")
-	lease := fs.Duration("job-lease", time.Minute, "how long a node holds a job without renewing it; a dead node's jobs are taken over after it")
-	trusted := fs.String("trusted-proxies", "", "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
+func (a *app) serve(fs *flag.FlagSet) runner {
+	var o serveFlags
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
+	fs.StringVar(&o.exports, "exports", "exports", "the `DIR` of export files (shared by the nodes of one database)")
+	fs.StringVar(&o.node, "node", "", "this node's `NAME` in job records (default host-pid)")
+	fs.BoolVar(&o.autoClose, "auto-close", true, "close the previous cycle at 12:00 on the 2nd (billing time zone); =false leaves closing to you")
+	fs.DurationVar(&o.grace, "auto-close-grace", 10*time.Minute, "how long (`DURATION`) a close already due when found (a catch-up) waits, so that you can stop the server first")
+	fs.DurationVar(&o.lease, "job-lease", time.Minute, "how long (`DURATION`) a node holds a job without renewing it; a dead node's jobs are taken over after it")
+	fs.StringVar(&o.trusted, "trusted-proxies", "", "a comma `LIST` of IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) > 0 {
+			return usagef("serve takes no arguments")
+		}
+		return a.runServe(ctx, &o)
 	}
-	if len(pos) > 0 {
-		return usagef("serve takes no arguments")
+}
+
+// serveFlags are serve's flags.
+type serveFlags struct {
+	addr, exports, node, trusted string
+	autoClose                    bool
+	grace, lease                 time.Duration
+}
+
+func (a *app) runServe(ctx context.Context, o *serveFlags) error {
+	if o.grace < 0 {
+		return usagef("--auto-close-grace must not be negative")
 	}
-	proxies, err := console.ParseTrustedProxies(*trusted)
+	proxies, err := console.ParseTrustedProxies(o.trusted)
 	if err != nil {
 		return usagef("serve: --trusted-proxies: %v", err)
 	}
-	if *node == "" {
+	if o.node == "" {
 		host, _ := os.Hostname()
-		*node = fmt.Sprintf("%s-%d", host, os.Getpid())
+		o.node = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	log := slog.New(slog.NewTextHandler(a.stderr, nil)).With("node", *node)
+	log := slog.New(slog.NewTextHandler(a.stderr, nil)).With("node", o.node)
 	key := os.Getenv("CALLBILL_OPERATOR_KEY")
 	if key == "" {
 		key = api.NewOperatorKey()
 		fmt.Fprintf(a.stdout, "operator key (set CALLBILL_OPERATOR_KEY to choose one): %s\n", key)
 	}
-	s, err := a.open(ctx)
+	s, err := a.open(ctx, sqlstore.Create)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if s.Created() {
+		fmt.Fprintf(a.stderr, "created a new, empty database at %s: apply a world file (callbill apply -f FILE, or POST /api/v1/world) to add accounts\n", s.Where())
+	}
 	// Export files are the tenants' usage detail: the folder is the
 	// service's own.
-	if err := os.MkdirAll(*exports, 0o700); err != nil {
+	if err := os.MkdirAll(o.exports, 0o700); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
@@ -81,8 +98,8 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	imports := (&ingest.Service{Store: s}).NewGroup(0)
 	defer imports.Close()
 	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
-		ExportDir: *exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion}).Handler()
-	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: *exports, Log: log, TrustedProxies: proxies}
+		ExportDir: o.exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion}).Handler()
+	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: o.exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
 	srv := &http.Server{
 		Handler:           routes(log, apiHandler, cons.Handler(), bssHandler),
@@ -92,15 +109,19 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slow, _ := time.ParseDuration(os.Getenv("CALLBILL_FAULT_EXPORT_SLOW"))
-	w := &worker.Node{Store: s, Name: *node, ExportDir: *exports, Log: log, NoAutoClose: !*autoClose, Lease: *lease, Slow: slow,
+	w := &worker.Node{Store: s, Name: o.node, ExportDir: o.exports, Log: log, NoAutoClose: !o.autoClose, Lease: o.lease, Slow: slow,
+		CloseGrace: o.grace, OnAutoClose: a.announceAutoClose,
 		OnJob: func(kind, outcome string) { metrics.Jobs.WithLabelValues(kind, outcome).Inc() }}
+	if !o.autoClose {
+		fmt.Fprintln(a.stderr, "automatic close: off (--auto-close=false); close cycles with 'callbill bill close YYYY-MM'")
+	}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
-	hooks := &webhook.Deliverer{Store: s, Node: *node, Log: log}
+	hooks := &webhook.Deliverer{Store: s, Node: o.node, Log: log}
 	hooksDone := make(chan struct{})
 	go func() { hooks.Run(ctx); close(hooksDone) }()
-	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), *node)
+	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), o.node)
 	if f, ok := a.stdout.(*os.File); ok {
 		f.Sync()
 	}
@@ -123,6 +144,30 @@ func (a *app) serve(ctx context.Context, args []string) error {
 		err = nil
 	}
 	return err
+}
+
+// announceAutoClose says on stderr what the automatic close will do next,
+// each time that changes: money moves at a close, and a catch-up waits its
+// grace so that an operator reading this can stop the server first.
+func (a *app) announceAutoClose(n worker.AutoCloseNotice) {
+	const layout = "2006-01-02 15:04:05 -07:00"
+	cycles := cycleList(n.Cycles())
+	verb := "closes"
+	if n.From != n.Cycle {
+		verb = "close"
+	}
+	switch {
+	case n.CloseAt.IsZero():
+		fmt.Fprintf(a.stderr, "automatic close: there are no accounts yet, so nothing closes; once there are, %s %s (due %s)\n",
+			cycles, verb, n.At.Format(layout))
+	case n.CatchUp:
+		fmt.Fprintf(a.stderr, "automatic close: %s %s due since %s (12:00 on the 2nd, %s); this server closes %s at %s, in %s, "+
+			"and deducts the bills from the accounts' cash. To close by hand instead, stop it now (Ctrl-C) and restart it with --auto-close=false.\n",
+			cycles, map[bool]string{true: "is", false: "are"}[n.From == n.Cycle], n.At.Format(layout), n.Loc, map[bool]string{true: "it", false: "them"}[n.From == n.Cycle],
+			n.CloseAt.In(n.Loc).Format(layout), time.Until(n.CloseAt).Round(time.Second))
+	default:
+		fmt.Fprintf(a.stderr, "automatic close: %s %s at %s (12:00 on the 2nd, %s)\n", cycles, verb, n.CloseAt.In(n.Loc).Format(layout), n.Loc)
+	}
 }
 
 // routes is the node's HTTP handler: the REST API under /api/ (and

@@ -11,71 +11,61 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/export"
+	"github.com/callbill/callbill/sqlstore"
 	"golang.org/x/term"
 )
 
-// usageExportText is `usage export`'s own help.
-const usageExportText = `usage: callbill usage export --account UID (--cycle YYYY-MM | --from RFC3339 --to RFC3339)
-         [--instance ID] [--item ITEM|none] [--number N] [--direction inbound|outbound]
-         [--format csv|xlsx] [--extra COL,…] [-o FILE] [-q]
+// exportFlags are usage export's flags.
+type exportFlags struct {
+	acct, cycle, from, to, instance, item, number, direction, format, extra, out string
+	quiet                                                                        bool
+}
 
-  --cycle      the cycle the calls are billed in (a late call in its later cycle)
-  --from/--to  instead: calls that started in [from, to)
-  --item       FixedLineInbound, FixedLineOutbound, Inbound_400, or none (no telecom item)
-  --extra      extra columns after the standard ones: %s
-  -o           output file (default usage-UID-CYCLE.csv, or .xlsx)
-  -q           no progress line
-`
+func (a *app) usageExport(fs *flag.FlagSet) runner {
+	var o exportFlags
+	fs.StringVar(&o.acct, "account", "", "the account's `UID`")
+	fs.StringVar(&o.cycle, "cycle", "", "the cycle `YYYY-MM` the calls are billed in (a late call in its later cycle)")
+	fs.StringVar(&o.from, "from", "", "instead of --cycle: calls that started at or after `RFC3339` (a time)")
+	fs.StringVar(&o.to, "to", "", "with --from: calls that started before `RFC3339` (a time)")
+	fs.StringVar(&o.instance, "instance", "", "only the instance `ID`")
+	fs.StringVar(&o.item, "item", "", "only the telecom billing `ITEM` (FixedLineInbound, FixedLineOutbound, Inbound_400), or none: calls without one")
+	fs.StringVar(&o.number, "number", "", "only the service `NUMBER`")
+	fs.StringVar(&o.direction, "direction", "", "only one direction, `inbound|outbound`")
+	fs.StringVar(&o.format, "format", "csv", "the file format, `csv|xlsx`")
+	fs.StringVar(&o.extra, "extra", "", "extra columns (`COL,…`) after the standard ones")
+	fs.StringVar(&o.out, "o", "", "the output `FILE` (default usage-UID-CYCLE.csv, or .xlsx)")
+	fs.BoolVar(&o.quiet, "q", false, "no progress line")
+	return func(ctx context.Context, pos []string) error { return a.runUsageExport(ctx, pos, &o) }
+}
 
-func (a *app) usageExport(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("usage export", flag.ContinueOnError)
-	acct := fs.String("account", "", "account UID")
-	cycle := fs.String("cycle", "", "billing cycle YYYY-MM")
-	from := fs.String("from", "", "calls started at or after (RFC 3339)")
-	to := fs.String("to", "", "calls started before (RFC 3339)")
-	instance := fs.String("instance", "", "instance id")
-	item := fs.String("item", "", "telecom billing item, or none")
-	number := fs.String("number", "", "service number")
-	direction := fs.String("direction", "", "inbound or outbound")
-	format := fs.String("format", "csv", "csv or xlsx")
-	extra := fs.String("extra", "", "extra columns, comma-separated")
-	out := fs.String("o", "", "output file")
-	quiet := fs.Bool("q", false, "no progress line")
-	help := fs.Bool("h", false, "help")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if *help {
-		fmt.Fprintf(a.stdout, usageExportText, strings.Join(export.ExtraColumns(), ","))
-		return nil
-	}
+func (a *app) runUsageExport(ctx context.Context, pos []string, o *exportFlags) error {
+	var err error
 	if len(pos) > 0 {
 		return usagef("usage export takes no arguments (got %q)", pos[0])
 	}
-	if *acct == "" {
+	if o.acct == "" {
 		return usagef("usage export needs --account UID")
 	}
-	f := callbill.UsageFilter{Instance: *instance, Item: callbill.Item(*item), Number: callbill.Digits(*number),
-		Direction: callbill.Direction(strings.ToLower(*direction))}
-	if *number != "" && f.Number == "" {
-		return usagef("--number %q has no digits", *number)
+	f := callbill.UsageFilter{Instance: o.instance, Item: callbill.Item(o.item), Number: callbill.Digits(o.number),
+		Direction: callbill.Direction(strings.ToLower(o.direction))}
+	if o.number != "" && f.Number == "" {
+		return usagef("--number %q has no digits", o.number)
 	}
 	name := ""
 	switch {
-	case *cycle != "" && (*from != "" || *to != ""):
+	case o.cycle != "" && (o.from != "" || o.to != ""):
 		return usagef("usage export takes --cycle or --from/--to, not both")
-	case *cycle != "":
-		if f.Cycle, err = callbill.ParseCycle(*cycle); err != nil {
+	case o.cycle != "":
+		if f.Cycle, err = callbill.ParseCycle(o.cycle); err != nil {
 			return usagef("%s", errorText(err))
 		}
 		name = f.Cycle.String()
-	case *from != "" && *to != "":
-		if f.From, err = time.Parse(time.RFC3339, *from); err != nil {
-			return usagef("--from %q must be RFC 3339, e.g. 2026-10-01T00:00:00+08:00", *from)
+	case o.from != "" && o.to != "":
+		if f.From, err = time.Parse(time.RFC3339, o.from); err != nil {
+			return usagef("--from %q must be RFC 3339, e.g. 2026-10-01T00:00:00+08:00", o.from)
 		}
-		if f.To, err = time.Parse(time.RFC3339, *to); err != nil {
-			return usagef("--to %q must be RFC 3339, e.g. 2026-11-01T00:00:00+08:00", *to)
+		if f.To, err = time.Parse(time.RFC3339, o.to); err != nil {
+			return usagef("--to %q must be RFC 3339, e.g. 2026-11-01T00:00:00+08:00", o.to)
 		}
 		if !f.From.Before(f.To) {
 			return usagef("--from must be before --to")
@@ -92,21 +82,21 @@ func (a *app) usageExport(ctx context.Context, args []string) error {
 	if f.CheckDirection() != nil {
 		return usagef("--direction must be inbound or outbound")
 	}
-	fm, err := export.ParseFormat(strings.ToLower(*format))
+	fm, err := export.ParseFormat(strings.ToLower(o.format))
 	if err != nil {
 		return usagef("--format must be csv or xlsx")
 	}
-	o := export.Options{Format: fm}
-	if *extra != "" {
-		o.Extra = strings.Split(*extra, ",")
+	eo := export.Options{Format: fm}
+	if o.extra != "" {
+		eo.Extra = strings.Split(o.extra, ",")
 	}
-	if err := export.Check(f, o); err != nil {
+	if err := export.Check(f, eo); err != nil {
 		return usagef("%s", errorText(err))
 	}
-	if *out == "" {
-		*out = "usage-" + *acct + "-" + name + fm.Ext()
+	if o.out == "" {
+		o.out = "usage-" + o.acct + "-" + name + fm.Ext()
 	}
-	s, err := a.open(ctx)
+	s, err := a.open(ctx, sqlstore.Read)
 	if err != nil {
 		return err
 	}
@@ -118,14 +108,14 @@ func (a *app) usageExport(ctx context.Context, args []string) error {
 		debug.SetMemoryLimit(64 << 20)
 	}
 	started := time.Now()
-	if f, ok := a.stderr.(*os.File); ok && !*quiet && term.IsTerminal(int(f.Fd())) {
-		o.Progress = func(rows int64) {
+	if f, ok := a.stderr.(*os.File); ok && !o.quiet && term.IsTerminal(int(f.Fd())) {
+		eo.Progress = func(rows int64) {
 			el := time.Since(started).Seconds()
 			fmt.Fprintf(a.stderr, "\r\033[Kexporting: %d rows, %.0f rows/s", rows, float64(rows)/max(el, 1e-9))
 		}
 	}
-	res, err := export.Write(ctx, s, *acct, f, *out, o)
-	if o.Progress != nil {
+	res, err := export.Write(ctx, s, o.acct, f, o.out, eo)
+	if eo.Progress != nil {
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
 	if err != nil {

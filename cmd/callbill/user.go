@@ -11,56 +11,35 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/sqlstore"
 	"golang.org/x/term"
 )
 
-// user manages the web console's users (docs/console.md):
-//
-//	callbill user add NAME (--account UID | --operator) [--password-stdin]
-//	callbill user passwd NAME [--password-stdin]
-//	callbill user remove NAME
-//	callbill user list
-func (a *app) user(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return usagef("user needs a subcommand: add, passwd, remove or list")
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
-	acct := fs.String("account", "", "the tenant account the user belongs to")
+// The user commands manage the web console's users (docs/console.md).
+
+func (a *app) userAdd(fs *flag.FlagSet) runner {
+	acct := fs.String("account", "", "the tenant account (`UID`) the user belongs to")
 	operator := fs.Bool("operator", false, "an operator user (every account, the operator's pages)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
-	pos, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "add", "passwd":
+	return func(ctx context.Context, pos []string) error {
 		if len(pos) != 1 {
-			return usagef("user %s needs one user name", sub)
+			return usagef("user add needs one user name")
 		}
-		if sub == "add" && (*acct == "") == !*operator {
+		if (*acct == "") == !*operator {
 			return usagef("user add needs either --account UID or --operator")
 		}
 		pass, err := a.readPassword(*fromStdin)
 		if err != nil {
 			return err
 		}
-		s, err := a.open(ctx)
+		s, err := a.open(ctx, sqlstore.Write)
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		if sub == "passwd" {
-			if err := s.SetConsolePassword(ctx, pos[0], pass); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "password of %s changed; its sessions ended\n", pos[0])
-			return nil
-		}
 		if err := s.CreateConsoleUser(ctx, callbill.NewConsoleUser{Name: pos[0], Account: *acct, Password: pass}); err != nil {
 			return err
 		}
@@ -70,11 +49,38 @@ func (a *app) user(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "console user %s added (%s)\n", pos[0], who)
 		return nil
-	case "remove":
+	}
+}
+
+func (a *app) userPasswd(fs *flag.FlagSet) runner {
+	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) != 1 {
+			return usagef("user passwd needs one user name")
+		}
+		pass, err := a.readPassword(*fromStdin)
+		if err != nil {
+			return err
+		}
+		s, err := a.open(ctx, sqlstore.Write)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if err := s.SetConsolePassword(ctx, pos[0], pass); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "password of %s changed; its sessions ended\n", pos[0])
+		return nil
+	}
+}
+
+func (a *app) userRemove(fs *flag.FlagSet) runner {
+	return func(ctx context.Context, pos []string) error {
 		if len(pos) != 1 {
 			return usagef("user remove needs one user name")
 		}
-		s, err := a.open(ctx)
+		s, err := a.open(ctx, sqlstore.Write)
 		if err != nil {
 			return err
 		}
@@ -84,8 +90,15 @@ func (a *app) user(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "console user %s removed; its sessions ended\n", pos[0])
 		return nil
-	case "list":
-		s, err := a.open(ctx)
+	}
+}
+
+func (a *app) userList(fs *flag.FlagSet) runner {
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) > 0 {
+			return usagef("user list takes no arguments")
+		}
+		s, err := a.open(ctx, sqlstore.Read)
 		if err != nil {
 			return err
 		}
@@ -94,18 +107,16 @@ func (a *app) user(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tACCOUNT\tCREATED")
+		t := newTable(left("NAME"), left("ACCOUNT"), left("CREATED"))
 		for _, u := range us {
 			acct := u.Account
 			if u.Operator() {
 				acct = "(operator)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, acct, u.CreatedAt.UTC().Format(time.RFC3339))
+			t.row(u.Name, acct, u.CreatedAt.UTC().Format(time.RFC3339))
 		}
-		return tw.Flush()
+		return t.write(a.stdout)
 	}
-	return usagef("unknown user subcommand %q", sub)
 }
 
 // readPassword reads a new password: from stdin's first line, or asked
@@ -147,7 +158,7 @@ const (
 // demoConsole adds the demo login for uid (again on a rerun: it is replaced)
 // and serves the API and the console on addr until interrupted.
 func (a *app) demoConsole(ctx context.Context, uid, addr string) error {
-	s, err := a.open(ctx)
+	s, err := a.open(ctx, sqlstore.Write)
 	if err != nil {
 		return err
 	}
@@ -167,5 +178,5 @@ func (a *app) demoConsole(ctx context.Context, uid, addr string) error {
 	}
 	fmt.Fprintf(a.stdout, "\nconsole: %s   sign in as %s / %s (tenant %s),\n"+
 		"or with the operator key printed below (the operator's pages). Ctrl-C stops it.\n\n", where, demoUser, demoPassword, uid)
-	return a.serve(ctx, []string{"--addr", addr, "--exports", filepath.Join(filepath.Dir(a.dsn), "exports"), "--auto-close=false"})
+	return a.call(ctx, "serve", "--addr", addr, "--exports", filepath.Join(filepath.Dir(a.dsn), "exports"), "--auto-close=false")
 }
