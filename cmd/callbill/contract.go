@@ -108,7 +108,11 @@ func (a *app) printContract(ctx context.Context, s *sqlstore.Store, c *callbill.
 	w := a.stdout
 	fmt.Fprintf(w, "合同 %s  %s  账户 %s  %s  %s  应付 %s\n", c.ID, zh(callbill.ContractStateLabel, c.State), c.Account, c.Title(), contractSubject(c, &j), j.Payable)
 	fmt.Fprintf(w, "甲方 %s  %s %s %s\n", c.Customer.Name, c.Customer.Address, c.Customer.Contact, c.Customer.Phone)
-	fmt.Fprintf(w, "乙方 %s  %s\n", c.Provider.Name, c.Provider.Address)
+	if c.Provider.Configured() {
+		fmt.Fprintf(w, "乙方 %s  %s\n", c.Provider.Name, c.Provider.Address)
+	} else {
+		fmt.Fprintln(w, "乙方 （待运营方配置：callbill contract provider --name … 设置后才能确认）")
+	}
 	t := newTable(left("账期"), left("项目"), right("用量"), left("单位"), right("原价"), right("优惠金额"), right("应付金额"))
 	for _, it := range c.Items {
 		t.row(it.Cycle, it.Description, it.Usage, it.UsageUnit, it.Original, it.Discount, it.Payable)

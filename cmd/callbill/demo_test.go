@@ -38,7 +38,7 @@ func TestDemoContract(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || c.Status != "draft" {
 		t.Fatalf("create: %s %v", r.stdout, err)
 	}
-	if r = must("contract", "confirm", "--account", "1000000000000001", c.ID); !strings.Contains(r.stdout, "formal") || !strings.Contains(r.stdout, p.Name) {
+	if r = must("contract", "confirm", "--account", "1000000000000001", c.ID); !strings.Contains(r.stdout, "正式") || !strings.Contains(r.stdout, p.Name) {
 		t.Fatalf("confirm: %s", r.stdout)
 	}
 	if _, err := os.Stat(contractpdf.FontPath()); err != nil && os.Getenv("CI") != "true" {

@@ -78,15 +78,22 @@ func TestInvoiceAndContractCommands(t *testing.T) {
 		t.Errorf("reject: %s", r.stdout)
 	}
 
-	// Contracts.
-	must(0, "contract", "provider", "--name", "示例云通信有限公司", "--address", "北京市朝阳区", "--tax-id", "91350100M000100Y43")
-	if r = must(0, "contract", "provider"); !strings.Contains(r.stdout, "示例云通信有限公司") {
-		t.Errorf("provider: %s", r.stdout)
-	}
+	// Contracts. A draft made before the provider is set says so, and its
+	// confirmation is refused with the command that sets it.
 	r = must(0, "contract", "create", "--account", acct, "--purchase", "P-3", "--contact", "李四", "--phone", "13800138000", "--json")
 	var c struct{ ID, Status string }
 	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil || c.Status != "draft" {
 		t.Fatalf("create: %s", r.stdout)
+	}
+	if r = must(0, "contract", "show", "--account", acct, c.ID); !strings.Contains(r.stdout, "乙方 （待运营方配置") {
+		t.Errorf("a draft without provider: %s", r.stdout)
+	}
+	if r = must(exitError, "contract", "confirm", "--account", acct, c.ID); !strings.Contains(r.stderr, "callbill contract provider") {
+		t.Errorf("confirm without provider: %s", r.stderr)
+	}
+	must(0, "contract", "provider", "--name", "示例云通信有限公司", "--address", "北京市朝阳区", "--tax-id", "91350100M000100Y43")
+	if r = must(0, "contract", "provider"); !strings.Contains(r.stdout, "示例云通信有限公司") {
+		t.Errorf("provider: %s", r.stdout)
 	}
 	must(exitError, "contract", "create", "--account", acct, "--purchase", "P-3")
 	must(0, "contract", "edit", "--account", acct, c.ID, "--contact", "王五", "--phone", "0571-88880001")

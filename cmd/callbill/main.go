@@ -154,7 +154,7 @@ func (a *app) where() string {
 func errorText(err error) string {
 	var e *callbill.Error
 	if errors.As(err, &e) {
-		return e.Message
+		return e.Error() // the operator's hint too: the CLI is the operator's
 	}
 	return err.Error()
 }
