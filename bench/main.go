@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,14 +25,20 @@ func main() {
 	accounts := flag.Int("accounts", 1000, "tenant accounts")
 	dir := flag.String("dir", "", "work folder (default: a new temporary folder, removed afterwards)")
 	db := flag.String("db", "", "DSN to import into (default: a fresh SQLite file in the work folder)")
+	runs := flag.Int("runs", 1, "imports into a fresh SQLite store, each beside its reference (SQLite only)")
+	bin := flag.String("bin", "", "callbill binary (default: go build ./cmd/callbill)")
 	flag.Parse()
-	if err := run(*calls, *accounts, *dir, *db); err != nil {
+	if *runs < 1 || (*runs > 1 && *db != "") {
+		fmt.Fprintln(os.Stderr, "bench: -runs needs the default SQLite store")
+		os.Exit(2)
+	}
+	if err := run(*calls, *accounts, *runs, *dir, *db, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(calls, accounts int, dir, dsn string) error {
+func run(calls, accounts, runs int, dir, dsn, bin string) error {
 	if dir == "" {
 		d, err := os.MkdirTemp("", "callbill-bench-")
 		if err != nil {
@@ -40,9 +47,11 @@ func run(calls, accounts int, dir, dsn string) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	bin := filepath.Join(dir, "callbill")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/callbill").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	if bin == "" {
+		bin = filepath.Join(dir, "callbill")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/callbill").CombinedOutput(); err != nil {
+			return fmt.Errorf("build: %v\n%s", err, out)
+		}
 	}
 	o := demo.Options{Cycle: callbill.NewCycle(2026, time.October), Accounts: accounts, Calls: calls, Seed: 7}
 	world := filepath.Join(dir, "world.yaml")
@@ -69,47 +78,117 @@ func run(calls, accounts int, dir, dsn string) error {
 	fmt.Printf("machine: %d cores; input: %d CDRs, %d accounts, %.1f MB CSV; store: %s\n",
 		numCPU(), calls, accounts, float64(st.Size())/1e6, storeKind(dsn))
 
-	if _, _, err := runCmd(bin, "--db", dsn, "apply", "-f", world); err != nil {
-		return err
-	}
-	el, rss, err := runCmd(bin, "--db", dsn, "import", "-q", csvPath)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("callbill import: %.2f s, %.0f calls/s, peak RSS %.0f MB\n", el.Seconds(), float64(calls)/el.Seconds(), rss)
-
 	if storeKind(dsn) == "sqlite" {
-		bare := filepath.Join(dir, "bare.db")
-		cmd := exec.Command("sqlite3", bare)
-		cmd.Stdin = strings.NewReader(".mode csv\n.import " + csvPath + " calls\n")
-		start := time.Now()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("sqlite3 .import: %v\n%s", err, out)
+		var own, refs []float64
+		for i := range runs {
+			if i > 0 {
+				for _, f := range []string{dsn, dsn + "-wal", dsn + "-shm"} {
+					os.Remove(f)
+				}
+			}
+			el, rss, err := importOnce(bin, dsn, world, csvPath, calls)
+			if err != nil {
+				return err
+			}
+			ref, err := sqliteReference(dir, csvPath)
+			if err != nil {
+				return err
+			}
+			own, refs = append(own, el.Seconds()), append(refs, ref.Seconds())
+			fmt.Printf("  sqlite3 .import into a table keyed (instance_id, contact_id) WITHOUT ROWID: %.2f s; callbill/sqlite3 = %.2f (peak RSS %.0f MB)\n",
+				ref.Seconds(), el.Seconds()/ref.Seconds(), rss)
 		}
-		ref := time.Since(start)
-		fmt.Printf("sqlite3 .import into a bare table: %.2f s; callbill/sqlite3 = %.2f\n", ref.Seconds(), el.Seconds()/ref.Seconds())
+		if runs > 1 {
+			fmt.Printf("%d runs: callbill import min %.2f s (%.0f calls/s), median %.2f s (%.0f calls/s); reference min %.2f s, median %.2f s; ratio of medians %.2f\n",
+				runs, minOf(own), float64(calls)/minOf(own), median(own), float64(calls)/median(own), minOf(refs), median(refs), median(own)/median(refs))
+		}
 	} else {
-		cmd := exec.Command("psql", dsn, "-q", "-c", "DROP TABLE IF EXISTS bench_bare",
-			"-c", "CREATE TABLE bench_bare (contact_id text, instance_id text, direction text, caller text, callee text, start_time text, end_time text, recording_seconds text)")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("psql: %v\n%s", err, out)
+		el, _, err := importOnce(bin, dsn, world, csvPath, calls)
+		if err != nil {
+			return err
 		}
-		start := time.Now()
-		cmd = exec.Command("psql", dsn, "-q", "-c", `\copy bench_bare FROM '`+csvPath+`' WITH (FORMAT csv, HEADER true)`)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("psql \\copy: %v\n%s", err, out)
+		for _, keyed := range []bool{false, true} {
+			ref, err := postgresReference(dsn, csvPath, keyed)
+			if err != nil {
+				return err
+			}
+			what := "a bare table"
+			if keyed {
+				what = "a table keyed (instance_id, contact_id)"
+			}
+			fmt.Printf("psql \\copy into %s: %.2f s; callbill/psql = %.2f\n", what, ref.Seconds(), el.Seconds()/ref.Seconds())
 		}
-		ref := time.Since(start)
-		exec.Command("psql", dsn, "-q", "-c", "DROP TABLE bench_bare").Run()
-		fmt.Printf("psql \\copy into a bare table: %.2f s; callbill/psql = %.2f\n", ref.Seconds(), el.Seconds()/ref.Seconds())
 	}
 
-	el, rss, err = runCmd(bin, "--db", dsn, "bill", "close", o.Cycle.String())
+	el, rss, err := runCmd(bin, "--db", dsn, "bill", "close", o.Cycle.String())
 	if err != nil {
 		return err
 	}
 	fmt.Printf("bill close %s (%d accounts): %.3f s (whole process), peak RSS %.0f MB\n", o.Cycle, accounts, el.Seconds(), rss)
 	return nil
+}
+
+// importOnce applies the world to dsn and imports the file, printing the
+// import's figures.
+func importOnce(bin, dsn, world, csvPath string, calls int) (time.Duration, float64, error) {
+	if _, _, err := runCmd(bin, "--db", dsn, "apply", "-f", world); err != nil {
+		return 0, 0, err
+	}
+	el, rss, err := runCmd(bin, "--db", dsn, "import", "-q", csvPath)
+	if err != nil {
+		return 0, 0, err
+	}
+	fmt.Printf("callbill import: %.2f s, %.0f calls/s, peak RSS %.0f MB\n", el.Seconds(), float64(calls)/el.Seconds(), rss)
+	return el, rss, nil
+}
+
+// sqliteReference times sqlite3's .import of the CSV into a fresh table
+// keyed as callbill keys calls, (instance, contact id).
+func sqliteReference(dir, csvPath string) (time.Duration, error) {
+	ref := filepath.Join(dir, "reference.db")
+	for _, f := range []string{ref, ref + "-journal"} {
+		os.Remove(f)
+	}
+	defer os.Remove(ref)
+	cmd := exec.Command("sqlite3", ref)
+	cmd.Stdin = strings.NewReader("CREATE TABLE calls (contact_id TEXT, instance_id TEXT, direction TEXT, caller TEXT, callee TEXT, start_time TEXT, end_time TEXT, recording_seconds TEXT, PRIMARY KEY (instance_id, contact_id)) WITHOUT ROWID;\n" +
+		".mode csv\n.import --skip 1 " + csvPath + " calls\n")
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		return 0, fmt.Errorf("sqlite3 .import: %v\n%s", err, out)
+	}
+	return time.Since(start), nil
+}
+
+// postgresReference times psql's \copy of the CSV into a fresh table, bare
+// or keyed as callbill keys calls.
+func postgresReference(dsn, csvPath string, keyed bool) (time.Duration, error) {
+	key := ""
+	if keyed {
+		key = ", PRIMARY KEY (instance_id, contact_id)"
+	}
+	cmd := exec.Command("psql", dsn, "-q", "-c", "DROP TABLE IF EXISTS bench_reference",
+		"-c", "CREATE TABLE bench_reference (contact_id text, instance_id text, direction text, caller text, callee text, start_time text, end_time text, recording_seconds text"+key+")")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("psql: %v\n%s", err, out)
+	}
+	defer exec.Command("psql", dsn, "-q", "-c", "DROP TABLE bench_reference").Run()
+	start := time.Now()
+	cmd = exec.Command("psql", dsn, "-q", "-c", `\copy bench_reference FROM '`+csvPath+`' WITH (FORMAT csv, HEADER true)`)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("psql \\copy: %v\n%s", err, out)
+	}
+	return time.Since(start), nil
+}
+
+func minOf(xs []float64) float64 { return slices.Min(xs) }
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // runCmd runs a command and returns its wall time and peak RSS in MB.
