@@ -61,10 +61,10 @@ func openSQLite(d *dsn, access Access, readOnly bool) (*sql.DB, error) {
 	// Each connection keeps its last 64 prepared statements: a bill view
 	// runs a dozen small queries, and preparing them cost more than running
 	// them.
-	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-16384&_stmt_cache_size=128"
+	full := path + sep + "_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=30000&_txlock=immediate&_cache_size=-16384&_stmt_cache_size=64"
 	conns := 4
 	if readOnly {
-		full = path + sep + "_journal_mode=WAL&_busy_timeout=30000&_txlock=deferred&_query_only=1&_cache_size=-8192&_stmt_cache_size=128"
+		full = path + sep + "_journal_mode=WAL&_busy_timeout=30000&_txlock=deferred&_query_only=1&_cache_size=-8192&_stmt_cache_size=64"
 		conns = 8
 	}
 	db, err := sql.Open("callbill-sqlite3", full)

@@ -322,10 +322,9 @@ const maxParams = 8000
 // one round trip per chunk instead of one per row.
 func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []any) error {
 	per := maxParams / width
-	for start := 0; start < len(args); {
-		n := chunkRows(len(args[start:])/width, per)
-		part := args[start : start+n*width]
-		start += n * width
+	for start := 0; start < len(args); start += per * width {
+		part := args[start:min(start+per*width, len(args))]
+		n := len(part) / width
 		key := head + "\x00" + strconv.Itoa(n) + tail
 		q, ok := im.sqlText[key]
 		if !ok {
@@ -341,23 +340,6 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 		}
 	}
 	return nil
-}
-
-// chunkRows is how many of n rows the next statement takes: per, or the
-// largest size of a fixed ladder that fits. A statement sized to every
-// remainder was a new text each batch or stream round, prepared afresh (a
-// fifth of a round's store time); the ladder's few texts stay prepared in
-// the connection's statement cache.
-func chunkRows(n, per int) int {
-	if n >= per {
-		return per
-	}
-	for size := 1024; size > 1; size /= 4 { // 1024, 256, 64, 16, 4
-		if n >= size {
-			return size
-		}
-	}
-	return n
 }
 
 // bumpGen marks that the rating state changed, so that importers reload it.
