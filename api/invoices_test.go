@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/callbill/callbill/contractpdf"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -334,9 +333,7 @@ func TestContractsThroughTheAPI(t *testing.T) {
 
 	// The PDF: both parties, the amounts, the Chinese headings.
 	r = send(t, srv, a, "GET", c.PDF, "", "")
-	if _, err := os.Stat(contractpdf.FontPath()); err != nil && os.Getenv("CI") != "true" {
-		expect(t, r, 500, "fonts-droid-fallback") // a clear error without the font
-	} else if r.code != 200 || r.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(r.body, "%PDF-") {
+	if r.code != 200 || r.header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(r.body, "%PDF-") {
 		t.Fatalf("pdf: %d %s %.40q", r.code, r.header.Get("Content-Type"), r.body)
 	} else if text, ok := pdfText(t, []byte(r.body)); ok {
 		for _, want := range []string{"云呼叫中心产品购买合同", "甲方（客户）", "乙方（服务提供方）", "甲", "示例云通信有限公司", "王五", "合同标的与金额",
@@ -380,13 +377,11 @@ func TestContractsThroughTheAPI(t *testing.T) {
 // CJK font the check is skipped, except under CI.
 func pdfText(t *testing.T, pdf []byte) (string, bool) {
 	t.Helper()
-	_, errTool := exec.LookPath("pdftotext")
-	_, errFont := os.Stat(contractpdf.FontPath())
-	if errTool != nil || errFont != nil {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("pdftotext (%v) or the CJK font (%v) is missing under CI", errTool, errFont)
+			t.Fatalf("pdftotext is missing under CI: %v", err)
 		}
-		t.Logf("PDF text not checked: pdftotext %v, font %v", errTool, errFont)
+		t.Logf("PDF text not checked: pdftotext %v", err)
 		return "", false
 	}
 	path := filepath.Join(t.TempDir(), "c.pdf")

@@ -21,7 +21,6 @@ import (
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
-	"github.com/callbill/callbill/contractpdf"
 	"github.com/callbill/callbill/worker"
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
@@ -700,18 +699,6 @@ func formalContract(t *testing.T, f *fixture, uid string) *callbill.EContract {
 	return nil
 }
 
-// needCJKFont skips a test that reads contract PDFs when the CJK font is
-// missing, except under CI, where it fails.
-func needCJKFont(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(contractpdf.FontPath()); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the CJK font %s is missing: under CI the contract PDF must be checked (apt-get install fonts-droid-fallback)", contractpdf.FontPath())
-		}
-		t.Skipf("the CJK font %s is missing (apt-get install fonts-droid-fallback, or set %s)", contractpdf.FontPath(), contractpdf.FontEnv)
-	}
-}
-
 // download clicks a link that downloads a file and returns the file.
 func (tb *tab) download(sel string) []byte {
 	tb.t.Helper()
@@ -747,7 +734,6 @@ func (tb *tab) download(sel string) []byte {
 // purchase, fills in its customer details, confirms it and downloads the
 // PDF; then the operator issues the invoice from the queue.
 func TestBrowserInvoicesAndContracts(t *testing.T) {
-	needCJKFont(t)
 	f := newFixture(t, 200)
 	tb := newTab(t, f.srv.URL)
 	ctx := context.Background()

@@ -1,13 +1,17 @@
-// Package contractpdf writes a formal e-contract (DESIGN §3.12) as a PDF:
+// Package contractpdf writes a formal e-contract (docs/invoices.md) as a PDF:
 // both parties, the items and the amounts, in Chinese. The Chinese text is
-// set in a CJK TrueType font read at run time ($CALLBILL_CJK_FONT, default
-// Debian's fonts-droid-fallback); only the glyphs used are embedded (the
-// font is subset when the PDF is written). That font has no Latin glyphs,
-// so ASCII text (numbers, amounts, ids) is set in the PDF's built-in
-// Helvetica.
+// set in a CJK TrueType font: Droid Sans Fallback, embedded in the binary
+// (font/, Apache-2.0; 2.1 MB compressed), so a bare machine writes PDFs;
+// $CALLBILL_CJK_FONT names another .ttf instead. Only the glyphs used go
+// into a PDF (the font is subset when the PDF is written). That font has no
+// Latin glyphs, so ASCII text (numbers, amounts, ids) is set in the PDF's
+// built-in Helvetica.
 package contractpdf
 
 import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -24,18 +28,17 @@ import (
 // Unconfigured stands for a provider side (乙方) the operator has not set.
 const Unconfigured = "（待运营方配置）"
 
-// DefaultFont is where Debian's fonts-droid-fallback puts its font.
-const DefaultFont = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
-
-// FontEnv names the environment variable that overrides DefaultFont.
+// FontEnv names the environment variable that sets a font file instead of
+// the embedded one.
 const FontEnv = "CALLBILL_CJK_FONT"
 
-// FontPath is the CJK font to use: $CALLBILL_CJK_FONT, else DefaultFont.
+//go:embed font/DroidSansFallbackFull.ttf.gz
+var embeddedFont []byte
+
+// FontPath is the CJK font file to use: $CALLBILL_CJK_FONT, else "" for the
+// embedded font.
 func FontPath() string {
-	if p := os.Getenv(FontEnv); p != "" {
-		return p
-	}
-	return DefaultFont
+	return os.Getenv(FontEnv)
 }
 
 var fonts struct {
@@ -43,24 +46,42 @@ var fonts struct {
 	bytes map[string][]byte
 }
 
-// loadFont reads a font once per path.
+// loadFont reads a font once per path; "" is the embedded font.
 func loadFont(path string) ([]byte, error) {
 	fonts.Lock()
 	defer fonts.Unlock()
 	if b, ok := fonts.bytes[path]; ok {
 		return b, nil
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, callbill.Errorf(callbill.EINTERNAL,
-			"contract PDFs need a CJK TrueType font and %s cannot be read (%v): install Debian's fonts-droid-fallback or set %s to a .ttf file",
-			path, unwrapPathError(err), FontEnv)
+	var b []byte
+	var err error
+	if path == "" {
+		b, err = gunzip(embeddedFont)
+		if err != nil {
+			return nil, err // a broken build, not the tenant's data
+		}
+	} else if b, err = os.ReadFile(path); err != nil {
+		return nil, callbill.Errorf(callbill.EUNAVAILABLE,
+			"contract PDFs cannot be written on this server now: the font file %s set by %s cannot be read (%v); the operator can fix or unset %s (the built-in font is used then)",
+			path, FontEnv, unwrapPathError(err), FontEnv)
 	}
 	if fonts.bytes == nil {
 		fonts.bytes = map[string][]byte{}
 	}
 	fonts.bytes[path] = b
 	return b, nil
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("the embedded font: %w", err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded font: %w", err)
+	}
+	return out, nil
 }
 
 func unwrapPathError(err error) error {
