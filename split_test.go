@@ -54,13 +54,7 @@ func TestSplitFen(t *testing.T) {
 }
 
 // rat is d as an exact fraction.
-func rat(d decimal.Decimal) *big.Rat {
-	r, ok := new(big.Rat).SetString(d.String())
-	if !ok {
-		panic(d.String())
-	}
-	return r
-}
+func rat(d decimal.Decimal) *big.Rat { return d.Rat() }
 
 // TestPropertySplitFen: the parts add up to the amount, none is negative,
 // each is less than a fen from its exact share, and a part got the extra

@@ -123,6 +123,15 @@ func axisMoney(x float64) string {
 
 // dailyChart draws the payable of each day of the cycle: postpaid usage
 // solid, purchases hatched, stacked.
+// chartTitle is a chart's title key: an open cycle's payable is an
+// estimate, and its titles say so.
+func chartTitle(key string, b *callbill.Bill) string {
+	if b.Status == callbill.BillStatusOpen {
+		return key + "_open"
+	}
+	return key
+}
+
 func dailyChart(b *callbill.Bill, lang string) chart {
 	days := b.Cycle.Days()
 	post := make([]decimal.Decimal, days+1)
@@ -137,7 +146,7 @@ func dailyChart(b *callbill.Bill, lang string) chart {
 			post[l.Day] = post[l.Day].Add(l.Payable)
 		}
 	}
-	c := chart{ID: "chart-daily", Title: translate(lang, "chart.daily"), W: 760, Legend: true, LabelAnchor: "middle"}
+	c := chart{ID: "chart-daily", Title: translate(lang, chartTitle("chart.daily", b)), W: 760, Legend: true, LabelAnchor: "middle"}
 	c.Table = table{ID: "chart-daily-data", Cols: []col{{Key: "date", Label: translate(lang, "col.date")},
 		{Key: "postpaid", Label: translate(lang, "legend.postpaid"), Num: true}, {Key: "purchase", Label: translate(lang, "legend.purchase"), Num: true},
 		{Key: "payable", Label: translate(lang, "col.payable"), Num: true}}}
@@ -249,7 +258,7 @@ func itemChart(b *callbill.Bill, lang string) chart {
 		}
 		left = max(left, textWidth(name, 13)+16)
 	}
-	c := chart{ID: "chart-items", Title: translate(lang, "chart.items"), W: 760, Legend: true, LabelAnchor: "end"}
+	c := chart{ID: "chart-items", Title: translate(lang, chartTitle("chart.items", b)), W: 760, Legend: true, LabelAnchor: "end"}
 	c.H = int(topPad + rowH*float64(max(len(keys), 1)) + 10)
 	c.Table = table{ID: "chart-items-data", Cols: []col{{Key: "item", Label: translate(lang, "col.item")},
 		{Key: "payable", Label: translate(lang, "col.payable"), Num: true}}}

@@ -166,6 +166,8 @@ var messages = map[string][2]string{
 	"overview.details": {"查看账单明细 →", "See the bill details →"},
 	"chart.daily":      {"每日消费（应付金额）", "Daily spend (payable)"},
 	"chart.items":      {"按计费项消费（应付金额）", "Spend by billing item (payable)"},
+	"chart.daily_open": {"每日消费（预估应付）", "Daily spend (estimated payable)"},
+	"chart.items_open": {"按计费项消费（预估应付）", "Spend by billing item (estimated payable)"},
 	"chart.prepaid":    {"（预付费）", " (prepaid)"},
 	"chart.data":       {"查看数据表", "Show the data"},
 	"chart.clipped":    {"▲ 标记的柱形超出刻度，已截断；其上方标签为当日全部金额。", "Bars marked ▲ are taller than the scale and cut; their labels give the whole amount."},

@@ -172,6 +172,9 @@ func TestOpenCycleIsAnEstimate(t *testing.T) {
 	if strings.Contains(body, "card warn") {
 		t.Error("open overview warns of arrears")
 	}
+	if !strings.Contains(body, "每日消费（预估应付）") || !strings.Contains(body, "按计费项消费（预估应付）") || strings.Contains(body, "（应付金额）") {
+		t.Error("open overview's charts are not titled as estimates")
+	}
 	got, foot := rows(t, body, "overview-table")
 	for i, it := range ov.Items {
 		wantText := "¥0.00" // a purchase: paid
