@@ -314,3 +314,9 @@ func same(a, b string) bool {
 	sb, err2 := os.Stat(b)
 	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	d, err := parseDSN(dsn)
+	return err == nil && d.dialect == dialectPostgres
+}

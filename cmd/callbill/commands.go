@@ -171,6 +171,18 @@ func init() {
 		{name: "user list", args: "", setup: (*app).userList,
 			summary: "list console users",
 			about:   "Lists the console users."},
+		{name: "backup", args: "[--force] FILE", setup: (*app).backup,
+			summary: "copy a SQLite database consistently, while serve or an import runs",
+			about: "Writes a consistent copy of the SQLite database to FILE (VACUUM INTO, mode 0600) while serve, an import or a close runs: " +
+				"each committed import batch or close is in it whole or not at all. The copy is renamed into place once complete; an existing " +
+				"FILE is replaced only with --force. Keep the master key and the export folder with it (docs/operations.md). " +
+				"A PostgreSQL database is refused: use pg_dump -Fc and pg_restore."},
+		{name: "restore", args: "[--force] FILE", setup: (*app).restore,
+			summary: "put a backup in place as the SQLite database (every process stopped)",
+			about: "Copies the backup FILE into place as the database named by --db, through a temporary file and a rename. " +
+				"FILE must be a callbill database from this release or an earlier one. The database is refused while any process has it " +
+				"open, and replaced only with --force. Restore the master key and the export folder with it (docs/operations.md). " +
+				"A PostgreSQL database is refused: use pg_restore."},
 		{name: "demo", args: "[--calls N] [--accounts N] [--dir DIR] [--addr HOST:PORT] [--no-serve]", setup: (*app).demo,
 			summary: "a demo world, a month of calls, a closed bill, then the web console",
 			about: "Writes a demo world and a month of realistic calls into --dir (default a new temporary folder), applies, imports and " +

@@ -191,13 +191,7 @@ func masterKey(dsn string) ([]byte, error) {
 		}
 		return k, nil
 	}
-	path := os.Getenv("CALLBILL_MASTER_KEY_FILE")
-	if path == "" {
-		path = "callbill.key"
-		if !strings.Contains(dsn, "://") {
-			path = strings.TrimPrefix(strings.SplitN(dsn, "?", 2)[0], "file:") + ".key"
-		}
-	}
+	path := masterKeyFile(dsn)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		k := make([]byte, 32)
@@ -222,4 +216,17 @@ func masterKey(dsn string) ([]byte, error) {
 		return nil, callbill.Errorf(callbill.EINVALID, "master key file %s must hold 32 bytes in base64", path)
 	}
 	return k, nil
+}
+
+// masterKeyFile is the file masterKey reads (when $CALLBILL_MASTER_KEY is
+// not set): $CALLBILL_MASTER_KEY_FILE, else DB.key beside a SQLite file,
+// callbill.key for PostgreSQL.
+func masterKeyFile(dsn string) string {
+	if path := os.Getenv("CALLBILL_MASTER_KEY_FILE"); path != "" {
+		return path
+	}
+	if strings.Contains(dsn, "://") {
+		return "callbill.key"
+	}
+	return strings.TrimPrefix(strings.SplitN(dsn, "?", 2)[0], "file:") + ".key"
 }
