@@ -51,7 +51,7 @@ func (s *Store) Backup(ctx context.Context, path string, force bool) error {
 	// connection of its own reads the file instead.
 	db := s.db
 	if s.readOnly {
-		db, err = sql.Open("callbill-sqlite3", "file:"+s.where+"?mode=ro&_busy_timeout=30000")
+		db, err = sql.Open("callbill-sqlite3", fileURI(s.where)+"?mode=ro&_busy_timeout=30000")
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func Restore(ctx context.Context, file, dsn string, force bool) error {
 		return err
 	}
 	defer os.Remove(tmp)
-	sdb, err := sql.Open("callbill-sqlite3", "file:"+src+"?mode=ro&_busy_timeout=30000")
+	sdb, err := sql.Open("callbill-sqlite3", fileURI(src)+"?mode=ro&_busy_timeout=30000")
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,7 @@ func checkBackup(ctx context.Context, src string) error {
 		return callbill.Errorf(callbill.EINVALID, "the backup file %s is a folder", src)
 	}
 	notOurs := callbill.Errorf(callbill.EINVALID, "%s is not a callbill database (it has no schema_migrations table); nothing was restored", src)
-	db, err := sql.Open("callbill-sqlite3", "file:"+src+"?mode=ro&_busy_timeout=30000")
+	db, err := sql.Open("callbill-sqlite3", fileURI(src)+"?mode=ro&_busy_timeout=30000")
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func checkBackup(ctx context.Context, src string) error {
 func lockUnused(ctx context.Context, target string) (unlock func(), err error) {
 	inUse := callbill.Errorf(callbill.EREFUSED, "the database %s is in use (a serve, import or other callbill command has it open); "+
 		"stop every process using it, then restore again", target)
-	db, err := sql.Open("callbill-sqlite3", "file:"+target+"?mode=rw&_busy_timeout=0")
+	db, err := sql.Open("callbill-sqlite3", fileURI(target)+"?mode=rw&_busy_timeout=0")
 	if err != nil {
 		return nil, err
 	}
@@ -319,4 +319,10 @@ func same(a, b string) bool {
 func IsPostgres(dsn string) bool {
 	d, err := parseDSN(dsn)
 	return err == nil && d.dialect == dialectPostgres
+}
+
+// fileURI is the SQLite file: URI of a plain path: the characters a URI
+// gives meaning to are escaped, so that a file named "a?b" stays that file.
+func fileURI(path string) string {
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }

@@ -278,3 +278,28 @@ func TestBackupAndRestoreRefusePostgreSQL(t *testing.T) {
 		}
 	}
 }
+
+// A backup file whose name holds the characters a file: URI gives meaning
+// to is that very file.
+func TestBackupToAPathWithURICharacters(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlstore.Open(context.Background(), filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	path := filepath.Join(dir, "b?a#c%41.db")
+	if err := s.Backup(context.Background(), path, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the backup is not at %s: %v", path, err)
+	}
+	target := filepath.Join(dir, "restored.db")
+	if err := sqlstore.Restore(context.Background(), path, target, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(target); err != nil {
+		t.Fatalf("the restore is not at %s: %v", target, err)
+	}
+}
