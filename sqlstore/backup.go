@@ -162,31 +162,9 @@ func checkBackup(ctx context.Context, src string) error {
 	if err := db.QueryRowContext(ctx, `PRAGMA quick_check`).Scan(&check); err != nil || check != "ok" {
 		return callbill.Errorf(callbill.EINVALID, "the backup file %s is damaged (quick_check: %s %v); nothing was restored", src, check, err)
 	}
-	known, err := migrationNames()
-	if err != nil {
-		return err
-	}
-	isKnown := map[string]bool{}
-	for _, k := range known {
-		isKnown[k] = true
-	}
-	rows, err := db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	_, unknown, err := compareMigrations(ctx, db)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", src, err)
-	}
-	defer rows.Close()
-	var unknown []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return err
-		}
-		if !isKnown[name] {
-			unknown = append(unknown, name)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if len(unknown) > 0 {
 		return callbill.Errorf(callbill.EINVALID, "the backup file %s comes from a newer callbill release (it has %d migration(s) this one does not know: %s); "+

@@ -295,30 +295,59 @@ func (s *Store) hasSchema(ctx context.Context) (bool, error) {
 
 // pendingMigrations lists the migrations the database has not had.
 func (s *Store) pendingMigrations(ctx context.Context) ([]string, error) {
+	pending, _, err := compareMigrations(ctx, s.db)
+	return pending, err
+}
+
+// compareMigrations compares the migrations a database has had with this
+// release's: those it still needs, and those this release does not know (a
+// newer release applied them), both in name order.
+func compareMigrations(ctx context.Context, db *sql.DB) (pending, unknown []string, err error) {
 	names, err := migrationNames()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
 	}
 	done := map[string]bool{}
-	rows, err := s.db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	rows, err := db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		done[n] = true
-	}
-	var out []string
-	for _, n := range names {
-		if !done[n] {
-			out = append(out, n)
+		if !known[n] {
+			unknown = append(unknown, n)
 		}
 	}
-	return out, rows.Err()
+	for _, n := range names {
+		if !done[n] {
+			pending = append(pending, n)
+		}
+	}
+	return pending, unknown, rows.Err()
+}
+
+// refuseNewerSchema refuses a database a newer release has migrated: this
+// release would write without what the newer schema keeps current (a newer
+// node's caches and counters would go stale), so it must not run on it.
+func (s *Store) refuseNewerSchema(ctx context.Context) error {
+	if ok, err := s.hasSchema(ctx); err != nil || !ok {
+		return err
+	}
+	_, unknown, err := compareMigrations(ctx, s.db)
+	if err != nil || len(unknown) == 0 {
+		return err
+	}
+	return callbill.Errorf(callbill.EREFUSED, "the database %s was upgraded by a newer callbill release (%d migration(s) this release does not know: %s); "+
+		"run that release or a later one on it — an older release never writes to a newer schema", s.where, len(unknown), strings.Join(unknown, ", "))
 }
 
 // probeSQLite checks, without writing, that an existing SQLite file holds

@@ -111,6 +111,10 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 			return nil, err
 		}
 	}
+	if err := s.refuseNewerSchema(ctx); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
 	if access == Read {
 		// A read never writes when the schema is up to date; a read-only
 		// database that still needs a migration cannot be read by this

@@ -560,3 +560,33 @@ func TestCallsVersionMovesWithStoredCalls(t *testing.T) {
 		}
 	})
 }
+
+// A database a newer release has migrated is refused by this one, for
+// reading as for writing, naming the migrations it does not know; the
+// database is left as it was.
+func TestOpenRefusesANewerSchema(t *testing.T) {
+	ctx := context.Background()
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			d := dsn(t)
+			s, err := sqlstore.Open(ctx, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES ('9999_from_the_future.sql')`); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			for _, access := range []sqlstore.Access{sqlstore.Create, sqlstore.Write, sqlstore.Read} {
+				s, err := sqlstore.OpenFor(ctx, d, access)
+				if err == nil {
+					s.Close()
+					t.Fatalf("access %v: a newer schema was opened", access)
+				}
+				if callbill.ErrorCode(err) != callbill.EREFUSED || !strings.Contains(err.Error(), "9999_from_the_future.sql") || !strings.Contains(err.Error(), "newer callbill release") {
+					t.Errorf("access %v: %v", access, err)
+				}
+			}
+		})
+	}
+}
