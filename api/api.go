@@ -63,6 +63,10 @@ type Server struct {
 	// cycle last changed (an import added some): with Changes, it lets an
 	// open cycle's live bill be served from memory until then.
 	CallsVersion func(ctx context.Context, uid string, c callbill.Cycle) (string, error)
+	// Ready, when set, says whether the node can serve: /readyz answers 503
+	// while it returns an error (the store unreachable, its schema not this
+	// release's). /healthz only says the process is alive.
+	Ready func(ctx context.Context) error
 	// Importer imports the CDRs posted to /api/v1/imports; nil: an
 	// ingest.Service on Store. A server gives an ingest.Group, which commits
 	// the call platform's small concurrent posts together.
@@ -100,6 +104,18 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	s.routes = nil
 	s.handle(mux, "GET", "/healthz", ScopePublic, func(w http.ResponseWriter, r *http.Request) error {
+		_, err := w.Write([]byte("ok\n"))
+		return err
+	})
+	s.handle(mux, "GET", "/readyz", ScopePublic, func(w http.ResponseWriter, r *http.Request) error {
+		if s.Ready != nil {
+			if err := s.Ready(r.Context()); err != nil {
+				// The reason goes to the log: the route is public.
+				s.Log.Warn("not ready", "err", err)
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return nil
+			}
+		}
 		_, err := w.Write([]byte("ok\n"))
 		return err
 	})

@@ -343,3 +343,22 @@ func TestWorldProblemsInOneAnswer(t *testing.T) {
 		t.Errorf("account 1003 after a refused apply: %d %s", code, body)
 	}
 }
+
+// /readyz answers 200 while the store is reachable with this release's
+// schema, and 503 once a newer release has migrated it; /healthz stays 200.
+func TestReadyz(t *testing.T) {
+	srv, s, _, as := setupServer(t)
+	as.Ready = s.Ready
+	if code, body := call(t, srv, "GET", "/readyz", "", ""); code != http.StatusOK || body != "ok\n" {
+		t.Fatalf("readyz: %d %q", code, body)
+	}
+	if _, err := s.DB().ExecContext(context.Background(), `INSERT INTO schema_migrations (name) VALUES ('9999_from_the_future.sql')`); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := call(t, srv, "GET", "/readyz", "", ""); code != http.StatusServiceUnavailable || strings.Contains(body, "9999") {
+		t.Errorf("readyz with a newer schema: %d %q", code, body)
+	}
+	if code, _ := call(t, srv, "GET", "/healthz", "", ""); code != http.StatusOK {
+		t.Errorf("healthz: %d", code)
+	}
+}

@@ -335,6 +335,24 @@ func compareMigrations(ctx context.Context, db *sql.DB) (pending, unknown []stri
 	return pending, unknown, rows.Err()
 }
 
+// Ready reports whether the store can serve this release: reachable, with
+// every migration of this release applied and none of a newer one.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("the database is unreachable: %w", err)
+	}
+	pending, unknown, err := compareMigrations(ctx, s.db)
+	switch {
+	case err != nil:
+		return err
+	case len(pending) > 0:
+		return fmt.Errorf("%d migration(s) not applied, from %s", len(pending), pending[0])
+	case len(unknown) > 0:
+		return fmt.Errorf("a newer release migrated the database (%s)", strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
 // refuseNewerSchema refuses a database a newer release has migrated: this
 // release would write without what the newer schema keeps current (a newer
 // node's caches and counters would go stale), so it must not run on it.

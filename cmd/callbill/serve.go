@@ -98,7 +98,7 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	imports := (&ingest.Service{Store: s}).NewGroup(0)
 	defer imports.Close()
 	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
-		ExportDir: o.exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion}).Handler()
+		ExportDir: o.exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: o.exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
 	srv := &http.Server{
