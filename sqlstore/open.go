@@ -32,6 +32,11 @@ const (
 	// cannot be written (its file or folder) is opened read-only, when its
 	// schema is up to date.
 	Read
+	// Inspect opens an existing store as it is: read-only files allowed
+	// and, unlike the others, no migration applied and a newer release's
+	// schema not refused — for `migrate status` and for a backup taken
+	// before an upgrade.
+	Inspect
 )
 
 // DSNForms lists the DSNs Open takes, for messages.
@@ -200,7 +205,7 @@ func (d *dsn) prepareSQLite(access Access) (readOnly, created bool, err error) {
 	if why == "" {
 		return false, false, nil
 	}
-	if access != Read {
+	if access != Read && access != Inspect {
 		return false, false, &ReadOnlyError{Where: d.where(), Reason: why}
 	}
 	return true, false, nil
@@ -333,6 +338,37 @@ func compareMigrations(ctx context.Context, db *sql.DB) (pending, unknown []stri
 		}
 	}
 	return pending, unknown, rows.Err()
+}
+
+// MigrationStatus is where a database's schema stands against this
+// release: the migrations applied (this release's and a newer one's), those
+// pending and those this release does not know, each in name order.
+type MigrationStatus struct {
+	Applied, Pending, Unknown []string
+}
+
+// Migrations reports where the database's schema stands.
+func (s *Store) Migrations(ctx context.Context) (*MigrationStatus, error) {
+	pending, unknown, err := compareMigrations(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	names, err := migrationNames()
+	if err != nil {
+		return nil, err
+	}
+	st := &MigrationStatus{Pending: pending, Unknown: unknown}
+	isPending := map[string]bool{}
+	for _, n := range pending {
+		isPending[n] = true
+	}
+	for _, n := range names {
+		if !isPending[n] {
+			st.Applied = append(st.Applied, n)
+		}
+	}
+	st.Applied = append(st.Applied, unknown...)
+	return st, nil
 }
 
 // Ready reports whether the store can serve this release: reachable, with

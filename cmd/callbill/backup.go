@@ -25,7 +25,8 @@ func (a *app) backup(flags *flag.FlagSet) runner {
 		if sqlstore.IsPostgres(a.dsn) {
 			return a.refusePostgres("backup")
 		}
-		s, err := a.open(ctx, sqlstore.Read)
+		// As it is: a backup taken before an upgrade must not be upgraded.
+		s, err := a.open(ctx, sqlstore.Inspect)
 		if err != nil {
 			return err
 		}

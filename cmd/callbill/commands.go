@@ -183,6 +183,14 @@ func init() {
 				"FILE must be a callbill database from this release or an earlier one. The database is refused while any process has it " +
 				"open, and replaced only with --force. Restore the master key and the export folder with it (docs/operations.md). " +
 				"A PostgreSQL database is refused: use pg_restore."},
+		{name: "migrate status", args: "[--json]", setup: (*app).migrateStatus,
+			summary: "show the database's schema migrations: applied, pending, from a newer release",
+			about: "Lists the schema migrations the database has had and those this release would apply, without changing anything. " +
+				"Every command applies pending migrations when it opens the database (one transaction each); a database a newer " +
+				"release migrated is refused (docs/operations.md, Upgrades)."},
+		{name: "migrate up", args: "", setup: (*app).migrateUp,
+			summary: "apply this release's pending schema migrations now",
+			about: "Applies the pending schema migrations, each in its own transaction, and says which; take a backup first."},
 		{name: "demo", args: "[--calls N] [--accounts N] [--dir DIR] [--addr HOST:PORT] [--no-serve]", setup: (*app).demo,
 			summary: "a demo world, a month of calls, a closed bill, then the web console",
 			about: "Writes a demo world and a month of realistic calls into --dir (default a new temporary folder), applies, imports and " +

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestUpgradeFromThePreviousRelease opens a database the previous release
+// wrote (testdata/upgrade), shows its pending migration without applying
+// it, backs it up as it is, upgrades it, and finds the bills the scenario's
+// golden files hold, before and after the close.
+func TestUpgradeFromThePreviousRelease(t *testing.T) {
+	dir := t.TempDir()
+	gz, err := os.ReadFile(filepath.Join("..", "..", "testdata", "upgrade", "b7abcf3.db.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "callbill.db"), db, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(want int, args ...string) result {
+		t.Helper()
+		r := runCLI(t, dir, args...)
+		if r.code != want {
+			t.Fatalf("%v: exit %d, want %d\n%s%s", args, r.code, want, r.stdout, r.stderr)
+		}
+		return r
+	}
+	type status struct{ Applied, Pending, Unknown []string }
+	migrations := func() status {
+		t.Helper()
+		var st status
+		if err := json.Unmarshal([]byte(run(0, "migrate", "status", "--json").stdout), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	st := migrations()
+	if !reflect.DeepEqual(st.Pending, []string{"0010_call_versions.sql"}) || len(st.Unknown) != 0 || len(st.Applied) != 9 {
+		t.Fatalf("before the upgrade: %+v", st)
+	}
+	if r := run(0, "migrate", "status"); !strings.Contains(r.stdout, "pending  0010_call_versions.sql") {
+		t.Errorf("migrate status: %s", r.stdout)
+	}
+	// A backup before the upgrade is of the database as it was.
+	run(0, "backup", "before.db")
+	if st := migrations(); len(st.Pending) != 1 {
+		t.Fatalf("the backup migrated the database: %+v", st)
+	}
+	if r := run(0, "migrate", "up"); r.stdout != "applied 0010_call_versions.sql\n" {
+		t.Errorf("migrate up: %q", r.stdout)
+	}
+	if st := migrations(); len(st.Pending) != 0 || len(st.Applied) != 10 {
+		t.Fatalf("after the upgrade: %+v", st)
+	}
+	if r := run(0, "migrate", "up"); !strings.Contains(r.stdout, "up to date") {
+		t.Errorf("migrate up again: %q", r.stdout)
+	}
+	// The backup still holds the old schema, and upgrades on its own.
+	if r := run(0, "--db", "before.db", "migrate", "status"); !strings.Contains(r.stdout, "pending  0010_call_versions.sql") {
+		t.Errorf("the backup: %s", r.stdout)
+	}
+
+	golden(t, "open-1000000000000001.golden.json", run(0, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10", "--json").stdout)
+	if r := run(0, "bill", "close", "2026-10"); r.stdout != "closed 2026-09, 2026-10\n" {
+		t.Errorf("close: %q", r.stdout)
+	}
+	for _, uid := range []string{"1000000000000001", "1000000000000002"} {
+		golden(t, "bill-"+uid+".golden.json", run(0, "bill", "show", "--account", uid, "--cycle", "2026-10", "--json").stdout)
+	}
+	if r := run(0, "ledger", "verify"); !strings.Contains(r.stdout, "ledger reconciles") {
+		t.Errorf("ledger verify: %s", r.stdout)
+	}
+}
