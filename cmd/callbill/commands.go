@@ -190,7 +190,7 @@ func init() {
 				"release migrated is refused (docs/operations.md, Upgrades)."},
 		{name: "migrate up", args: "", setup: (*app).migrateUp,
 			summary: "apply this release's pending schema migrations now",
-			about: "Applies the pending schema migrations, each in its own transaction, and says which; take a backup first."},
+			about:   "Applies the pending schema migrations, each in its own transaction, and says which; take a backup first."},
 		{name: "demo", args: "[--calls N] [--accounts N] [--dir DIR] [--addr HOST:PORT] [--no-serve]", setup: (*app).demo,
 			summary: "a demo world, a month of calls, a closed bill, then the web console",
 			about: "Writes a demo world and a month of realistic calls into --dir (default a new temporary folder), applies, imports and " +
