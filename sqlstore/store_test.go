@@ -1,10 +1,13 @@
 package sqlstore_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -588,5 +591,42 @@ func TestOpenRefusesANewerSchema(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Migration 0010 seeds the calls version of every (account, cycle) from the
+// blocks an earlier release stored, so that a live bill cached before the
+// upgrade is never taken for current after it.
+func TestCallsVersionSeededOnUpgrade(t *testing.T) {
+	gz, err := os.ReadFile(filepath.Join("..", "testdata", "upgrade", "b7abcf3.db.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	oct, _ := callbill.ParseCycle("2026-10")
+	var blocks int
+	if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM call_blocks WHERE account = '1000000000000001' AND cycle = ?`, int(oct)).Scan(&blocks); err != nil || blocks == 0 {
+		t.Fatalf("the fixture's blocks: %d %v", blocks, err)
+	}
+	v, err := s.CallsVersion(ctx, "1000000000000001", oct)
+	if err != nil || v != fmt.Sprint(blocks) {
+		t.Errorf("calls version after the upgrade %q (%v), want %d", v, err, blocks)
 	}
 }
