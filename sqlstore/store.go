@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL driver, "pgx"
 )
 
@@ -136,10 +137,22 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 			return s, nil
 		}
 	}
+	// An up-to-date schema is not touched: a node may then run as a role
+	// that reads and writes rows but may not create tables
+	// (docs/operations.md, "PostgreSQL").
+	if pending, err := s.pendingMigrations(ctx); err == nil && len(pending) == 0 {
+		s.startCheckpoints()
+		return s, nil
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.closeDBs()
 		if IsReadOnly(err) {
 			return nil, &ReadOnlyError{Where: d.where()}
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
+			return nil, callbill.Errorf(callbill.EREFUSED, "the database %s needs this release's schema migrations, and its role may not apply them (%s): "+
+				"run 'callbill migrate up' once as the database's owner", d.where(), pe.Message)
 		}
 		return nil, fmt.Errorf("migrate %s: %w", redact(dsn), err)
 	}

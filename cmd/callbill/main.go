@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"time"
+	_ "time/tzdata" // the billing time zone must load on a machine without a zoneinfo database
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/sqlstore"
