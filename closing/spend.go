@@ -1,0 +1,86 @@
+package closing
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/callbill/callbill"
+)
+
+// MaxSpendAccounts bounds one OpenSpend request.
+const MaxSpendAccounts = 10_000
+
+// OpenSpend returns the postpaid spend of accounts in every open cycle (the
+// cycles after the last closed one, up to the current one), by uid, each
+// account's cycles in order; a cycle without a line is left out. It is the
+// live bill's estimate, built from the aggregates every import keeps
+// current, never from the calls. Returns ENOTFOUND for an unknown account.
+func (s *Service) OpenSpend(ctx context.Context, accounts []string) (map[string][]*callbill.Spend, error) {
+	if len(accounts) > MaxSpendAccounts {
+		return nil, callbill.Errorf(callbill.EINVALID, "at most %d accounts per spend request, not %d", MaxSpendAccounts, len(accounts))
+	}
+	out := make(map[string][]*callbill.Spend, len(accounts))
+	err := s.Store.ViewBills(ctx, func(tx Tx, now time.Time) error {
+		loc, err := tx.Location(ctx)
+		if err != nil {
+			return err
+		}
+		closed, err := tx.ClosedThrough(ctx)
+		if err != nil {
+			return err
+		}
+		book, err := tx.PriceBook(ctx)
+		if err != nil {
+			return err
+		}
+		uids := append([]string(nil), accounts...)
+		sort.Strings(uids)
+		accts := make([]*callbill.Account, 0, len(uids))
+		for i, uid := range uids {
+			if i > 0 && uid == uids[i-1] {
+				continue
+			}
+			a, err := tx.Account(ctx, uid)
+			if err != nil {
+				return err
+			}
+			accts = append(accts, a)
+		}
+		current := callbill.CycleOf(now, loc)
+		first := closed + 1
+		if closed == 0 {
+			// Nothing closed yet: the open cycles are those with activity.
+			if first, err = tx.FirstActivity(ctx); err != nil {
+				return err
+			}
+			if first == 0 {
+				first = current
+			}
+		}
+		for c := first; c <= current; c++ {
+			inputs, err := tx.PostpaidInputs(ctx, InputsQuery{Cycle: c, Accounts: accts})
+			if err != nil {
+				return err
+			}
+			for _, a := range accts {
+				in := inputs[a.UID]
+				if in == nil {
+					continue
+				}
+				in.Loc, in.Book = loc, book
+				lines, err := callbill.PostpaidLines(in)
+				if err != nil {
+					return err
+				}
+				if len(lines) == 0 {
+					continue
+				}
+				total, _ := callbill.RoundPostpaid(lines)
+				out[a.UID] = append(out[a.UID], &callbill.Spend{Account: a.UID, Cycle: c, Payable: total, Lines: lines})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
