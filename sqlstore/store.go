@@ -47,6 +47,7 @@ type Store struct {
 	readOnly bool    // SQLite: opened read-only (Read of a file that cannot be written)
 	created  bool    // SQLite: Create made the file
 	where    string  // the file's absolute path, or the DSN without its password
+	migrated []string // the migrations this open applied, in order
 
 	stopCheckpoints chan struct{} // SQLite: stops the background checkpointer
 	checkpointsDone chan struct{}
@@ -160,6 +161,11 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 	return s, nil
 }
 
+// Migrated returns the migrations that opening the store applied, in
+// order: none when the schema was up to date or another process applied
+// them first.
+func (s *Store) Migrated() []string { return append([]string(nil), s.migrated...) }
+
 // startCheckpoints starts the background checkpointer of a writable SQLite
 // store.
 func (s *Store) startCheckpoints() {
@@ -248,6 +254,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		applied := false
 		err = s.inTx(ctx, func(tx *Tx) error {
 			if s.dialect == dialectPostgres {
 				// Several processes may start at once: one migrates at a time.
@@ -269,10 +276,14 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name) VALUES (?)`, name)
+			applied = err == nil
 			return err
 		})
 		if err != nil {
 			return err
+		}
+		if applied {
+			s.migrated = append(s.migrated, name)
 		}
 	}
 	return nil

@@ -62,20 +62,19 @@ func (a *app) migrateUp(flags *flag.FlagSet) runner {
 		if len(pos) > 0 {
 			return usagef("migrate up takes no arguments")
 		}
-		before, err := a.inspectMigrations(ctx)
-		if err != nil {
-			return err
-		}
 		s, err := a.open(ctx, sqlstore.Write) // applies them
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		if len(before.Pending) == 0 {
+		// What this process applied: another node may have applied some
+		// of them meanwhile.
+		applied := s.Migrated()
+		if len(applied) == 0 {
 			fmt.Fprintln(a.stdout, "up to date; nothing applied")
 			return nil
 		}
-		for _, n := range before.Pending {
+		for _, n := range applied {
 			fmt.Fprintf(a.stdout, "applied %s\n", n)
 		}
 		return nil
