@@ -43,10 +43,10 @@ type Store struct {
 	LoadMasterKey func() ([]byte, error)
 	keyMu         sync.Mutex
 
-	rdb      *sql.DB // SQLite: a pool for read-only transactions (deferred, query-only)
-	readOnly bool    // SQLite: opened read-only (Read of a file that cannot be written)
-	created  bool    // SQLite: Create made the file
-	where    string  // the file's absolute path, or the DSN without its password
+	rdb      *sql.DB  // SQLite: a pool for read-only transactions (deferred, query-only)
+	readOnly bool     // SQLite: opened read-only (Read of a file that cannot be written)
+	created  bool     // SQLite: Create made the file
+	where    string   // the file's absolute path, or the DSN without its password
 	migrated []string // the migrations this open applied, in order
 
 	stopCheckpoints chan struct{} // SQLite: stops the background checkpointer
