@@ -171,7 +171,7 @@ func TestScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bills.Data.Items.Item) != 1 || bills.Data.Items.Item[0].Status != "PayUnsettle" {
+	if len(bills.Data.Items.Item) != 1 || bills.Data.Items.Item[0].Status != "PayUnclear" { // closed, 0.03 outstanding
 		t.Errorf("B's records: %+v", bills.Data.Items.Item)
 	}
 	bal, err := cb.QueryAccountBalance(bssopenapi.CreateQueryAccountBalanceRequest())

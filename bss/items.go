@@ -204,11 +204,17 @@ func records(b *callbill.Bill, a account, loc *time.Location) []item {
 	for i := range out {
 		it := &out[i]
 		it.BillAccountID, it.BillAccountName = a.UID, a.Name
-		// PayUnsettle (未结算): an open cycle's pay-as-you-go record is
-		// settled at the close, and a closed one's is until its arrears are.
-		it.Status = "PayFinish"
-		if (b.Status == callbill.BillStatusOpen && !it.purchase) || !decimal.Decimal(it.OutstandingAmount).IsZero() {
+		// Alibaba's payment states: PayUnsettle (未结算) for an open
+		// cycle's pay-as-you-go record, settled at the close; PayUnclear
+		// (未结清) for a closed record with arrears; PayFinish (已支付)
+		// once nothing is owed.
+		switch {
+		case b.Status == callbill.BillStatusOpen && !it.purchase:
 			it.Status = "PayUnsettle"
+		case !decimal.Decimal(it.OutstandingAmount).IsZero():
+			it.Status = "PayUnclear"
+		default:
+			it.Status = "PayFinish"
 		}
 		it.withTax()
 	}
