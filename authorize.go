@@ -57,7 +57,7 @@ func (s *AuthSnapshot) prepare() {
 const NumberReleaseDays = 7
 
 // Authorize decides whether a call may start now on instance with the
-// service number, in direction (DESIGN §3.1, §3.10). It reads only memory.
+// service number, in direction (docs/rules.md, "Call authorization"). It reads only memory.
 func (s *AuthSnapshot) Authorize(instance, number string, dir Direction, now time.Time) Decision {
 	inst := s.Instances[instance]
 	if inst == nil {

@@ -26,7 +26,7 @@ const (
 	BillStatusClosed BillStatus = "closed" // frozen at close
 )
 
-// Line is one bill line (DESIGN §3.10, §4.4). Postpaid lines carry their exact
+// Line is one bill line (docs/rules.md, "Bill lines and line order"). Postpaid lines carry their exact
 // amounts; the displayed amounts are set by RoundPostpaid. Purchase lines are
 // settled on their own (SettlePurchase).
 type Line struct {
@@ -60,7 +60,7 @@ type Line struct {
 // IsPurchase reports whether the line is a prepaid purchase.
 func (l *Line) IsPurchase() bool { return l.PurchaseID != "" }
 
-// Totals are a bill's sums (DESIGN §4.4).
+// Totals are a bill's sums (docs/rules.md, "Bill totals and JSON").
 type Totals struct {
 	Original    decimal.Decimal
 	Discount    decimal.Decimal
@@ -206,7 +206,7 @@ func applyContract(l *Line, rate decimal.Decimal) {
 
 // Minimum400Lines returns an Inbound_400_Minimum line for every CCC 400 number
 // in service during the cycle whose usage value falls short of its tier's
-// minimum (DESIGN §3.8).
+// minimum (docs/rules.md, "The 400 monthly minimum").
 func Minimum400Lines(in *PostpaidInput) ([]Line, error) {
 	from, to := in.Cycle.Start(in.Loc), in.Cycle.End(in.Loc)
 	var out []Line
@@ -244,7 +244,7 @@ func Minimum400Lines(in *PostpaidInput) ([]Line, error) {
 
 // StorageLines returns the RecordStorage lines: each instance's stored GB
 // (half-up to 4 decimals), less the account's free 50 GB taken in instance-id
-// order (DESIGN §3.9).
+// order (docs/rules.md, "Recording storage").
 func StorageLines(in *PostpaidInput) ([]Line, error) {
 	insts := append([]Instance(nil), in.Account.Instances...)
 	sort.Slice(insts, func(i, j int) bool { return insts[i].ID < insts[j].ID })
@@ -284,7 +284,7 @@ func lastDayIfDaily(in *PostpaidInput) int {
 	return 0
 }
 
-// RoundPostpaid applies DESIGN §2's rounding to postpaid lines (in line
+// RoundPostpaid applies the rounding of docs/rules.md, "Rounding", to postpaid lines (in line
 // order): the total payable is the exact sum rounded down to the fen; each
 // line gets its exact payable rounded down, and the fen still missing go one
 // each to the lines with the largest dropped fraction, earlier line first on
@@ -313,7 +313,7 @@ func RoundPostpaid(lines []Line) (total, roundDown decimal.Decimal) {
 	return total, roundDown
 }
 
-// largestRemainder is DESIGN §2's largest-remainder rule, the one place it
+// largestRemainder is the largest-remainder rule (docs/rules.md, "Rounding"), the one place it
 // is written: floors holds each part rounded down to the fen, dropped what
 // rounding dropped from it (only their order matters, so any common scale
 // will do); the fen still missing to reach total go, one each, to the parts
@@ -363,7 +363,7 @@ func ApplyPaid(lines []Line, paid decimal.Decimal) {
 }
 
 // pour gives amount to the parts in order, each up to its cap: how a payment
-// reaches a bill's lines (DESIGN §3.10) and a line's days.
+// reaches a bill's lines (docs/rules.md, "Balances, payments and arrears") and a line's days.
 func pour(amount decimal.Decimal, caps []decimal.Decimal) []decimal.Decimal {
 	out := make([]decimal.Decimal, len(caps))
 	left := amount
@@ -377,7 +377,7 @@ func pour(amount decimal.Decimal, caps []decimal.Decimal) []decimal.Decimal {
 // PreviewPaid sets what an open cycle's lines show as paid and owed: its
 // postpaid lines are an estimate, nothing is deducted or owed before the
 // close, so their paid and outstanding are 0; purchases are paid when made
-// (docs/decisions.md, "Open cycle preview").
+// (docs/rules.md, "Open cycle preview").
 func PreviewPaid(lines []Line) {
 	for i := range lines {
 		l := &lines[i]
@@ -506,7 +506,7 @@ func splitFen(amount decimal.Decimal, weights []decimal.Decimal) []decimal.Decim
 
 // SettlePurchase prices a purchase on its own: exact original = unit price ×
 // usage, discount at the contract rate in force at its time, payable and
-// discount half-up, original their sum (DESIGN §2, §4.4).
+// discount half-up, original their sum (docs/rules.md, "Prepaid purchases").
 func SettlePurchase(p *Purchase, acct *Account, mode Mode, book *PriceBook, loc *time.Location) (Line, error) {
 	l := Line{SubscriptionType: SubscriptionTypeSubscription, PurchaseID: p.ID, PurchaseAt: p.At,
 		Instance: p.Instance, Covered: zero}
@@ -553,7 +553,7 @@ func SettlePurchase(p *Purchase, acct *Account, mode Mode, book *PriceBook, loc 
 	return l, nil
 }
 
-// SortLines puts lines in line order (DESIGN §3.10): product detail, instance
+// SortLines puts lines in line order (docs/rules.md, "Bill lines and line order"): product detail, instance
 // (empty first), item, number, then band and price version for postpaid lines
 // or time and id for purchases (postpaid lines first).
 func SortLines(lines []Line) {

@@ -53,7 +53,7 @@ func lineWith(lines []Line, item Item, instance string) []Line {
 	return out
 }
 
-// ---- §3.8 400 monthly minimum -----------------------------------------------
+// ---- the 400 monthly minimum (docs/rules.md, "The 400 monthly minimum") ------
 
 func TestMinimum400(t *testing.T) {
 	type want struct {
@@ -195,7 +195,7 @@ func TestMinimum400CoveredMinutesCount(t *testing.T) {
 	decEq(t, "minimum", lines[1].UnitPrice, dec("355"))
 }
 
-// ---- §3.9 recording storage -----------------------------------------------------
+// ---- recording storage (docs/rules.md, "Recording storage") ----------------------
 
 const gib = int64(1) << 30
 
@@ -278,7 +278,7 @@ func TestStorageLinesModeAndPrice(t *testing.T) {
 	}
 }
 
-// ---- §3.6 contract discounts ------------------------------------------------------
+// ---- contract discounts (docs/rules.md, "Contract discounts") ---------------------
 
 func TestContractRateFor(t *testing.T) {
 	oct := cyc(t, "2026-10")
@@ -408,7 +408,7 @@ func TestPostpaidLinesMerging(t *testing.T) {
 	}
 }
 
-// ---- §2 rounding ----------------------------------------------------------------
+// ---- rounding (docs/rules.md, "Rounding") -----------------------------------------
 
 func payLines(exact ...string) []Line {
 	ls := make([]Line, len(exact))
@@ -500,7 +500,7 @@ func TestRoundPostpaidAlibabaOriginals(t *testing.T) {
 	}
 }
 
-// ---- §2 prepaid purchases ---------------------------------------------------------
+// ---- prepaid purchases (docs/rules.md, "Prepaid purchases") -----------------------
 
 func TestSettlePurchase(t *testing.T) {
 	loc := shanghai(t)
@@ -659,7 +659,7 @@ func TestPackagePrices(t *testing.T) {
 	}
 }
 
-// ---- §3.10 paying, line order, assembling -------------------------------------------
+// ---- paying, line order, assembling (docs/rules.md, "Bill lines and line order") ----
 
 func TestApplyPaid(t *testing.T) {
 	mk := func(payable string, purchase bool) Line {
@@ -690,7 +690,7 @@ func TestApplyPaid(t *testing.T) {
 	}
 }
 
-// orderedLines lists lines in line order (DESIGN §3.10); Original holds the
+// orderedLines lists lines in line order (docs/rules.md, "Bill lines and line order"); Original holds the
 // expected position, so that a sorted slice can be checked.
 func orderedLines(t testing.TB) []Line {
 	t1 := at(t, "2026-10-01T09:00:00+08:00")
@@ -851,7 +851,7 @@ func TestAssembleBillUnpaidAndPaidInFull(t *testing.T) {
 	}
 }
 
-// ---- §4.4 JSON ---------------------------------------------------------------------
+// ---- JSON (docs/rules.md, "Bill totals and JSON") ------------------------------------
 
 func TestBillJSON(t *testing.T) {
 	b, _ := exampleBill(t)
@@ -892,7 +892,8 @@ func TestBillJSON(t *testing.T) {
 		wj, _ := json.MarshalIndent(want, "", " ")
 		t.Errorf("bill JSON\n got %s\nwant %s", gj, wj)
 	}
-	// The encoding: field order and names as in §4.4.
+	// The encoding: field order and names as the specification fixes them
+	// (docs/rules.md, "Bill totals and JSON").
 	raw, err := json.Marshal(got)
 	if err != nil {
 		t.Fatal(err)

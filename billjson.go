@@ -2,7 +2,7 @@ package callbill
 
 import "github.com/shopspring/decimal"
 
-// BillJSON is the JSON form of a bill (DESIGN §4.4). Field order is fixed:
+// BillJSON is the JSON form of a bill (docs/rules.md, "Bill totals and JSON"). Field order is fixed:
 // tools compare it byte for byte.
 type BillJSON struct {
 	Account     string           `json:"account"`
@@ -25,7 +25,7 @@ type AdjustmentJSON struct {
 	Key      string `json:"key"`
 }
 
-// TotalsJSON is the totals object of §4.4.
+// TotalsJSON is the totals object of the bill's JSON.
 type TotalsJSON struct {
 	Original    string `json:"original"`
 	Discount    string `json:"discount"`
@@ -41,7 +41,7 @@ func (t Totals) JSON() TotalsJSON {
 		RoundDown: FormatRoundDown(t.RoundDown), Paid: FormatMoney(t.Paid), Outstanding: FormatMoney(t.Outstanding)}
 }
 
-// LineJSON is one line of §4.4. In the by-instance view the item fields are
+// LineJSON is one line of the bill's JSON. In the by-instance view the item fields are
 // left out.
 type LineJSON struct {
 	Date              string `json:"date,omitempty"`
@@ -66,7 +66,7 @@ type LineJSON struct {
 // SettledAtClose reports whether a bill row's outstanding is not known yet:
 // a pay-as-you-go row of an open cycle, an estimate that is deducted from
 // cash only at the close. Its JSON says "0.00" (nothing is owed before the
-// close); the CLI and the console show "—" (docs/decisions.md, "Open cycle
+// close); the CLI and the console show "—" (docs/rules.md, "Open cycle
 // preview"). Purchases (Subscription) are paid when made and show their 0.
 func SettledAtClose(status BillStatus, subscriptionType string) bool {
 	return status == BillStatusOpen && subscriptionType != SubscriptionTypeSubscription

@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// E-contracts (电子合同), DESIGN §3.12; docs/invoices.md. The discount
+// E-contracts (电子合同): docs/rules.md, "E-contracts"; docs/invoices.md. The discount
 // agreement of an account is Contract (model.go); a document the tenant
 // signs is an EContract.
 

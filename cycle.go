@@ -44,7 +44,7 @@ func (c Cycle) Start(loc *time.Location) time.Time {
 func (c Cycle) End(loc *time.Location) time.Time { return (c + 1).Start(loc) }
 
 // AutoCloseAt is when a running server closes the cycle by itself: 12:00 on
-// the 2nd of the next month in loc (DESIGN §3.10).
+// the 2nd of the next month in loc (docs/rules.md, "Closing a cycle").
 func (c Cycle) AutoCloseAt(loc *time.Location) time.Time {
 	n := c + 1
 	return time.Date(n.Year(), n.Month(), 2, 12, 0, 0, 0, loc)

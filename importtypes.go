@@ -44,7 +44,7 @@ type RawSource interface {
 type Reject struct {
 	Pos
 	Reason   string
-	Conflict bool // same identity, different content (DESIGN §3.10)
+	Conflict bool // same identity, different content (docs/rules.md, "Duplicates and conflicts")
 	// Fields are the row as read, which the rejects file repeats: its
 	// original fields as the decoder split them (CSV) or, for JSON, one
 	// field, the record's compact JSON (a JSON Lines line that is not JSON:

@@ -8,7 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Invoices (发票), DESIGN §3.11; docs/invoices.md. Amounts are integers in
+// Invoices (发票): docs/rules.md, "Invoices"; docs/invoices.md. Amounts are integers in
 // fen, as in Alibaba's invoice APIs (ApplyInvoice.InvoiceAmount).
 
 // TitleKind says whom an invoice title names: a company or a person. It

@@ -44,7 +44,7 @@ var NumberKindLabel = map[NumberKind]Label{
 	Number400:   {"400号码", "400 number"},
 }
 
-// NumberSourceLabel names where a number comes from (DESIGN §3.3).
+// NumberSourceLabel names where a number comes from (docs/rules.md, "Numbers and service numbers").
 var NumberSourceLabel = map[NumberSource]Label{
 	SourceCCC:        {"云呼叫中心号码", "Call-center number"},
 	SourceThirdParty: {"第三方号码", "Third-party number"},

@@ -26,7 +26,7 @@ const (
 	Number400   NumberKind = "400"
 )
 
-// NumberSource tells who provides a number's telecom service (DESIGN §3.3).
+// NumberSource tells who provides a number's telecom service (docs/rules.md, "What a call is charged").
 type NumberSource string
 
 const (
@@ -51,7 +51,8 @@ const (
 	AccountIndividual AccountKind = "individual"
 )
 
-// Item is a billing item (计费项), DESIGN §3.4. The order of the constants is
+// Item is a billing item (计费项): docs/rules.md, "Billing items and the
+// price book". The order of the constants is
 // the item order used wherever lines are ordered.
 type Item string
 
@@ -71,7 +72,8 @@ const (
 var Items = []Item{ItemCallCenterSoftware, ItemFixedLineInbound, ItemFixedLineOutbound,
 	ItemInbound400, ItemInbound400Minimum, ItemRecordStorage, ItemNumberRent, ItemVoicePackage, ItemSipLine}
 
-// ItemOrder returns the position of an item in the §3.4 table.
+// ItemOrder returns the position of an item in the item table
+// (docs/rules.md, "Billing items and the price book").
 func ItemOrder(it Item) int {
 	for i, x := range Items {
 		if x == it {
@@ -94,7 +96,8 @@ var ItemName = map[Item]string{
 	ItemSipLine:            "SIP线路对接维护费",
 }
 
-// ProductDetail is a product detail (产品明细), DESIGN §3.5, in line order.
+// ProductDetail is a product detail (产品明细): docs/rules.md, "Product
+// details and subscription types"; in line order.
 type ProductDetail string
 
 const (
@@ -108,7 +111,8 @@ const (
 // ProductDetails lists the product details in line order.
 var ProductDetails = []ProductDetail{PDPostpaid, PDSubscription, PDNumber, PDVoicePackage, PDSip}
 
-// ProductDetailOrder returns the position of a product detail in the §3.5 table.
+// ProductDetailOrder returns the position of a product detail in the table
+// of docs/rules.md, "Product details and subscription types".
 func ProductDetailOrder(pd ProductDetail) int {
 	for i, x := range ProductDetails {
 		if x == pd {
@@ -162,7 +166,7 @@ type Account struct {
 	Path            string // where a world file declares it, for problems
 }
 
-// Contract is an account's discount agreement (DESIGN §3.6). A rate r means
+// Contract is an account's discount agreement (docs/rules.md, "Contract discounts"). A rate r means
 // the tenant pays r of the original (0.8 = 八折).
 type Contract struct {
 	Discount decimal.Decimal
@@ -216,7 +220,7 @@ func (n *Number) InServiceDuring(from, to time.Time) bool {
 	return (n.Since.IsZero() || n.Since.Before(to)) && (n.Until.IsZero() || n.Until.After(from))
 }
 
-// Minimum400 is the monthly minimum spend of each 400 tier (DESIGN §3.8).
+// Minimum400 is the monthly minimum spend of each 400 tier (docs/rules.md, "The 400 monthly minimum").
 var Minimum400 = map[string]decimal.Decimal{
 	"普通": MustDecimal("375"), "优选": MustDecimal("750"), "精选": MustDecimal("1500"),
 	"金牌": MustDecimal("2500"), "白金": MustDecimal("5000"), "VIP": MustDecimal("12500"),
@@ -242,7 +246,7 @@ const (
 	PurchaseSipLine      PurchaseKind = "sip_line"
 )
 
-// Purchase is a prepaid purchase, settled at its time (DESIGN §3.4, §4.4).
+// Purchase is a prepaid purchase, settled at its time (docs/rules.md, "Prepaid purchases").
 type Purchase struct {
 	ID      string
 	Account string
@@ -260,7 +264,7 @@ type Purchase struct {
 	Path string
 }
 
-// World is what a world file declares (DESIGN §4.1), already parsed and
+// World is what a world file declares (docs/rules.md, "World files"), already parsed and
 // checked for form; the store checks it against what is stored.
 type World struct {
 	Timezone string // "" keeps the current one
@@ -320,7 +324,7 @@ func parentPath(path string) string {
 }
 
 // Digits keeps only the digits of a phone number: numbers compare on digits
-// only (DESIGN §3.1).
+// only (docs/rules.md, "Numbers and service numbers").
 func Digits(s string) string {
 	b := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {

@@ -8,7 +8,7 @@ import (
 )
 
 // Money and quantities are exact decimals (shopspring/decimal); rounding happens
-// only at the points DESIGN §2 names, through the helpers below.
+// only at the points docs/rules.md, "Rounding", names, through the helpers below.
 
 // Fen is the smallest payable unit, 0.01 CNY.
 const fenPlaces = 2
@@ -34,8 +34,8 @@ func FormatMoney(d decimal.Decimal) string { return d.StringFixed(fenPlaces) }
 func FormatExact(d decimal.Decimal) string { return d.String() }
 
 // FormatRoundDown prints a bill's round-down (抹零) exactly, but never with
-// fewer than two decimals: DESIGN §4.4 shows an exact "0.0045" and a zero as
-// "0.00" (its example bill), so a whole-fen fraction must not print as "0".
+// fewer than two decimals: the bill's JSON shows an exact "0.0045" and a zero as
+// "0.00" (docs/rules.md, "Money and amounts"), so a whole-fen fraction must not print as "0".
 func FormatRoundDown(d decimal.Decimal) string {
 	if d.Equal(d.Truncate(fenPlaces)) {
 		return d.StringFixed(fenPlaces)
@@ -44,7 +44,8 @@ func FormatRoundDown(d decimal.Decimal) string {
 }
 
 // FormatPrice prints a unit price with its own decimals, as the price book
-// states it ("0.20", "0.0499", "199"): DESIGN §4.4 keeps unit prices as given.
+// states it ("0.20", "0.0499", "199"): the bill's JSON keeps unit prices as
+// given (docs/rules.md, "Money and amounts").
 func FormatPrice(d decimal.Decimal) string {
 	if d.Exponent() >= 0 {
 		return d.String()
@@ -60,7 +61,7 @@ func MustDecimal(s string) decimal.Decimal { return decimal.RequireFromString(s)
 // one set of bounds hold everywhere (docs/security.md). Plain decimal notation
 // only: digits, optionally a point and more digits; no exponent, no NaN, no
 // currency sign, no thousands separator. The bounds keep every per-call and
-// per-line product far inside int64 (docs/decisions.md, "overflow").
+// per-line product far inside int64 (docs/security.md, "Limits on input").
 const (
 	AmountPlaces = fenPlaces // an amount of money: whole fen
 	PricePlaces  = 6         // a unit price: millionths of a yuan

@@ -38,7 +38,8 @@ func (p *Price) Band(n int64) int {
 func (p *Price) Flat() decimal.Decimal { return p.Tiers[0].Price }
 
 // PriceBook answers "what did item cost in mode at time t". The built-in book
-// (DESIGN §3.4, Alibaba's public 2021 list) applies from the beginning of time;
+// (docs/rules.md, "Billing items and the price book": Alibaba's public 2021
+// list) applies from the beginning of time;
 // overrides replace an item's whole price from their From.
 type PriceBook struct {
 	prices map[priceKey][]Price // sorted by From
@@ -160,7 +161,7 @@ func UsageUnit(item Item, purchase bool) string {
 	return ""
 }
 
-// PackageType is a voice package type (DESIGN §3.7).
+// PackageType is a voice package type (docs/rules.md, "Voice packages").
 type PackageType string
 
 const (

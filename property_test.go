@@ -26,7 +26,7 @@ func iterations(n int) int {
 	return n
 }
 
-// ---- 1. rounding of postpaid lines (DESIGN §2) -----------------------------------
+// ---- 1. rounding of postpaid lines (docs/rules.md, "Rounding") -------------------
 
 // randomPostpaidLines returns lines with exact amounts as PostpaidLines makes
 // them: unit prices with up to 6 decimals, usage in minutes (or GB with 4
@@ -148,7 +148,7 @@ func TestPropertyRoundPostpaid(t *testing.T) {
 	}
 }
 
-// ---- 2. graduated platform fee, whatever the call order (DESIGN §3.4) --------------
+// ---- 2. graduated platform fee, whatever the call order (docs/rules.md, "Platform fee bands") ----
 
 // platformBands is the built-in payg platform price, written out independently
 // of the price book: (upper limit of the band, price in millionths).
@@ -292,7 +292,7 @@ func TestPropertyPlatformFeeIndependentOfOrder(t *testing.T) {
 	}
 }
 
-// ---- 3. voice package conservation (DESIGN §3.7) -----------------------------------
+// ---- 3. voice package conservation (docs/rules.md, "Voice packages") -------------------
 
 func TestPropertyPackageConservation(t *testing.T) {
 	loc := shanghai(t)

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// CDR is a call detail record after decoding and normalization (DESIGN §3.10):
+// CDR is a call detail record after decoding and normalization (docs/rules.md, "CDR input"):
 // direction lower-cased, numbers on digits only, times in whole epoch seconds.
 // Its fields are exactly what rating reads, so two CDRs with the same identity
 // and equal fields are duplicates, with different fields a conflict.
@@ -30,7 +30,7 @@ func (c *CDR) Seconds() int64 { return c.End - c.Start }
 // CallMinutes is every started minute: ceil(seconds/60), 0 for 0 seconds.
 func CallMinutes(seconds int64) int64 { return (seconds + 59) / 60 }
 
-// StoredBytes is the recording size a call adds to storage (DESIGN §3.9).
+// StoredBytes is the recording size a call adds to storage (docs/rules.md, "Recording storage").
 func (c *CDR) StoredBytes() int64 {
 	if c.RecordingBytes > 0 {
 		return c.RecordingBytes
@@ -52,7 +52,7 @@ type PackageUse struct {
 }
 
 // Call is a rated call: the CDR plus everything rating decided, stored with
-// the call so that nothing needs rating twice (DESIGN §5).
+// the call so that nothing needs rating twice (docs/architecture.md, "The path of a CDR").
 type Call struct {
 	CDR
 	Account      string
@@ -129,7 +129,7 @@ func NewRater(window Window, book *PriceBook, closedThrough Cycle, instances map
 }
 
 // SetPackages installs an account's packages, sorted in deduction order:
-// earliest expiry, then earliest purchase, then purchase id (DESIGN §3.7).
+// earliest expiry, then earliest purchase, then purchase id (docs/rules.md, "Voice packages").
 func (r *Rater) SetPackages(account string, ps []*VoicePackage) {
 	SortPackages(ps)
 	r.packages[account] = ps
@@ -301,7 +301,7 @@ func (r *Rater) cover(call *Call, start time.Time) {
 	}
 }
 
-// AggKey keys the running aggregates a rated call adds to (DESIGN §5): per
+// AggKey keys the running aggregates a rated call adds to (docs/architecture.md, "The path of a CDR"): per
 // account, cycle, day and the bill-line key. Number is set only for 400
 // inbound minutes, which the 400 monthly minimum needs per number.
 type AggKey struct {
@@ -354,7 +354,7 @@ func (c *Call) Aggregate(agg map[AggKey]*AggValue) {
 }
 
 // RecKey keys the recording-bytes aggregate: by the cycle the call started in,
-// since retention counts from the recording's own month (DESIGN §3.9).
+// since retention counts from the recording's own month (docs/rules.md, "Recording storage").
 type RecKey struct {
 	Account    string
 	StartCycle Cycle

@@ -137,7 +137,7 @@ func rate(t testing.TB, r *Rater, c CDR) Call {
 	return call
 }
 
-// ---- §3.2 call minutes ----------------------------------------------------
+// ---- call minutes (docs/rules.md, "Call minutes") --------------------------
 
 func TestCallMinutes(t *testing.T) {
 	for _, tc := range []struct {
@@ -214,7 +214,8 @@ func TestRateNegativeDurationRejected(t *testing.T) {
 	}
 }
 
-// ---- §3.1, §3.3 what a call is charged --------------------------------------
+// ---- what a call is charged (docs/rules.md, "Numbers and service numbers",
+// "What a call is charged") ----------------------------------------------------
 
 func TestRateSourceModeDirectionKind(t *testing.T) {
 	start := at(t, "2026-10-08T10:00:00+08:00")
@@ -488,7 +489,7 @@ func TestNumberInServiceDuring(t *testing.T) {
 	}
 }
 
-// ---- §3.4 graduated platform bands ------------------------------------------
+// ---- graduated platform bands (docs/rules.md, "Platform fee bands") ----------
 
 func builtinPlatform(t testing.TB) *Price {
 	return mustPrice(t)(NewPriceBook(nil).At(ItemCallCenterSoftware, ModePayg, at(t, "2026-10-01T00:00:00+08:00")))
@@ -738,7 +739,7 @@ func TestPriceBookAt(t *testing.T) {
 	}
 }
 
-// ---- §3.10 late calls, cycles by start in the billing time zone ----------------
+// ---- late calls, cycles by start in the billing time zone (docs/rules.md, "Late calls") ----
 
 func TestRateLateCalls(t *testing.T) {
 	for _, tc := range []struct {
@@ -807,7 +808,7 @@ func TestRateCycleByStartInShanghai(t *testing.T) {
 	}
 }
 
-// ---- §3.7 voice packages ------------------------------------------------------
+// ---- voice packages (docs/rules.md, "Voice packages") ------------------------
 
 // pkg returns a package of the account valid from from for three months.
 func pkg(t testing.TB, id string, typ PackageType, remaining int64, from string) *VoicePackage {
@@ -1183,7 +1184,7 @@ func TestCallAggregate(t *testing.T) {
 	}
 }
 
-// ---- §3.13 usage detail rows ----------------------------------------------------
+// ---- usage detail rows (docs/rules.md, "Usage detail and export") ---------------
 
 func TestUsageCSVHeader(t *testing.T) {
 	want := "阿里云账户ID（UID）,通话开始时间,普通固话号码呼入时长（分钟）,普通固话号码呼出时长（分钟）,400号码呼入时长（分钟）," +

@@ -6,7 +6,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// AccountState is an account's payment standing (DESIGN §3.10).
+// AccountState is an account's payment standing (docs/rules.md, "Account states").
 type AccountState string
 
 const (

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// UsageCSVHeader is the usage-detail CSV header (DESIGN §3.13), column for column.
+// UsageCSVHeader is the usage-detail CSV header (docs/rules.md, "Usage detail and export"), column for column.
 var UsageCSVHeader = []string{"阿里云账户ID（UID）", "通话开始时间", "普通固话号码呼入时长（分钟）",
 	"普通固话号码呼出时长（分钟）", "400号码呼入时长（分钟）", "云呼叫中心服务实例ID", "呼叫中心平台费（按量计费）",
 	"SIP线路维护费（按量计费）", "consumption.portal.export.oms.CCC.CallStartTime",
@@ -13,7 +13,7 @@ var UsageCSVHeader = []string{"阿里云账户ID（UID）", "通话开始时间"
 	"consumption.portal.export.oms.CCC.Callee"}
 
 // UsageCSVRow renders a rated call as a usage-detail row: the reference
-// rendering of DESIGN §3.13 (package export writes the same bytes without
+// rendering of docs/rules.md, "Usage detail and export" (package export writes the same bytes without
 // building rows). The minute columns hold the call's minutes (before
 // package deduction) in the column of its telecom item, 0 elsewhere; the
 // text columns (UID, instance, caller, callee) are neutralized

@@ -2,7 +2,7 @@ package callbill
 
 import "time"
 
-// UsageFilter selects calls of an account for usage detail (DESIGN §3.13):
+// UsageFilter selects calls of an account for usage detail (docs/rules.md, "Usage detail and export"):
 // by the cycle they are billed in (a late call in the later cycle, so that
 // an export reconciles with its bill), or by their start time.
 type UsageFilter struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/callbill/callbill/contractpdf"
 )
 
-// E-contracts (DESIGN §3.12, docs/invoices.md). A tenant reaches its own
+// E-contracts (docs/rules.md, "E-contracts"; docs/invoices.md). A tenant reaches its own
 // account's contracts under /api/v1/accounts/{uid}/contracts; another
 // account's answer 404. The operator also lists every contract and voids
 // formal ones. Times are in the invoices' location (Server.Invoices).

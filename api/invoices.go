@@ -12,7 +12,7 @@ import (
 	"github.com/callbill/callbill/invoice"
 )
 
-// Invoices (DESIGN §3.11, docs/invoices.md). A tenant reaches its own
+// Invoices (docs/rules.md, "Invoices"; docs/invoices.md). A tenant reaches its own
 // account's titles and applications under /api/v1/accounts/{uid}/…;
 // another account's answer 404. The operator also has the queue of pending
 // applications and issues or rejects them.

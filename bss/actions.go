@@ -46,7 +46,7 @@ type billData struct {
 
 func ip(n int) *int { return &n }
 
-// Paging limits (reference §4.5).
+// Paging limits (docs/bss.md, "Actions and parameters").
 const (
 	defaultPageSize = 20
 	maxPageSize     = 300

@@ -225,7 +225,8 @@ func records(b *callbill.Bill, a account, loc *time.Location) []item {
 // billing time zone.
 const timeLayout = "2006-01-02 15:04:05"
 
-// sortItems orders rows by product detail (§3.5 order), pay-as-you-go
+// sortItems orders rows by product detail (in the order of docs/rules.md,
+// "Product details and subscription types"), pay-as-you-go
 // before purchases; purchases keep their line order.
 func sortItems(items []item) {
 	sort.SliceStable(items, func(i, j int) bool {

@@ -10,8 +10,8 @@ import (
 )
 
 // Signature version 1 of Alibaba Cloud's RPC APIs (HMAC-SHA1), as the v1 Go
-// SDK computes it (sdk/auth/rpc_signature_composer.go) and as
-// reference/aliyun.md §4.3 states it.
+// SDK computes it (sdk/auth/rpc_signature_composer.go) and as Alibaba's
+// signature documentation states it (docs/bss.md, "Request checks and errors").
 
 // PercentEncode encodes s by RFC 3986: A–Z a–z 0–9 - _ . ~ stay as they are,
 // every other byte (UTF-8 included) becomes %XY in upper-case hex; so a space

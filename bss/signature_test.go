@@ -2,8 +2,9 @@ package bss
 
 import "testing"
 
-// The published example of Alibaba's RPC signature (reference/aliyun.md
-// §4.3): the GET signature is the documented one, the POST one was computed
+// The published example of Alibaba's RPC signature (its signature
+// documentation; docs/bss.md, "Request checks and errors"): the GET
+// signature is the documented one, the POST one was computed
 // independently.
 func TestSignatureVectors(t *testing.T) {
 	params := map[string]string{

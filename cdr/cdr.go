@@ -1,7 +1,7 @@
 // Package cdr decodes call detail records (CSV and Alibaba CCC JSON) into callbill.CDR, streaming, with line-numbered errors.
 //
-// The formats are those of DESIGN §4.2; every record comes out normalized as
-// §3.10 says (direction lower-cased, caller and callee on digits only, start
+// The formats are those of docs/rules.md, "CDR input"; every record comes out
+// normalized as it says (direction lower-cased, caller and callee on digits only, start
 // and end in whole epoch seconds, an empty recording field being 0), so two
 // records of one identity can be compared with callbill.CDR.SameContent
 // whatever format each came in.

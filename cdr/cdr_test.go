@@ -471,7 +471,7 @@ func TestJSONForms(t *testing.T) {
 	}
 }
 
-// The same call in CSV and JSON normalizes to the same content (DESIGN §3.10).
+// The same call in CSV and JSON normalizes to the same content (docs/rules.md, "Duplicates and conflicts").
 func TestSameContentAcrossFormats(t *testing.T) {
 	csvIn := header[:len(header)-1] + ",recording_seconds\n" +
 		"job-1,ccc-1,inbound,139 0000 1111,8657188880001,2023-11-14T22:13:20.999Z,1700000065123,60\n"

@@ -15,7 +15,7 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// CSV columns (DESIGN §4.2).
+// CSV columns (docs/rules.md, "CDR input").
 const (
 	colContact = iota
 	colInstance

@@ -1,4 +1,4 @@
-// Package closing is closing cycles and viewing bills (DESIGN §3.10): which
+// Package closing is closing cycles and viewing bills (docs/rules.md, "Closing a cycle"): which
 // cycles a close reaches, the frozen postpaid lines, what cash pays toward
 // them, the bill.closed events, and the bill of a closed or open cycle. The
 // rules live here; Store persists inside one transaction and decides nothing.
@@ -113,7 +113,7 @@ func (in *CloseInput) Validate() error {
 }
 
 // Close closes in.Cycle and, oldest first, every earlier cycle not yet
-// closed from the first cycle holding any activity (DESIGN §3.10). It is
+// closed from the first cycle holding any activity (docs/rules.md, "Closing a cycle"). It is
 // atomic and idempotent. Returns EREFUSED for a cycle that has not ended,
 // EINVALID for one before the first billable cycle.
 func (s *Service) Close(ctx context.Context, in CloseInput) (*callbill.CloseReport, error) {
@@ -188,7 +188,7 @@ func (s *Service) Close(ctx context.Context, in CloseInput) (*callbill.CloseRepo
 	return rep, nil
 }
 
-// AutoClose is what the automatic close does next (DESIGN §3.10).
+// AutoClose is what the automatic close does next (docs/rules.md, "Closing a cycle").
 type AutoClose struct {
 	Cycle callbill.Cycle // the cycle it closes
 	// From is the first cycle it closes: earlier open cycles close with

@@ -342,7 +342,7 @@ func TestBrowserTenant(t *testing.T) {
 			}
 		}
 		if len(q) == 1 {
-			// Chinese column names of DESIGN §4.4.
+			// Chinese column names (docs/rules.md, "Bill totals and JSON").
 			var heads []string
 			tb.eval(`[...document.querySelectorAll("#bill-table thead th")].map(th => th.textContent)`, &heads)
 			for _, h := range []string{"产品明细", "实例ID", "计费项", "单价", "单价单位", "用量", "用量单位", "资源包抵扣", "原价", "优惠金额", "应付金额", "欠费金额"} {

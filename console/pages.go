@@ -116,7 +116,7 @@ func moneyCell(s string) cell { return cell{Text: MoneyString(s), V: s} }
 
 // owedCell is an outstanding amount; on an open cycle's pay-as-you-go rows
 // and totals it is "—" (settled at the close), its raw value the API's
-// "0.00" (docs/decisions.md, "Open cycle preview").
+// "0.00" (docs/rules.md, "Open cycle preview").
 func owedCell(v *view, status callbill.BillStatus, subscriptionType, s string) cell {
 	if callbill.SettledAtClose(status, subscriptionType) {
 		return cell{Text: "—", V: s, Title: v.T("bill.at_close")}
@@ -149,7 +149,7 @@ type billData struct {
 
 // billDetails is 账单明细: a cycle's lines by billing item or instance, by
 // cycle or day, filtered by product, product detail and instance — the
-// same lines as the API's bill, under the Chinese names of DESIGN §4.4.
+// same lines as the API's bill, under the Chinese names of docs/rules.md, "Bill totals and JSON".
 func (s *Server) billDetails(w http.ResponseWriter, r *http.Request, v *view) error {
 	ctx := r.Context()
 	v.Nav = "bill"

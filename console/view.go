@@ -126,7 +126,7 @@ func (v *view) Who() string {
 
 // Unit is a price or usage unit of a bill line in the view's language:
 // the API, the CLI and the exports keep the specification's Chinese units
-// (DESIGN §4.4); an English page names them in English.
+// (docs/rules.md, "Bill totals and JSON"); an English page names them in English.
 func (v *view) Unit(u string) string {
 	if v.lang == "en" {
 		if en, ok := unitEN[u]; ok {

@@ -1,4 +1,4 @@
-// Package contract is the e-contract workflow (DESIGN §3.12,
+// Package contract is the e-contract workflow (docs/rules.md, "E-contracts";
 // docs/invoices.md): a tenant asks for a draft for a purchase or for the
 // postpaid usage of closed cycles, may edit, void or confirm it (formal), and
 // only the operator voids a formal one; a draft not confirmed within

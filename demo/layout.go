@@ -287,7 +287,7 @@ func roundUp(x float64, unit int64) int64 {
 }
 
 // seatPrice is the built-in subscription seat price per seat-month for a
-// purchase of n seats (DESIGN §3.4; the generated world overrides no price).
+// purchase of n seats (docs/rules.md, "Prepaid purchases"; the generated world overrides no price).
 func seatPrice(n int64) int64 {
 	switch {
 	case n <= 99:

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// World returns a world file (YAML, DESIGN §4.1) for the options: accounts
+// World returns a world file (YAML, docs/rules.md, "World files") for the options: accounts
 // with uids "1000000000000001", … (16 digits), Chinese company names
 // (enterprise) and a few individuals, instances "ccc-<n>-<k>", numbers,
 // top-ups and purchases. It parses with world.Parse without problems and

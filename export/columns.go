@@ -10,7 +10,7 @@ import (
 // col is a column of a usage file.
 type col uint8
 
-// The standard columns (DESIGN §3.13), in order, then the extra ones.
+// The standard columns (docs/rules.md, "Usage detail and export"), in order, then the extra ones.
 const (
 	colUID col = iota
 	colStart

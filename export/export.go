@@ -1,4 +1,4 @@
-// Package export writes usage-detail files (DESIGN §3.13): streamed from the
+// Package export writes usage-detail files (docs/rules.md, "Usage detail and export"): streamed from the
 // store into a temporary file in the target's folder, synced, then renamed,
 // so that memory stays flat whatever the size and no reader ever sees half a
 // file. It is the only writer of usage files: the CLI, the API's export jobs
@@ -76,7 +76,7 @@ type rowWriter interface {
 }
 
 // Write writes the usage detail of account's calls that pass f to path: the
-// standard columns of DESIGN §3.13, then o.Extra, one row per call in
+// standard columns (docs/rules.md, "Usage detail and export"), then o.Extra, one row per call in
 // ingest order. f needs a cycle (the cycle calls are billed in) or a
 // start-time range From ≤ start < To; its paging fields (Desc, After,
 // Limit) are ignored. Invalid options or filters are EINVALID; an unknown

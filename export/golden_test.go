@@ -186,8 +186,8 @@ func TestGoldenCSV(t *testing.T) {
 	}
 }
 
-// TestGoldenCSVShape checks what the golden files say against DESIGN
-// §3.13, so that a regenerated golden file cannot drift unnoticed.
+// TestGoldenCSVShape checks what the golden files say against docs/rules.md,
+// "Usage detail and export", so that a regenerated golden file cannot drift unnoticed.
 func TestGoldenCSVShape(t *testing.T) {
 	read := func(name string) [][]string {
 		b, err := os.ReadFile(filepath.Join("testdata", name))

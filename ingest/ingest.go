@@ -1,4 +1,5 @@
-// Package ingest is the import pipeline (DESIGN §4.2, §5): CDRs are decoded
+// Package ingest is the import pipeline (docs/rules.md, "CDR input";
+// docs/architecture.md, "The path of a CDR"): CDRs are decoded
 // in batches, screened (duplicates and conflicts by instance and contact id,
 // rows rating can never take), rated with callbill.Rater and handed to the
 // store one batch per transaction; rejects go out in input order. The
@@ -70,7 +71,7 @@ type Calls interface {
 	Len() int
 }
 
-// Identity is what makes a call unique (DESIGN §3.10).
+// Identity is what makes a call unique (docs/rules.md, "Duplicates and conflicts").
 type Identity struct{ Instance, Contact string }
 
 // Rated is a batch rated and ready to store.

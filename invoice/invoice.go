@@ -1,4 +1,4 @@
-// Package invoice is the invoice workflow (DESIGN §3.11, docs/invoices.md):
+// Package invoice is the invoice workflow (docs/rules.md, "Invoices"; docs/invoices.md):
 // a tenant keeps invoice titles and applies for invoices up to what it may
 // still invoice; the operator issues or rejects a pending application and
 // the tenant may withdraw it. The rules live here (the title and amount

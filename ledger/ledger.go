@@ -1,4 +1,4 @@
-// Package ledger is money (DESIGN §3.10, issue 4): top-ups, adjustments,
+// Package ledger is money (docs/rules.md, "Balances, payments and arrears"; issue 4): top-ups, adjustments,
 // purchases paid from cash, settlement of closed bills' arrears, account
 // standing with its transitions and alerts, auto-renewal of number rent and
 // the ledger's reconciliation. Every movement of cash is an immutable ledger

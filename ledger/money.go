@@ -150,7 +150,7 @@ func (s *Service) move(ctx context.Context, account, key, request, what string,
 }
 
 // settle pays closed bills' outstanding amounts from cash, oldest cycle
-// first, while there is cash (DESIGN §3.10).
+// first, while there is cash (docs/rules.md, "Balances, payments and arrears").
 func settle(ctx context.Context, tx Tx, a *Account, at time.Time) error {
 	bills, err := tx.Bills(ctx, a.UID)
 	if err != nil {

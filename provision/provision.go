@@ -1,4 +1,4 @@
-// Package provision applies a world file (DESIGN §4.1): billing settings,
+// Package provision applies a world file (docs/rules.md, "World files"): billing settings,
 // prices, accounts with their instances and numbers, then top-ups and
 // purchases replayed in time order through the ledger's rules. A file is
 // applied whole or not at all: every problem found, each with its YAML

@@ -1,4 +1,4 @@
-// Package world parses and checks a world file (DESIGN §4.1) into a callbill.World.
+// Package world parses and checks a world file (docs/rules.md, "World files") into a callbill.World.
 //
 // Parse checks the form of the file only: every value, every reference inside
 // one list (unique ids, numbers, uids), but not what the file refers to

@@ -12,7 +12,7 @@ import (
 	"github.com/callbill/callbill"
 )
 
-// designExample is the world file of DESIGN §4.1, verbatim.
+// designExample is the example world file of the specification, docs/design.md, verbatim.
 const designExample = `billing:
   timezone: Asia/Shanghai            # optional
 prices:                              # optional overrides of the built-in book

@@ -130,7 +130,7 @@ func (a *app) billShow(fs *flag.FlagSet) runner {
 // printBill prints a bill as the console's table, with its Chinese column
 // names; amounts and counts are aligned right. An open cycle's payable is an
 // estimate and nothing is owed before the close: its payable column says
-// 预估应付 and its outstanding shows "—" (docs/decisions.md, "Open cycle
+// 预估应付 and its outstanding shows "—" (docs/rules.md, "Open cycle
 // preview").
 func printBill(w io.Writer, b *callbill.BillJSON, v callbill.View) error {
 	open := b.Status == callbill.BillStatusOpen

@@ -14,7 +14,7 @@ import (
 	"github.com/callbill/callbill/sqlstore"
 )
 
-// The contract commands: e-contracts (DESIGN §3.12). The CLI acts as the
+// The contract commands: e-contracts (docs/rules.md, "E-contracts"). The CLI acts as the
 // operator: it may void formal contracts.
 
 // partyFlags declares the flags of a contract party.

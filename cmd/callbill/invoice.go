@@ -14,7 +14,7 @@ import (
 )
 
 // The invoice commands: titles, applications and the operator's decisions
-// (DESIGN §3.11, docs/invoices.md).
+// (docs/rules.md, "Invoices"; docs/invoices.md).
 
 func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)

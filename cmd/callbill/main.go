@@ -23,7 +23,7 @@ import (
 	"github.com/callbill/callbill/sqlstore"
 )
 
-// Exit statuses (DESIGN §4.3).
+// Exit statuses (docs/rules.md, "Command line and exit statuses").
 const (
 	exitOK       = 0
 	exitError    = 1
