@@ -6,7 +6,7 @@ import "github.com/shopspring/decimal"
 // bill's estimated payable (the live bill's 预估应付) and the lines it sums.
 // Authorization, budgets and the live bill read this one number; it moves
 // with every import because the aggregates it is built from do
-// (docs/authorization.md).
+// (docs/rules.md, "Open cycle preview").
 type Spend struct {
 	Account string
 	Cycle   Cycle

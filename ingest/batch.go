@@ -144,7 +144,13 @@ type work struct {
 
 	cand  []found // the rows to rate, in input order
 	rated *Rated
+
+	followers []follower            // rows repeating an identity earlier in the batch
+	storedAs  map[int]*callbill.CDR // candidates found stored before: the stored call, by row
 }
+
+// follower is a row whose identity an earlier row of the batch has.
+type follower struct{ row, first int }
 
 // found is a row to rate and what its lookup found: each row is looked up
 // once.

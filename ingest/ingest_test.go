@@ -138,3 +138,43 @@ func TestInputNeedsASource(t *testing.T) {
 		t.Errorf("err %v, want EINVALID", err)
 	}
 }
+
+// TestBatchBoundariesDoNotChangeTheOutcome: a row repeating an identity is
+// judged as it would be in a batch of its own — after a rejected row (which
+// takes no identity), and after a row that turns out stored before (against
+// the stored call) — so every batch size gives the same counts and stores
+// the same calls.
+func TestBatchBoundariesDoNotChangeTheOutcome(t *testing.T) {
+	stored := call("s1", numTP, 0, 60)
+	bad := call("x1", "02199999999", 1, 60) // not a number of the instance
+	good := call("x1", numTP, 1, 60)        // the same identity, corrected
+	changed := stored
+	changed.End += 60 // conflicts with the stored call
+	rows := []callbill.CDR{bad, good, changed, changed, stored, good}
+	var want [4]int64
+	var wantCalls map[ingest.Identity]int64
+	for _, size := range []int{1, 2, 3, 1000} {
+		f := newFakeStore()
+		if rep, _ := run(t, f, callbill.ImportOptions{}, stored); rep.Imported != 1 {
+			t.Fatalf("first import: %+v", rep)
+		}
+		rep, _ := run(t, f, callbill.ImportOptions{BatchSize: size}, rows...)
+		got := counts(rep)
+		calls := map[ingest.Identity]int64{}
+		for id, c := range f.db.calls {
+			calls[id] = c.End - c.Start
+		}
+		if size == 1 {
+			want, wantCalls = got, calls
+			// bad rejected; good imported; changed twice a conflict; stored
+			// and good again duplicates.
+			if want != [4]int64{1, 2, 3, 2} {
+				t.Errorf("batch size 1: imported, duplicates, rejected, conflicts = %v, want [1 2 3 2]", want)
+			}
+			continue
+		}
+		if got != want || !reflect.DeepEqual(calls, wantCalls) {
+			t.Errorf("batch size %d: %v and calls %v, batch size 1: %v and %v", size, got, calls, want, wantCalls)
+		}
+	}
+}

@@ -18,15 +18,19 @@ func (im *importer) screen(w *work) {
 		c := &w.rows[i].cdr
 		id := Identity{c.InstanceID, c.ContactID}
 		if j, ok := seen[id]; ok {
-			w.dupOrConflict(i, &w.rows[j].cdr)
+			// Judged once the first is: against what it turns out to be
+			// (itself, or a call stored before), as in a later batch.
+			w.followers = append(w.followers, follower{row: i, first: j})
 			continue
 		}
-		seen[id] = i
 		inst, num, err := r.Lookup(c)
 		if err != nil {
+			// A rejected row takes no identity: a later row with it is
+			// judged on its own, wherever the batch ends.
 			w.reject(i, callbill.ErrorMessage(err), false)
 			continue
 		}
+		seen[id] = i
 		touched[inst.Account] = true
 		w.cand = append(w.cand, found{row: i, inst: inst, num: num})
 	}
@@ -53,6 +57,10 @@ func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
 	for n, f := range w.cand {
 		if old, ok := stored[ids[n]]; ok {
 			w.dupOrConflict(f.row, &old)
+			if w.storedAs == nil {
+				w.storedAs = map[int]*callbill.CDR{}
+			}
+			w.storedAs[f.row] = &old
 			continue
 		}
 		fresh = append(fresh, f)
@@ -66,6 +74,7 @@ func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
 // the state the batch changed. Nothing per call outlives it but what the
 // packing keeps.
 func (im *importer) rate(w *work) {
+	w.judgeFollowers()
 	r := im.rater
 	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
 	call := new(callbill.Call) // one for the batch: Add does not keep it
@@ -89,4 +98,19 @@ func (im *importer) rate(w *work) {
 	b.Changes = r.Changes()
 	w.rated, w.cand = b, nil // the packing keeps what storing needs
 
+}
+
+// judgeFollowers judges the rows that repeat an identity earlier in the
+// batch against what the first became: the call stored before when the
+// first was found stored, else the first itself. So a row is a duplicate or
+// a conflict exactly as it would be in a batch of its own.
+func (w *work) judgeFollowers() {
+	for _, f := range w.followers {
+		first := w.storedAs[f.first]
+		if first == nil {
+			first = &w.rows[f.first].cdr
+		}
+		w.dupOrConflict(f.row, first)
+	}
+	w.followers, w.storedAs = nil, nil
 }
