@@ -60,9 +60,9 @@ func TestMetricsExportTheBacklog(t *testing.T) {
 	now := time.Date(2026, 11, 5, 10, 0, 0, 0, sh)
 	oct := callbill.NewCycle(2026, time.October)
 	f := &fakeBacklog{b: &callbill.Backlog{At: now,
-		Jobs: []callbill.JobBacklog{{Kind: callbill.JobExport, Status: callbill.JobQueued, Count: 4, Oldest: now.Add(-90 * time.Second)}},
+		Jobs:     []callbill.JobBacklog{{Kind: callbill.JobExport, Status: callbill.JobQueued, Count: 4, Oldest: now.Add(-90 * time.Second)}},
 		Webhooks: callbill.WebhookBacklog{Pending: 2, Retrying: 3, Failed: 1, OldestPending: now.Add(-time.Hour)},
-		Close: callbill.CloseState{Closed: oct - 1, FirstActivity: oct - 3, Window: callbill.NewWindow(0, 0, now, sh), Loc: sh, Accounts: 1}}}
+		Close:    callbill.CloseState{Closed: oct - 1, FirstActivity: oct - 3, Window: callbill.NewWindow(0, 0, now, sh), Loc: sh, Accounts: 1}}}
 	m := api.NewMetrics()
 	m.WatchBacklog(f, nil)
 	out := scrape(t, m)
