@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,12 +13,18 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
+	"gopkg.in/yaml.v3"
 )
 
-// dashboardFile is the Grafana dashboard shipped for the /metrics series.
-const dashboardFile = "../../deploy/grafana-dashboard.json"
+// dashboardFile is the Grafana dashboard shipped for the /metrics series,
+// alertsFile the Prometheus alerting rules.
+const (
+	dashboardFile = "../../deploy/grafana-dashboard.json"
+	alertsFile    = "../../deploy/prometheus-alerts.yml"
+)
 
 // grafanaDashboard is what the test reads of a dashboard.
 type grafanaDashboard struct {
@@ -63,7 +70,9 @@ var grafanaVariables = strings.NewReplacer("$__rate_interval", "5m", "$__interva
 // query names must be exported by a running `callbill serve` at /metrics
 // (a histogram's _bucket, _sum and _count by their histogram) — from
 // start-up, with nothing imported or closed yet. Conversely, every
-// callbill_ series the server exports must be on the dashboard.
+// callbill_ series the server exports must be on the dashboard. The
+// alerting rules of deploy/prometheus-alerts.yml must parse too and query
+// only callbill_ series the server exports.
 func TestDashboardQueriesWhatServeExports(t *testing.T) {
 	raw, err := os.ReadFile(dashboardFile)
 	if err != nil {
@@ -123,20 +132,15 @@ func TestDashboardQueriesWhatServeExports(t *testing.T) {
 				t.Errorf("panel %q target %s uses a variable the dashboard does not define: %s", p.Title, tg.RefID, tg.Expr)
 				continue
 			}
-			ast, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+			names, err := callbillSeries(expr)
 			if err != nil {
 				t.Errorf("panel %q target %s is not valid PromQL: %v\n%s", p.Title, tg.RefID, err, tg.Expr)
 				continue
 			}
-			names := 0
-			parser.Inspect(ast, func(n parser.Node, _ []parser.Node) error {
-				if vs, ok := n.(*parser.VectorSelector); ok && strings.HasPrefix(vs.Name, "callbill_") {
-					queried[vs.Name] = append(queried[vs.Name], p.Title)
-					names++
-				}
-				return nil
-			})
-			if names == 0 {
+			for _, name := range names {
+				queried[name] = append(queried[name], p.Title)
+			}
+			if len(names) == 0 {
 				t.Errorf("panel %q target %s queries no callbill_ series: %s", p.Title, tg.RefID, tg.Expr)
 			}
 		}
@@ -144,6 +148,7 @@ func TestDashboardQueriesWhatServeExports(t *testing.T) {
 	if len(queried) == 0 {
 		t.Fatal("the dashboard queries nothing")
 	}
+	alerted := alertSeries(t)
 
 	// A running server, with nothing done yet but one request (the HTTP
 	// latency series has a route then).
@@ -162,21 +167,23 @@ func TestDashboardQueriesWhatServeExports(t *testing.T) {
 	}
 	exported, histograms := readExposition(t, resp.Body)
 
-	var missing []string
-	for name, titles := range queried {
-		base := name
-		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-			if b, ok := strings.CutSuffix(name, suffix); ok && histograms[b] {
-				base = b
+	for what, names := range map[string]map[string][]string{"the dashboard": queried, alertsFile: alerted} {
+		var missing []string
+		for name, users := range names {
+			base := name
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if b, ok := strings.CutSuffix(name, suffix); ok && histograms[b] {
+					base = b
+				}
+			}
+			if !exported[base] {
+				missing = append(missing, name+" ("+strings.Join(slices.Compact(users), ", ")+")")
 			}
 		}
-		if !exported[base] {
-			missing = append(missing, name+" (panels: "+strings.Join(slices.Compact(titles), ", ")+")")
+		sort.Strings(missing)
+		for _, m := range missing {
+			t.Errorf("%s queries %s, which serve does not export", what, m)
 		}
-	}
-	sort.Strings(missing)
-	for _, m := range missing {
-		t.Errorf("the dashboard queries %s, which serve does not export", m)
 	}
 
 	shown := map[string]bool{}
@@ -198,6 +205,74 @@ func TestDashboardQueriesWhatServeExports(t *testing.T) {
 	for _, name := range unshown {
 		t.Errorf("serve exports %s, which no panel of %s shows", name, dashboardFile)
 	}
+}
+
+// callbillSeries parses PromQL and returns the callbill_ metric names its
+// selectors name.
+func callbillSeries(expr string) ([]string, error) {
+	ast, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	parser.Inspect(ast, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok && strings.HasPrefix(vs.Name, "callbill_") {
+			names = append(names, vs.Name)
+		}
+		return nil
+	})
+	return names, nil
+}
+
+// alertSeries reads the alerting rules: each must have a name, a valid
+// expression and a summary; it returns the callbill_ series they query,
+// with the alerts querying each.
+func alertSeries(t *testing.T) map[string][]string {
+	t.Helper()
+	raw, err := os.ReadFile(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules struct {
+		Groups []struct {
+			Name  string
+			Rules []struct {
+				Alert, Expr, For    string
+				Labels, Annotations map[string]string
+			}
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rules); err != nil {
+		t.Fatalf("%s: %v", alertsFile, err)
+	}
+	out := map[string][]string{}
+	n := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			n++
+			if r.Alert == "" || r.Annotations["summary"] == "" {
+				t.Errorf("%s: a rule without a name or a summary: %+v", alertsFile, r)
+			}
+			if r.For != "" {
+				if _, err := time.ParseDuration(r.For); err != nil {
+					t.Errorf("%s: %s: for %q: %v", alertsFile, r.Alert, r.For, err)
+				}
+			}
+			names, err := callbillSeries(r.Expr)
+			if err != nil {
+				t.Errorf("%s: %s is not valid PromQL: %v\n%s", alertsFile, r.Alert, err, r.Expr)
+			}
+			for _, name := range names {
+				out[name] = append(out[name], r.Alert)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("%s has no rule", alertsFile)
+	}
+	return out
 }
 
 // sampleName is the metric name of a sample line of the text exposition.
