@@ -189,6 +189,32 @@ func (p DeliveryProgress) After(a *WebhookAttempt, now time.Time) (DeliveryProgr
 	return p, time.Time{}, AttemptLogged
 }
 
+// Outcomes of a webhook attempt as the deliverer reports them (the
+// metrics count them).
+const (
+	AttemptOutcomeDelivered  = "delivered"  // a 2xx answer
+	AttemptOutcomeRetry      = "retry"      // it failed; the delivery is tried again (WebhookBackoff)
+	AttemptOutcomeFailed     = "failed"     // it failed and was the last (WebhookMaxAttempts): the delivery waits for a replay
+	AttemptOutcomeUnrecorded = "unrecorded" // the store did not record it: it is sent again once its lease runs out
+)
+
+// WebhookAttemptOutcomes lists every outcome of an attempt.
+var WebhookAttemptOutcomes = []string{AttemptOutcomeDelivered, AttemptOutcomeRetry, AttemptOutcomeFailed, AttemptOutcomeUnrecorded}
+
+// AttemptOutcome names what attempt a came to, given the delivery's status
+// after it was recorded, or the error recording it.
+func AttemptOutcome(a *WebhookAttempt, status string, recordErr error) string {
+	switch {
+	case recordErr != nil:
+		return AttemptOutcomeUnrecorded
+	case a.OK():
+		return AttemptOutcomeDelivered
+	case status == DeliveryFailed:
+		return AttemptOutcomeFailed
+	}
+	return AttemptOutcomeRetry
+}
+
 // MaxAttemptErrorBytes bounds the error text kept in a delivery log.
 const MaxAttemptErrorBytes = 1000
 

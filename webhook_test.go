@@ -1,6 +1,7 @@
 package callbill
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -56,5 +57,25 @@ func TestAttemptErrorText(t *testing.T) {
 	}
 	if got := AttemptErrorText(strings.Repeat("x", 5000)); len(got) != MaxAttemptErrorBytes {
 		t.Errorf("len %d", len(got))
+	}
+}
+
+// TestAttemptOutcome: what an attempt came to, as the metrics count it.
+func TestAttemptOutcome(t *testing.T) {
+	ok, bad := &WebhookAttempt{Code: 204}, &WebhookAttempt{Code: 500}
+	for _, c := range []struct {
+		a      *WebhookAttempt
+		status string
+		err    error
+		want   string
+	}{
+		{ok, DeliveryDelivered, nil, AttemptOutcomeDelivered},
+		{bad, DeliveryPending, nil, AttemptOutcomeRetry},
+		{bad, DeliveryFailed, nil, AttemptOutcomeFailed},
+		{ok, "", errors.New("database is locked"), AttemptOutcomeUnrecorded},
+	} {
+		if got := AttemptOutcome(c.a, c.status, c.err); got != c.want {
+			t.Errorf("code %d, status %q, err %v: %s, want %s", c.a.Code, c.status, c.err, got, c.want)
+		}
 	}
 }

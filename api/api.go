@@ -170,7 +170,7 @@ func (s *Server) closeCycle(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := (&closing.Service{Store: s.Store}).Close(r.Context(), closing.CloseInput{Cycle: c})
+	rep, err := (&closing.Service{Store: s.Store, Observe: s.Metrics.ObserveClose}).Close(r.Context(), closing.CloseInput{Cycle: c})
 	if err != nil {
 		return err
 	}

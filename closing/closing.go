@@ -97,6 +97,35 @@ type Frozen struct {
 // Service closes cycles and shows bills.
 type Service struct {
 	Store Store
+	// Observe, when set, is told each close's outcome (CloseOutcomes) and
+	// how long it took: the metrics' close durations.
+	Observe func(outcome string, took time.Duration)
+}
+
+// Outcomes of a close, as Observe is told them.
+const (
+	CloseClosed        = "closed"         // it closed one cycle or more
+	CloseAlreadyClosed = "already_closed" // the cycle was closed already: nothing changed
+	CloseRefused       = "refused"        // the request or the state forbids it (a cycle not ended, no accounts): nothing changed
+	CloseFailed        = "failed"         // the store or a bug failed it: nothing changed, and it must be looked at
+)
+
+// CloseOutcomes lists every outcome of a close.
+var CloseOutcomes = []string{CloseClosed, CloseAlreadyClosed, CloseRefused, CloseFailed}
+
+// closeOutcome names what a close came to.
+func closeOutcome(rep *callbill.CloseReport, err error) string {
+	switch {
+	case err == nil && rep.AlreadyClosed:
+		return CloseAlreadyClosed
+	case err == nil:
+		return CloseClosed
+	}
+	switch callbill.ErrorCode(err) {
+	case callbill.EINVALID, callbill.EREFUSED, callbill.ENOTFOUND, callbill.ECONFLICT:
+		return CloseRefused
+	}
+	return CloseFailed
 }
 
 // CloseInput names the cycle to close.
@@ -117,6 +146,15 @@ func (in *CloseInput) Validate() error {
 // atomic and idempotent. Returns EREFUSED for a cycle that has not ended,
 // EINVALID for one before the first billable cycle.
 func (s *Service) Close(ctx context.Context, in CloseInput) (*callbill.CloseReport, error) {
+	started := time.Now()
+	rep, err := s.close(ctx, in)
+	if s.Observe != nil {
+		s.Observe(closeOutcome(rep, err), time.Since(started))
+	}
+	return rep, err
+}
+
+func (s *Service) close(ctx context.Context, in CloseInput) (*callbill.CloseReport, error) {
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -211,37 +249,51 @@ func (p *AutoClose) Cycles() []callbill.Cycle {
 }
 
 // NextAutoClose tells what the automatic close does next, as of the
-// store's clock: the oldest cycle that has ended and is not closed (it is
-// due from its AutoCloseAt on, and may be due already), else the current
-// one.
+// store's clock (PlanAutoClose).
 func (s *Service) NextAutoClose(ctx context.Context) (*AutoClose, error) {
 	var p *AutoClose
 	err := s.Store.ViewBills(ctx, func(tx Tx, now time.Time) error {
-		closed, err := tx.ClosedThrough(ctx)
-		if err != nil {
+		var st callbill.CloseState
+		var err error
+		if st.Closed, err = tx.ClosedThrough(ctx); err != nil {
 			return err
 		}
-		loc, err := tx.Location(ctx)
-		if err != nil {
+		if st.Loc, err = tx.Location(ctx); err != nil {
 			return err
 		}
-		window, err := tx.Window(ctx, now, loc)
-		if err != nil {
+		if st.Window, err = tx.Window(ctx, now, st.Loc); err != nil {
 			return err
 		}
-		first, err := tx.FirstActivity(ctx)
-		if err != nil {
+		if st.FirstActivity, err = tx.FirstActivity(ctx); err != nil {
 			return err
 		}
-		n, err := tx.CountAccounts(ctx)
-		if err != nil {
+		if st.Accounts, err = tx.CountAccounts(ctx); err != nil {
 			return err
 		}
-		c := max(callbill.CycleOf(now, loc)-1, closed+1, window.FirstCycle)
-		p = &AutoClose{Cycle: c, From: reach(c, closed, first, window), At: c.AutoCloseAt(loc), Accounts: n, Loc: loc}
+		p = PlanAutoClose(now, st)
 		return nil
 	})
 	return p, err
+}
+
+// PlanAutoClose is what the automatic close does next as of now: close the
+// oldest cycle that has ended and is not closed (it is due from its
+// AutoCloseAt on, and may be due already), else the current one, with every
+// earlier open cycle.
+func PlanAutoClose(now time.Time, st callbill.CloseState) *AutoClose {
+	c := max(callbill.CycleOf(now, st.Loc)-1, st.Closed+1, st.Window.FirstCycle)
+	return &AutoClose{Cycle: c, From: reach(c, st.Closed, st.FirstActivity, st.Window), At: c.AutoCloseAt(st.Loc),
+		Accounts: st.Accounts, Loc: st.Loc}
+}
+
+// DueSince is when the oldest cycle the close closes became due (12:00 on
+// the 2nd after it): At, or earlier when earlier cycles are still open.
+// Zero when nothing can close (there are no accounts).
+func (p *AutoClose) DueSince() time.Time {
+	if p.Accounts == 0 {
+		return time.Time{}
+	}
+	return p.From.AutoCloseAt(p.Loc)
 }
 
 // reach is the first cycle a close of c closes: the one after the last

@@ -2,6 +2,8 @@ package closing_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -337,5 +339,74 @@ func TestBillViews(t *testing.T) {
 	daily, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: oct, Daily: true})
 	if err != nil || daily.Lines[0].Day != 31 || !daily.PostpaidPayable.Equal(dec("5.00")) {
 		t.Fatalf("the daily view: %+v, %v", daily, err)
+	}
+}
+
+// TestCloseTellsItsOutcome: every close, whatever it comes to, is told to
+// Observe once with its outcome: closed, already closed, refused (the
+// request or the state forbids it) or failed (the store failed it).
+func TestCloseTellsItsOutcome(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	var got []string
+	s.Observe = func(outcome string, took time.Duration) {
+		if took < 0 {
+			t.Errorf("%s took %v", outcome, took)
+		}
+		got = append(got, outcome)
+	}
+	s.Close(ctx, closing.CloseInput{Cycle: oct})
+	s.Close(ctx, closing.CloseInput{Cycle: oct})
+	s.Close(ctx, closing.CloseInput{Cycle: nov})                           // not ended
+	s.Close(ctx, closing.CloseInput{Cycle: -1})                            // not a cycle
+	failing := &closing.Service{Store: brokenStore{m}, Observe: s.Observe} // the store fails
+	if _, err := failing.Close(ctx, closing.CloseInput{Cycle: nov + 1}); err == nil {
+		t.Fatal("a failing store closed")
+	}
+	want := []string{closing.CloseClosed, closing.CloseAlreadyClosed, closing.CloseRefused, closing.CloseRefused, closing.CloseFailed}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("outcomes %v, want %v", got, want)
+	}
+	for _, o := range got {
+		if !slices.Contains(closing.CloseOutcomes, o) {
+			t.Errorf("outcome %q is not in CloseOutcomes", o)
+		}
+	}
+}
+
+// brokenStore fails every transaction as a database would.
+type brokenStore struct{ *mem }
+
+func (brokenStore) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
+	return errors.New("database is locked")
+}
+
+// TestPlanAutoCloseDueSince: the plan read from a Backlog's close state is
+// NextAutoClose's; DueSince is when the oldest open cycle became due (so an
+// alert on it fires for a close missed months ago too), zero without
+// accounts.
+func TestPlanAutoCloseDueSince(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture() // now 2026-11-03, activity from 2026-09, nothing closed
+	want, err := s.NextAutoClose(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := callbill.CloseState{Closed: m.closed, FirstActivity: m.first, Window: callbill.NewWindow(m.billable, 0, m.now, time.UTC),
+		Loc: time.UTC, Accounts: 1}
+	p := closing.PlanAutoClose(m.now, st)
+	if p.Cycle != want.Cycle || p.From != want.From || !p.At.Equal(want.At) {
+		t.Errorf("plan %+v, NextAutoClose %+v", p, want)
+	}
+	if due := time.Date(2026, 10, 2, 12, 0, 0, 0, time.UTC); !p.DueSince().Equal(due) {
+		t.Errorf("due since %v, want %v (2026-09's close)", p.DueSince(), due)
+	}
+	st.Closed = sep
+	if p := closing.PlanAutoClose(m.now, st); !p.DueSince().Equal(p.At) || p.From != oct {
+		t.Errorf("one open cycle: due since %v, at %v", p.DueSince(), p.At)
+	}
+	st.Accounts = 0
+	if p := closing.PlanAutoClose(m.now, st); !p.DueSince().IsZero() {
+		t.Errorf("without accounts: due since %v", p.DueSince())
 	}
 }

@@ -409,6 +409,12 @@ func location(ctx context.Context, q querier) (*time.Location, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return billingLocation(name)
+}
+
+// billingLocation loads the billing time zone stored as name ("" is the
+// default).
+func billingLocation(name string) (*time.Location, string, error) {
 	if name == "" {
 		name = callbill.DefaultTimezone
 	}

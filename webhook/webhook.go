@@ -162,6 +162,9 @@ type Deliverer struct {
 	Backoff func(n int) time.Duration
 	// Now is the clock of signature timestamps (time.Now).
 	Now func() time.Time
+	// OnAttempt, when set, is told each attempt's outcome
+	// (callbill.AttemptOutcome) once it is recorded: the metrics.
+	OnAttempt func(outcome string)
 }
 
 func (d *Deliverer) defaults() {
@@ -272,6 +275,9 @@ func (d *Deliverer) deliver(ctx context.Context, dl *callbill.WebhookDelivery) {
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	status, err := d.Store.RecordAttempt(rctx, a)
+	if d.OnAttempt != nil {
+		d.OnAttempt(callbill.AttemptOutcome(&a, status, err))
+	}
 	switch {
 	case err != nil:
 		log.Error("record webhook attempt", "err", err)

@@ -8,11 +8,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -246,10 +250,15 @@ func TestRetryAfterAFailingReceiver(t *testing.T) {
 			t.Fatal(err)
 		}
 		topUp(t, s, "k1")
-		stop := start(deliverer(s, "n1"))
+		dl := deliverer(s, "n1")
+		outcomes := countOutcomes(dl)
+		stop := start(dl)
 		waitFor(t, "the delivery", delivered(t, s, ep.ID))
 		time.Sleep(100 * time.Millisecond) // nothing more comes
 		stop()
+		if got := outcomes(); got != "delivered 1, retry 2" {
+			t.Errorf("outcomes told: %s", got)
+		}
 		if n := rc.count(); n != 3 {
 			t.Fatalf("the receiver got %d requests, want 3", n)
 		}
@@ -373,6 +382,7 @@ func TestFailedForGoodThenReplayed(t *testing.T) {
 		topUp(t, s, "k1")
 		d := deliverer(s, "n1")
 		d.Backoff = func(int) time.Duration { return time.Millisecond }
+		outcomes := countOutcomes(d)
 		stop := start(d)
 		defer stop()
 		waitFor(t, "failure", func() bool {
@@ -389,5 +399,33 @@ func TestFailedForGoodThenReplayed(t *testing.T) {
 		if n := rc.count(); n != callbill.WebhookMaxAttempts+1 {
 			t.Fatalf("%d requests", n)
 		}
+		if got, want := outcomes(), fmt.Sprintf("delivered 1, failed 1, retry %d", callbill.WebhookMaxAttempts-1); got != want {
+			t.Errorf("outcomes told: %s, want %s", got, want)
+		}
 	})
+}
+
+// countOutcomes counts the outcomes d tells OnAttempt; the function returned
+// lists them ("delivered 1, retry 2").
+func countOutcomes(d *webhook.Deliverer) func() string {
+	var mu sync.Mutex
+	n := map[string]int{}
+	d.OnAttempt = func(outcome string) {
+		if !slices.Contains(callbill.WebhookAttemptOutcomes, outcome) {
+			outcome = "unknown " + outcome
+		}
+		mu.Lock()
+		n[outcome]++
+		mu.Unlock()
+	}
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for k, v := range n {
+			out = append(out, fmt.Sprintf("%s %d", k, v))
+		}
+		sort.Strings(out)
+		return strings.Join(out, ", ")
+	}
 }

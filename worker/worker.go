@@ -139,6 +139,9 @@ type Node struct {
 	OnAutoClose func(AutoCloseNotice)
 	// OnJob, when set, is told each job's kind and outcome (done, failed).
 	OnJob func(kind, outcome string)
+	// OnClose, when set, is told each automatic close's outcome
+	// (closing.CloseOutcomes) and how long it took.
+	OnClose func(outcome string, took time.Duration)
 	// Slow, for crash tests, pauses an export this long every 10,000 rows.
 	Slow time.Duration
 
@@ -307,11 +310,11 @@ func (n *Node) runOne(ctx context.Context, kind string) bool {
 	log := n.Log.With("job", job.ID, "kind", job.Kind, "attempt", job.Attempts)
 	result, err := n.runSafely(ctx, job, log)
 	if n.OnJob != nil {
-		outcome := "done"
+		outcome := callbill.JobDone
 		if err != nil {
-			outcome = "failed"
+			outcome = callbill.JobFailed
 		}
-		n.OnJob(job.Kind, outcome)
+		n.OnJob(job.Kind, string(outcome))
 	}
 	if err != nil {
 		log.Error("job failed", "err", err)
@@ -339,7 +342,7 @@ func (n *Node) run(ctx context.Context, job *callbill.Job) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := (&closing.Service{Store: n.Store}).Close(ctx, closing.CloseInput{Cycle: c}); err != nil {
+		if _, err := (&closing.Service{Store: n.Store, Observe: n.OnClose}).Close(ctx, closing.CloseInput{Cycle: c}); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf(`{"closed":%q}`, c.String()), nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,8 @@ func TestAutoCloseCatchUpWaitsItsGrace(t *testing.T) {
 	n := &worker.Node{Store: s, Name: "t", ExportDir: t.TempDir(), Poll: 10 * time.Millisecond, CloseGrace: 10 * time.Minute,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now },
 		OnAutoClose: func(a worker.AutoCloseNotice) { notices = append(notices, a) }}
+	var closes []string // what OnClose was told
+	n.OnClose = func(outcome string, took time.Duration) { closes = append(closes, outcome) }
 	run := func() {
 		c, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
 		n.Run(c)
@@ -160,5 +163,8 @@ topups: [{id: T1, account: "1001", amount: "5.00", at: "2026-09-10T08:00:00+08:0
 	run()
 	if got := closed(); got != "2026-11" {
 		t.Errorf("closed through %s at 12:00 on the 2nd, want 2026-11", got)
+	}
+	if got := strings.Join(closes, " "); got != "closed closed" {
+		t.Errorf("OnClose was told %q, want two closes", got)
 	}
 }

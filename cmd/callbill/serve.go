@@ -88,6 +88,7 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 		return err
 	}
 	metrics := api.NewMetrics()
+	metrics.WatchBacklog(s, log)
 	auth := &worker.Authorizer{Store: s, Log: log}
 	if err := auth.Refresh(ctx); err != nil {
 		return err
@@ -111,14 +112,14 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	slow, _ := time.ParseDuration(os.Getenv("CALLBILL_FAULT_EXPORT_SLOW"))
 	w := &worker.Node{Store: s, Name: o.node, ExportDir: o.exports, Log: log, NoAutoClose: !o.autoClose, Lease: o.lease, Slow: slow,
 		CloseGrace: o.grace, OnAutoClose: a.announceAutoClose,
-		OnJob: func(kind, outcome string) { metrics.Jobs.WithLabelValues(kind, outcome).Inc() }}
+		OnJob: metrics.ObserveJob, OnClose: metrics.ObserveClose}
 	if !o.autoClose {
 		fmt.Fprintln(a.stderr, "automatic close: off (--auto-close=false); close cycles with 'callbill bill close YYYY-MM'")
 	}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
-	hooks := &webhook.Deliverer{Store: s, Node: o.node, Log: log}
+	hooks := &webhook.Deliverer{Store: s, Node: o.node, Log: log, OnAttempt: metrics.ObserveWebhookAttempt}
 	hooksDone := make(chan struct{})
 	go func() { hooks.Run(ctx); close(hooksDone) }()
 	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), o.node)
