@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -253,7 +254,7 @@ func (p *Puller) logRejects(id string, records []json.RawMessage, res *Imported)
 		if r.Record >= 0 && r.Record < len(records) {
 			json.Unmarshal(records[r.Record], &rec) // a record that is not JSON names nothing
 		}
-		p.log(fmt.Sprintf("%s: record ContactId %s (StartTime %s) rejected: %s", id, shown(rec.ContactId), shown(rec.StartTime), r.Reason))
+		p.log(fmt.Sprintf("%s: record ContactId %s (StartTime %s) rejected: %s", id, shown(rec.ContactId), shownTime(rec.StartTime), r.Reason))
 	}
 	if int64(len(res.Rejects)) < res.Rejected {
 		p.log(fmt.Sprintf("%s: … and %d more rejected records", id, res.Rejected-int64(len(res.Rejects))))
@@ -276,6 +277,27 @@ func shown(v any) string {
 		return strings.ToValidUTF8(string(b[:64]), "") + "…"
 	}
 	return string(b)
+}
+
+// shownTime writes an epoch-millisecond StartTime as a time too.
+func shownTime(v any) string {
+	var ms int64
+	switch v := v.(type) {
+	case float64:
+		ms = int64(v)
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return shown(v)
+		}
+		ms = n
+	default:
+		return shown(v)
+	}
+	if ms < 0 || ms > 1e14 { // beyond year 5138: not a time CCC writes
+		return shown(v)
+	}
+	return fmt.Sprintf("%d, %s", ms, time.UnixMilli(ms).UTC().Format(stampLayout))
 }
 
 func (p *Puller) log(line string) {

@@ -171,7 +171,8 @@ func (a *app) runPull(ctx context.Context, o pullOptions) error {
 	// A loop runs under a service manager: SIGTERM stops it as Ctrl-C does.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = p.Run(ctx, st, instances, o.interval, ccc.RetryBase, a.pullSummary, func(err error) {
+	// The first retry comes no later than the next pass would.
+	err = p.Run(ctx, st, instances, o.interval, min(ccc.RetryBase, o.interval), a.pullSummary, func(err error) {
 		fmt.Fprintf(a.stderr, "callbill pull: %s; trying again\n", errorText(err))
 	})
 	if err == nil {
