@@ -95,7 +95,7 @@ func LoadDump(ctx context.Context, dsn string, dump io.Reader) error {
 				data.WriteByte('\n')
 			}
 			if !ended {
-				return fmt.Errorf("line %d: COPY without its closing \\.", start)
+				return fmt.Errorf("line %d: COPY without its closing line (a backslash and a dot)", start)
 			}
 			if _, err := pg.CopyFrom(ctx, &data, strings.TrimSuffix(text, ";")); err != nil {
 				return fmt.Errorf("line %d: %w", start, err)
