@@ -13,8 +13,9 @@ import (
 )
 
 // The scheme is the one the v1 Go SDK computes
-// (sdk/auth/rpc_signature_composer.go); bss/signature_test.go checks it
-// against the published example.
+// (sdk/auth/rpc_signature_composer.go) and Alibaba's signature
+// documentation states (docs/bss.md, "Request checks and errors");
+// bss/signature_test.go checks it against the published example.
 
 // PercentEncode encodes s by RFC 3986: A–Z a–z 0–9 - _ . ~ stay as they are,
 // every other byte (UTF-8 included) becomes %XY in upper-case hex; so a space
