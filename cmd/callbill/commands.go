@@ -42,6 +42,18 @@ func init() {
 			about: "Rates and stores the calls of each FILE (CSV with a header row, or CCC JSON; - reads stdin). " +
 				"Rejected rows go, with their line and reason, to FILE.rejects.csv (stdin.rejects.csv for stdin), and the import exits 3; " +
 				"duplicates are counted, not rejected. A one-line summary ends on stderr. The database must exist: apply a world file first."},
+		{name: "pull", setup: (*app).pull,
+			args: "--instance ID[,ID…] --state FILE [--since TIME] [--to URL] [--endpoint URL] [--interval DURATION] [--lag DURATION] " +
+				"[--overlap DURATION] [--page-size N] [-q]",
+			summary: "read new call records from Alibaba CCC (ListCallDetailRecords) and import them",
+			about: "Reads each instance's call detail records from Cloud Call Center's ListCallDetailRecords (API 2020-07-01), signed with " +
+				"the AccessKey in $ALIBABA_CLOUD_ACCESS_KEY_ID and $ALIBABA_CLOUD_ACCESS_KEY_SECRET, and imports them: posted to the " +
+				"callbill server of --to (POST /api/v1/imports, $CALLBILL_OPERATOR_KEY), or without --to straight into --db as import does. " +
+				"A pass reads from each instance's cursor in --state, less --overlap (or from --since for an instance without one), up to " +
+				"--lag ago, in windows of at most a day, and moves the cursor only once a window is imported whole; duplicates are counted " +
+				"once, so reading again is safe. A window larger than CCC pages through (100 pages) is read in halves. With --interval " +
+				"it repeats until interrupted, retrying a failed pass with a growing delay; one pass exits 1 on an error and 3 when records " +
+				"were rejected (each is named on stderr). See docs/operations.md, Connecting the call platform."},
 		{name: "bill close", args: "YYYY-MM", setup: (*app).billClose,
 			summary: "close a cycle and every earlier open one (irreversible)",
 			about: "Freezes the postpaid bills of the cycle and, oldest first, of every earlier cycle not yet closed, and deducts them " +

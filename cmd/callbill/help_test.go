@@ -71,7 +71,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 				if !isBoolFlag(f) && (name == "string" || name == "int" || name == "duration" || name == "value") {
 					t.Errorf("%s names its value only %q: give it a `NAME` in its usage", flagName(f.Name), name)
 				}
-				if d := f.DefValue; d != "" && d != "false" && d != "0" && !strings.Contains(strings.Join(strings.Fields(help), " "), "(default "+d+")") {
+				if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" && !strings.Contains(strings.Join(strings.Fields(help), " "), "(default "+d+")") {
 					t.Errorf("the help does not give %s's default %s", flagName(f.Name), d)
 				}
 			})

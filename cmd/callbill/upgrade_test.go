@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -10,15 +11,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/callbill/callbill/internal/testpg"
 )
 
-// TestUpgradeFromThePreviousRelease opens a database the previous release
-// wrote (testdata/upgrade), shows its pending migration without applying
-// it, backs it up as it is, upgrades it, and finds the bills the scenario's
-// golden files hold, before and after the close.
-func TestUpgradeFromThePreviousRelease(t *testing.T) {
-	dir := t.TempDir()
-	gz, err := os.ReadFile(filepath.Join("..", "..", "testdata", "upgrade", "b7abcf3.db.gz"))
+// fixture returns the contents of testdata/upgrade/name, gunzipped.
+func fixture(t *testing.T, name string) []byte {
+	t.Helper()
+	gz, err := os.ReadFile(filepath.Join("..", "..", "testdata", "upgrade", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,15 +27,48 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := io.ReadAll(zr)
+	b, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "callbill.db"), db, 0o600); err != nil {
+	return b
+}
+
+// TestUpgradeFromThePreviousRelease opens a database the previous release
+// wrote (testdata/upgrade), shows its pending migration without applying
+// it, backs it up as it is, upgrades it, and finds the bills the scenario's
+// golden files hold, before and after the close.
+func TestUpgradeFromThePreviousRelease(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "callbill.db"), fixture(t, "b7abcf3.db.gz"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	upgrade(t, dir, "")
+}
+
+// TestUpgradeFromThePreviousReleasePostgres does the same on PostgreSQL:
+// a fresh database is loaded from the previous release's pg_dump
+// (testdata/upgrade/b7abcf3.pg.sql.gz), as an operator restores one, and
+// upgraded. Backups of PostgreSQL are the server's (pg_dump), so the
+// backup step is SQLite's only.
+func TestUpgradeFromThePreviousReleasePostgres(t *testing.T) {
+	dsn := testpg.Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := testpg.LoadDump(ctx, dsn, bytes.NewReader(fixture(t, "b7abcf3.pg.sql.gz"))); err != nil {
+		t.Fatalf("loading the dump: %v", err)
+	}
+	upgrade(t, t.TempDir(), dsn)
+}
+
+// upgrade runs the upgrade checks in dir on the database dsn ("" for
+// dir/callbill.db).
+func upgrade(t *testing.T, dir, dsn string) {
 	run := func(want int, args ...string) result {
 		t.Helper()
+		if dsn != "" {
+			args = append([]string{"--db", dsn}, args...)
+		}
 		r := runCLI(t, dir, args...)
 		if r.code != want {
 			t.Fatalf("%v: exit %d, want %d\n%s%s", args, r.code, want, r.stdout, r.stderr)
@@ -72,10 +106,12 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	if r := run(0, "migrate", "status"); !strings.Contains(r.stdout, "pending  0010_call_versions.sql") {
 		t.Errorf("migrate status: %s", r.stdout)
 	}
-	// A backup before the upgrade is of the database as it was.
-	run(0, "backup", "before.db")
-	if st := migrations(); len(st.Pending) != len(pending) {
-		t.Fatalf("the backup migrated the database: %+v", st)
+	if dsn == "" {
+		// A backup before the upgrade is of the database as it was.
+		run(0, "backup", "before.db")
+		if st := migrations(); len(st.Pending) != len(pending) {
+			t.Fatalf("the backup migrated the database: %+v", st)
+		}
 	}
 	if r := run(0, "migrate", "up"); r.stdout != "applied "+strings.Join(pending, "\napplied ")+"\n" {
 		t.Errorf("migrate up: %q", r.stdout)
@@ -86,9 +122,11 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 	if r := run(0, "migrate", "up"); !strings.Contains(r.stdout, "up to date") {
 		t.Errorf("migrate up again: %q", r.stdout)
 	}
-	// The backup still holds the old schema, and upgrades on its own.
-	if r := run(0, "--db", "before.db", "migrate", "status"); !strings.Contains(r.stdout, "pending  0010_call_versions.sql") {
-		t.Errorf("the backup: %s", r.stdout)
+	if dsn == "" {
+		// The backup still holds the old schema, and upgrades on its own.
+		if r := run(0, "--db", "before.db", "migrate", "status"); !strings.Contains(r.stdout, "pending  0010_call_versions.sql") {
+			t.Errorf("the backup: %s", r.stdout)
+		}
 	}
 
 	golden(t, "open-1000000000000001.golden.json", run(0, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10", "--json").stdout)

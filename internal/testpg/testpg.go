@@ -19,8 +19,9 @@ import (
 
 var counter atomic.Int64
 
-// DSN returns a DSN whose search_path is a new schema, dropped when the test ends.
-func DSN(t testing.TB) string {
+// server returns $CALLBILL_TEST_PG; without it the test skips, or fails
+// under CI.
+func server(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("CALLBILL_TEST_PG")
 	if base == "" {
@@ -29,6 +30,13 @@ func DSN(t testing.TB) string {
 		}
 		t.Skip("CALLBILL_TEST_PG is not set; run `export CALLBILL_TEST_PG=$(bash .ci/pg-start)` to include PostgreSQL")
 	}
+	return base
+}
+
+// DSN returns a DSN whose search_path is a new schema, dropped when the test ends.
+func DSN(t testing.TB) string {
+	t.Helper()
+	base := server(t)
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
