@@ -103,6 +103,10 @@ type JobRequest struct {
 	Key     string
 	Account string // "" for the operator's jobs (automatic close)
 	Params  string // JSON
+	// RetryFailedAfter, when not 0, queues a failed job with the key again
+	// once this long has passed since it failed: the automatic close must
+	// not wait a month because one attempt met a database error.
+	RetryFailedAfter time.Duration
 }
 
 // Validate reports every missing field.

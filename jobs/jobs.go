@@ -35,6 +35,9 @@ type Tx interface {
 	// InsertJob stores j as a new job and returns it as stored, with its
 	// id. Returns a unique violation if the account has a job with the key.
 	InsertJob(ctx context.Context, j *callbill.Job) (*callbill.Job, error)
+	// RequeueJob queues the failed job id again (its error and node
+	// cleared, its attempts kept) and returns it as stored.
+	RequeueJob(ctx context.Context, id int64) (*callbill.Job, error)
 }
 
 // Service is the job queue's rules.
@@ -44,7 +47,8 @@ type Service struct{ Store Store }
 // returns the job either way and whether it was created now. Keys are each
 // account's own: the same key in two accounts is two jobs. The same key
 // again with another kind or other params is ECONFLICT, naming only the
-// caller's key.
+// caller's key. A failed job is queued again when r.RetryFailedAfter says
+// so (then created is true).
 func (s Service) Enqueue(ctx context.Context, r callbill.JobRequest) (*callbill.Job, bool, error) {
 	if err := r.Validate(); err != nil {
 		return nil, false, err
@@ -59,7 +63,11 @@ func (s Service) Enqueue(ctx context.Context, r callbill.JobRequest) (*callbill.
 				return callbill.Errorf(callbill.ECONFLICT, "idempotency key %q was used for a different request (job %d)", r.Key, j.ID)
 			}
 			job, created = j, false
-			return nil
+			if r.RetryFailedAfter > 0 && j.Status == callbill.JobFailed && !now.Before(j.FinishedAt.Add(r.RetryFailedAfter)) {
+				job, err = tx.RequeueJob(ctx, j.ID)
+				created = err == nil
+			}
+			return err
 		case callbill.ErrorCode(err) != callbill.ENOTFOUND:
 			return err
 		}

@@ -49,6 +49,43 @@ func (m *memStore) InsertJob(ctx context.Context, j *callbill.Job) (*callbill.Jo
 	return &c, nil
 }
 
+func (m *memStore) RequeueJob(ctx context.Context, id int64) (*callbill.Job, error) {
+	j := m.jobs[id-1]
+	if j.Status == callbill.JobFailed {
+		j.Status, j.Node, j.Error = callbill.JobQueued, "", ""
+	}
+	return j, nil
+}
+
+// TestAFailedJobIsRetriedOnlyWhenAsked: the automatic close asks for a
+// failed attempt to be queued again after a while; an export's failure
+// stays (its tenant sees it and asks again).
+func TestAFailedJobIsRetriedOnlyWhenAsked(t *testing.T) {
+	ctx := context.Background()
+	m := &memStore{}
+	s := jobs.Service{Store: m}
+	close := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:2026-10", Params: `{"cycle":"2026-10"}`, RetryFailedAfter: time.Minute}
+	export := callbill.JobRequest{Kind: callbill.JobExport, Key: "k", Account: "1001", Params: `{}`}
+	for _, r := range []callbill.JobRequest{close, export} {
+		j, _, err := s.Enqueue(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j.Status, j.Error, j.FinishedAt = callbill.JobFailed, "database is locked", time.Unix(1700000000-30, 0)
+	}
+	// 30 s after the failure: too soon.
+	if j, created, err := s.Enqueue(ctx, close); err != nil || created || j.Status != callbill.JobFailed {
+		t.Fatalf("too soon: %+v %v %v", j, created, err)
+	}
+	m.jobs[0].FinishedAt = time.Unix(1700000000-60, 0)
+	if j, created, err := s.Enqueue(ctx, close); err != nil || !created || j.Status != callbill.JobQueued || j.Error != "" || j.ID != 1 {
+		t.Fatalf("a minute after: %+v %v %v", j, created, err)
+	}
+	if j, created, err := s.Enqueue(ctx, export); err != nil || created || j.Status != callbill.JobFailed {
+		t.Fatalf("an export's failure: %+v %v %v", j, created, err)
+	}
+}
+
 func TestEnqueueIsIdempotentPerAccount(t *testing.T) {
 	ctx := context.Background()
 	s := jobs.Service{Store: &memStore{}}

@@ -51,6 +51,14 @@ func (t jobTx) InsertJob(ctx context.Context, j *callbill.Job) (*callbill.Job, e
 	return t.JobByKey(ctx, j.Account, j.Key)
 }
 
+func (t jobTx) RequeueJob(ctx context.Context, id int64) (*callbill.Job, error) {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE jobs SET status = 'queued', node = '', lease_until = 0, error = ''
+		WHERE id = ? AND status = 'failed'`, id); err != nil {
+		return nil, err
+	}
+	return scanJob(t.tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, id))
+}
+
 // ClaimJob gives node the oldest job of kind that is queued, or running under
 // a lease that ran out (its node died), and leases it for lease. Nodes never
 // claim the same job: PostgreSQL skips rows another claim holds locked, and

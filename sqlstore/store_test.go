@@ -436,6 +436,41 @@ func TestJobsAreClaimedOnceAndTakenOverAfterTheLease(t *testing.T) {
 	})
 }
 
+// TestAFailedAutomaticCloseIsQueuedAgain: the automatic close's job, failed
+// once, is queued again CloseRetry after it failed, keeps its record and
+// counts its attempts; before then asking again changes nothing.
+func TestAFailedAutomaticCloseIsQueuedAgain(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		now := time.Date(2027, 6, 2, 4, 0, 0, 0, time.UTC)
+		s.Now = func() time.Time { return now }
+		req := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:2027-05", Params: `{"cycle":"2027-05"}`, RetryFailedAfter: 10 * time.Minute}
+		j, created, err := (jobs.Service{Store: s}).Enqueue(ctx, req)
+		if err != nil || !created {
+			t.Fatalf("enqueue: %+v %v %v", j, created, err)
+		}
+		if c, err := s.ClaimJob(ctx, callbill.JobClose, "n1", time.Minute); err != nil || c == nil || c.ID != j.ID {
+			t.Fatalf("claim: %+v %v", c, err)
+		}
+		if err := s.FailJob(ctx, j.ID, "n1", "database is locked"); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(9 * time.Minute)
+		if again, created, err := (jobs.Service{Store: s}).Enqueue(ctx, req); err != nil || created || again.Status != callbill.JobFailed {
+			t.Fatalf("9 minutes after the failure: %+v %v %v", again, created, err)
+		}
+		now = now.Add(time.Minute)
+		again, created, err := (jobs.Service{Store: s}).Enqueue(ctx, req)
+		if err != nil || !created || again.ID != j.ID || again.Status != callbill.JobQueued || again.Error != "" {
+			t.Fatalf("10 minutes after the failure: %+v %v %v", again, created, err)
+		}
+		c, err := s.ClaimJob(ctx, callbill.JobClose, "n2", time.Minute)
+		if err != nil || c == nil || c.ID != j.ID || c.Attempts != 2 {
+			t.Fatalf("claim the retry: %+v %v", c, err)
+		}
+	})
+}
+
 // TestConcurrentImportersKeepTheState runs two importers on one database at
 // once, on the same accounts, in small batches, so that batches rated ahead
 // meet state the other importer changed: every minute must be counted once

@@ -242,6 +242,10 @@ func (n *Node) runSafely(ctx context.Context, job *callbill.Job, log *slog.Logge
 	return n.run(ctx, job)
 }
 
+// CloseRetry is how long after a failed automatic close it is tried again,
+// for as long as the cycle stays open and due.
+const CloseRetry = 10 * time.Minute
+
 // scheduleClose queues the automatic close once this node's time for it
 // has come (closeAt). The job key makes every node's request the same job.
 func (n *Node) scheduleClose(ctx context.Context) {
@@ -259,7 +263,8 @@ func (n *Node) scheduleClose(ctx context.Context) {
 		return
 	}
 	c := p.Cycle
-	req := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:" + c.String(), Params: fmt.Sprintf(`{"cycle":%q}`, c.String())}
+	req := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:" + c.String(), Params: fmt.Sprintf(`{"cycle":%q}`, c.String()),
+		RetryFailedAfter: CloseRetry}
 	if _, _, err := (jobs.Service{Store: n.Store}).Enqueue(ctx, req); err != nil {
 		n.Log.Error("queue automatic close", "cycle", c.String(), "err", err)
 	}
