@@ -101,10 +101,6 @@ const (
 	DefaultRejectsKeepDays = 7
 )
 
-// ExportKeepDays is the retention the adapters read until they take a
-// Retention.
-const ExportKeepDays = DefaultExportKeepDays
-
 // Retention is how long a node keeps its files, in days; a zero field
 // takes its default.
 type Retention struct {
