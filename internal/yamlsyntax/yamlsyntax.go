@@ -23,7 +23,7 @@ import (
 // starts on line 2 reads "line 1". Its reader keeps both marks, but only in
 // unexported fields of the Decoder, which Problem reads by reflection
 // (read only, no unsafe). A yaml.v3 whose fields differ gives no position
-// rather than a wrong one, and TestSyntaxErrorLines fails.
+// rather than a wrong one, and world's TestSyntaxErrorLines fails.
 
 // mark is a yaml_mark_t: 0-based.
 type mark struct {
