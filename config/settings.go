@@ -212,7 +212,9 @@ type Entry struct {
 	From   Source
 }
 
-// Entries lists every setting with its effective value and source.
+// Entries lists every setting with its effective value and source. A
+// key's text is never in it; db is as written, so a caller showing it
+// hides a DSN's password first (sqlstore.DescribeDSN).
 func (c *Config) Entries() []Entry {
 	out := make([]Entry, 0, len(defs))
 	for _, d := range defs {
