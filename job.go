@@ -93,8 +93,36 @@ func (p *ExportParams) Filter() (UsageFilter, error) {
 	return f, nil
 }
 
-// ExportKeepDays is how long an export's file is kept before it expires.
-const ExportKeepDays = 7
+// How long, by default, an export's file and an API import's rejects file
+// are kept before they expire (serve.export_keep_days and
+// serve.rejects_keep_days set them).
+const (
+	DefaultExportKeepDays  = 7
+	DefaultRejectsKeepDays = 7
+)
+
+// Retention is how long a node keeps its files, in days; a zero field
+// takes its default.
+type Retention struct {
+	ExportDays  int
+	RejectsDays int
+}
+
+// Exports is how many days an export's file is kept.
+func (r Retention) Exports() int {
+	if r.ExportDays > 0 {
+		return r.ExportDays
+	}
+	return DefaultExportKeepDays
+}
+
+// Rejects is how many days an API import's rejects file is kept.
+func (r Retention) Rejects() int {
+	if r.RejectsDays > 0 {
+		return r.RejectsDays
+	}
+	return DefaultRejectsKeepDays
+}
 
 // JobRequest asks for a job. Asking again with the same key (in the same
 // account) is the same job.

@@ -6,11 +6,13 @@ package api
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/config"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/invoice"
@@ -33,12 +35,6 @@ type Importer interface {
 	Import(ctx context.Context, in ingest.Input) (*callbill.ImportReport, error)
 }
 
-// Limits on request bodies.
-const (
-	maxImportBytes = 1 << 30
-	maxJSONBytes   = 1 << 20
-)
-
 // Server serves the API.
 type Server struct {
 	Store       Store
@@ -53,8 +49,16 @@ type Server struct {
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
 	OperatorKey string
 	ExportDir   string
-	Log         *slog.Logger
-	Metrics     *Metrics
+	// Limits bound request bodies (serve.limits); a zero one takes its
+	// default (config.DefaultBodyLimits).
+	Limits config.BodyLimits
+	// Retention is how long export and rejects files are kept (their
+	// expiry shown, a missing rejects file explained).
+	Retention callbill.Retention
+	// CJKFont is the font file of contract PDFs; "" the embedded one.
+	CJKFont string
+	Log     *slog.Logger
+	Metrics *Metrics
 	// Changes, when set, returns the store's change counter (serve gives the
 	// authorizer's, refreshed every 250 ms); closed bills are served from
 	// memory while it stays the same.
@@ -263,4 +267,9 @@ func (s *Server) billOverview(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, b.Overview())
+}
+
+// jsonBody is the request's body, bounded for JSON.
+func (s *Server) jsonBody(w http.ResponseWriter, r *http.Request) io.Reader {
+	return http.MaxBytesReader(w, r.Body, s.Limits.OrDefault().JSON)
 }

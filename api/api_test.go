@@ -292,7 +292,7 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	later := time.Now().AddDate(0, 0, callbill.ExportKeepDays+1)
+	later := time.Now().AddDate(0, 0, callbill.DefaultRejectsKeepDays+1)
 	n := &worker.Node{Store: s, Name: "t", ExportDir: exports, Poll: 10 * time.Millisecond, NoAutoClose: true,
 		Now: func() time.Time { return later }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan struct{})
@@ -305,10 +305,10 @@ func TestImportRejectsAreBoundedAndDownloadable(t *testing.T) {
 	cancel()
 	<-done
 	if code != http.StatusNotFound {
-		t.Errorf("rejects file after %d days: %d", callbill.ExportKeepDays+1, code)
+		t.Errorf("rejects file after %d days: %d", callbill.DefaultRejectsKeepDays+1, code)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("a temporary rejects file after %d days: %v", callbill.ExportKeepDays+1, err)
+		t.Errorf("a temporary rejects file after %d days: %v", callbill.DefaultRejectsKeepDays+1, err)
 	}
 }
 

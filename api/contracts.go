@@ -119,7 +119,7 @@ func (s *Server) createContract(w http.ResponseWriter, r *http.Request) error {
 		To       string                  `json:"to"`
 		Customer *callbill.ContractParty `json:"customer"`
 	}
-	if err := decodeBody(w, r, &body, `{"purchase": ID} or {"from": "YYYY-MM", "to": "YYYY-MM"}, with "customer": {…}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"purchase": ID} or {"from": "YYYY-MM", "to": "YYYY-MM"}, with "customer": {…}`); err != nil {
 		return err
 	}
 	req := callbill.ContractRequest{Account: r.PathValue("uid"), Purchase: body.Purchase, Customer: body.Customer,
@@ -158,7 +158,7 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) editContract(w http.ResponseWriter, r *http.Request) error {
 	var party callbill.ContractParty
-	if err := decodeBody(w, r, &party, `{"address": …, "contact": …, "phone": …, "email": …, "tax_id": …, "bank": …, "bank_account": …}`); err != nil {
+	if err := s.decodeBody(w, r, &party, `{"address": …, "contact": …, "phone": …, "email": …, "tax_id": …, "bank": …, "bank_account": …}`); err != nil {
 		return err
 	}
 	c, err := s.Contracts.Edit(r.Context(), r.PathValue("uid"), r.PathValue("id"), party)
@@ -182,7 +182,7 @@ func (s *Server) voidContract(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"reason": …}`); err != nil {
 		return err
 	}
 	c, err := s.Contracts.Void(r.Context(), contract.VoidInput{Account: r.PathValue("uid"), ID: r.PathValue("id"), Reason: body.Reason,
@@ -204,7 +204,7 @@ func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := contractpdf.Write(&buf, c, loc, contractpdf.FontPath()); err != nil {
+	if err := contractpdf.Write(&buf, c, loc, s.CJKFont); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/pdf")

@@ -35,7 +35,7 @@ type jobJSON struct {
 // name (by default the host name and pid) and the file's path on the
 // server are the operator's business: a tenant sees neither, only how many
 // rows and bytes its file has.
-func toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
+func (s *Server) toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
 	operator := principal(r).Operator
 	out := jobJSON{ID: j.ID, Kind: j.Kind, Account: j.Account, Status: string(j.Status), Attempts: j.Attempts,
 		CreatedAt: j.CreatedAt.UTC().Format(time.RFC3339), Params: json.RawMessage(j.Params), Error: j.Error}
@@ -45,7 +45,7 @@ func toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = j.FinishedAt.UTC().Format(time.RFC3339)
 		if j.Kind == callbill.JobExport && (j.Status == callbill.JobDone || j.Status == callbill.JobExpired) {
-			out.ExpiresAt = j.FinishedAt.AddDate(0, 0, callbill.ExportKeepDays).UTC().Format(time.RFC3339)
+			out.ExpiresAt = j.FinishedAt.AddDate(0, 0, s.Retention.Exports()).UTC().Format(time.RFC3339)
 		}
 	}
 	switch {
@@ -71,7 +71,7 @@ func toJobJSON(r *http.Request, j *callbill.Job) jobJSON {
 // repeating the request return the same job.
 func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	var p callbill.ExportParams
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&p); err != nil {
+	if err := json.NewDecoder(s.jsonBody(w, r)).Decode(&p); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"account\": UID, \"cycle\": \"YYYY-MM\", …}: %v", err)
 	}
 	if _, err := p.Filter(); err != nil {
@@ -106,7 +106,7 @@ func (s *Server) createExport(w http.ResponseWriter, r *http.Request) error {
 	if !created {
 		code = http.StatusOK
 	}
-	return writeJSON(w, code, toJobJSON(r, job))
+	return writeJSON(w, code, s.toJobJSON(r, job))
 }
 
 // listExports lists export records (导出记录), newest first: a tenant's
@@ -123,7 +123,7 @@ func (s *Server) listExports(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []jobJSON{}
 	for _, j := range list {
-		out = append(out, toJobJSON(r, j))
+		out = append(out, s.toJobJSON(r, j))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -148,7 +148,7 @@ func (s *Server) exportJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, toJobJSON(r, j))
+	return writeJSON(w, http.StatusOK, s.toJobJSON(r, j))
 }
 
 // exportFile sends a finished export. Files live in the export folder and are

@@ -23,11 +23,11 @@ type rejectJSON struct {
 // importCDRs imports the CSV or CCC JSON body, with the CLI's rules. The
 // answer lists the first callbill.MaxReportedRejects rejects; when rows were
 // rejected, all of them — the original row, its line and the reason — are in
-// a rejects file the operator downloads from rejects_file (kept like export
-// files, callbill.ExportKeepDays). The body is read once: the rejects file
+// a rejects file the operator downloads from rejects_file (kept
+// Retention.Rejects() days, like export files). The body is read once: the rejects file
 // is written from the rows as they come, and none of them is held.
 func (s *Server) importCDRs(w http.ResponseWriter, r *http.Request) error {
-	body := http.MaxBytesReader(w, r.Body, maxImportBytes)
+	body := http.MaxBytesReader(w, r.Body, s.Limits.OrDefault().Import)
 	dec, err := cdr.NewDecoder(body)
 	if err != nil {
 		return err
@@ -101,7 +101,7 @@ func (s *Server) importRejects(w http.ResponseWriter, r *http.Request) error {
 	defer root.Close()
 	f, err := root.Open(cdr.StoredRejectsName(id))
 	if err != nil {
-		return callbill.Errorf(callbill.ENOTFOUND, "no rejects file %s (they are kept %d days)", id, callbill.ExportKeepDays)
+		return callbill.Errorf(callbill.ENOTFOUND, "no rejects file %s (they are kept %d days)", id, s.Retention.Rejects())
 	}
 	defer f.Close()
 	st, err := f.Stat()

@@ -34,8 +34,8 @@ func (s *Server) invoiceRoutes(mux *http.ServeMux) {
 }
 
 // decodeBody reads a JSON body into v; an empty body leaves v as it is.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes))
+func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) error {
+	dec := json.NewDecoder(s.jsonBody(w, r))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && err != io.EOF {
 		var mbe *http.MaxBytesError
@@ -102,7 +102,7 @@ func (s *Server) getTitle(w http.ResponseWriter, r *http.Request) error {
 // saveTitle creates a title (POST) or replaces one (PUT …/{id}).
 func (s *Server) saveTitle(w http.ResponseWriter, r *http.Request) error {
 	var body TitleJSON
-	if err := decodeBody(w, r, &body, `{"kind": "company", "type": "general", "name": …, "tax_id": …, "bank": …, "bank_account": …, "address": …, "phone": …}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"kind": "company", "type": "general", "name": …, "tax_id": …, "bank": …, "bank_account": …, "address": …, "phone": …}`); err != nil {
 		return err
 	}
 	t := callbill.InvoiceTitle{ID: r.PathValue("id"), Account: r.PathValue("uid"), Kind: callbill.TitleKind(body.Kind),
@@ -241,7 +241,7 @@ func (s *Server) applyInvoice(w http.ResponseWriter, r *http.Request) error {
 		Amount    string `json:"amount"`
 		Remark    string `json:"remark"`
 	}
-	if err := decodeBody(w, r, &body, `{"title_id": …, "amount_fen": 1234, "type": "general"|"special", "remark": …}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"title_id": …, "amount_fen": 1234, "type": "general"|"special", "remark": …}`); err != nil {
 		return err
 	}
 	req := invoice.ApplyInput{Account: r.PathValue("uid"), TitleID: body.TitleID, Type: callbill.InvoiceType(body.Type),
@@ -294,7 +294,7 @@ func (s *Server) issueInvoice(w http.ResponseWriter, r *http.Request) error {
 		InvoiceNo   string `json:"invoice_no"`
 		InvoiceDate string `json:"invoice_date"`
 	}
-	if err := decodeBody(w, r, &body, `{"invoice_no": "12345678", "invoice_date": "YYYY-MM-DD"}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"invoice_no": "12345678", "invoice_date": "YYYY-MM-DD"}`); err != nil {
 		return err
 	}
 	a, err := s.Invoices.Issue(r.Context(), invoice.IssueInput{ID: r.PathValue("id"), Number: body.InvoiceNo, Date: body.InvoiceDate})
@@ -308,7 +308,7 @@ func (s *Server) rejectInvoice(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if err := decodeBody(w, r, &body, `{"reason": …}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"reason": …}`); err != nil {
 		return err
 	}
 	a, err := s.Invoices.Reject(r.Context(), invoice.RejectInput{ID: r.PathValue("id"), Reason: body.Reason})

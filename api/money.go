@@ -105,7 +105,7 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body struct{ Amount string }
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&body); err != nil {
+	if err := json.NewDecoder(s.jsonBody(w, r)).Decode(&body); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"amount\": \"100.00\"}: %v", err)
 	}
 	amount, err := callbill.ParseAmount(body.Amount)
@@ -125,7 +125,7 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var body struct{ Amount, Reason, Corrects string }
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&body); err != nil {
+	if err := json.NewDecoder(s.jsonBody(w, r)).Decode(&body); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be JSON {\"amount\": \"-10.00\", \"reason\": …, \"corrects\": …}: %v", err)
 	}
 	amount, err := callbill.ParseSignedAmount(body.Amount)

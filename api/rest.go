@@ -197,7 +197,7 @@ type purchaseIn struct {
 
 func (s *Server) purchase(w http.ResponseWriter, r *http.Request) error {
 	var in purchaseIn
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&in); err != nil {
+	if err := json.NewDecoder(s.jsonBody(w, r)).Decode(&in); err != nil {
 		return callbill.Errorf(callbill.EINVALID, "the body must be a JSON purchase: %v", err)
 	}
 	p := callbill.Purchase{ID: in.ID, Account: r.PathValue("uid")}
@@ -360,7 +360,7 @@ func (s *Server) prices(w http.ResponseWriter, r *http.Request) error {
 // applyWorld applies a world file (YAML body): accounts, instances, numbers,
 // prices, contracts, top-ups and purchases, all or nothing.
 func (s *Server) applyWorld(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Limits.OrDefault().World))
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func (s *Server) addWebhook(st *events.Service) handler {
 			Account string   `json:"account"`
 			Events  []string `json:"events"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&in); err != nil {
+		if err := json.NewDecoder(s.jsonBody(w, r)).Decode(&in); err != nil {
 			return callbill.Errorf(callbill.EINVALID, `the body must be JSON {"url": URL, "account": UID or "", "events": [KIND…]}: %v`, err)
 		}
 		ep, err := st.Add(r.Context(), events.AddInput{URL: in.URL, Account: in.Account, AllAccounts: in.Account == "", Events: in.Events})
@@ -186,7 +186,7 @@ func (s *Server) replayWebhook(st *events.Service) handler {
 		var in struct {
 			Event string `json:"event"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBytes)).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
+		if err := json.NewDecoder(s.jsonBody(w, r)).Decode(&in); err != nil && !errors.Is(err, io.EOF) {
 			return callbill.Errorf(callbill.EINVALID, `the body must be empty or JSON {"event": EVENT_ID}: %v`, err)
 		}
 		if in.Event == "" {

@@ -16,6 +16,7 @@ fuzzers=(
   "./cdr:FuzzCSV"
   "./cdr:FuzzJSON"
   "./world:FuzzParse"
+  "./config:FuzzConfig"
   "./bss:FuzzParseRequest"
   "./bss:FuzzVerifySignature"
   "./sqlstore:FuzzScenario:1x"

@@ -99,10 +99,14 @@ type Server struct {
 	// else a placeholder.
 	Invoices, Contracts http.Handler
 	// TrustedProxies are the reverse proxies in front of the console
-	// (ParseTrustedProxies). Failed sign-ins from one of them are counted
+	// (serve.trusted_proxies, config.ParseTrustedProxies). Failed sign-ins from one of them are counted
 	// against the client its X-Forwarded-For names; with none, that header
 	// is ignored, since any client can send it.
 	TrustedProxies []netip.Prefix
+	// Retention is how long export files are kept (their expiry shown).
+	Retention callbill.Retention
+	// CJKFont is the font file of contract PDFs; "" the embedded one.
+	CJKFont string
 
 	once    sync.Once
 	handler http.Handler

@@ -382,7 +382,7 @@ func (s *Server) contractPDF(w http.ResponseWriter, r *http.Request, v *view) er
 		return err
 	}
 	var buf bytes.Buffer
-	if err := contractpdf.Write(&buf, c, loc, contractpdf.FontPath()); err != nil {
+	if err := contractpdf.Write(&buf, c, loc, s.CJKFont); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/pdf")

@@ -95,7 +95,7 @@ func (s *Server) exports(w http.ResponseWriter, r *http.Request, v *view) error 
 		}
 		expires, file := "", txt("")
 		if j.Status == callbill.JobDone || j.Status == callbill.JobExpired {
-			expires = dateTime(j.FinishedAt.AddDate(0, 0, callbill.ExportKeepDays), loc)
+			expires = dateTime(j.FinishedAt.AddDate(0, 0, s.Retention.Exports()), loc)
 		}
 		if j.Status == callbill.JobDone {
 			file = cell{Text: v.T("download"), V: "file", Href: v.A("exports/" + strconv.FormatInt(j.ID, 10) + "/file")}

@@ -2,7 +2,7 @@
 // both parties, the items and the amounts, in Chinese. The Chinese text is
 // set in a CJK TrueType font: Droid Sans Fallback, embedded in the binary
 // (font/, Apache-2.0; 2.1 MB compressed), so a bare machine writes PDFs;
-// $CALLBILL_CJK_FONT names another .ttf instead. Only the glyphs used go
+// the cjk_font setting ($CALLBILL_CJK_FONT) names another .ttf instead. Only the glyphs used go
 // into a PDF (the font is subset when the PDF is written). That font has no
 // Latin glyphs, so ASCII text (numbers, amounts, ids) is set in the PDF's
 // built-in Helvetica.
@@ -29,17 +29,11 @@ import (
 const Unconfigured = "（待运营方配置）"
 
 // FontEnv names the environment variable that sets a font file instead of
-// the embedded one.
+// the embedded one (the setting cjk_font, read by config).
 const FontEnv = "CALLBILL_CJK_FONT"
 
 //go:embed font/DroidSansFallbackFull.ttf.gz
 var embeddedFont []byte
-
-// FontPath is the CJK font file to use: $CALLBILL_CJK_FONT, else "" for the
-// embedded font.
-func FontPath() string {
-	return os.Getenv(FontEnv)
-}
 
 var fonts struct {
 	sync.Mutex
@@ -62,8 +56,9 @@ func loadFont(path string) ([]byte, error) {
 		}
 	} else if b, err = os.ReadFile(path); err != nil {
 		return nil, callbill.Errorf(callbill.EUNAVAILABLE,
-			"contract PDFs cannot be written on this server now: the font file %s set by %s cannot be read (%v); the operator can fix or unset %s (the built-in font is used then)",
-			path, FontEnv, unwrapPathError(err), FontEnv)
+			"contract PDFs cannot be written on this server now: the font file %s (the setting cjk_font, or $%s) cannot be read (%v); "+
+				"the operator can fix or unset it (the built-in font is used then)",
+			path, FontEnv, unwrapPathError(err))
 	}
 	if fonts.bytes == nil {
 		fonts.bytes = map[string][]byte{}
@@ -242,7 +237,7 @@ func (d *doc) heading(s string) {
 
 // Write writes the contract as a PDF. Only a formal contract is a
 // contract: anything else is refused. loc is the billing time zone (dates);
-// font the CJK TrueType font's path (FontPath()).
+// font the CJK TrueType font's path, "" for the embedded one (cjk_font).
 func Write(w io.Writer, c *callbill.EContract, loc *time.Location, font string) error {
 	if c.State != callbill.ContractFormal {
 		return callbill.Errorf(callbill.EREFUSED, "contract %s is %s: only a formal contract downloads as a PDF (confirm the draft first)", c.ID, c.State)

@@ -69,7 +69,7 @@ func TestContractPDFText(t *testing.T) {
 	Needs(t)
 	var buf bytes.Buffer
 	loc, _ := time.LoadLocation("Asia/Shanghai")
-	if err := contractpdf.Write(&buf, sample(), loc, contractpdf.FontPath()); err != nil {
+	if err := contractpdf.Write(&buf, sample(), loc, ""); err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len() > 400_000 {
@@ -100,7 +100,7 @@ func TestContractPDFWithoutProvider(t *testing.T) {
 		c.Items = c.Items[:1]
 		c.Provider = prov
 		var buf bytes.Buffer
-		if err := contractpdf.Write(&buf, c, loc, contractpdf.FontPath()); err != nil {
+		if err := contractpdf.Write(&buf, c, loc, ""); err != nil {
 			t.Fatal(err)
 		}
 		text := strings.Join(strings.Fields(Text(t, buf.Bytes())), "")
@@ -114,7 +114,7 @@ func TestContractPDFWithoutProvider(t *testing.T) {
 func TestOnlyFormalContractsAndAMissingFont(t *testing.T) {
 	c := sample()
 	c.State = callbill.ContractDraft
-	if err := contractpdf.Write(&bytes.Buffer{}, c, time.UTC, contractpdf.FontPath()); callbill.ErrorCode(err) != callbill.EREFUSED {
+	if err := contractpdf.Write(&bytes.Buffer{}, c, time.UTC, ""); callbill.ErrorCode(err) != callbill.EREFUSED {
 		t.Errorf("a draft: %v", err)
 	}
 	// A font file named by the operator that cannot be read: a code that

@@ -161,6 +161,28 @@ func parseDSN(raw string) (dsn, error) {
 	return d, nil
 }
 
+// DSNInfo is what a DSN names, told without opening anything.
+type DSNInfo struct {
+	Postgres bool
+	File     string // SQLite: the database file, absolute; "" for one in memory
+	Shown    string // the DSN as it may be shown: without its password
+}
+
+// DescribeDSN takes a DSN apart as Open would, opening and creating
+// nothing (callbill config check); an unsupported one is the error Open
+// would give.
+func DescribeDSN(raw string) (DSNInfo, error) {
+	d, err := parseDSN(raw)
+	if err != nil {
+		return DSNInfo{}, err
+	}
+	info := DSNInfo{Postgres: d.dialect == dialectPostgres, Shown: redact(raw)}
+	if d.file != "" {
+		info.File = d.where()
+	}
+	return info, nil
+}
+
 // where names the database in messages: a SQLite file's absolute path, or
 // the DSN without its password.
 func (d *dsn) where() string {

@@ -255,3 +255,42 @@ func TestOpenPostgresExisting(t *testing.T) {
 		t.Errorf("a top-up in read-only transactions: %v", err)
 	}
 }
+
+// TestDescribeDSN: a DSN is taken apart as Open would, opening and
+// creating nothing, and shown without its password.
+func TestDescribeDSN(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		dsn, file, shown string
+		postgres         bool
+	}{
+		{dsn: filepath.Join(dir, "a.db"), file: filepath.Join(dir, "a.db")},
+		{dsn: "sqlite://" + filepath.Join(dir, "b.db"), file: filepath.Join(dir, "b.db")},
+		{dsn: "file:" + filepath.Join(dir, "c.db") + "?_busy_timeout=5000", file: filepath.Join(dir, "c.db")},
+		{dsn: "file::memory:"},
+		{dsn: "postgres://billing:s3cret@db.internal:5432/callbill?sslmode=verify-full", postgres: true,
+			shown: "postgres://billing:xxxxx@db.internal:5432/callbill?sslmode=verify-full"},
+		{dsn: "postgresql://billing@db.internal/callbill?password=s3cret&sslmode=require", postgres: true,
+			shown: "postgresql://billing@db.internal/callbill?password=xxxxx&sslmode=require"},
+		{dsn: "postgres://billing:s3cret@db.internal:5432/%zz", postgres: true, shown: "postgres://… (not a valid URL)"},
+	} {
+		info, err := sqlstore.DescribeDSN(c.dsn)
+		if err != nil {
+			t.Errorf("%s: %v", c.dsn, err)
+			continue
+		}
+		shown := c.shown
+		if shown == "" {
+			shown = c.dsn
+		}
+		if info.File != c.file || info.Postgres != c.postgres || info.Shown != shown || strings.Contains(info.Shown, "s3cret") {
+			t.Errorf("%s: %+v", c.dsn, info)
+		}
+	}
+	if _, err := sqlstore.DescribeDSN("mysql://root@localhost/callbill"); callbill.ErrorCode(err) != callbill.EINVALID {
+		t.Errorf("mysql: %v", err)
+	}
+	if names := files(t, dir); len(names) != 0 {
+		t.Errorf("DescribeDSN made %v", names)
+	}
+}

@@ -212,15 +212,33 @@ func (s *Store) Discard() error {
 // database that cannot be written): every write fails.
 func (s *Store) ReadOnly() bool { return s.readOnly }
 
-// redact hides a DSN's password in messages.
+// redact hides a DSN's password in messages: the URL's and a password=
+// option's.
 func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// Unparsable: show no part that could be a password.
+		if scheme, _, ok := strings.Cut(dsn, "://"); ok && strings.ContainsAny(dsn, "@=") {
+			return scheme + "://… (not a valid URL)"
+		}
+		return dsn
+	}
+	changed := false
+	if u.User != nil {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
+			changed = true
 		}
 	}
-	return dsn
+	if q, err := url.ParseQuery(u.RawQuery); err == nil && q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+		changed = true
+	}
+	if !changed {
+		return dsn
+	}
+	return u.String()
 }
 
 // Close closes the database.

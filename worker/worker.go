@@ -58,7 +58,7 @@ func (n *Node) removeStaleTemps() {
 }
 
 // expireRejectsFiles deletes the rejects files of API imports older than
-// callbill.ExportKeepDays, and as old temporary ones (atomicfile.TempGlob):
+// Retention.Rejects() days, and as old temporary ones (atomicfile.TempGlob):
 // an import writes its rejects file as it goes, so a node that died midway
 // leaves one, and no import runs that long.
 func (n *Node) expireRejectsFiles(ctx context.Context) {
@@ -70,7 +70,7 @@ func (n *Node) expireRejectsFiles(ctx context.Context) {
 	names, _ := filepath.Glob(filepath.Join(n.ExportDir, cdr.StoredRejectsDir, "*.csv"))
 	temps, _ := filepath.Glob(filepath.Join(n.ExportDir, cdr.StoredRejectsDir, atomicfile.TempGlob))
 	names = append(names, temps...)
-	before := n.Now().AddDate(0, 0, -callbill.ExportKeepDays)
+	before := n.Now().AddDate(0, 0, -n.Retention.Rejects())
 	for _, name := range names {
 		if st, err := os.Stat(name); err == nil && st.ModTime().Before(before) {
 			rel := cdr.StoredRejectsDir + "/" + filepath.Base(name)
@@ -81,12 +81,12 @@ func (n *Node) expireRejectsFiles(ctx context.Context) {
 	}
 }
 
-// expireExports deletes the files of exports older than callbill.ExportKeepDays and
+// expireExports deletes the files of exports older than Retention.Exports() days and
 // marks them expired; the records stay. The file goes first: a crash in
 // between leaves a record whose download says the file is gone, and the
 // next sweep marks it.
 func (n *Node) expireExports(ctx context.Context) {
-	jobs, err := n.Store.ExpiredJobs(ctx, callbill.JobExport, n.Now().AddDate(0, 0, -callbill.ExportKeepDays))
+	jobs, err := n.Store.ExpiredJobs(ctx, callbill.JobExport, n.Now().AddDate(0, 0, -n.Retention.Exports()))
 	if err != nil {
 		if ctx.Err() == nil {
 			n.Log.Error("list expired exports", "err", err)
@@ -120,8 +120,11 @@ func (n *Node) expireExports(ctx context.Context) {
 // Node runs jobs.
 type Node struct {
 	Store     Store
-	Name      string        // this node's name in job records
-	ExportDir string        // where export files go
+	Name      string // this node's name in job records
+	ExportDir string // where export files go
+	// Retention is how long export and rejects files are kept
+	// (serve.export_keep_days, serve.rejects_keep_days).
+	Retention callbill.Retention
 	Lease     time.Duration // how long a claim holds without renewal
 	Poll      time.Duration // how often to look for work
 	Log       *slog.Logger

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/provision"
@@ -19,9 +21,19 @@ import (
 	"github.com/callbill/callbill/world"
 )
 
-// TestExportsExpireAfterSevenDays: an export's file is deleted 7 days after
-// it finished and its record says expired; the record stays.
-func TestExportsExpireAfterSevenDays(t *testing.T) {
+// TestExportsExpireAfterTheirRetention: an export's file is deleted the
+// node's Retention.Exports() days after it finished (7 by default,
+// serve.export_keep_days) and its record says expired; the record stays.
+func TestExportsExpireAfterTheirRetention(t *testing.T) {
+	for _, c := range []struct {
+		keep      callbill.Retention
+		afterDays int
+	}{{callbill.Retention{}, 7}, {callbill.Retention{ExportDays: 2}, 2}, {callbill.Retention{ExportDays: 30, RejectsDays: 1}, 30}} {
+		t.Run(fmt.Sprint(c.afterDays), func(t *testing.T) { exportExpires(t, c.keep, c.afterDays) })
+	}
+}
+
+func exportExpires(t *testing.T, keep callbill.Retention, afterDays int) {
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
 	if err != nil {
@@ -38,7 +50,7 @@ func TestExportsExpireAfterSevenDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	n := &worker.Node{Store: s, Name: "t", ExportDir: dir, Poll: 10 * time.Millisecond, NoAutoClose: true,
+	n := &worker.Node{Store: s, Name: "t", ExportDir: dir, Retention: keep, Poll: 10 * time.Millisecond, NoAutoClose: true,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
 	job, _, err := (jobs.Service{Store: s}).Enqueue(ctx, callbill.JobRequest{Kind: callbill.JobExport, Key: "e1", Account: "1001", Params: `{"account":"1001","cycle":"2026-10"}`})
 	if err != nil {
@@ -58,18 +70,62 @@ func TestExportsExpireAfterSevenDays(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("files %v", files)
 	}
-	now = now.AddDate(0, 0, 6)
+	now = now.AddDate(0, 0, afterDays-1)
 	run() // not yet
 	if _, err := os.Stat(files[0]); err != nil {
-		t.Fatalf("deleted after 6 days: %v", err)
+		t.Fatalf("deleted after %d days: %v", afterDays-1, err)
 	}
 	now = now.AddDate(0, 0, 2)
 	run()
 	if _, err := os.Stat(files[0]); !os.IsNotExist(err) {
-		t.Fatalf("still there after 8 days: %v", err)
+		t.Fatalf("still there after %d days: %v", afterDays+1, err)
 	}
 	if j, _ := s.Job(ctx, job.ID); j.Status != callbill.JobExpired {
 		t.Fatalf("record: %+v", j)
+	}
+}
+
+// TestRejectsFilesExpireAfterTheirRetention: an API import's rejects file
+// is deleted Retention.Rejects() days after it was written (7 by default,
+// serve.rejects_keep_days), whatever the exports' retention.
+func TestRejectsFilesExpireAfterTheirRetention(t *testing.T) {
+	for _, c := range []struct {
+		keep      callbill.Retention
+		afterDays int
+	}{{callbill.Retention{}, 7}, {callbill.Retention{RejectsDays: 2, ExportDays: 30}, 2}, {callbill.Retention{RejectsDays: 20}, 20}} {
+		t.Run(fmt.Sprint(c.afterDays), func(t *testing.T) {
+			s, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, cdr.StoredRejectsDir), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, cdr.StoredRejectsName("0123456789abcdef0123456789abcdef"))
+			if err := os.WriteFile(file, []byte("line,reason\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			now := time.Now()
+			n := &worker.Node{Store: s, Name: "t", ExportDir: dir, Retention: c.keep, Poll: 10 * time.Millisecond, NoAutoClose: true,
+				Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
+			run := func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				n.Run(ctx)
+				cancel()
+			}
+			now = time.Now().AddDate(0, 0, c.afterDays).Add(-time.Hour)
+			run()
+			if _, err := os.Stat(file); err != nil {
+				t.Fatalf("deleted before %d days: %v", c.afterDays, err)
+			}
+			now = time.Now().AddDate(0, 0, c.afterDays).Add(time.Hour)
+			run()
+			if _, err := os.Stat(file); !os.IsNotExist(err) {
+				t.Fatalf("still there after %d days: %v", c.afterDays, err)
+			}
+		})
 	}
 }
 

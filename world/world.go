@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/internal/yamlsyntax"
 )
 
 // maxQuantity bounds seat counts, lines, months and years, so that products of
@@ -63,12 +64,15 @@ func ParseFile(path string) (*callbill.World, callbill.Problems) {
 func Parse(data []byte) (*callbill.World, callbill.Problems) {
 	w := &callbill.World{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	// Decoding into yaml.Node builds the tree without expanding aliases
+	// (checkAliases bounds that); a panic inside yaml.v3 on hostile input
+	// becomes an error rather than the end of the process.
 	var doc yaml.Node
-	if err := decode(dec, &doc); err != nil {
+	if err := yamlsyntax.Decode(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return w, nil
 		}
-		return nil, callbill.Problems{syntaxProblem(dec, data, err)}
+		return nil, callbill.Problems{yamlsyntax.Problem(dec, data, err)}
 	}
 	p := &parser{}
 	// Aliases first: past the budget, nothing else is looked at.
@@ -77,12 +81,12 @@ func Parse(data []byte) (*callbill.World, callbill.Problems) {
 	}
 	for {
 		var extra yaml.Node
-		err := decode(dec, &extra)
+		err := yamlsyntax.Decode(dec, &extra)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, callbill.Problems{syntaxProblem(dec, data, err)}
+			return nil, callbill.Problems{yamlsyntax.Problem(dec, data, err)}
 		}
 		if len(extra.Content) > 0 && !isNull(extra.Content[0]) {
 			p.add(&extra, "", "a world file holds one YAML document; remove everything after the second ---")
@@ -119,26 +123,6 @@ func withProblems(w *callbill.World, p *parser) (*callbill.World, callbill.Probl
 	}
 	w.Problems = p.problems()
 	return w, w.Problems
-}
-
-// decode reads the next document as a node tree. Decoding into yaml.Node
-// builds the tree without expanding aliases (checkAliases bounds that). A
-// panic inside yaml.v3 on hostile input becomes an error rather than the end
-// of the process.
-func decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &readerCrash{fmt.Sprint(r)}
-		}
-	}()
-	return dec.Decode(n)
-}
-
-// readerCrash is a panic inside yaml.v3, as an error.
-type readerCrash struct{ what string }
-
-func (e *readerCrash) Error() string {
-	return fmt.Sprintf("the YAML reader failed on this input (%s)", e.what)
 }
 
 // entry reads one element of a list, which must be a mapping.

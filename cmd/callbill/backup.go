@@ -55,8 +55,8 @@ func (a *app) restore(flags *flag.FlagSet) runner {
 		}
 		abs, _ := filepath.Abs(pos[0])
 		fmt.Fprintf(a.stdout, "restored %s from %s\n", a.where(), abs)
-		key := masterKeyFile(a.dsn)
-		if _, err := os.Stat(key); errors.Is(err, fs.ErrNotExist) && os.Getenv("CALLBILL_MASTER_KEY") == "" {
+		key := a.cfg.MasterKeyFile(a.dsn)
+		if _, err := os.Stat(key); errors.Is(err, fs.ErrNotExist) && a.cfg.MasterKey.Text == "" {
 			// Without it, the first command needing the key would make a
 			// new one, which opens none of the stored access key secrets.
 			fmt.Fprintf(a.stderr, "callbill: warning: there is no master key at %s: copy the backed-up deployment's key there "+
@@ -69,11 +69,11 @@ func (a *app) restore(flags *flag.FlagSet) runner {
 
 // besides names what a backup of the database does not hold.
 func (a *app) besides() string {
-	key := "the master key " + masterKeyFile(a.dsn)
-	if os.Getenv("CALLBILL_MASTER_KEY") != "" {
-		key = "the master key ($CALLBILL_MASTER_KEY)"
+	key := "the master key " + a.cfg.MasterKeyFile(a.dsn)
+	if k := a.cfg.MasterKey; k.Text != "" {
+		key = "the master key (master_key, " + k.From.String() + ")"
 	}
-	return key + " (it seals the access key secrets) and serve's export folder (--exports, default ./exports)"
+	return key + " (it seals the access key secrets) and serve's export folder " + a.cfg.Serve.Exports.Value + " (serve.exports, --exports)"
 }
 
 // refusePostgres says how a PostgreSQL deployment is backed up instead.

@@ -25,6 +25,9 @@ type command struct {
 	about   string // what it does, for its help
 	// setup declares the command's flags on fs and returns what runs it.
 	setup func(a *app, fs *flag.FlagSet) runner
+	// ownConfig: the command runs without a usable configuration (help,
+	// and config check, which reports why it is not).
+	ownConfig bool
 }
 
 // commands lists every command, in the order the usage shows them.
@@ -203,11 +206,19 @@ func init() {
 		{name: "migrate up", args: "", setup: (*app).migrateUp,
 			summary: "apply this release's pending schema migrations now",
 			about:   "Applies the pending schema migrations, each in its own transaction, and says which; take a backup first."},
+		{name: "config check", args: "[--json]", setup: (*app).configCheck, ownConfig: true,
+			summary: "check the configuration and show every effective setting, secrets masked",
+			about: "Reads the configuration as every command does — the file (--config FILE, else $CALLBILL_CONFIG, else ./callbill.yaml " +
+				"when it exists), then the environment variables, then --db — and checks what it names: the key files and the font can be " +
+				"read, the master key file holds a key, the export folder can be written or created, the database DSN is one callbill " +
+				"takes. It prints every setting with its value and where it came from (default, file:LINE, env NAME, flag); a key is " +
+				"shown only as set. It never opens or creates the database. Exit 1, with every problem and its line and column, when " +
+				"the configuration cannot be used (docs/operations.md, Configuration)."},
 		{name: "demo", args: "[--calls N] [--accounts N] [--dir DIR] [--addr HOST:PORT] [--no-serve]", setup: (*app).demo,
 			summary: "a demo world, a month of calls, a closed bill, then the web console",
 			about: "Writes a demo world and a month of realistic calls into --dir (default a new temporary folder), applies, imports and " +
 				"closes them in a new database there, prints the bills, then serves the console with the login demo / callbill-demo."},
-		{name: "help", args: "[COMMAND]", setup: (*app).helpCmd,
+		{name: "help", args: "[COMMAND]", setup: (*app).helpCmd, ownConfig: true,
 			summary: "show the commands, or a command's help",
 			about:   "Shows the list of commands, or the help of one command (the same as callbill COMMAND --help)."},
 	}
@@ -315,6 +326,9 @@ func (a *app) runCommand(ctx context.Context, c *command, args []string) error {
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, errHelp) {
 		return c.printHelp(a.stdout, fs)
+	}
+	if err == nil && !c.ownConfig {
+		err = a.loadConfig()
 	}
 	if err == nil {
 		err = run(ctx, pos)
@@ -438,8 +452,11 @@ func usageText() string {
 	listCommands(&sb, commands, "")
 	sb.WriteString(`
 global flags (before COMMAND):
-  --db DSN           the database: a SQLite file (default $CALLBILL_DB, else ./callbill.db),
-                     sqlite://PATH, file:PATH?OPTIONS, or PostgreSQL: postgres://USER@HOST:PORT/DB
+  --db DSN           the database: a SQLite file (default $CALLBILL_DB, else db in the configuration,
+                     else ./callbill.db), sqlite://PATH, file:PATH?OPTIONS, or PostgreSQL:
+                     postgres://USER@HOST:PORT/DB
+  --config FILE      the configuration file (default $CALLBILL_CONFIG, else ./callbill.yaml when it
+                     exists); environment variables override it, flags override both
   --cpuprofile FILE  write a CPU profile to FILE
   -h, --help         show this list
 

@@ -237,7 +237,7 @@ func (a *app) contractPDF(fs *flag.FlagSet) runner {
 		if path == "" {
 			path = "contract-" + c.ID + ".pdf"
 		}
-		if err := atomicfile.Write(path, func(w io.Writer) error { return contractpdf.Write(w, c, loc, contractpdf.FontPath()) }); err != nil {
+		if err := atomicfile.Write(path, func(w io.Writer) error { return contractpdf.Write(w, c, loc, a.cfg.CJKFont.Value) }); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(a.stdout, "wrote %s\n", path)

@@ -4,13 +4,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,6 +17,7 @@ import (
 	_ "time/tzdata" // the billing time zone must load on a machine without a zoneinfo database
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/config"
 	"github.com/callbill/callbill/sqlstore"
 )
 
@@ -46,10 +44,16 @@ type exitCode int
 func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
 type app struct {
-	dsn    string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	dsn    string         // the database: the db setting (demo sets its own)
+	cfg    *config.Config // loaded once, before the first command runs
+	cfgErr error          // why it could not be
+	// The global flags that make the configuration: --config, and --db
+	// when given (it overrides the file and $CALLBILL_DB).
+	configFile, dbFlag string
+	dbSet              bool
+	stdin              io.Reader
+	stdout             io.Writer
+	stderr             io.Writer
 }
 
 func main() {
@@ -63,7 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	fs := flag.NewFlagSet("callbill", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&a.dsn, "db", "", "database DSN")
+	fs.StringVar(&a.dbFlag, "db", "", "database DSN")
+	fs.StringVar(&a.configFile, "config", "", "the configuration file")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file")
 	err := fs.Parse(args)
 	switch {
@@ -83,12 +88,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	if a.dsn == "" {
-		a.dsn = os.Getenv("CALLBILL_DB")
-	}
-	if a.dsn == "" {
-		a.dsn = "callbill.db"
-	}
+	fs.Visit(func(f *flag.Flag) { a.dbSet = a.dbSet || f.Name == "db" })
 	rest := fs.Args()
 	if len(rest) == 0 {
 		// No command: the list of them, as a usage error.
@@ -111,6 +111,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "callbill: %s\nrun '%s' for usage\n", ue.msg, where)
 		return exitUsage
 	default:
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "callbill: %s\n", ce.Error())
+			return exitError
+		}
 		var ps callbill.Problems
 		if errors.As(err, &ps) {
 			fmt.Fprintf(stderr, "callbill: %d problem(s), nothing was applied:\n", ps.Count())
@@ -132,7 +137,7 @@ func (a *app) errorText(err error) string {
 	var nd *sqlstore.NoDatabaseError
 	if errors.As(err, &nd) {
 		return nd.Error() + "; create a deployment with 'callbill apply -f world.yaml' (or try 'callbill demo'), " +
-			"or name an existing database with --db DSN or $CALLBILL_DB"
+			"or name an existing database with --db DSN, $CALLBILL_DB or db in the configuration file"
 	}
 	var ro *sqlstore.ReadOnlyError
 	if !errors.As(err, &ro) && sqlstore.IsReadOnly(err) {
@@ -176,58 +181,37 @@ func (a *app) open(ctx context.Context, access sqlstore.Access) (*sqlstore.Store
 	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_MONEY_PAUSE")); err == nil {
 		s.MoneyPause = d
 	}
-	s.LoadMasterKey = func() ([]byte, error) { return masterKey(a.dsn) }
+	s.LoadMasterKey = func() ([]byte, error) { return a.cfg.LoadMasterKey(a.dsn) }
 	return s, nil
 }
 
-// masterKey returns the key that seals access key secrets: base64 in
-// $CALLBILL_MASTER_KEY, else the file named by $CALLBILL_MASTER_KEY_FILE,
-// else DB.key beside a SQLite file (callbill.key for PostgreSQL), created
-// with a random key (mode 0600) the first time one is needed.
-func masterKey(dsn string) ([]byte, error) {
-	if v := os.Getenv("CALLBILL_MASTER_KEY"); v != "" {
-		k, err := base64.StdEncoding.DecodeString(v)
-		if err != nil || len(k) != 32 {
-			return nil, callbill.Errorf(callbill.EINVALID, "CALLBILL_MASTER_KEY must be 32 bytes in base64 (head -c 32 /dev/urandom | base64)")
-		}
-		return k, nil
+// loadConfig reads the configuration once (config.Load: the file, then the
+// environment) and puts --db over it. A command runs only with a usable
+// configuration; config check reports why it is not.
+func (a *app) loadConfig() error {
+	if a.cfg != nil || a.cfgErr != nil {
+		return a.cfgErr
 	}
-	path := masterKeyFile(dsn)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
+	cfg, err := config.Load(config.Options{File: a.configFile})
+	if err == nil && a.dbSet {
+		if err = cfg.Set("db", a.dbFlag, config.FromFlag("--db")); err != nil {
+			err = usagef("--db: %v", err)
 		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
-			return nil, err
-		}
-		return k, f.Sync()
 	}
-	if err != nil {
-		return nil, err
-	}
-	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(k) != 32 {
-		return nil, callbill.Errorf(callbill.EINVALID, "master key file %s must hold 32 bytes in base64", path)
-	}
-	return k, nil
+	a.cfg, a.cfgErr, a.dsn = cfg, err, cfg.DB.Value
+	return err
 }
 
-// masterKeyFile is the file masterKey reads (when $CALLBILL_MASTER_KEY is
-// not set): $CALLBILL_MASTER_KEY_FILE, else DB.key beside a SQLite file,
-// callbill.key for PostgreSQL.
-func masterKeyFile(dsn string) string {
-	if path := os.Getenv("CALLBILL_MASTER_KEY_FILE"); path != "" {
-		return path
-	}
-	if strings.Contains(dsn, "://") {
-		return "callbill.key"
-	}
-	return strings.TrimPrefix(strings.SplitN(dsn, "?", 2)[0], "file:") + ".key"
+// applyFlags puts the flags given on the command line over the
+// configuration; a flag left out, even one with a default, changes nothing.
+func (a *app) applyFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if key := config.FlagFor(f.Name); key != "" && err == nil {
+			if e := a.cfg.Set(key, f.Value.String(), config.FromFlag(flagName(f.Name))); e != nil {
+				err = usagef("%s: %v", flagName(f.Name), e)
+			}
+		}
+	})
+	return err
 }

@@ -128,7 +128,7 @@ func (a *app) runPull(ctx context.Context, o pullOptions) error {
 	}
 	var sink ccc.Sink
 	if o.to != "" {
-		hs, err := newHTTPSink(o.to)
+		hs, err := a.newHTTPSink(o.to)
 		if err != nil {
 			return err
 		}
@@ -245,14 +245,19 @@ type httpSink struct {
 // 1,000 rejects.
 const maxImportAnswer = 8 << 20
 
-func newHTTPSink(to string) (*httpSink, error) {
+func (a *app) newHTTPSink(to string) (*httpSink, error) {
 	u, err := url.Parse(to)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, usagef("--to %q is not the http(s) URL of a callbill server, such as https://billing.example.com", to)
 	}
-	key := os.Getenv("CALLBILL_OPERATOR_KEY")
+	// The server's operator key, from where serve takes it: the
+	// configuration's operator_key(_file) or $CALLBILL_OPERATOR_KEY(_FILE).
+	key, err := a.cfg.ReadOperatorKey()
+	if err != nil {
+		return nil, err
+	}
 	if key == "" {
-		return nil, callbill.Errorf(callbill.EINVALID, "pull --to posts with the server's operator key: set CALLBILL_OPERATOR_KEY")
+		return nil, callbill.Errorf(callbill.EINVALID, "pull --to posts with the server's operator key: set operator_key_file in the configuration, or $CALLBILL_OPERATOR_KEY")
 	}
 	// A large import is answered after its commit (docs/operations.md).
 	return &httpSink{url: strings.TrimRight(to, "/") + "/api/v1/imports", key: key, client: &http.Client{Timeout: 10 * time.Minute}}, nil

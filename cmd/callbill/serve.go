@@ -16,6 +16,7 @@ import (
 
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
+	"github.com/callbill/callbill/config"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/ingest"
@@ -28,47 +29,44 @@ import (
 
 // serve runs the HTTP API and this node's background jobs until interrupted.
 // Several serve processes may share one PostgreSQL database.
+// Each flag overrides its setting in the configuration (serve.addr, …);
+// the defaults shown are the built-in ones.
 func (a *app) serve(fs *flag.FlagSet) runner {
-	var o serveFlags
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
-	fs.StringVar(&o.exports, "exports", "exports", "the `DIR` of export files (shared by the nodes of one database)")
-	fs.StringVar(&o.node, "node", "", "this node's `NAME` in job records (default host-pid)")
-	fs.BoolVar(&o.autoClose, "auto-close", true, "close the previous cycle at 12:00 on the 2nd (billing time zone); =false leaves closing to you")
-	fs.DurationVar(&o.grace, "auto-close-grace", 10*time.Minute, "how long (`DURATION`) a close already due when found (a catch-up) waits, so that you can stop the server first")
-	fs.DurationVar(&o.lease, "job-lease", time.Minute, "how long (`DURATION`) a node holds a job without renewing it; a dead node's jobs are taken over after it")
-	fs.StringVar(&o.trusted, "trusted-proxies", "", "a comma `LIST` of IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
+	d := config.Defaults().Serve
+	fs.String("addr", d.Addr.Value, "listen on `HOST:PORT`")
+	fs.String("exports", d.Exports.Value, "the `DIR` of export files (shared by the nodes of one database)")
+	fs.String("node", d.Node.Value, "this node's `NAME` in job records (default host-pid)")
+	fs.Bool("auto-close", d.AutoClose.Value, "close the previous cycle at 12:00 on the 2nd (billing time zone); =false leaves closing to you")
+	fs.Duration("auto-close-grace", d.AutoCloseGrace.Value, "how long (`DURATION`) a close already due when found (a catch-up) waits, so that you can stop the server first")
+	fs.Duration("job-lease", d.JobLease.Value, "how long (`DURATION`) a node holds a job without renewing it; a dead node's jobs are taken over after it")
+	fs.String("trusted-proxies", "", "a comma `LIST` of IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
 	return func(ctx context.Context, pos []string) error {
 		if len(pos) > 0 {
 			return usagef("serve takes no arguments")
 		}
-		return a.runServe(ctx, &o)
+		if err := a.applyFlags(fs); err != nil {
+			return err
+		}
+		return a.runServe(ctx)
 	}
 }
 
-// serveFlags are serve's flags.
-type serveFlags struct {
-	addr, exports, node, trusted string
-	autoClose                    bool
-	grace, lease                 time.Duration
-}
-
-func (a *app) runServe(ctx context.Context, o *serveFlags) error {
-	if o.grace < 0 {
-		return usagef("--auto-close-grace must not be negative")
-	}
-	proxies, err := console.ParseTrustedProxies(o.trusted)
-	if err != nil {
-		return usagef("serve: --trusted-proxies: %v", err)
-	}
-	if o.node == "" {
+func (a *app) runServe(ctx context.Context) error {
+	o := &a.cfg.Serve
+	node := o.Node.Value
+	if node == "" {
 		host, _ := os.Hostname()
-		o.node = fmt.Sprintf("%s-%d", host, os.Getpid())
+		node = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	log := slog.New(slog.NewTextHandler(a.stderr, nil)).With("node", o.node)
-	key := os.Getenv("CALLBILL_OPERATOR_KEY")
+	log := slog.New(slog.NewTextHandler(a.stderr, nil)).With("node", node)
+	// Read once: a key file changed later takes effect at the next start.
+	key, err := a.cfg.ReadOperatorKey()
+	if err != nil {
+		return err
+	}
 	if key == "" {
 		key = api.NewOperatorKey()
-		fmt.Fprintf(a.stdout, "operator key (set CALLBILL_OPERATOR_KEY to choose one): %s\n", key)
+		fmt.Fprintf(a.stdout, "operator key (set operator_key_file in the configuration, or $CALLBILL_OPERATOR_KEY, to choose one): %s\n", key)
 	}
 	s, err := a.open(ctx, sqlstore.Create)
 	if err != nil {
@@ -80,10 +78,11 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	}
 	// Export files are the tenants' usage detail: the folder is the
 	// service's own.
-	if err := os.MkdirAll(o.exports, 0o700); err != nil {
+	exports := o.Exports.Value
+	if err := os.MkdirAll(exports, 0o700); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.addr)
+	ln, err := net.Listen("tcp", o.Addr.Value)
 	if err != nil {
 		return err
 	}
@@ -99,8 +98,10 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	imports := (&ingest.Service{Store: s}).NewGroup(0)
 	defer imports.Close()
 	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
-		ExportDir: o.exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
-	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: o.exports, Log: log, TrustedProxies: proxies}
+		ExportDir: exports, Limits: o.BodyLimits(), Retention: o.Retention(), CJKFont: a.cfg.CJKFont.Value,
+		Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
+	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: exports, Log: log, TrustedProxies: o.TrustedProxies.Value,
+		Retention: o.Retention(), CJKFont: a.cfg.CJKFont.Value}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
 	srv := &http.Server{
 		Handler:           routes(log, apiHandler, cons.Handler(), bssHandler),
@@ -110,19 +111,23 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slow, _ := time.ParseDuration(os.Getenv("CALLBILL_FAULT_EXPORT_SLOW"))
-	w := &worker.Node{Store: s, Name: o.node, ExportDir: o.exports, Log: log, NoAutoClose: !o.autoClose, Lease: o.lease, Slow: slow,
-		CloseGrace: o.grace, OnAutoClose: a.announceAutoClose,
+	w := &worker.Node{Store: s, Name: node, ExportDir: exports, Retention: o.Retention(), Log: log, NoAutoClose: !o.AutoClose.Value,
+		Lease: o.JobLease.Value, Slow: slow, CloseGrace: o.AutoCloseGrace.Value, OnAutoClose: a.announceAutoClose,
 		OnJob: metrics.ObserveJob, OnClose: metrics.ObserveClose}
-	if !o.autoClose {
-		fmt.Fprintln(a.stderr, "automatic close: off (--auto-close=false); close cycles with 'callbill bill close YYYY-MM'")
+	if !o.AutoClose.Value {
+		why := "--auto-close=false"
+		if from := o.AutoClose.From; from.Kind != config.Flag {
+			why = "serve.auto_close: false, " + from.String()
+		}
+		fmt.Fprintf(a.stderr, "automatic close: off (%s); close cycles with 'callbill bill close YYYY-MM'\n", why)
 	}
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
-	hooks := &webhook.Deliverer{Store: s, Node: o.node, Log: log, OnAttempt: metrics.ObserveWebhookAttempt}
+	hooks := &webhook.Deliverer{Store: s, Node: node, Log: log, OnAttempt: metrics.ObserveWebhookAttempt}
 	hooksDone := make(chan struct{})
 	go func() { hooks.Run(ctx); close(hooksDone) }()
-	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), o.node)
+	fmt.Fprintf(a.stdout, "callbill serving on http://%s (node %s)\n", ln.Addr(), node)
 	if f, ok := a.stdout.(*os.File); ok {
 		f.Sync()
 	}

@@ -1,4 +1,7 @@
-package world
+// Package yamlsyntax reads a YAML document into a yaml.Node and reports a
+// syntax error at the place it is, for the files people write by hand (the
+// world file, the configuration file).
+package yamlsyntax
 
 import (
 	"bytes"
@@ -18,9 +21,9 @@ import (
 // (the start of the enclosing list or mapping, 0-based) to the mark of the
 // problem (go-yaml/yaml#542), so a bad indent on line 4 of a list that
 // starts on line 2 reads "line 1". Its reader keeps both marks, but only in
-// unexported fields of the Decoder, which syntaxProblem reads by reflection
+// unexported fields of the Decoder, which Problem reads by reflection
 // (read only, no unsafe). A yaml.v3 whose fields differ gives no position
-// rather than a wrong one, and TestSyntaxErrorLines fails.
+// rather than a wrong one, and world's TestSyntaxErrorLines fails.
 
 // mark is a yaml_mark_t: 0-based.
 type mark struct {
@@ -82,13 +85,13 @@ func readMark(v reflect.Value) mark {
 	return mark{index: int(i.Int()), line: int(l.Int()), column: int(c.Int()), ok: true}
 }
 
-// syntaxProblem is a YAML syntax error as a problem at the place it is.
+// Problem is a YAML syntax error (from Decode) as a problem at the place it is.
 // The place is the mark of the problem, unless the reader had reached the
 // end of the file there (an unclosed quote or bracket, a key without its
 // colon on the last line): then it is where the unfinished thing starts.
 // The context ("while parsing a block mapping") is named with its place,
 // and a hint says what to change for the common mistakes.
-func syntaxProblem(dec *yaml.Decoder, data []byte, err error) callbill.Problem {
+func Problem(dec *yaml.Decoder, data []byte, err error) callbill.Problem {
 	msg := clip(strings.TrimPrefix(err.Error(), "yaml: "))
 	st, ok := state(dec)
 	var crash *readerCrash
@@ -134,7 +137,7 @@ func offsetMark(data []byte, off int) mark {
 	return mark{index: off, line: line, column: utf8.RuneCount(before[start:]), ok: true}
 }
 
-// contextName names what the reader was reading in a world file's words.
+// contextName names what the reader was reading in plain words.
 func contextName(context string) string {
 	for _, c := range []struct{ yaml, name string }{
 		{"block collection", "the list"},
@@ -152,8 +155,8 @@ func contextName(context string) string {
 	return "what was read: " + clip(strings.TrimPrefix(context, "while "))
 }
 
-// hint says what to change for the syntax errors that a hand-edited world
-// file meets most: indentation, tabs, unclosed quotes and brackets.
+// hint says what to change for the syntax errors that a hand-edited file
+// meets most: indentation, tabs, unclosed quotes and brackets.
 func hint(problem, context string) string {
 	switch {
 	case strings.Contains(problem, "tab character"):
@@ -179,5 +182,39 @@ func hint(problem, context string) string {
 // clip bounds a message that may quote the input, and keeps it valid UTF-8
 // without NULs.
 func clip(msg string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(cut(msg, 4*shortText), "\ufffd"), "\x00", `\0`)
+	return strings.ReplaceAll(strings.ToValidUTF8(cut(msg, maxMessage), "\ufffd"), "\x00", `\0`)
+}
+
+// maxMessage bounds a message quoting the input, in bytes.
+const maxMessage = 256
+
+// cut cuts s to n bytes (on a character boundary) and marks the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+// Decode reads the next document of dec as a node tree (aliases are not
+// expanded); a panic inside yaml.v3 on hostile input is returned as an
+// error (Problem reports it without a place) rather than ending the process.
+func Decode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &readerCrash{fmt.Sprint(r)}
+		}
+	}()
+	return dec.Decode(n)
+}
+
+// readerCrash is a panic inside yaml.v3, as an error.
+type readerCrash struct{ what string }
+
+func (e *readerCrash) Error() string {
+	return fmt.Sprintf("the YAML reader failed on this input (%s)", e.what)
 }
