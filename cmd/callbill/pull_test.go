@@ -492,7 +492,7 @@ func TestPullUsage(t *testing.T) {
 		t.Errorf("no database: exit %d %s", r.code, r.stderr)
 	}
 	r = runIn(t, "pull", "--instance", "ccc-1", "--state", filepath.Join(dir, "s.json"), "--to", "http://127.0.0.1:1")
-	if r.code != exitError || !strings.Contains(r.stderr, "set CALLBILL_OPERATOR_KEY") {
+	if r.code != exitError || !strings.Contains(r.stderr, "operator_key_file in the configuration, or $CALLBILL_OPERATOR_KEY") {
 		t.Errorf("--to without a key: exit %d %s", r.code, r.stderr)
 	}
 	if _, err := os.Stat(db); err == nil {
