@@ -157,7 +157,10 @@ func parseDSN(raw string) (dsn, error) {
 	if !strings.HasPrefix(path, "file:") {
 		path = "file:" + path
 	}
-	d.uri = path
+	// In a URI "#" starts a fragment: SQLite would open the file named by
+	// what comes before it ("/srv/a#1/c.db" is "/srv/a") and store
+	// everything there.
+	d.uri = strings.ReplaceAll(path, "#", "%23")
 	return d, nil
 }
 

@@ -294,3 +294,31 @@ func TestDescribeDSN(t *testing.T) {
 		t.Errorf("DescribeDSN made %v", names)
 	}
 }
+
+// TestAHashInTheFolderName: a folder named with "#" holds the database
+// itself; SQLite's URI would otherwise cut the path there and write to the
+// file named by its start.
+func TestAHashInTheFolderName(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a#1")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c.db")
+	s, err := sqlstore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, dailyWorld)
+	s.Close()
+	if _, err := os.Stat(strings.TrimSuffix(dir, "#1")); err == nil {
+		t.Fatalf("the database went to %s", strings.TrimSuffix(dir, "#1"))
+	}
+	s, err = sqlstore.OpenFor(context.Background(), path, sqlstore.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if uids, err := s.AccountUIDs(context.Background()); err != nil || len(uids) != 1 {
+		t.Fatalf("accounts in %s: %v %v", path, uids, err)
+	}
+}
