@@ -32,6 +32,11 @@ func (c *Config) Check(dsn string) (problems callbill.Problems, notes []string) 
 			add("operator_key_file", c.OperatorKey.From, "%v", err)
 		}
 	}
+	if c.Pull.AccessKeySecret.File != "" {
+		if _, err := c.readAccessKeySecretFile(); err != nil {
+			add("pull.access_key_secret_file", c.Pull.AccessKeySecret.From, "%v", err)
+		}
+	}
 	if c.MasterKey.Text == "" {
 		path := c.MasterKeyFile(dsn)
 		switch text, err := readKeyFile(path); {

@@ -93,6 +93,14 @@ type Config struct {
 	MasterKey   Secret
 	CJKFont     Setting[string] // "" the embedded font
 	Serve       Serve
+	Pull        Pull
+}
+
+// Pull holds the settings of `callbill pull`: the AccessKey it signs its
+// requests to CCC with (a RAM user's, allowed to read call records).
+type Pull struct {
+	AccessKeyID     Setting[string]
+	AccessKeySecret Secret
 }
 
 // Serve holds the settings of `callbill serve`.

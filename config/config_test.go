@@ -271,6 +271,9 @@ serve:
     import_body: 2GiB
     json_body: 256KiB
     world_body: 16777216
+pull:
+  access_key_id: LTAI5tExample0001
+  access_key_secret_file: /etc/callbill/ccc.secret
 `
 	c, err := config.Parse([]byte(text), "c.yaml")
 	if err != nil {
@@ -284,12 +287,15 @@ serve:
 		s.BodyLimits() != (config.BodyLimits{Import: 2 << 30, JSON: 256 << 10, World: 16 << 20}) {
 		t.Errorf("%+v", c)
 	}
+	if c.Pull.AccessKeyID.Value != "LTAI5tExample0001" || c.Pull.AccessKeySecret.File != "/etc/callbill/ccc.secret" {
+		t.Errorf("pull: %+v", c.Pull)
+	}
 	if ps := s.TrustedProxies.Value; len(ps) != 2 || ps[0] != netip.MustParsePrefix("127.0.0.1/32") || ps[1] != netip.MustParsePrefix("10.0.0.0/8") {
 		t.Errorf("proxies %v", ps)
 	}
 	// Every setting came from its line.
 	for i, e := range c.Entries() {
-		if e.Key == "operator_key" || e.Key == "master_key_file" {
+		if e.Key == "operator_key" || e.Key == "master_key_file" || e.Key == "pull.access_key_secret" {
 			continue // the other form is set
 		}
 		if e.From.Kind != config.File || e.From.Line == 0 {
@@ -364,15 +370,16 @@ func TestKeyGivenTwoWays(t *testing.T) {
 func TestSecretsNeverShown(t *testing.T) {
 	const op = "Operator-Key-Text-0123456789"
 	mk := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
-	c, err := load(t, "", env{"CALLBILL_OPERATOR_KEY": op, "CALLBILL_MASTER_KEY": mk})
+	const ccc = "CCC-Secret-abcdefghijklmnop"
+	c, err := load(t, "", env{"CALLBILL_OPERATOR_KEY": op, "CALLBILL_MASTER_KEY": mk, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ccc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range c.Entries() {
-		if strings.Contains(e.Value, op) || strings.Contains(e.Value, mk) {
+		if strings.Contains(e.Value, op) || strings.Contains(e.Value, mk) || strings.Contains(e.Value, ccc) {
 			t.Errorf("%s shows the key: %q", e.Key, e.Value)
 		}
-		if (e.Key == "operator_key" || e.Key == "master_key") && (e.Value != "set" || !e.Secret || e.From.Kind != config.Env) {
+		if (e.Key == "operator_key" || e.Key == "master_key" || e.Key == "pull.access_key_secret") && (e.Value != "set" || !e.Secret || e.From.Kind != config.Env) {
 			t.Errorf("%+v", e)
 		}
 	}
@@ -380,6 +387,13 @@ func TestSecretsNeverShown(t *testing.T) {
 	const badOp = "an operator key with spaces Secret"
 	_, err = config.Parse([]byte("master_key: "+badMaster+"\noperator_key: "+badOp+"\n"), "c.yaml")
 	if ps := problems(t, err); len(ps) != 2 || strings.Contains(err.Error(), "Secret") {
+		t.Errorf("%v", err)
+	}
+	if k, err := c.ReadAccessKeySecret(); err != nil || k != ccc {
+		t.Errorf("the AccessKey secret: %v", err)
+	}
+	_, err = config.Parse([]byte("pull:\n  access_key_secret: two words Secret\n"), "c.yaml")
+	if ps := problems(t, err); len(ps) != 1 || strings.Contains(err.Error(), "Secret") {
 		t.Errorf("%v", err)
 	}
 	_, err = load(t, "", env{"CALLBILL_MASTER_KEY": badMaster})

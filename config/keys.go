@@ -41,6 +41,33 @@ func readKeyFile(path string) (string, error) {
 	return text, nil
 }
 
+// ReadAccessKeySecret is the CCC AccessKey secret of `callbill pull`: its
+// text, or the content of its file; "" when none is set.
+func (c *Config) ReadAccessKeySecret() (string, error) {
+	k := c.Pull.AccessKeySecret
+	if k.File == "" {
+		return k.Text, nil
+	}
+	text, err := c.readAccessKeySecretFile()
+	if err != nil {
+		return "", callbill.Errorf(callbill.EINVALID, "pull.access_key_secret_file (%s): %v", k.From, err)
+	}
+	return text, nil
+}
+
+// readAccessKeySecretFile reads and checks the AccessKey secret's file.
+func (c *Config) readAccessKeySecretFile() (string, error) {
+	path := c.Pull.AccessKeySecret.File
+	text, err := readKeyFile(path)
+	if err != nil {
+		return "", err
+	}
+	if err := checkAccessKeySecret(text); err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
+	}
+	return text, nil
+}
+
 // ReadOperatorKey is the operator key: its text, or the content of its
 // file (read now: serve reads it once, at start); "" when none is set.
 func (c *Config) ReadOperatorKey() (string, error) {

@@ -38,6 +38,10 @@ var defs = []def{
 	operatorKey.file(),
 	masterKey.text(func(s string) error { _, err := DecodeMasterKey(s); return err }),
 	masterKey.file(),
+	with(value("pull.access_key_id", func(c *Config) *Setting[string] { return &c.Pull.AccessKeyID }, optional(parseAccessKeyID), orText("not set")),
+		"ALIBABA_CLOUD_ACCESS_KEY_ID", "", ""),
+	cccSecret.text(checkAccessKeySecret),
+	cccSecret.file(),
 	with(value("cjk_font", func(c *Config) *Setting[string] { return &c.CJKFont }, optional(parsePath), orText("built-in")), contractpdf.FontEnv, "", ""),
 	with(value("serve.addr", func(c *Config) *Setting[string] { return &c.Serve.Addr }, parseAddr, plain), "", "addr", "127.0.0.1:8080"),
 	with(value("serve.exports", func(c *Config) *Setting[string] { return &c.Serve.Exports }, parsePath, plain), "", "exports", "exports"),
@@ -96,6 +100,9 @@ var (
 	operatorKey = secret{"operator_key", "CALLBILL_OPERATOR_KEY", "operator_key_file", "CALLBILL_OPERATOR_KEY_FILE",
 		func(c *Config) *Secret { return &c.OperatorKey },
 		func(*Config) string { return "not set: serve makes a key at start and prints it" }}
+	cccSecret = secret{"pull.access_key_secret", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "pull.access_key_secret_file", "ALIBABA_CLOUD_ACCESS_KEY_SECRET_FILE",
+		func(c *Config) *Secret { return &c.Pull.AccessKeySecret },
+		func(*Config) string { return "not set: callbill pull cannot sign its requests" }}
 	masterKey = secret{"master_key", "CALLBILL_MASTER_KEY", "master_key_file", "CALLBILL_MASTER_KEY_FILE",
 		func(c *Config) *Secret { return &c.MasterKey },
 		func(c *Config) string { return "not set: the key is in " + abs(c.MasterKeyFile(c.DB.Value)) }}
@@ -449,6 +456,36 @@ func formatProxies(ps []netip.Prefix) string {
 		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// parseAccessKeyID takes an AccessKey id: at most 128 characters, without
+// spaces or control characters. It is not held to Alibaba's form (letters
+// and digits): the variable is the SDKs', and a value set for another tool
+// must not stop every command.
+func parseAccessKeyID(s string) (string, error) {
+	if len(s) > 128 {
+		return "", errors.New("an AccessKey id has at most 128 characters")
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return "", errors.New("an AccessKey id has no spaces or control characters")
+		}
+	}
+	return s, nil
+}
+
+// checkAccessKeySecret takes an AccessKey secret: printable, without
+// spaces, at most 256 characters. Its messages never repeat it.
+func checkAccessKeySecret(s string) error {
+	if len(s) > 256 {
+		return errors.New("an AccessKey secret has at most 256 characters")
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f {
+			return errors.New("an AccessKey secret has no spaces or control characters")
+		}
+	}
+	return nil
 }
 
 // checkOperatorKey takes an operator key: a bearer token, so no spaces,

@@ -50,7 +50,7 @@ func init() {
 				"[--overlap DURATION] [--page-size N] [-q]",
 			summary: "read new call records from Alibaba CCC (ListCallDetailRecords) and import them",
 			about: "Reads each instance's call detail records from Cloud Call Center's ListCallDetailRecords (API 2020-07-01), signed with " +
-				"the AccessKey in $ALIBABA_CLOUD_ACCESS_KEY_ID and $ALIBABA_CLOUD_ACCESS_KEY_SECRET, and imports them: posted to the " +
+				"the AccessKey of pull.access_key_id / pull.access_key_secret_file in the configuration (or $ALIBABA_CLOUD_ACCESS_KEY_ID and $ALIBABA_CLOUD_ACCESS_KEY_SECRET), and imports them: posted to the " +
 				"callbill server of --to (POST /api/v1/imports, $CALLBILL_OPERATOR_KEY), or without --to straight into --db as import does. " +
 				"A pass reads from each instance's cursor in --state, less --overlap (or from --since for an instance without one), up to " +
 				"--lag ago, in windows of at most a day, and moves the cursor only once a window is imported whole; duplicates are counted " +

@@ -117,9 +117,14 @@ func (a *app) runPull(ctx context.Context, o pullOptions) error {
 			return usagef("--instance: %s", err)
 		}
 	}
-	keyID, secret := os.Getenv(envAccessKeyID), os.Getenv(envAccessKeySecret)
+	keyID := a.cfg.Pull.AccessKeyID.Value
+	secret, err := a.cfg.ReadAccessKeySecret()
+	if err != nil {
+		return err
+	}
 	if keyID == "" || secret == "" {
-		return callbill.Errorf(callbill.EINVALID, "pull signs its requests to CCC with an AccessKey: set %s and %s (a RAM user's key that may read the instances' call records)",
+		return callbill.Errorf(callbill.EINVALID, "pull signs its requests to CCC with an AccessKey: set pull.access_key_id and pull.access_key_secret_file "+
+			"in the configuration, or %s and %s (a RAM user's key that may read the instances' call records)",
 			envAccessKeyID, envAccessKeySecret)
 	}
 	st, err := ccc.LoadState(o.state)
