@@ -81,15 +81,6 @@ func (a *app) migrateUp(flags *flag.FlagSet) runner {
 	}
 }
 
-func (a *app) inspectMigrations(ctx context.Context) (*sqlstore.MigrationStatus, error) {
-	s, err := a.open(ctx, sqlstore.Inspect)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	return s.Migrations(ctx)
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
