@@ -10,7 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // Watcher evaluates budgets at import time. Its Committed is the import's

@@ -180,7 +180,9 @@ func (t budgetTx) Budgets(ctx context.Context, accounts []string) ([]callbill.Bu
 	return out, err
 }
 
-func (t budgetTx) AllBudgets(ctx context.Context) ([]callbill.Budget, error) { return t.queryBudgets(ctx, "") }
+func (t budgetTx) AllBudgets(ctx context.Context) ([]callbill.Budget, error) {
+	return t.queryBudgets(ctx, "")
+}
 
 // budgetsChanged moves BudgetsVersion and forgets the account's mark, so
 // that the next pass evaluates its budgets as they are now.
@@ -359,4 +361,3 @@ func (t budgetTx) SetMark(ctx context.Context, account string, m budget.Mark) er
 		account, m.Gen, int(m.Cycle), m.Calls)
 	return err
 }
-

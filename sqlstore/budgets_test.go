@@ -128,7 +128,9 @@ func budgetEvents(t *testing.T, s *sqlstore.Store, endpoint string) []callbill.B
 		}
 		out = append(out, e)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Budget+fmt.Sprint(out[i].Threshold) < out[j].Budget+fmt.Sprint(out[j].Threshold) })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Budget+fmt.Sprint(out[i].Threshold) < out[j].Budget+fmt.Sprint(out[j].Threshold)
+	})
 	return out
 }
 
