@@ -261,3 +261,266 @@ func TestBudgetThresholdsFireOnceAtImport(t *testing.T) {
 		}
 	})
 }
+
+// thresholdsOnce checks that every threshold of want fired exactly once for
+// the account's total budget in October, each as one budget.threshold event.
+func thresholdsOnce(t *testing.T, s *sqlstore.Store, account string, want []int) {
+	t.Helper()
+	as, err := budgets(s).Alerts(context.Background(), budget.AlertsInput{Account: account, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]int{}
+	for _, a := range as {
+		seen[a.Threshold]++
+	}
+	for _, pct := range want {
+		if seen[pct] != 1 {
+			t.Errorf("threshold %d%% fired %d times", pct, seen[pct])
+		}
+	}
+	if len(as) != len(want) {
+		t.Errorf("%d alerts, want %d: %v", len(as), len(want), seen)
+	}
+	var n int
+	if err := s.DB().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM webhook_events WHERE kind = 'budget.threshold'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(want) {
+		t.Errorf("%d budget.threshold events, want %d", n, len(want))
+	}
+}
+
+// racingImports has several goroutines import calls of one account at
+// once, each through its own store of stores (a node) and its own watcher
+// running as serve runs it, then waits for the watchers and runs a pass.
+func racingImports(t *testing.T, stores []*sqlstore.Store, workers, callsEach int) int64 {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watchers := make([]*budget.Watcher, len(stores))
+	var fired sync.Map
+	for i, s := range stores {
+		watchers[i] = budget.NewWatcher(budgets(s), nil)
+		w := watchers[i]
+		w.OnFired = func(n int) {
+			v, _ := fired.LoadOrStore(i, new(int64))
+			*v.(*int64) += int64(n)
+		}
+		go w.Run(ctx)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*callsEach)
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, w := stores[g%len(stores)], watchers[g%len(stores)]
+			svc := &ingest.Service{Store: s, Committed: w.Committed}
+			for k := 0; k < callsEach; k++ {
+				c := outbound(fmt.Sprintf("g%d-%d", g, k), 1+k%19, 1)
+				if _, err := svc.Import(ctx, ingest.Input{Source: &cdrs{rows: []callbill.CDR{c}}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("import: %v", err)
+	}
+	for _, w := range watchers {
+		if err := w.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if w.Failures() != 0 {
+			t.Errorf("%d evaluations failed", w.Failures())
+		}
+	}
+	var atImport int64
+	fired.Range(func(_, v any) bool { atImport += *v.(*int64); return true })
+	// A pass after the imports finds nothing left to fire.
+	for _, s := range stores {
+		rep, err := budgets(s).Pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Fired) != 0 {
+			t.Errorf("the pass fired %d alerts that import time missed", len(rep.Fired))
+		}
+	}
+	return atImport
+}
+
+var tenThresholds = []int{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}
+
+// TestBudgetThresholdsFireOnceUnderConcurrentImports: four importers of one
+// account at once, each with its watcher: every threshold fires exactly
+// once, at import time, and the pass after finds nothing missed.
+func TestBudgetThresholdsFireOnceUnderConcurrentImports(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		s.MasterKey = testMasterKey
+		s.Now = func() time.Time { return budgetNow }
+		mustApply(t, s, budgetWorld)
+		addWebhook(t, s, "3001", callbill.EventBudgetThreshold)
+		setBudget(t, s, totalBudget("3001", "3.00", tenThresholds...))
+		// 4 × 8 one-minute calls: 4.80 of a 3.00 budget.
+		if n := racingImports(t, []*sqlstore.Store{s}, 4, 8); n != 10 {
+			t.Errorf("%d alerts fired at import time, want 10", n)
+		}
+		thresholdsOnce(t, s, "3001", tenThresholds)
+	})
+}
+
+// TestBudgetThresholdsFireOnceAcrossNodes: two stores on one database (two
+// nodes), two importers each, one account: every threshold once.
+func TestBudgetThresholdsFireOnceAcrossNodes(t *testing.T) {
+	for name, dsn := range dsns(t) {
+		t.Run(name, func(t *testing.T) {
+			d := dsn(t)
+			var stores []*sqlstore.Store
+			for i := 0; i < 2; i++ {
+				s, err := sqlstore.Open(context.Background(), d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				s.MasterKey = testMasterKey
+				s.Now = func() time.Time { return budgetNow }
+				stores = append(stores, s)
+			}
+			mustApply(t, stores[0], budgetWorld)
+			addWebhook(t, stores[0], "3001", callbill.EventBudgetThreshold)
+			setBudget(t, stores[1], totalBudget("3001", "3.00", tenThresholds...))
+			if n := racingImports(t, stores, 4, 8); n != 10 {
+				t.Errorf("%d alerts fired at import time, want 10", n)
+			}
+			thresholdsOnce(t, stores[0], "3001", tenThresholds)
+		})
+	}
+}
+
+// TestBudgetSetAfterTheSpendFiresOnce: a budget set below the spend so far
+// fires the thresholds already crossed when it is set, once each; setting
+// it again as it is changes nothing; setting other thresholds replaces it
+// with a new budget whose thresholds fire afresh; a removed budget fires
+// nothing more.
+func TestBudgetSetAfterTheSpendFiresOnce(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		s.Now = func() time.Time { return budgetNow }
+		mustApply(t, s, budgetWorld)
+		importCalls(t, s, callbill.ImportOptions{}, outbound("a1", 1, 10), outbound("a2", 2, 7)) // 2.55
+		first := setBudget(t, s, totalBudget("3001", "3.00"))
+		if got := fmt.Sprint(first.Budget.Thresholds); got != "[50 80 100]" {
+			t.Fatalf("default thresholds %s", got)
+		}
+		if len(first.Fired) != 2 || first.Fired[0].Threshold != 50 || first.Fired[1].Threshold != 80 {
+			t.Fatalf("fired when set: %+v", first.Fired)
+		}
+		again := setBudget(t, s, totalBudget("3001", "3.00", 100, 80, 50))
+		if !again.Same || again.Budget.ID != first.Budget.ID || len(again.Fired) != 0 {
+			t.Fatalf("set again: %+v", again)
+		}
+		if rep, err := budgets(s).Pass(ctx); err != nil || len(rep.Fired) != 0 {
+			t.Fatalf("pass: %+v %v", rep, err)
+		}
+		want := strings.Join([]string{"total 2026-10 50% level 1.50 actual 2.55 forecast 3.95",
+			"total 2026-10 80% level 2.40 actual 2.55 forecast 3.95"}, "\n")
+		if got := alertList(t, s, "3001"); got != want {
+			t.Fatalf("alerts:\n%s\nwant\n%s", got, want)
+		}
+		other := setBudget(t, s, totalBudget("3001", "3.00", 85, 50))
+		if other.Replaced == nil || other.Replaced.ID != first.Budget.ID || other.Budget.ID == first.Budget.ID ||
+			len(other.Fired) != 2 || other.Fired[0].Threshold != 50 || other.Fired[1].Threshold != 85 {
+			t.Fatalf("replaced: %+v", other)
+		}
+		list, err := budgets(s).List(ctx, budget.ListInput{Account: "3001"})
+		if err != nil || len(list) != 1 || list[0].ID != other.Budget.ID {
+			t.Fatalf("in force: %+v %v", list, err)
+		}
+		if _, err := budgets(s).Remove(ctx, budget.RemoveInput{Account: "3001", ID: other.Budget.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := budgets(s).Remove(ctx, budget.RemoveInput{Account: "3001", ID: other.Budget.ID}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+			t.Fatalf("removed twice: %v", err)
+		}
+		w := budget.NewWatcher(budgets(s), nil)
+		importWith(t, s, w, outbound("a3", 3, 10)) // 4.05: past 100 % of a removed budget
+		flush(t, w)
+		if as, _ := budgets(s).Alerts(ctx, budget.AlertsInput{Account: "3001"}); len(as) != 4 {
+			t.Fatalf("alerts after the removal: %d", len(as))
+		}
+	})
+}
+
+// TestBudgetClosedCycleNeverEvaluated: October's calls crossed the budget
+// while nothing evaluated it; once October is closed, no pass fires for it.
+// A late October call imported after the close is billed in November and
+// fires November's thresholds.
+func TestBudgetClosedCycleNeverEvaluated(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		clk := &clock{now: budgetNow}
+		s.Now = clk.Now
+		mustApply(t, s, budgetWorld)
+		setBudget(t, s, totalBudget("3001", "3.00"))
+		importCalls(t, s, callbill.ImportOptions{}, outbound("o1", 1, 30)) // 4.50, not evaluated
+		clk.Add(14 * 24 * time.Hour)                                       // 3 November
+		closeCycle(t, s, "2026-10")
+		w := budget.NewWatcher(budgets(s), nil)
+		flush(t, w)
+		if got := alertList(t, s, "3001"); got != "" {
+			t.Fatalf("a closed cycle fired:\n%s", got)
+		}
+		importWith(t, s, w, outbound("o2", 5, 20)) // late: billed in November, 3.00
+		flush(t, w)
+		want := strings.Join([]string{"total 2026-11 100% level 3.00 actual 3.00 forecast 30.00",
+			"total 2026-11 50% level 1.50 actual 3.00 forecast 30.00",
+			"total 2026-11 80% level 2.40 actual 3.00 forecast 30.00"}, "\n")
+		if got := alertList(t, s, "3001"); got != want {
+			t.Fatalf("alerts:\n%s\nwant\n%s", got, want)
+		}
+	})
+}
+
+// TestBudgetFiresWithinASecondOfTheImport: through the server's path — an
+// ingest.Group whose commits the watcher's goroutine evaluates — the alert
+// is stored within a second after the post that crossed it is answered.
+func TestBudgetFiresWithinASecondOfTheImport(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.Now = func() time.Time { return budgetNow }
+		mustApply(t, s, budgetWorld)
+		setBudget(t, s, totalBudget("3001", "3.00", 100))
+		w := budget.NewWatcher(budgets(s), nil)
+		go w.Run(ctx)
+		g := (&ingest.Service{Store: s, Committed: w.Committed}).NewGroup(0)
+		defer g.Close()
+		for i := 0; i < 3; i++ { // 1.50 each: the second post crosses 3.00
+			if _, err := g.Import(ctx, ingest.Input{Source: &cdrs{rows: []callbill.CDR{outbound(fmt.Sprint("s", i), 1+i, 10)}}}); err != nil {
+				t.Fatal(err)
+			}
+			if i != 1 {
+				continue
+			}
+			answered := time.Now()
+			for {
+				if alertList(t, s, "3001") != "" {
+					break
+				}
+				if time.Since(answered) > time.Second {
+					t.Fatalf("no alert a second after the import returned")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			t.Logf("alert stored %v after the import returned", time.Since(answered).Round(time.Millisecond))
+		}
+		if err := w.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		thresholdsOnce(t, s, "3001", []int{100})
+	})
+}
