@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/callbill/callbill"
 )
 
 // Watcher evaluates budgets at import time. Its Committed is the import's
@@ -109,13 +111,37 @@ func (w *Watcher) safeRound(ctx context.Context) {
 // command line calls it once its import is done.
 func (w *Watcher) Flush(ctx context.Context) error {
 	err := w.round(ctx)
-	if _, perr := w.Service.Pass(ctx); perr != nil {
-		w.fail("budget pass", perr, nil)
-		if err == nil {
-			err = perr
-		}
+	if perr := w.Pass(ctx); perr != nil && err == nil {
+		err = perr
 	}
 	return err
+}
+
+// Pass runs the periodic pass (Service.Pass), logging and counting what
+// it fired and a failure; the worker calls it every PassEvery.
+func (w *Watcher) Pass(ctx context.Context) error {
+	rep, err := w.Service.Pass(ctx)
+	if rep != nil {
+		w.fired(rep.Fired)
+	}
+	if err != nil {
+		w.fail("budget pass", err, nil)
+	}
+	return err
+}
+
+// fired logs and counts alerts fired.
+func (w *Watcher) fired(alerts []callbill.BudgetAlert) {
+	if len(alerts) == 0 {
+		return
+	}
+	if w.OnFired != nil {
+		w.OnFired(len(alerts))
+	}
+	for _, a := range alerts {
+		w.Log.Info("budget threshold crossed", "account", a.Budget.Account, "budget", a.Budget.ID, "cycle", a.Cycle.String(),
+			"threshold", a.Threshold, "actual", FormatAmount(a.Budget.Measure, a.Actual))
+	}
 }
 
 // Wait waits until no round is running and nothing is noted (tests,
@@ -157,14 +183,8 @@ func (w *Watcher) round(ctx context.Context) error {
 			slices.Sort(accts)
 			var rep *EvalReport
 			rep, err = w.Service.Evaluate(ctx, accts)
-			if rep != nil && len(rep.Fired) > 0 {
-				if w.OnFired != nil {
-					w.OnFired(len(rep.Fired))
-				}
-				for _, a := range rep.Fired {
-					w.Log.Info("budget threshold crossed", "account", a.Budget.Account, "budget", a.Budget.ID, "cycle", a.Cycle.String(),
-						"threshold", a.Threshold, "actual", FormatAmount(a.Budget.Measure, a.Actual))
-				}
+			if rep != nil {
+				w.fired(rep.Fired)
 			}
 		}
 	}
