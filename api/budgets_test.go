@@ -33,7 +33,9 @@ func TestBudgetRoutes(t *testing.T) {
 	if _, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &sliceSource{rows: []callbill.CDR{c}}}); err != nil {
 		t.Fatal(err)
 	}
-	tenant := func(method, path, body string) (int, string) { return request(t, srv.URL, method, path, k.ID, k.Secret, body) }
+	tenant := func(method, path, body string) (int, string) {
+		return request(t, srv.URL, method, path, k.ID, k.Secret, body)
+	}
 
 	code, body := tenant("POST", "/api/v1/accounts/1001/budgets", `{"scope":"total","amount":"5.00","thresholds":[50,80,50]}`)
 	if code != http.StatusBadRequest || !strings.Contains(body, "given twice") {

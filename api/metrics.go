@@ -19,6 +19,10 @@ type Metrics struct {
 	Rejected     prometheus.Counter
 	ImportTime   prometheus.Histogram
 	Jobs         *prometheus.CounterVec
+	// BudgetAlerts counts budget thresholds fired by this node;
+	// BudgetFailures its budget evaluations that failed (each retried).
+	BudgetAlerts   prometheus.Counter
+	BudgetFailures prometheus.Counter
 }
 
 // NewMetrics registers callbill's metrics and Go's runtime ones.
@@ -34,7 +38,10 @@ func NewMetrics() *Metrics {
 		Help: "Time to decode, rate and store one uploaded file.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 18)})
 	m.Jobs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "callbill_jobs_total", Help: "Background jobs finished, by kind and outcome."},
 		[]string{"kind", "outcome"})
-	m.reg.MustRegister(m.httpDuration, m.Imported, m.Duplicates, m.Rejected, m.ImportTime, m.Jobs,
+	m.BudgetAlerts = prometheus.NewCounter(prometheus.CounterOpts{Name: "callbill_budget_alerts_total", Help: "Budget thresholds fired (budget.threshold events)."})
+	m.BudgetFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "callbill_budget_evaluation_failures_total",
+		Help: "Budget evaluations that failed; each is retried at the next import and by the periodic pass."})
+	m.reg.MustRegister(m.httpDuration, m.Imported, m.Duplicates, m.Rejected, m.ImportTime, m.Jobs, m.BudgetAlerts, m.BudgetFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
