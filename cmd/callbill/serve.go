@@ -16,6 +16,7 @@ import (
 
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/ingest"
@@ -95,9 +96,15 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	// The call platform posts CDRs as calls end, a hundred at a time from
 	// many senders: one group rates them on a warm rater and commits those
 	// that wait together.
-	imports := (&ingest.Service{Store: s}).NewGroup(0)
+	// Budgets are evaluated after each commit by the watcher's goroutine,
+	// and by the worker's periodic pass (docs/budgets.md).
+	budgets := budgetService(s, log)
+	watch := budget.NewWatcher(budgets, log)
+	watch.OnFired = func(n int) { metrics.BudgetAlerts.Add(float64(n)) }
+	watch.OnFailure = metrics.BudgetFailures.Inc
+	imports := (&ingest.Service{Store: s, Committed: watch.Committed}).NewGroup(0)
 	defer imports.Close()
-	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Budgets: budgets, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: o.exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: o.exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
@@ -110,7 +117,7 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	defer stop()
 	slow, _ := time.ParseDuration(os.Getenv("CALLBILL_FAULT_EXPORT_SLOW"))
 	w := &worker.Node{Store: s, Name: o.node, ExportDir: o.exports, Log: log, NoAutoClose: !o.autoClose, Lease: o.lease, Slow: slow,
-		CloseGrace: o.grace, OnAutoClose: a.announceAutoClose,
+		CloseGrace: o.grace, OnAutoClose: a.announceAutoClose, Budgets: watch,
 		OnJob: func(kind, outcome string) { metrics.Jobs.WithLabelValues(kind, outcome).Inc() }}
 	if !o.autoClose {
 		fmt.Fprintln(a.stderr, "automatic close: off (--auto-close=false); close cycles with 'callbill bill close YYYY-MM'")
@@ -118,6 +125,8 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
+	watchDone := make(chan struct{})
+	go func() { watch.Run(ctx); close(watchDone) }()
 	hooks := &webhook.Deliverer{Store: s, Node: o.node, Log: log}
 	hooksDone := make(chan struct{})
 	go func() { hooks.Run(ctx); close(hooksDone) }()
@@ -132,6 +141,7 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 		stop()
 		<-done
 		<-hooksDone
+		<-watchDone
 		return err
 	case <-ctx.Done():
 	}
@@ -140,6 +150,11 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	err = srv.Shutdown(shutdown)
 	<-done
 	<-hooksDone
+	// The posts already queued are written, and their budgets evaluated
+	// (what this misses, the next node's pass catches).
+	imports.Close()
+	<-watchDone
+	watch.Flush(shutdown)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
