@@ -181,7 +181,7 @@ func TestBudgetForms(t *testing.T) {
 
 	// Removing.
 	_, body = c.get(page)
-	rm := regexp.MustCompile(`action="(` + regexp.QuoteMeta(a) + `budgets/(bgt_[A-Za-z0-9]+)/remove)"`).FindAllStringSubmatch(body, -1)
+	rm := regexp.MustCompile(`action="(`+regexp.QuoteMeta(a)+`budgets/(bgt_[A-Za-z0-9]+)/remove)"`).FindAllStringSubmatch(body, -1)
 	if len(rm) != 2 {
 		t.Fatalf("%d remove buttons", len(rm))
 	}
