@@ -71,8 +71,8 @@ type Tx interface {
 	// Marks returns the accounts' marks as SetMark stored them (absent
 	// when none).
 	Marks(ctx context.Context, accounts []string) (map[string]Mark, error)
-	// SetMark stores an account's mark.
-	SetMark(ctx context.Context, account string, m Mark) error
+	// SetMarks stores accounts' marks.
+	SetMarks(ctx context.Context, marks map[string]Mark) error
 }
 
 // AlertsQuery names alerts: one account's or (AllAccounts) every account's,

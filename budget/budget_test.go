@@ -173,8 +173,10 @@ func (t memTx) Marks(ctx context.Context, accounts []string) (map[string]Mark, e
 	}
 	return out, nil
 }
-func (t memTx) SetMark(ctx context.Context, account string, m Mark) error {
-	t.m.marks[account] = m
+func (t memTx) SetMarks(ctx context.Context, marks map[string]Mark) error {
+	for a, m := range marks {
+		t.m.marks[a] = m
+	}
 	return nil
 }
 

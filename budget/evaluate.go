@@ -165,14 +165,13 @@ func (s *Service) evaluate(ctx context.Context, uids []string, rep *EvalReport) 
 		if err := tx.Emit(ctx, events, now); err != nil {
 			return err
 		}
+		moved := map[string]Mark{}
 		for _, a := range accts {
 			if old[a] != marks[a] {
-				if err := tx.SetMark(ctx, a, marks[a]); err != nil {
-					return err
-				}
+				moved[a] = marks[a]
 			}
 		}
-		return nil
+		return tx.SetMarks(ctx, moved)
 	})
 	if err != nil {
 		return err

@@ -78,7 +78,16 @@ func (w *Watcher) Committed(_ context.Context, accounts []string) {
 // Failures returns how many evaluations failed since the watcher started.
 func (w *Watcher) Failures() int64 { return w.failed.Load() }
 
-// Run evaluates what Committed notes until ctx ends.
+// Gap is the least time between the starts of two rounds of Run; a round
+// that took longer than Gap is followed by as long a pause.
+const Gap = 200 * time.Millisecond
+
+// Run evaluates what Committed notes until ctx ends. The batches of a
+// large file commit every few hundred milliseconds, each with most
+// accounts: a round after each would keep a core busy beside the import.
+// So rounds are Gap apart at least and busy half the time at most, which
+// keeps an alert within a second of the commit that crossed it while the
+// notes of the commits in between are evaluated together.
 func (w *Watcher) Run(ctx context.Context) {
 	for {
 		select {
@@ -86,7 +95,14 @@ func (w *Watcher) Run(ctx context.Context) {
 			return
 		case <-w.wake:
 		}
+		start := time.Now()
 		w.safeRound(ctx)
+		took := time.Since(start)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(Gap, 2*took) - took):
+		}
 	}
 }
 

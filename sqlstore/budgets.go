@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -355,9 +356,20 @@ func (t budgetTx) Marks(ctx context.Context, accounts []string) (map[string]budg
 	return out, err
 }
 
-func (t budgetTx) SetMark(ctx context.Context, account string, m budget.Mark) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO budget_checks (account, gen, cycle, calls) VALUES (?, ?, ?, ?)
-		ON CONFLICT (account) DO UPDATE SET gen = excluded.gen, cycle = excluded.cycle, calls = excluded.calls`,
-		account, m.Gen, int(m.Cycle), m.Calls)
-	return err
+// SetMarks upserts the marks in multi-row statements, accounts in order
+// (two nodes marking the same accounts wait on each other, never in a
+// circle).
+func (t budgetTx) SetMarks(ctx context.Context, marks map[string]budget.Mark) error {
+	accts := make([]string, 0, len(marks))
+	for a := range marks {
+		accts = append(accts, a)
+	}
+	sort.Strings(accts)
+	args := make([]any, 0, 4*len(accts))
+	for _, a := range accts {
+		m := marks[a]
+		args = append(args, a, m.Gen, int(m.Cycle), m.Calls)
+	}
+	return execRows(ctx, t.tx, `INSERT INTO budget_checks (account, gen, cycle, calls) VALUES `,
+		` ON CONFLICT (account) DO UPDATE SET gen = excluded.gen, cycle = excluded.cycle, calls = excluded.calls`, 4, args)
 }
