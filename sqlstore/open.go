@@ -157,7 +157,9 @@ func parseDSN(raw string) (dsn, error) {
 	if !strings.HasPrefix(path, "file:") {
 		path = "file:" + path
 	}
-	d.uri = path
+	// SQLite ends a URI's path at '#' (a fragment): /tmp/a#b/x.db would
+	// open /tmp/a. Escaped, it is the file named.
+	d.uri = strings.ReplaceAll(path, "#", "%23")
 	return d, nil
 }
 

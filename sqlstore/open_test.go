@@ -255,3 +255,30 @@ func TestOpenPostgresExisting(t *testing.T) {
 		t.Errorf("a top-up in read-only transactions: %v", err)
 	}
 }
+
+// TestOpenAPathWithAHash: a database path with '#' is that very file, not
+// the path before the '#' (which SQLite would read as a URI's fragment, so
+// that two stores in "…#1/x.db" and "…#2/x.db" were one file).
+func TestOpenAPathWithAHash(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, sub := range []string{"a#1", "a#2"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		s, err := sqlstore.Open(ctx, filepath.Join(dir, sub, "x.db"))
+		if err != nil {
+			t.Fatalf("%s: %v", sub, err)
+		}
+		if _, err := s.AccountUIDs(ctx); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if st, err := os.Stat(filepath.Join(dir, sub, "x.db")); err != nil || st.Size() == 0 {
+			t.Errorf("%s/x.db is not the database: %v", sub, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); !os.IsNotExist(err) {
+		t.Errorf("the path before the '#' was opened: %v", err)
+	}
+}
