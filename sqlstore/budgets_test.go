@@ -524,3 +524,36 @@ func TestBudgetFiresWithinASecondOfTheImport(t *testing.T) {
 		thresholdsOnce(t, s, "3001", []int{100})
 	})
 }
+
+// TestBudgetOnAnInstance: an instance's budget counts that instance's
+// lines only; an item's budget its item's, whatever the instance.
+func TestBudgetOnAnInstance(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		s.Now = func() time.Time { return budgetNow }
+		mustApply(t, s, budgetWorld)
+		setBudget(t, s, budget.SetInput{Account: "3001", Scope: callbill.BudgetInstance, Instance: "bud-q", Measure: callbill.BudgetAmount,
+			Amount: callbill.MustDecimal("0.20"), Thresholds: []int{50, 100}})
+		setBudget(t, s, budget.SetInput{Account: "3001", Scope: callbill.BudgetItem, Item: callbill.ItemFixedLineOutbound, Measure: callbill.BudgetAmount,
+			Amount: callbill.MustDecimal("2.00"), Thresholds: []int{100}})
+		w := budget.NewWatcher(budgets(s), nil)
+		importWith(t, s, w, outbound("p1", 1, 10)) // 1.50 on bud-p
+		flush(t, w)
+		if got := alertList(t, s, "3001"); got != "" {
+			t.Fatalf("bud-p's calls fired: %s", got)
+		}
+		importWith(t, s, w, call("q1", "bud-q", callbill.Outbound, "0571303", "2026-10-02T09:00:00+08:00", 60)) // 0.15 on bud-q
+		flush(t, w)
+		if got, want := alertList(t, s, "3001"), "instance 2026-10 50% level 0.10 actual 0.15 forecast 0.23"; got != want {
+			t.Fatalf("after 0.15 on bud-q:\n%s\nwant\n%s", got, want)
+		}
+		importWith(t, s, w, call("q2", "bud-q", callbill.Outbound, "0571303", "2026-10-03T09:00:00+08:00", 180)) // 0.60 on bud-q: 2.10 outbound in all
+		flush(t, w)
+		want := strings.Join([]string{
+			"instance 2026-10 100% level 0.20 actual 0.60 forecast 0.93",
+			"instance 2026-10 50% level 0.10 actual 0.15 forecast 0.23",
+			"item 2026-10 100% level 2.00 actual 2.10 forecast 3.26"}, "\n")
+		if got := alertList(t, s, "3001"); got != want {
+			t.Fatalf("after 0.60 on bud-q:\n%s\nwant\n%s", got, want)
+		}
+	})
+}
