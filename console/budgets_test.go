@@ -118,6 +118,9 @@ func TestBudgetForms(t *testing.T) {
 	if errText != "" || flash != "已保存预算：计费项 · 坐席平台费。本期费用已超过 2 个阈值，已立即提醒。" {
 		t.Fatalf("set: %q %q", flash, errText)
 	}
+	if !strings.Contains(body, `<option value="total" selected>`) {
+		t.Error("after a budget is saved its form starts afresh (the total chosen)")
+	}
 	if _, flash, _, _ = c.sendForm(form, a+"budgets/set"); flash != "已保存预算：计费项 · 坐席平台费。本期费用已超过 2 个阈值，已立即提醒。" {
 		t.Errorf("the same form again answers as the first: %q", flash)
 	}
