@@ -177,7 +177,7 @@ func TestBudgetForms(t *testing.T) {
 	if _, _, errText, _ = c.send(page, "set", a+"budgets/set", map[string]string{"watch": "total", "amount": "1.00", "thresholds": "0"}); errText != "threshold 0% is outside 1 … 1000 %" {
 		t.Errorf("English: %q", errText)
 	}
-	if _, ov = c.get(a + "overview"); !strings.Contains(ov, "Billing item · Platform fee reached 100% of its budget of ¥1.00 (actual ¥"+fired+")") {
+	if _, ov = c.get(a + "overview"); !strings.Contains(ov, "Billing item · Platform fee: ¥1.00 budget, 100% reached (actual ¥"+fired+")") {
 		t.Errorf("English banner: %q", bannerRE.FindString(ov))
 	}
 	c.get("/console/lang?to=zh&back=/console/")

@@ -324,7 +324,7 @@ var messages = map[string][2]string{
 	"budget.fired_now":         {"本期费用已超过 %d 个阈值，已立即提醒。", "The spend so far crossed %d threshold(s): alerted now."},
 	"budget.removed":           {"已删除预算：%s。", "Budget removed: %s."},
 	"budget.banner":            {"预算提醒：本期已触发", "Budget alert this cycle:"},
-	"budget.banner_amount":     {"%s 已达预算 %s 的 %d%%（实际 %s）", "%s reached %[3]d%% of its budget of %[2]s (actual %[4]s)"},
+	"budget.banner_amount":     {"%s 已达预算 %s 的 %d%%（实际 %s）", "%s: %s budget, %d%% reached (actual %s)"},
 	"budget.banner_minutes":    {"%s 分钟数已超过 %d 分钟（实际 %s 分钟）", "%s minutes exceed %d (actual %s)"},
 	"budget.banner_link":       {"查看预算", "See budgets"},
 	"op.budget.note":           {"预算由租户在费用中心或通过 API、命令行设置；每个阈值每个账期只提醒一次（即使多个节点同时导入）。", "Tenants set budgets in the console, the API or the CLI; each threshold alerts once per cycle, even with several nodes importing."},
