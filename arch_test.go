@@ -56,7 +56,7 @@ func TestAdaptersKnowNoOtherStatefulAdapter(t *testing.T) {
 // HTTP (nor, by the test above, on any stateful adapter).
 func TestServicesKnowNoSQLOrHTTP(t *testing.T) {
 	const mod = "github.com/callbill/callbill"
-	for _, svc := range []string{"ingest", "closing", "ledger", "provision", "invoice", "contract", "jobs", "events"} {
+	for _, svc := range []string{"ingest", "closing", "ledger", "provision", "invoice", "contract", "jobs", "events", "budget"} {
 		out, err := exec.Command("go", "list", "-deps", mod+"/"+svc).Output()
 		if err != nil {
 			t.Fatalf("go list %s: %v", svc, err)

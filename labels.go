@@ -73,6 +73,19 @@ var ContractStateLabel = map[ContractState]Label{
 	ContractLapsed: {"已失效", "Lapsed"},
 }
 
+// BudgetScopeLabel names budget scopes.
+var BudgetScopeLabel = map[BudgetScope]Label{
+	BudgetTotal:    {"总费用", "Total spend"},
+	BudgetItem:     {"计费项", "Billing item"},
+	BudgetInstance: {"实例", "Instance"},
+}
+
+// BudgetMeasureLabel names what budgets count.
+var BudgetMeasureLabel = map[BudgetMeasure]Label{
+	BudgetAmount:  {"金额预算", "Amount budget"},
+	BudgetMinutes: {"用量提醒（分钟）", "Usage trigger (minutes)"},
+}
+
 // LabelOf returns the label of code in m, or the code itself in both
 // languages when it has none, so that an unknown code shows rather than
 // a blank.
@@ -85,7 +98,7 @@ func LabelOf[K ~string](m map[K]Label, code K) Label {
 
 // CodeLabels gives every label above under a key "kind.code" — the
 // console's message keys ("state.normal", "ledger.topup", "pkg.…",
-// "numkind.…", "numsource.…", "titlekind.…", "invstate.…", "constate.…").
+// "numkind.…", "numsource.…", "titlekind.…", "invstate.…", "constate.…", "bscope.…", "bmeasure.…").
 func CodeLabels() map[string]Label {
 	out := map[string]Label{}
 	add := func(prefix, code string, l Label) { out[prefix+"."+code] = l }
@@ -112,6 +125,12 @@ func CodeLabels() map[string]Label {
 	}
 	for k, l := range ContractStateLabel {
 		add("constate", string(k), l)
+	}
+	for k, l := range BudgetScopeLabel {
+		add("bscope", string(k), l)
+	}
+	for k, l := range BudgetMeasureLabel {
+		add("bmeasure", string(k), l)
 	}
 	return out
 }

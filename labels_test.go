@@ -26,6 +26,8 @@ func TestEveryCodeHasALabel(t *testing.T) {
 	check("titlekind", strs(string(TitleCompany), string(TitlePerson)), conv(TitleKindLabel))
 	check("invstate", strs(string(InvoicePending), string(InvoiceIssued), string(InvoiceRejected), string(InvoiceWithdrawn)), conv(InvoiceStateLabel))
 	check("constate", strs(string(ContractDraft), string(ContractFormal), string(ContractVoid), string(ContractLapsed)), conv(ContractStateLabel))
+	check("bscope", strs(string(BudgetTotal), string(BudgetItem), string(BudgetInstance)), conv(BudgetScopeLabel))
+	check("bmeasure", strs(string(BudgetAmount), string(BudgetMinutes)), conv(BudgetMeasureLabel))
 	for p := range PackagePrices {
 		if _, ok := PackageTypeLabel[p]; !ok {
 			t.Errorf("voice package type %s has no label", p)

@@ -7,17 +7,18 @@ import (
 
 // Webhook event kinds (docs/webhooks.md).
 const (
-	EventBillClosed     = "bill.closed"     // an account's bill of a cycle was closed
-	EventTopUpReceived  = "topup.received"  // cash came in (a top-up request or a world file's top-up)
-	EventAccountOverdue = "account.overdue" // the account's state became overdue
-	EventAccountStopped = "account.stopped" // the account's state became stopped
-	EventBalanceLow     = "balance.low"     // available fell below the low-balance alert
-	EventExportDone     = "export.done"     // a usage export finished
+	EventBillClosed      = "bill.closed"      // an account's bill of a cycle was closed
+	EventTopUpReceived   = "topup.received"   // cash came in (a top-up request or a world file's top-up)
+	EventAccountOverdue  = "account.overdue"  // the account's state became overdue
+	EventAccountStopped  = "account.stopped"  // the account's state became stopped
+	EventBalanceLow      = "balance.low"      // available fell below the low-balance alert
+	EventExportDone      = "export.done"      // a usage export finished
+	EventBudgetThreshold = "budget.threshold" // a budget's threshold (or a usage trigger) was crossed in a cycle
 )
 
 // WebhookEventKinds lists every event kind, in documentation order.
 var WebhookEventKinds = []string{EventBillClosed, EventTopUpReceived, EventAccountOverdue, EventAccountStopped,
-	EventBalanceLow, EventExportDone}
+	EventBalanceLow, EventExportDone, EventBudgetThreshold}
 
 // IsWebhookEventKind reports whether kind is a known event kind.
 func IsWebhookEventKind(kind string) bool {

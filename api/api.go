@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/config"
 	"github.com/callbill/callbill/contract"
@@ -44,6 +45,7 @@ type Server struct {
 	Webhooks    WebhookStore
 	Invoices    *invoice.Service   // nil: no invoice or contract routes
 	Contracts   *contract.Service  // with Invoices, whose Location its routes use
+	Budgets     *budget.Service    // nil: no budget routes
 	Ledger      *ledger.Service    // nil: on Money, else on Rest
 	Provision   *provision.Service // nil: on Rest
 	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
@@ -156,6 +158,9 @@ func (s *Server) Handler() http.Handler {
 		if s.Contracts != nil {
 			s.contractRoutes(mux)
 		}
+	}
+	if s.Budgets != nil {
+		s.budgetRoutes(mux)
 	}
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", s.Metrics.Handler())

@@ -17,7 +17,9 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/invoice"
@@ -67,6 +69,7 @@ accounts:
 	}
 	exports := t.TempDir()
 	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
+		Budgets:   &budget.Service{Store: s, Spend: &closing.Service{Store: s}},
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Authorize: func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} }}
 	srv := httptest.NewServer(as.Handler())

@@ -29,6 +29,10 @@ type Metrics struct {
 	Jobs         *prometheus.CounterVec
 	closeTime    *prometheus.HistogramVec
 	webhooks     *prometheus.CounterVec
+	// BudgetAlerts counts budget thresholds fired by this node;
+	// BudgetFailures its budget evaluations that failed (each retried).
+	BudgetAlerts   prometheus.Counter
+	BudgetFailures prometheus.Counter
 }
 
 // NewMetrics registers callbill's metrics and Go's runtime ones.
@@ -65,7 +69,10 @@ func NewMetrics() *Metrics {
 	for _, outcome := range callbill.WebhookAttemptOutcomes {
 		m.webhooks.WithLabelValues(outcome)
 	}
-	m.reg.MustRegister(m.httpDuration, m.Imported, m.Duplicates, m.Rejected, m.ImportTime, m.Jobs, m.closeTime, m.webhooks,
+	m.BudgetAlerts = prometheus.NewCounter(prometheus.CounterOpts{Name: "callbill_budget_alerts_total", Help: "Budget thresholds fired by this node (budget.threshold events)."})
+	m.BudgetFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "callbill_budget_evaluation_failures_total",
+		Help: "Budget evaluations on this node that failed; each is retried at the next import and by the periodic pass."})
+	m.reg.MustRegister(m.httpDuration, m.Imported, m.Duplicates, m.Rejected, m.ImportTime, m.Jobs, m.closeTime, m.webhooks, m.BudgetAlerts, m.BudgetFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

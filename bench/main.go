@@ -27,11 +27,18 @@ func main() {
 	db := flag.String("db", "", "DSN to import into (default: a fresh SQLite file in the work folder)")
 	runs := flag.Int("runs", 1, "imports into a fresh SQLite store, each beside its reference (SQLite only)")
 	bin := flag.String("bin", "", "callbill binary (default: go build ./cmd/callbill)")
+	budgets := flag.Int("budgets", 0, "accounts given a budget (total, 50/80/100 %) and a usage trigger before the import, "+
+		"so that it pays for their evaluation (docs/budgets.md); 0: none")
 	flag.Parse()
 	if *runs < 1 || (*runs > 1 && *db != "") {
 		fmt.Fprintln(os.Stderr, "bench: -runs needs the default SQLite store")
 		os.Exit(2)
 	}
+	if *budgets < 0 || *budgets > *accounts {
+		fmt.Fprintln(os.Stderr, "bench: -budgets must be 0 … -accounts")
+		os.Exit(2)
+	}
+	budgetAccounts = *budgets
 	if err := run(*calls, *accounts, *runs, *dir, *db, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -134,11 +141,17 @@ func importOnce(bin, dsn, world, csvPath string, calls int) (time.Duration, floa
 	if _, _, err := runCmd(bin, "--db", dsn, "apply", "-f", world); err != nil {
 		return 0, 0, err
 	}
+	if err := setBudgets(dsn, budgetAccounts); err != nil {
+		return 0, 0, err
+	}
 	el, rss, err := runCmd(bin, "--db", dsn, "import", "-q", csvPath)
 	if err != nil {
 		return 0, 0, err
 	}
 	fmt.Printf("callbill import: %.2f s, %.0f calls/s, peak RSS %.0f MB\n", el.Seconds(), float64(calls)/el.Seconds(), rss)
+	if err := timeBudgets(dsn, budgetAccounts); err != nil {
+		return 0, 0, err
+	}
 	return el, rss, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
@@ -49,6 +50,17 @@ func BenchmarkPages(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchInvoices(b, s, big, cycle)
+	// A budget and a usage trigger for the 预算 pages (set again as they
+	// are, they change nothing).
+	bs := &budget.Service{Store: s, Spend: &closing.Service{Store: s}}
+	for _, in := range []budget.SetInput{
+		{Account: big, Scope: callbill.BudgetTotal, Measure: callbill.BudgetAmount, Amount: callbill.MustDecimal("1000.00")},
+		{Account: big, Scope: callbill.BudgetItem, Item: callbill.ItemFixedLineOutbound, Measure: callbill.BudgetMinutes, Minutes: 100_000},
+	} {
+		if _, err := bs.Set(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
 	cons := &console.Server{Store: s, OperatorKey: operatorKey, ExportDir: b.TempDir()}
 	h := cons.Handler()
 	signIn := func(form url.Values) []*http.Cookie {
@@ -107,11 +119,13 @@ func BenchmarkPages(b *testing.B) {
 		{"account", a + "account", tenant},
 		{"invoices", a + "invoices", tenant},
 		{"contracts", a + "contracts", tenant},
+		{"budgets", a + "budgets", tenant},
 		{"op-accounts-1000", "/console/op/accounts", operator},
 		{"op-topup", "/console/op/topup", operator},
 		{"op-keys", "/console/op/keys?account=" + big, operator},
 		{"op-invoices-all", "/console/op/invoices?status=all", operator},
 		{"op-contracts", "/console/op/contracts", operator},
+		{"op-budgets", "/console/op/budgets", operator},
 		{"op-tenant-overview", a + "overview?cycle=" + cy, operator},
 	}
 	for _, p := range pages {

@@ -2,9 +2,10 @@
 // bill overview, bill details, usage detail with CSV export and export
 // records, voice packages, account and ledger, invoices (titles,
 // applying, withdrawing) and e-contracts (drafting, editing, confirming,
-// voiding, the PDF) — and the operator's — accounts, any tenant's view,
-// closing a cycle, top-ups, AccessKeys, the invoice queue (issue, reject)
-// and every account's contracts (void). Pages
+// voiding, the PDF) and budgets (set, remove, where each stands, alerts)
+// — and the operator's — accounts, any tenant's view, closing a cycle,
+// top-ups, AccessKeys, the invoice queue (issue, reject), every account's
+// contracts (void) and every account's budgets and alerts. Pages
 // are rendered on the server from templates and assets embedded in the
 // binary; charts are inline SVG drawn on the server; the little JavaScript
 // there is (column sorting, keeping the export form in step with the
@@ -210,6 +211,14 @@ func (s *Server) init() {
 			s.handle(mux, "GET", "/console/a/{uid}/contracts/{id}/pdf", ScopeAccount, s.contractPDF)
 		default:
 			s.mount(mux, "/console/a/{uid}/contracts", nil, "contracts")
+		}
+
+		if s.budgetService() != nil {
+			s.handle(mux, "GET", "/console/a/{uid}/budgets", ScopeAccount, s.budgets)
+			s.handle(mux, "POST", "/console/a/{uid}/budgets/set", ScopeAccount, s.setBudget)
+			s.handle(mux, "POST", "/console/a/{uid}/budgets/trigger", ScopeAccount, s.setTrigger)
+			s.handle(mux, "POST", "/console/a/{uid}/budgets/{id}/remove", ScopeAccount, s.removeBudget)
+			s.handle(mux, "GET", "/console/op/budgets", ScopeOperator, s.opBudgets)
 		}
 
 		s.handle(mux, "GET", "/console/op/accounts", ScopeOperator, s.opAccounts)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
@@ -181,6 +182,11 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	formal := formalContract(t, f, f.uid2)
+	budgets := &budget.Service{Store: f.store, Spend: &closing.Service{Store: f.store}}
+	bud, err := budgets.Set(ctx, budget.SetInput{Account: f.uid2, Scope: callbill.BudgetTotal, Measure: callbill.BudgetAmount, Amount: callbill.MustDecimal("100.00")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	loc, _ := f.store.Location(ctx)
 	// The id in a route is the other tenant's object of that kind.
 	idFor := func(pattern string) string {
@@ -191,6 +197,8 @@ func TestTenantIsolation(t *testing.T) {
 			return app.ID
 		case strings.Contains(pattern, "/contracts/{id}"):
 			return formal.ID
+		case strings.Contains(pattern, "/budgets/{id}"):
+			return bud.Budget.ID
 		}
 		return itoa(job.ID)
 	}
@@ -247,11 +255,17 @@ func TestTenantIsolation(t *testing.T) {
 	if cs, err := (&contract.Service{Store: f.store}).List(ctx, contract.ListInput{Account: f.uid2}); err != nil || len(cs) != 1 || cs[0].State != callbill.ContractFormal {
 		t.Errorf("the other tenant's contracts: %+v %v", cs, err)
 	}
+	if bs, err := budgets.List(ctx, budget.ListInput{Account: f.uid2}); err != nil || len(bs) != 1 || bs[0].ID != bud.Budget.ID {
+		t.Errorf("the other tenant's budgets: %+v %v", bs, err)
+	}
+	if bs, _ := budgets.List(ctx, budget.ListInput{Account: f.uid1}); len(bs) != 0 {
+		t.Errorf("a budget was set on the tenant's own account: %+v", bs)
+	}
 	if ts, _ := f.invoices().Titles(ctx, f.uid1); len(ts) != 0 {
 		t.Errorf("a title was added to the tenant's own account: %+v", ts)
 	}
 	// Its own pages work.
-	for _, p := range []string{"overview", "bill", "usage", "exports", "packages", "account", "invoices", "contracts"} {
+	for _, p := range []string{"overview", "bill", "usage", "exports", "packages", "account", "invoices", "contracts", "budgets"} {
 		if resp, _ := c.get("/console/a/" + f.uid1 + "/" + p); resp.StatusCode != 200 {
 			t.Errorf("own %s: %d", p, resp.StatusCode)
 		}

@@ -200,6 +200,46 @@ func init() {
 		}),
 		pat(`^a top-up must be a positive amount`, lit("充值金额须大于 0，最多两位小数。")),
 
+		// Budgets (budget.SetInput.Validate, budget.Service.Set).
+		pat(`^an amount budget watches a postpaid item \(purchases are paid when made\): "(.*)" is not one of`, func(m []string) string {
+			return "金额预算只能针对后付费计费项（预付购买在购买时已支付）：「" + m[1] + "」不可选。"
+		}),
+		pat(`^a usage trigger counts the minutes of an item billed in minutes: "(.*)" is not one of`, func(m []string) string {
+			return "用量提醒只能针对按分钟计费的计费项：「" + m[1] + "」不可选。"
+		}),
+		pat(`^a budget needs an account`, lit("预算须指定账户。")),
+		pat(`^a budget on the total names no item or instance`, lit("总费用预算不指定计费项或实例。")),
+		pat(`^a budget on an item names no instance`, lit("计费项预算不指定实例。")),
+		pat(`^a budget on an instance names the instance and no item`, lit("实例预算须指定实例，且不指定计费项。")),
+		pat(`^budget scope "(.*)" is not total, item or instance`, func(m []string) string {
+			return "预算范围「" + m[1] + "」无效：须为总费用、计费项或实例。"
+		}),
+		pat(`^budget measure "(.*)" is not amount or minutes`, func(m []string) string {
+			return "预算类型「" + m[1] + "」无效：须为金额或分钟。"
+		}),
+		pat(`^an amount budget has an amount, not minutes`, lit("金额预算只设金额，不设分钟数。")),
+		pat(`^a budget's amount must be more than 0.00 and at most (\S+) yuan, in whole fen`, func(m []string) string {
+			return "预算金额须大于 0，最多 " + m[1] + " 元，精确到分。"
+		}),
+		pat(`^at most (\d+) thresholds per budget, not (\d+)`, func(m []string) string {
+			return "每个预算最多 " + m[1] + " 个提醒阈值（填写了 " + m[2] + " 个）。"
+		}),
+		pat(`^threshold (-?\d+)% is outside 1 … (\d+) %`, func(m []string) string {
+			return "提醒阈值 " + m[1] + "% 超出范围：须为 1% 至 " + m[2] + "%。"
+		}),
+		pat(`^threshold (\d+)% is given twice`, func(m []string) string { return "提醒阈值 " + m[1] + "% 重复。" }),
+		pat(`^a usage trigger counts the minutes of one item`, lit("用量提醒须针对一个计费项的分钟数。")),
+		pat(`^a usage trigger's minutes must be 1 … (\d+)`, func(m []string) string {
+			return "用量提醒的分钟数须为 1 至 " + m[1] + "。"
+		}),
+		pat(`^a usage trigger fires once its minutes are exceeded`, lit("用量提醒在分钟数超过设定值时提醒一次，不设金额或阈值。")),
+		pat(`^instance (\S+) is not an instance of account (\S+)`, func(m []string) string {
+			return "实例 " + m[1] + " 不属于账户 " + m[2] + "。"
+		}),
+		pat(`^account \S+ has (\d+) budgets already`, func(m []string) string {
+			return "预算已达上限（" + m[1] + " 个），请先删除一个。"
+		}),
+
 		// Contracts.
 		pat(`^purchase (\S+) already has contract (\S+) \((\w+)\)`, func(m []string) string {
 			return "订单 " + m[1] + " 已有合同 " + m[2] + "（" + conState(m[3]) + "）：每笔订单只有一份有效合同。"

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/budget"
 )
 
 // TestErrorTexts: every message of the title and party rules has a
@@ -115,6 +116,57 @@ func TestTextsExist(t *testing.T) {
 	for k, texts := range messages {
 		if strings.Count(texts[0], "%s") != strings.Count(texts[1], "%s") {
 			t.Errorf("%s: the languages take different arguments", k)
+		}
+	}
+}
+
+// TestBudgetErrorTexts: every message of the budget rules has its Chinese
+// text, keeping the values it names.
+func TestBudgetErrorTexts(t *testing.T) {
+	ok := budget.SetInput{Account: "1", Scope: callbill.BudgetTotal, Measure: callbill.BudgetAmount, Amount: callbill.MustDecimal("100")}
+	trigger := budget.SetInput{Account: "1", Scope: callbill.BudgetItem, Item: callbill.ItemFixedLineOutbound, Measure: callbill.BudgetMinutes, Minutes: 10}
+	cases := []struct {
+		in   budget.SetInput
+		want string
+	}{
+		{func() budget.SetInput { x := ok; x.Account = ""; return x }(), "预算须指定账户"},
+		{func() budget.SetInput { x := ok; x.Item = callbill.ItemFixedLineInbound; return x }(), "总费用预算不指定计费项或实例"},
+		{func() budget.SetInput {
+			x := ok
+			x.Scope, x.Item, x.Instance = callbill.BudgetItem, callbill.ItemFixedLineInbound, "i"
+			return x
+		}(), "计费项预算不指定实例"},
+		{func() budget.SetInput { x := ok; x.Scope, x.Item = callbill.BudgetItem, callbill.ItemSipLine; return x }(), "「SipLine」不可选"},
+		{func() budget.SetInput { x := trigger; x.Item = callbill.ItemRecordStorage; return x }(), "按分钟计费的计费项：「RecordStorage」"},
+		{func() budget.SetInput { x := ok; x.Scope = callbill.BudgetInstance; return x }(), "实例预算须指定实例"},
+		{func() budget.SetInput { x := ok; x.Scope = "day"; return x }(), "预算范围「day」无效"},
+		{func() budget.SetInput { x := ok; x.Measure = "calls"; return x }(), "预算类型「calls」无效"},
+		{func() budget.SetInput { x := ok; x.Minutes = 3; return x }(), "金额预算只设金额"},
+		{func() budget.SetInput { x := ok; x.Amount = callbill.MustDecimal("0"); return x }(), "预算金额须大于 0，最多 1000000000.00 元"},
+		{func() budget.SetInput { x := ok; x.Thresholds = make([]int, 11); return x }(), "最多 10 个提醒阈值（填写了 11 个）"},
+		{func() budget.SetInput { x := ok; x.Thresholds = []int{0}; return x }(), "提醒阈值 0% 超出范围：须为 1% 至 1000%"},
+		{func() budget.SetInput { x := ok; x.Thresholds = []int{80, 80}; return x }(), "提醒阈值 80% 重复"},
+		{func() budget.SetInput { x := trigger; x.Scope, x.Item = callbill.BudgetTotal, ""; return x }(), "用量提醒须针对一个计费项"},
+		{func() budget.SetInput { x := trigger; x.Minutes = 0; return x }(), "用量提醒的分钟数须为 1 至 1000000000"},
+		{func() budget.SetInput { x := trigger; x.Thresholds = []int{50}; return x }(), "不设金额或阈值"},
+	}
+	for i, c := range cases {
+		err := c.in.Validate()
+		if err == nil {
+			t.Fatalf("%d: no error", i)
+		}
+		zh, found := errorZH(callbill.ErrorMessage(err))
+		if !found || !strings.Contains(zh, c.want) {
+			t.Errorf("%d: %q → %q, want %q", i, err, zh, c.want)
+		}
+	}
+	// Set's own refusals (budget.Service.Set).
+	for msg, want := range map[string]string{
+		"instance ccc-9 is not an instance of account 1001":                           "实例 ccc-9 不属于账户 1001",
+		"account 1001 has 50 budgets already, the most it may have; remove one first": "预算已达上限（50 个）",
+	} {
+		if zh, found := errorZH(msg); !found || !strings.Contains(zh, want) {
+			t.Errorf("%q → %q", msg, zh)
 		}
 	}
 }

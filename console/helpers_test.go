@@ -17,6 +17,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/console"
@@ -108,7 +109,8 @@ func newBareFixture(t testing.TB, calls int) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(f.log, nil))
 	f.cons = &console.Server{Store: s, OperatorKey: operatorKey, ExportDir: f.exports, Log: log}
-	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, OperatorKey: operatorKey, ExportDir: f.exports, Log: log}
+	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s},
+		Budgets: &budget.Service{Store: s, Spend: &closing.Service{Store: s}}, OperatorKey: operatorKey, ExportDir: f.exports, Log: log}
 	mux := http.NewServeMux()
 	mux.Handle("/console/", f.cons.Handler())
 	mux.Handle("/api/", as.Handler())

@@ -74,6 +74,9 @@ type overviewData struct {
 	Daily  chart
 	Items  chart
 	Closed bool
+	// Budget is the budget banner: each budget whose threshold fired in
+	// the open cycle shown, by its highest threshold.
+	Budget []string
 }
 
 // overview is 账单概览: a cycle's totals, its sums by product detail, the
@@ -109,6 +112,11 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *view) error
 	}
 	d.Table.Foot = []cell{txt(v.T("total")), txt(""), txt(""), moneyCell(ov.Totals.Original), moneyCell(ov.Totals.Discount),
 		moneyCell(ov.Totals.Payable), owedCell(v, b.Status, "", ov.Totals.Outstanding)}
+	if !d.Closed {
+		if d.Budget, err = s.budgetBanner(ctx, v, pick.Cycle); err != nil {
+			return err
+		}
+	}
 	return s.render(w, r, v, "overview", d)
 }
 

@@ -67,7 +67,7 @@ func (s *Service) NewGroup(maxRows int) *Group {
 		maxRows = DefaultGroupRows
 	}
 	g := &Group{svc: s, maxRows: maxRows, wake: make(chan struct{}, 1), stopped: make(chan struct{}),
-		im: &importer{calls: s.Store.NewCalls, gen: -1}}
+		im: &importer{calls: s.Store.NewCalls, gen: -1, committed: s.Committed}}
 	go g.run()
 	return g
 }
@@ -249,6 +249,7 @@ func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 		reps[k].imported = int64(len(r.rows)) - reps[k].duplicates - reps[k].rejected
 		r.done <- groupAnswer{rep: reps[k]}
 	}
+	g.im.notify(ctx, w)
 }
 
 // write rates rows on the warm rater and writes them in one transaction;

@@ -81,6 +81,7 @@ type Rated struct {
 	Rec      map[callbill.RecKey]int64 // recording bytes
 	Changes  callbill.RaterChanges     // the rating state after the batch, where it changed
 	MinCycle callbill.Cycle            // the earliest cycle the batch bills in, 0 with no call
+	Accounts []string                  // the accounts it has calls of, sorted
 }
 
 // ErrStoredBefore says a batch met a call stored before.
@@ -93,6 +94,12 @@ var ErrRetry = errors.New("the transaction may be run again")
 // Service runs imports.
 type Service struct {
 	Store Store
+	// Committed, when set, is called after each transaction that stored
+	// calls has committed — outside it, in the importing goroutine — with
+	// the accounts it stored calls for (sorted). It is how budgets are
+	// evaluated at import time (budget.Watcher): it must not block, and
+	// nothing it does can fail or undo the import.
+	Committed func(ctx context.Context, accounts []string)
 }
 
 // Input is one import: where the CDRs come from and how to import them.
@@ -134,7 +141,7 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 		return nil, err
 	}
 	defer sess.Close()
-	im := &importer{calls: s.Store.NewCalls, sess: sess, opts: opts, rep: &callbill.ImportReport{}, gen: -1}
+	im := &importer{calls: s.Store.NewCalls, sess: sess, opts: opts, rep: &callbill.ImportReport{}, gen: -1, committed: s.Committed}
 	if opts.OnReject != nil {
 		// Rejects go out with their rows as read: keep each batch's rows.
 		im.raw, _ = in.Source.(callbill.RawSource)
@@ -166,6 +173,8 @@ type importer struct {
 	gen   int64              // the generation of the world the rater was built from
 	raw   callbill.RawSource // the source, when batches keep their rows as read
 	free  chan *rawBatch     // the raw rows of batches done, for the next ones
+
+	committed func(ctx context.Context, accounts []string) // Service.Committed
 }
 
 // errRollback ends a strict import that rejected rows: nothing is kept.
@@ -174,8 +183,10 @@ var errRollback = errors.New("strict import rejected rows")
 // strict imports everything in one transaction, batch after batch, looking
 // every row up, and rolls it all back if any row is rejected.
 func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
+	var done []*work
 	err := im.sess.Write(ctx, func(tx Tx) error {
 		var read int64
+		done = done[:0]
 		for d := range batches {
 			if d.err != nil {
 				return d.err
@@ -185,6 +196,7 @@ func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
 			if err := im.sequential(context.WithoutCancel(ctx), tx, w, true); err != nil {
 				return err
 			}
+			done = append(done, w)
 			if err := im.merge(&d, &w.rep); err != nil {
 				return err
 			}
@@ -200,6 +212,9 @@ func (im *importer) strict(ctx context.Context, batches <-chan decoded) error {
 	})
 	if errors.Is(err, errRollback) {
 		return nil
+	}
+	if err == nil {
+		im.notify(ctx, done...)
 	}
 	return err
 }

@@ -42,6 +42,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 		if err != nil {
 			return err
 		}
+		im.notify(ctx, prev.w)
 		if err := im.merge(&prev.d, &prev.w.rep); err != nil {
 			return err
 		}

@@ -78,6 +78,7 @@ func (im *importer) rate(w *work) {
 	r := im.rater
 	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
 	call := new(callbill.Call) // one for the batch: Add does not keep it
+	stored := make(map[string]struct{}, len(w.accounts))
 	for _, f := range w.cand {
 		row := &w.rows[f.row]
 		var err error
@@ -94,7 +95,13 @@ func (im *importer) rate(w *work) {
 			b.MinCycle = call.Cycle
 		}
 		b.Calls.Add(call)
+		stored[call.Account] = struct{}{}
 	}
+	b.Accounts = make([]string, 0, len(stored))
+	for a := range stored {
+		b.Accounts = append(b.Accounts, a)
+	}
+	sort.Strings(b.Accounts)
 	b.Changes = r.Changes()
 	w.rated, w.cand = b, nil // the packing keeps what storing needs
 

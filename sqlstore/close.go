@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,21 +80,34 @@ func (t *closingTx) Account(ctx context.Context, uid string) (*callbill.Account,
 	return &a.Account, nil
 }
 
-// PostpaidInputs reads the aggregates (never the calls): of one account
-// with one account asked, else of the cycle's every account at once.
+// PostpaidInputs reads the aggregates (never the calls): of the accounts
+// asked when they are a few (OpenSpend of the accounts a budget evaluation
+// or an authorization reads), else of the cycle's every account at once
+// (a close).
 func (t *closingTx) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (map[string]*callbill.PostpaidInput, error) {
 	c, accounts, daily := q.Cycle, q.Accounts, q.Daily
 	inputs := map[string]*callbill.PostpaidInput{}
 	for _, a := range accounts {
 		inputs[a.UID] = &callbill.PostpaidInput{Account: a, Cycle: c, Daily: daily, Minutes400: map[string]int64{}, RecordingBytes: map[string]int64{}}
 	}
+	if len(accounts) == 0 {
+		return inputs, nil
+	}
 	dayCol, dayGroup := "0", ""
 	if daily {
 		dayCol, dayGroup = "day", "day, "
 	}
 	where, args := "cycle = ?", []any{int(c)}
-	if len(accounts) == 1 {
-		where, args = "account = ? AND cycle = ?", []any{accounts[0].UID, int(c)}
+	var only string // "account IN (…) AND " for a few accounts
+	var onlyArgs []any
+	if len(accounts) <= maxInputsIn {
+		uids := make([]string, len(accounts))
+		for i, a := range accounts {
+			uids[i] = a.UID
+		}
+		in, inArgs := inArgs(uids)
+		only, onlyArgs = "account IN ("+in+") AND ", inArgs
+		where, args = only+where, append(slices.Clone(onlyArgs), args...)
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT account, `+dayCol+`, pd, instance, item, number, micro, price_from, band,
 		CAST(SUM(usage) AS BIGINT), CAST(SUM(covered) AS BIGINT)
@@ -124,10 +138,7 @@ func (t *closingTx) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (
 	}
 	// Recording bytes of the retention window, which is per account: read
 	// the widest window and keep each account's own.
-	where, args = "start_cycle BETWEEN ? AND ?", []any{int(c) - maxRetention + 1, int(c)}
-	if len(accounts) == 1 {
-		where, args = "account = ? AND "+where, append([]any{accounts[0].UID}, args...)
-	}
+	where, args = only+"start_cycle BETWEEN ? AND ?", append(onlyArgs, int(c)-maxRetention+1, int(c))
 	rows, err = t.tx.QueryContext(ctx, `SELECT account, start_cycle, instance, bytes FROM recording_agg WHERE `+where, args...)
 	if err != nil {
 		return nil, err
@@ -154,6 +165,10 @@ func (t *closingTx) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (
 	}
 	return inputs, rows.Err()
 }
+
+// maxInputsIn is how many accounts PostpaidInputs names in its queries; it
+// reads the whole cycle for more.
+const maxInputsIn = 200
 
 // maxRetention is the longest recording retention a world file may set.
 const maxRetention = 120

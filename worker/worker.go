@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/export"
@@ -147,6 +148,12 @@ type Node struct {
 	OnClose func(outcome string, took time.Duration)
 	// Slow, for crash tests, pauses an export this long every 10,000 rows.
 	Slow time.Duration
+	// Budgets, when set, runs the budgets' periodic pass every
+	// budget.PassEvery (budget.Watcher): what an evaluation at import time
+	// missed — it failed, or the importing process died — is fired then.
+	Budgets interface {
+		Pass(ctx context.Context) error
+	}
 
 	planned AutoCloseNotice // the automatic close as last planned
 }
@@ -174,10 +181,15 @@ func (n *Node) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(n.Poll)
 	defer t.Stop()
-	var lastSweep time.Time
+	var lastSweep, lastBudgets time.Time
 	money := &ledger.Service{Store: n.Store}
 	for {
 		n.step(ctx, "schedule the automatic close", n.scheduleClose)
+		if n.Budgets != nil && time.Since(lastBudgets) >= budget.PassEvery {
+			lastBudgets = time.Now()
+			// Failures are logged and counted by the pass itself.
+			n.step(ctx, "evaluate budgets", func(ctx context.Context) { n.Budgets.Pass(ctx) })
+		}
 		// Time alone moves accounts (a grace period ending) and numbers (rent
 		// running out): record those transitions, renew what is set to.
 		if time.Since(lastSweep) >= 30*time.Second {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/cdr"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/jobs"
 	"github.com/callbill/callbill/provision"
 	"github.com/callbill/callbill/sqlstore"
@@ -223,4 +225,61 @@ topups: [{id: T1, account: "1001", amount: "5.00", at: "2026-09-10T08:00:00+08:0
 	if got := strings.Join(closes, " "); got != "closed closed" {
 		t.Errorf("OnClose was told %q, want two closes", got)
 	}
+}
+
+// TestBudgetPassCatchesWhatImportMissed: calls imported without any
+// evaluation (a process that died after its commit) cross a budget; the
+// node's periodic pass fires the alert on its first round, once.
+func TestBudgetPassCatchesWhatImportMissed(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	w, ps := world.Parse([]byte(`accounts: [{uid: "1001", name: a, instances: [{id: i1, mode: payg, numbers: [{number: "0571001", kind: fixed, source: ccc}]}]}]`))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if _, err := (&provision.Service{Store: s}).Apply(ctx, provision.ApplyInput{World: w}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &budget.Service{Store: s, Spend: &closing.Service{Store: s}}
+	if _, err := svc.Set(ctx, budget.SetInput{Account: "1001", Scope: callbill.BudgetTotal, Measure: callbill.BudgetAmount,
+		Amount: callbill.MustDecimal("1.00"), Thresholds: []int{100}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 10, 2, 1, 0, 0, 0, time.UTC).Unix()
+	c := callbill.CDR{ContactID: "x", InstanceID: "i1", Direction: callbill.Outbound, Caller: "0571001", Callee: "13800000000", Start: start, End: start + 600}
+	if _, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: &one{c: c}}); err != nil {
+		t.Fatal(err)
+	}
+	watch := budget.NewWatcher(svc, nil)
+	n := &worker.Node{Store: s, Name: "t", ExportDir: t.TempDir(), Poll: 10 * time.Millisecond, NoAutoClose: true, Budgets: watch,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }}
+	for i := 0; i < 2; i++ {
+		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		n.Run(c)
+		cancel()
+	}
+	as, err := svc.Alerts(ctx, budget.AlertsInput{Account: "1001"})
+	if err != nil || len(as) != 1 || as[0].Threshold != 100 || as[0].Actual.String() != "1.5" {
+		t.Fatalf("alerts %+v %v", as, err)
+	}
+}
+
+// one is a source of one CDR.
+type one struct {
+	c    callbill.CDR
+	done bool
+}
+
+func (o *one) Next() (callbill.CDR, callbill.Pos, error) {
+	if o.done {
+		return callbill.CDR{}, callbill.Pos{}, io.EOF
+	}
+	o.done = true
+	return o.c, callbill.Pos{Line: 2}, nil
 }

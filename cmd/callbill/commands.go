@@ -121,6 +121,21 @@ func init() {
 		{name: "webhook disable", args: "ID", setup: (*app).webhookDisable,
 			summary: "stop sending to an endpoint",
 			about:   "Disables the endpoint: nothing more is sent to it."},
+		{name: "budget set", setup: (*app).budgetSet,
+			args:    "--account UID [--item ITEM | --instance ID] (--amount AMOUNT [--thresholds PERCENTS] | --minutes N) [--json]",
+			summary: "set a budget per cycle (total, item or instance) or a usage trigger on an item's minutes",
+			about: "Sets a budget of the account on its postpaid spend in every cycle from this one on (docs/budgets.md): the total payable, " +
+				"one billing --item or one --instance, in yuan, with alerts at --thresholds percent of it (default 50,80,100); or, with " +
+				"--minutes N, a usage trigger that alerts once the --item's minutes in a cycle exceed N. Each threshold fires a " +
+				"budget.threshold webhook once per cycle, at import time. An account has one budget per scope: setting another replaces " +
+				"it (its thresholds fire afresh); thresholds the spend so far has crossed fire at once."},
+		{name: "budget list", args: "[--account UID] [--json]", setup: (*app).budgetList,
+			summary: "list budgets with the cycle's spend, month-end forecast and alerts fired",
+			about: "Lists the budgets of one account, or of every account that has any, each with the current cycle's actual spend " +
+				"(the live bill's estimate) or minutes, the month-end forecast, the share used and the thresholds fired."},
+		{name: "budget remove", args: "--account UID ID [--json]", setup: (*app).budgetRemove,
+			summary: "remove a budget (its alerts stay)",
+			about:   "Removes one of the account's budgets or usage triggers: it watches no cycle from now on."},
 		{name: "invoice title add", setup: (*app).titleAdd,
 			args: "--account UID --kind company|person --name NAME [--type general|special] [--tax-id ID] [--bank BANK] " +
 				"[--bank-account N] [--address ADDRESS] [--phone PHONE] [--json]",

@@ -107,6 +107,12 @@ func (a *app) runDemo(ctx context.Context, calls, accounts int, dir, addr string
 			return err
 		}
 	}
+	// A budget for the biggest tenant, so that its 预算 page and the
+	// current cycle's overview show one (docs/budgets.md).
+	fmt.Fprintf(a.stdout, "\n$ callbill budget set --account %s --amount 1000.00\n", uids[0])
+	if err := a.call(ctx, "budget set", "--account", uids[0], "--amount", "1000.00"); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "\nTry: callbill --db %s bill show --account %s --cycle %s --by instance --period day\n", a.dsn, uids[0], cycle)
 	if noServe {
 		return nil

@@ -204,7 +204,7 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"imported 3000, duplicates 0, rejected 0", "closed ", "账单 ", "合计", "已出账"} {
+	for _, want := range []string{"imported 3000, duplicates 0, rejected 0", "closed ", "账单 ", "合计", "已出账", "总费用, 1000.00 per cycle"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("demo output lacks %q:\n%s%s", want, r.stdout, r.stderr)
 		}

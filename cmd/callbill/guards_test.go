@@ -45,6 +45,7 @@ func TestMissingDatabaseCreatesNothing(t *testing.T) {
 		{"ledger", "--account", "1"}, {"ledger", "verify"}, {"usage", "export", "--account", "1", "--cycle", "2026-10"},
 		{"import", "calls.csv"}, {"topup", "--account", "1", "--amount", "1.00", "--key", "k"}, {"authorize", "--instance", "i", "--number", "1", "--direction", "inbound"},
 		{"invoice", "list"}, {"contract", "list"}, {"contract", "provider"}, {"webhook", "list"}, {"user", "list"}, {"accesskey", "create", "--account", "1"},
+		{"budget", "list"}, {"budget", "set", "--account", "1", "--amount", "1.00"},
 		{"--db", "sqlite://" + filepath.Join(dir, "other.db"), "account", "show", "1"},
 	} {
 		r := runCLI(t, dir, args...)

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"sync"
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/sqlstore"
@@ -148,9 +150,18 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 			fmt.Fprintf(a.stderr, "\r\033[Kimporting: %d rows read, %.0f rows/s", rows, float64(rows)/max(el, 1e-9))
 		}
 	}
-	rep, err := (&ingest.Service{Store: s}).Import(ctx, ingest.Input{Source: src, ImportOptions: opts})
+	// Budgets are evaluated once the import is done, for the accounts its
+	// batches stored calls of (and whatever an earlier run missed): a
+	// failure is a warning, never the import's (docs/budgets.md).
+	watch := budget.NewWatcher(budgetService(s, nil), slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	rep, err := (&ingest.Service{Store: s, Committed: watch.Committed}).Import(ctx, ingest.Input{Source: src, ImportOptions: opts})
 	if opts.Progress != nil {
 		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+	fired := 0
+	watch.OnFired = func(n int) { fired += n }
+	if werr := watch.Flush(context.WithoutCancel(ctx)); werr == nil && fired > 0 {
+		fmt.Fprintf(a.stderr, "budgets: %d threshold(s) crossed (budget.threshold webhooks; callbill budget list)\n", fired)
 	}
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/callbill/callbill/api"
 	"github.com/callbill/callbill/bss"
+	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/config"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
@@ -95,9 +96,15 @@ func (a *app) runServe(ctx context.Context) error {
 	// The call platform posts CDRs as calls end, a hundred at a time from
 	// many senders: one group rates them on a warm rater and commits those
 	// that wait together.
-	imports := (&ingest.Service{Store: s}).NewGroup(0)
+	// Budgets are evaluated after each commit by the watcher's goroutine,
+	// and by the worker's periodic pass (docs/budgets.md).
+	budgets := budgetService(s, log)
+	watch := budget.NewWatcher(budgets, log)
+	watch.OnFired = func(n int) { metrics.BudgetAlerts.Add(float64(n)) }
+	watch.OnFailure = metrics.BudgetFailures.Inc
+	imports := (&ingest.Service{Store: s, Committed: watch.Committed}).NewGroup(0)
 	defer imports.Close()
-	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Budgets: budgets, Authorize: auth.Authorize, OperatorKey: key,
 		ExportDir: exports, Limits: o.BodyLimits(), Retention: o.Retention(), CJKFont: a.cfg.CJKFont.Value,
 		Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: exports, Log: log, TrustedProxies: o.TrustedProxies.Value,
@@ -112,7 +119,7 @@ func (a *app) runServe(ctx context.Context) error {
 	defer stop()
 	slow, _ := time.ParseDuration(os.Getenv("CALLBILL_FAULT_EXPORT_SLOW"))
 	w := &worker.Node{Store: s, Name: node, ExportDir: exports, Retention: o.Retention(), Log: log, NoAutoClose: !o.AutoClose.Value,
-		Lease: o.JobLease.Value, Slow: slow, CloseGrace: o.AutoCloseGrace.Value, OnAutoClose: a.announceAutoClose,
+		Lease: o.JobLease.Value, Slow: slow, CloseGrace: o.AutoCloseGrace.Value, OnAutoClose: a.announceAutoClose, Budgets: watch,
 		OnJob: metrics.ObserveJob, OnClose: metrics.ObserveClose}
 	if !o.AutoClose.Value {
 		why := "--auto-close=false"
@@ -124,6 +131,8 @@ func (a *app) runServe(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	go auth.Run(ctx)
+	watchDone := make(chan struct{})
+	go func() { watch.Run(ctx); close(watchDone) }()
 	hooks := &webhook.Deliverer{Store: s, Node: node, Log: log, OnAttempt: metrics.ObserveWebhookAttempt}
 	hooksDone := make(chan struct{})
 	go func() { hooks.Run(ctx); close(hooksDone) }()
@@ -138,6 +147,7 @@ func (a *app) runServe(ctx context.Context) error {
 		stop()
 		<-done
 		<-hooksDone
+		<-watchDone
 		return err
 	case <-ctx.Done():
 	}
@@ -146,6 +156,11 @@ func (a *app) runServe(ctx context.Context) error {
 	err = srv.Shutdown(shutdown)
 	<-done
 	<-hooksDone
+	// The posts already queued are written, and their budgets evaluated
+	// (what this misses, the next node's pass catches).
+	imports.Close()
+	<-watchDone
+	watch.Flush(shutdown)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
