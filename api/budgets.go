@@ -165,7 +165,7 @@ func (s *Server) listBudgets(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) setBudget(w http.ResponseWriter, r *http.Request) error {
 	var body BudgetRequest
-	if err := decodeBody(w, r, &body, `{"scope": "total|item|instance", "item": …, "instance": …, "measure": "amount|minutes", "amount": "1000.00", "minutes": …, "thresholds": [50, 80, 100]}`); err != nil {
+	if err := s.decodeBody(w, r, &body, `{"scope": "total|item|instance", "item": …, "instance": …, "measure": "amount|minutes", "amount": "1000.00", "minutes": …, "thresholds": [50, 80, 100]}`); err != nil {
 		return err
 	}
 	in, err := body.Input(r.PathValue("uid"))
