@@ -154,7 +154,8 @@ func chunks(accounts []string, fn func(part []string) error) error {
 
 func (t budgetTx) queryBudgets(ctx context.Context, where string, args ...any) ([]callbill.Budget, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+budgetCols+` FROM budgets b WHERE b.removed_at = 0`+where+
-		` ORDER BY b.account, b.created_at, b.id`, args...)
+		// Shown in a fixed order: the total, then items, then instances.
+		` ORDER BY b.account, CASE b.scope WHEN 'total' THEN 0 WHEN 'item' THEN 1 ELSE 2 END, b.target, b.measure`, args...)
 	if err != nil {
 		return nil, err
 	}
