@@ -144,6 +144,10 @@ type work struct {
 
 	cand  []found // the rows to rate, in input order
 	rated *Rated
+	// The rows whose calls the batch stores, and the directory they were
+	// rated against: what releases their reservations (release).
+	stored []int32
+	insts  map[string]*callbill.InstanceInfo
 }
 
 // found is a row to rate and what its lookup found: each row is looked up

@@ -69,6 +69,7 @@ func (im *importer) rate(w *work) {
 	r := im.rater
 	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
 	call := new(callbill.Call) // one for the batch: Add does not keep it
+	w.stored, w.insts = make([]int32, 0, len(w.cand)), r.Instances
 	for _, f := range w.cand {
 		row := &w.rows[f.row]
 		var err error
@@ -85,6 +86,7 @@ func (im *importer) rate(w *work) {
 			b.MinCycle = call.Cycle
 		}
 		b.Calls.Add(call)
+		w.stored = append(w.stored, int32(f.row))
 	}
 	b.Changes = r.Changes()
 	w.rated, w.cand = b, nil // the packing keeps what storing needs
