@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/ingest"
@@ -41,20 +42,23 @@ const (
 
 // Server serves the API.
 type Server struct {
-	Store       Store
-	Money       MoneyStore
-	Rest        RestStore
-	Keys        KeyStore
-	Webhooks    WebhookStore
-	Invoices    *invoice.Service   // nil: no invoice or contract routes
-	Contracts   *contract.Service  // with Invoices, whose Location its routes use
-	Ledger      *ledger.Service    // nil: on Money, else on Rest
-	Provision   *provision.Service // nil: on Rest
-	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
-	OperatorKey string
-	ExportDir   string
-	Log         *slog.Logger
-	Metrics     *Metrics
+	Store     Store
+	Money     MoneyStore
+	Rest      RestStore
+	Keys      KeyStore
+	Webhooks  WebhookStore
+	Invoices  *invoice.Service   // nil: no invoice or contract routes
+	Contracts *contract.Service  // with Invoices, whose Location its routes use
+	Ledger    *ledger.Service    // nil: on Money, else on Rest
+	Provision *provision.Service // nil: on Rest
+	Authorize func(instance, number string, dir callbill.Direction) callbill.Decision
+	// Reservations, when set, takes and releases the reservations of
+	// started calls (docs/authorization.md).
+	Reservations *authz.Service
+	OperatorKey  string
+	ExportDir    string
+	Log          *slog.Logger
+	Metrics      *Metrics
 	// Changes, when set, returns the store's change counter (serve gives the
 	// authorizer's, refreshed every 250 ms); closed bills are served from
 	// memory while it stays the same.
@@ -146,6 +150,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Webhooks != nil {
 		s.webhookRoutes(mux, s.Webhooks)
+	}
+	if s.Reservations != nil {
+		s.reservationRoutes(mux)
 	}
 	if s.Invoices != nil {
 		s.invoiceRoutes(mux)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/contract"
 	"github.com/callbill/callbill/ingest"
@@ -67,8 +68,9 @@ accounts:
 	}
 	exports := t.TempDir()
 	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Authorize: func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} }}
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Authorize:    func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} },
+		Reservations: &authz.Service{Store: s}}
 	srv := httptest.NewServer(as.Handler())
 	t.Cleanup(srv.Close)
 	return srv, s, exports, as

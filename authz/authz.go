@@ -321,6 +321,17 @@ func (s *Service) instanceAccount(ctx context.Context, instance string) (string,
 	return account, err
 }
 
+// Location returns the billing time zone, which times are shown in.
+func (s *Service) Location(ctx context.Context) (*time.Location, error) {
+	var loc *time.Location
+	err := s.Store.ViewReservations(ctx, func(tx Tx, _ time.Time) error {
+		var err error
+		loc, err = tx.Closing().Location(ctx)
+		return err
+	})
+	return loc, err
+}
+
 // ListInput asks for the live reservations of one account or of all.
 type ListInput struct {
 	Account     string

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/console"
 	"github.com/callbill/callbill/contract"
@@ -37,6 +38,7 @@ func (a *app) serve(fs *flag.FlagSet) runner {
 	fs.DurationVar(&o.grace, "auto-close-grace", 10*time.Minute, "how long (`DURATION`) a close already due when found (a catch-up) waits, so that you can stop the server first")
 	fs.DurationVar(&o.lease, "job-lease", time.Minute, "how long (`DURATION`) a node holds a job without renewing it; a dead node's jobs are taken over after it")
 	fs.StringVar(&o.trusted, "trusted-proxies", "", "a comma `LIST` of IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
+	fs.Int64Var(&o.authCap, "authorize-cap", 0, "the longest call, in `SECONDS`, that call authorization grants (max_seconds); 0, or more than the world's billing.max_call_seconds, means that")
 	return func(ctx context.Context, pos []string) error {
 		if len(pos) > 0 {
 			return usagef("serve takes no arguments")
@@ -50,11 +52,15 @@ type serveFlags struct {
 	addr, exports, node, trusted string
 	autoClose                    bool
 	grace, lease                 time.Duration
+	authCap                      int64
 }
 
 func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	if o.grace < 0 {
 		return usagef("--auto-close-grace must not be negative")
+	}
+	if o.authCap < 0 {
+		return usagef("--authorize-cap must not be negative")
 	}
 	proxies, err := console.ParseTrustedProxies(o.trusted)
 	if err != nil {
@@ -88,7 +94,8 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 		return err
 	}
 	metrics := api.NewMetrics()
-	auth := &worker.Authorizer{Store: s, Log: log}
+	reservations := &authz.Service{Store: s, Cap: o.authCap, Node: o.node}
+	auth := &worker.Authorizer{Live: &authz.Live{Service: reservations}, Log: log}
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
@@ -97,7 +104,7 @@ func (a *app) runServe(ctx context.Context, o *serveFlags) error {
 	// that wait together.
 	imports := (&ingest.Service{Store: s}).NewGroup(0)
 	defer imports.Close()
-	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Authorize: auth.Authorize, Reservations: reservations, OperatorKey: key,
 		ExportDir: o.exports, Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: o.exports, Log: log, TrustedProxies: proxies}
 	bssHandler := &bss.Handler{Store: s, Now: time.Now, Log: log}
