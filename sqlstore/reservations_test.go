@@ -311,7 +311,9 @@ func TestLiveFollowsImportsAndReservations(t *testing.T) {
 			t.Fatal(err)
 		}
 		snap := live.Snapshot()
-		ask := func() int64 { return live.Snapshot().Authorize("e-p", "0571500", callbill.Outbound, authNow).MaxSeconds }
+		ask := func() int64 {
+			return live.Snapshot().Authorize("e-p", "0571500", callbill.Outbound, authNow).MaxSeconds
+		}
 		importCalls(t, s, callbill.ImportOptions{}, call("x1", "e-p", callbill.Outbound, "0571500", "2027-06-19T10:00:00+08:00", 60))
 		if _, _, err := svc.Reserve(ctx, callbill.ReserveRequest{Instance: "e-p", ContactID: "x2", Number: "0571500",
 			Direction: callbill.Outbound, Seconds: 120}); err != nil {
