@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
@@ -114,17 +115,17 @@ func (a *app) reservationList(fs *flag.FlagSet) runner {
 		if err != nil {
 			return err
 		}
-		out := []api.ReservationJSON{}
-		for i := range rs {
-			out = append(out, api.Reservation(&rs[i], loc))
-		}
 		if *asJSON {
+			out := []api.ReservationJSON{}
+			for i := range rs {
+				out = append(out, api.Reservation(&rs[i], loc))
+			}
 			return a.printJSON(out)
 		}
 		t := newTable(left("账户"), left("实例"), left("通话"), left("号码"), left("方向"), right("秒数"), right("预留金额"), left("到期"), left("节点"))
-		for _, r := range out {
-			t.row(r.Account, r.Instance, r.ContactID, r.Number, r.Direction, fmt.Sprint(r.Seconds), r.Amount,
-				strings.Replace(r.ExpiresAt, "T", " ", 1), r.Node)
+		for _, r := range rs {
+			t.row(r.Account, r.Instance, r.ContactID, r.Number, string(r.Direction), fmt.Sprint(r.Seconds), callbill.FormatRoundDown(r.Amount),
+				r.ExpiresAt.In(loc).Format(time.DateTime), r.Node)
 		}
 		return t.write(a.stdout)
 	}
