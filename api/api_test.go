@@ -36,7 +36,7 @@ func setup(t *testing.T) (*httptest.Server, *sqlstore.Store, string) {
 }
 
 // setupServer serves two accounts, 1001 and 1002, with every route.
-func setupServer(t *testing.T) (*httptest.Server, *sqlstore.Store, string, *api.Server) {
+func setupServer(t testing.TB) (*httptest.Server, *sqlstore.Store, string, *api.Server) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "api.db"))

@@ -3,9 +3,13 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/ledger"
@@ -57,4 +61,44 @@ func TestReserveAndRelease(t *testing.T) {
 			t.Errorf("release: %d %s, want %s", code, body, want)
 		}
 	}
+}
+
+// BenchmarkReserveRoundTrip takes a reservation and releases it over the API
+// (an httptest server on loopback, SQLite), one after the other: the call
+// platform's round trip per started call. It reports the reserve's p50 and
+// p99 (docs/benchmarks.md).
+func BenchmarkReserveRoundTrip(b *testing.B) {
+	srv, s, _, _ := setupServer(b)
+	if _, err := (&ledger.Service{Store: s}).TopUp(context.Background(), ledger.TopUpInput{Account: "1001", Amount: callbill.MustDecimal("100000"), Key: "t1"}); err != nil {
+		b.Fatal(err)
+	}
+	do := func(method, path, body string) (time.Duration, int) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return time.Since(start), resp.StatusCode
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		path := "/api/v1/calls/inst-p/bench-" + strconv.Itoa(i) + "/reserve"
+		d, code := do("POST", path, `{"number":"0571001","direction":"outbound","seconds":300}`)
+		if code != http.StatusCreated {
+			b.Fatalf("reserve: %d", code)
+		}
+		lat = append(lat, d)
+		if _, code := do("DELETE", path, ""); code != http.StatusOK {
+			b.Fatalf("release: %d", code)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
