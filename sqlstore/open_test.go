@@ -255,3 +255,24 @@ func TestOpenPostgresExisting(t *testing.T) {
 		t.Errorf("a top-up in read-only transactions: %v", err)
 	}
 }
+
+// A plain path with a # in it is that very file: a file: URI would end the
+// path there, and every subtest folder named seed#N would share one file.
+func TestOpenAPathWithAHash(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seed#1", "x.db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlstore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not at %s: %v", path, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "seed")); err == nil {
+		t.Fatalf("the database went to %s", filepath.Join(dir, "seed"))
+	}
+}
