@@ -42,23 +42,20 @@ const (
 
 // Server serves the API.
 type Server struct {
-	Store     Store
-	Money     MoneyStore
-	Rest      RestStore
-	Keys      KeyStore
-	Webhooks  WebhookStore
-	Invoices  *invoice.Service   // nil: no invoice or contract routes
-	Contracts *contract.Service  // with Invoices, whose Location its routes use
-	Ledger    *ledger.Service    // nil: on Money, else on Rest
-	Provision *provision.Service // nil: on Rest
-	Authorize func(instance, number string, dir callbill.Direction) callbill.Decision
-	// Reservations, when set, takes and releases the reservations of
-	// started calls (docs/authorization.md).
-	Reservations *authz.Service
-	OperatorKey  string
-	ExportDir    string
-	Log          *slog.Logger
-	Metrics      *Metrics
+	Store       Store
+	Money       MoneyStore
+	Rest        RestStore
+	Keys        KeyStore
+	Webhooks    WebhookStore
+	Invoices    *invoice.Service   // nil: no invoice or contract routes
+	Contracts   *contract.Service  // with Invoices, whose Location its routes use
+	Ledger      *ledger.Service    // nil: on Money, else on Rest
+	Provision   *provision.Service // nil: on Rest
+	Authorize   func(instance, number string, dir callbill.Direction) callbill.Decision
+	OperatorKey string
+	ExportDir   string
+	Log         *slog.Logger
+	Metrics     *Metrics
 	// Changes, when set, returns the store's change counter (serve gives the
 	// authorizer's, refreshed every 250 ms); closed bills are served from
 	// memory while it stays the same.
@@ -75,6 +72,9 @@ type Server struct {
 	// ingest.Service on Store. A server gives an ingest.Group, which commits
 	// the call platform's small concurrent posts together.
 	Importer Importer
+	// Reservations, when set, takes and releases the reservations of
+	// started calls (docs/authorization.md).
+	Reservations *authz.Service
 
 	routes []Route
 	cache  billCache
