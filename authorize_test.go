@@ -51,6 +51,41 @@ func BenchmarkAuthorize(b *testing.B) {
 	}
 }
 
+// BenchmarkAuthorizeAllowed is the answer a call platform gets most: allowed,
+// with its max_seconds worked out from the headroom, the account's live
+// reservations and the call's price per minute; it allocates nothing.
+func BenchmarkAuthorizeAllowed(b *testing.B) {
+	snap, calls := benchSnapshot(1000)
+	now := time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)
+	snap.Built = now
+	for uid, st := range snap.Standing {
+		st.Cash = decimal.NewFromInt(50)
+		// Ten live calls of the account hold 1.00 each.
+		a := &AuthAccount{Spend: MustDecimal("12.3456"), PlatformUsed: 199_900}
+		for i := 0; i < 10; i++ {
+			a.Reservations = append(a.Reservations, Reservation{Amount: decimal.NewFromInt(1), ExpiresAt: now.Add(time.Duration(i+1) * time.Minute)})
+		}
+		if snap.Accounts == nil {
+			snap.Accounts = map[string]*AuthAccount{}
+		}
+		snap.Accounts[uid] = a
+	}
+	snap.Prepare()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var seconds int64
+	for i := 0; i < b.N; i++ {
+		c := calls[i%len(calls)]
+		seconds += snap.Authorize(c[0], c[1], Outbound, now).MaxSeconds
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "auth/s")
+	// 50 − 3 owed − 12.3456 spent − 10 held = 24.6544: 100 minutes at
+	// 0.0499 (4.99), then 437 at 0.0449 (19.6213).
+	if want := int64(b.N) * 537 * 60; seconds != want {
+		b.Fatalf("max_seconds summed to %d, want %d", seconds, want)
+	}
+}
+
 func TestAuthorizeStoppedOnlyRefusesPayg(t *testing.T) {
 	snap, calls := benchSnapshot(2)
 	now := time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)

@@ -113,6 +113,17 @@ func (b *PriceBook) At(item Item, mode Mode, t time.Time) (*Price, error) {
 	return nil, Errorf(EINVALID, "no price of %s (%s) is in force at %s", item, mode, t.UTC().Format(time.RFC3339))
 }
 
+// NextChange returns when the next price version of item in mode after t
+// takes effect; zero when none does.
+func (b *PriceBook) NextChange(item Item, mode Mode, t time.Time) time.Time {
+	for _, p := range b.prices[priceKey{item, mode}] {
+		if p.From.After(t) {
+			return p.From
+		}
+	}
+	return time.Time{}
+}
+
 // PricedItems are the items a world file may override.
 var PricedItems = []Item{ItemCallCenterSoftware, ItemFixedLineInbound, ItemFixedLineOutbound,
 	ItemInbound400, ItemRecordStorage, ItemNumberRent, ItemSipLine}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/config"
@@ -77,6 +78,9 @@ type Server struct {
 	// ingest.Service on Store. A server gives an ingest.Group, which commits
 	// the call platform's small concurrent posts together.
 	Importer Importer
+	// Reservations, when set, takes and releases the reservations of
+	// started calls (docs/authorization.md).
+	Reservations *authz.Service
 
 	routes []Route
 	cache  billCache
@@ -152,6 +156,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Webhooks != nil {
 		s.webhookRoutes(mux, s.Webhooks)
+	}
+	if s.Reservations != nil {
+		s.reservationRoutes(mux)
 	}
 	if s.Invoices != nil {
 		s.invoiceRoutes(mux)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
@@ -37,7 +38,7 @@ func setup(t *testing.T) (*httptest.Server, *sqlstore.Store, string) {
 }
 
 // setupServer serves two accounts, 1001 and 1002, with every route.
-func setupServer(t *testing.T) (*httptest.Server, *sqlstore.Store, string, *api.Server) {
+func setupServer(t testing.TB) (*httptest.Server, *sqlstore.Store, string, *api.Server) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "api.db"))
@@ -69,9 +70,10 @@ accounts:
 	}
 	exports := t.TempDir()
 	as := &api.Server{Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, OperatorKey: key, ExportDir: exports, Metrics: api.NewMetrics(),
-		Budgets:   &budget.Service{Store: s, Spend: &closing.Service{Store: s}},
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Authorize: func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} }}
+		Budgets:      &budget.Service{Store: s, Spend: &closing.Service{Store: s}},
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Authorize:    func(string, string, callbill.Direction) callbill.Decision { return callbill.Decision{Allow: true} },
+		Reservations: &authz.Service{Store: s}}
 	srv := httptest.NewServer(as.Handler())
 	t.Cleanup(srv.Close)
 	return srv, s, exports, as

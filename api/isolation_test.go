@@ -65,7 +65,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	}
 	var job struct{ ID int64 }
 	json.Unmarshal([]byte(body), &job)
-	values := map[string]string{"{uid}": "1002", "{cycle}": "2026-10", "{id}": itoa(job.ID)}
+	values := map[string]string{"{uid}": "1002", "{cycle}": "2026-10", "{id}": itoa(job.ID), "{instance}": "inst-q", "{contact_id}": "c1"}
 	bodies := map[string]string{
 		"POST /api/v1/exports":                    `{"account":"1002","cycle":"2026-10"}`,
 		"POST /api/v1/accounts/{uid}/purchases":   `{"id":"x","voice_package":{"type":"fixed_inbound","minutes":10000}}`,

@@ -140,7 +140,8 @@ func (s *Server) adjust(w http.ResponseWriter, r *http.Request) error {
 	return s.moneyReply(w, r, res)
 }
 
-// authorize answers the call platform: may this call start now?
+// authorize answers the call platform: may this call start now, and for
+// how long?
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	dir := callbill.Direction(strings.ToLower(q.Get("direction")))
@@ -151,5 +152,5 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 		return callbill.Errorf(callbill.EINTERNAL, "call authorization is not running on this node")
 	}
 	d := s.Authorize(q.Get("instance"), q.Get("number"), dir)
-	return writeJSON(w, http.StatusOK, map[string]any{"allow": d.Allow, "reason": d.Reason})
+	return writeJSON(w, http.StatusOK, map[string]any{"allow": d.Allow, "reason": d.Reason, "max_seconds": d.MaxSeconds})
 }

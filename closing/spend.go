@@ -17,70 +17,79 @@ const MaxSpendAccounts = 10_000
 // live bill's estimate, built from the aggregates every import keeps
 // current, never from the calls. Returns ENOTFOUND for an unknown account.
 func (s *Service) OpenSpend(ctx context.Context, accounts []string) (map[string][]*callbill.Spend, error) {
+	var out map[string][]*callbill.Spend
+	err := s.Store.ViewBills(ctx, func(tx Tx, now time.Time) error {
+		var err error
+		out, err = OpenSpendIn(ctx, tx, now, accounts)
+		return err
+	})
+	return out, err
+}
+
+// OpenSpendIn is OpenSpend inside a transaction the caller holds (call
+// authorization reads it under the account's lock, docs/authorization.md).
+func OpenSpendIn(ctx context.Context, tx Tx, now time.Time, accounts []string) (map[string][]*callbill.Spend, error) {
 	if len(accounts) > MaxSpendAccounts {
 		return nil, callbill.Errorf(callbill.EINVALID, "at most %d accounts per spend request, not %d", MaxSpendAccounts, len(accounts))
 	}
 	out := make(map[string][]*callbill.Spend, len(accounts))
-	err := s.Store.ViewBills(ctx, func(tx Tx, now time.Time) error {
-		loc, err := tx.Location(ctx)
-		if err != nil {
-			return err
+	loc, err := tx.Location(ctx)
+	if err != nil {
+		return nil, err
+	}
+	closed, err := tx.ClosedThrough(ctx)
+	if err != nil {
+		return nil, err
+	}
+	book, err := tx.PriceBook(ctx)
+	if err != nil {
+		return nil, err
+	}
+	uids := append([]string(nil), accounts...)
+	sort.Strings(uids)
+	accts := make([]*callbill.Account, 0, len(uids))
+	for i, uid := range uids {
+		if i > 0 && uid == uids[i-1] {
+			continue
 		}
-		closed, err := tx.ClosedThrough(ctx)
+		a, err := tx.Account(ctx, uid)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		book, err := tx.PriceBook(ctx)
+		accts = append(accts, a)
+	}
+	current := callbill.CycleOf(now, loc)
+	first := closed + 1
+	if closed == 0 {
+		// Nothing closed yet: the open cycles are those with activity.
+		if first, err = tx.FirstActivity(ctx); err != nil {
+			return nil, err
+		}
+		if first == 0 {
+			first = current
+		}
+	}
+	for c := first; c <= current; c++ {
+		inputs, err := tx.PostpaidInputs(ctx, InputsQuery{Cycle: c, Accounts: accts})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		uids := append([]string(nil), accounts...)
-		sort.Strings(uids)
-		accts := make([]*callbill.Account, 0, len(uids))
-		for i, uid := range uids {
-			if i > 0 && uid == uids[i-1] {
+		for _, a := range accts {
+			in := inputs[a.UID]
+			if in == nil {
 				continue
 			}
-			a, err := tx.Account(ctx, uid)
+			in.Loc, in.Book = loc, book
+			lines, err := callbill.PostpaidLines(in)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			accts = append(accts, a)
+			if len(lines) == 0 {
+				continue
+			}
+			total, _ := callbill.RoundPostpaid(lines)
+			out[a.UID] = append(out[a.UID], &callbill.Spend{Account: a.UID, Cycle: c, Payable: total, Lines: lines})
 		}
-		current := callbill.CycleOf(now, loc)
-		first := closed + 1
-		if closed == 0 {
-			// Nothing closed yet: the open cycles are those with activity.
-			if first, err = tx.FirstActivity(ctx); err != nil {
-				return err
-			}
-			if first == 0 {
-				first = current
-			}
-		}
-		for c := first; c <= current; c++ {
-			inputs, err := tx.PostpaidInputs(ctx, InputsQuery{Cycle: c, Accounts: accts})
-			if err != nil {
-				return err
-			}
-			for _, a := range accts {
-				in := inputs[a.UID]
-				if in == nil {
-					continue
-				}
-				in.Loc, in.Book = loc, book
-				lines, err := callbill.PostpaidLines(in)
-				if err != nil {
-					return err
-				}
-				if len(lines) == 0 {
-					continue
-				}
-				total, _ := callbill.RoundPostpaid(lines)
-				out[a.UID] = append(out[a.UID], &callbill.Spend{Account: a.UID, Cycle: c, Payable: total, Lines: lines})
-			}
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }

@@ -113,6 +113,7 @@ type Serve struct {
 	AutoClose       Setting[bool]
 	AutoCloseGrace  Setting[time.Duration]
 	JobLease        Setting[time.Duration]
+	AuthorizeCap    Setting[int64] // seconds; 0 the world's billing.max_call_seconds
 	TrustedProxies  Setting[[]netip.Prefix]
 	ImportBody      Setting[int64]
 	JSONBody        Setting[int64]

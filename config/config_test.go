@@ -196,7 +196,7 @@ func TestProblemsHaveLineAndColumn(t *testing.T) {
 	}{
 		{"unknown key and bad value", "db: x.db\nserve:\n  adr: 127.0.0.1:1\n  job_lease: forever\n  limits:\n    json_body: 1TiB\n", []string{
 			`c.yaml:3:3: serve.adr: no such setting; the settings here are addr, exports, export_keep_days, rejects_keep_days, node, auto_close, ` +
-				`auto_close_grace, job_lease, trusted_proxies, limits`,
+				`auto_close_grace, job_lease, authorize_cap, trusted_proxies, limits`,
 			`c.yaml:4:14: serve.job_lease: "forever" is not a duration such as 90s, 10m or 1h`,
 			`c.yaml:6:16: serve.limits.json_body: "1TiB" is not a size such as 65536, 64KiB, 1MiB or 1GiB`}},
 		{"a setting at the wrong level", "addr: :8080\nserve:\n  db: x.db\n", []string{
@@ -210,7 +210,7 @@ func TestProblemsHaveLineAndColumn(t *testing.T) {
 		{"a list where one value goes", "db: [a, b]\n", []string{`c.yaml:1:5: db: must be a single value, not a list or mapping`}},
 		{"a section that is no mapping", "serve: 8080\n", []string{
 			`c.yaml:1:8: serve: must be a mapping of settings: addr, exports, export_keep_days, rejects_keep_days, node, auto_close, ` +
-				`auto_close_grace, job_lease, trusted_proxies, limits`}},
+				`auto_close_grace, job_lease, authorize_cap, trusted_proxies, limits`}},
 		{"a second document", "db: a.db\n---\ndb: b.db\n", []string{`c.yaml:2:1: a configuration file holds one YAML document; remove everything from the second ---`}},
 		{"not a mapping", "- db\n", []string{`c.yaml:1:1: a configuration file is a mapping of settings (db: …, serve: …), see deploy/callbill.yaml`}},
 		{"a syntax error", "db: x.db\nserve:\n  addr: :1\n   exports: e\n", []string{
@@ -266,6 +266,7 @@ serve:
   auto_close: false
   auto_close_grace: 1h30m
   job_lease: 2m
+  authorize_cap: 7200
   trusted_proxies: [127.0.0.1, "10.0.0.0/8"]
   limits:
     import_body: 2GiB
@@ -283,7 +284,7 @@ pull:
 	if c.DB.Value != "postgres://callbill@db.internal/callbill" || c.OperatorKey.File != "/etc/callbill/operator.key" || c.MasterKey.Text != key ||
 		c.CJKFont.Value != "/usr/share/fonts/wqy.ttf" || s.Addr.Value != "[::1]:8443" || s.Exports.Value != "/var/lib/callbill/exports" ||
 		s.Retention() != (callbill.Retention{ExportDays: 30, RejectsDays: 3}) || s.Node.Value != "node-a" || s.AutoClose.Value ||
-		s.AutoCloseGrace.Value != 90*time.Minute || s.JobLease.Value != 2*time.Minute ||
+		s.AutoCloseGrace.Value != 90*time.Minute || s.JobLease.Value != 2*time.Minute || s.AuthorizeCap.Value != 7200 ||
 		s.BodyLimits() != (config.BodyLimits{Import: 2 << 30, JSON: 256 << 10, World: 16 << 20}) {
 		t.Errorf("%+v", c)
 	}

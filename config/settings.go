@@ -55,6 +55,7 @@ var defs = []def{
 		parseDuration(0, 24*time.Hour), FormatDuration), "", "auto-close-grace", "10m"),
 	with(value("serve.job_lease", func(c *Config) *Setting[time.Duration] { return &c.Serve.JobLease },
 		parseDuration(time.Second, time.Hour), FormatDuration), "", "job-lease", "1m"),
+	with(value("serve.authorize_cap", func(c *Config) *Setting[int64] { return &c.Serve.AuthorizeCap }, parseCapSeconds, formatCap), "", "authorize-cap", "0"),
 	listOf(with(value("serve.trusted_proxies", func(c *Config) *Setting[[]netip.Prefix] { return &c.Serve.TrustedProxies },
 		ParseTrustedProxies, formatProxies), "", "trusted-proxies", "")),
 	with(value("serve.limits.import_body", func(c *Config) *Setting[int64] { return &c.Serve.ImportBody },
@@ -327,6 +328,23 @@ func parseNode(s string) (string, error) {
 		return "", errors.New("must not hold spaces")
 	}
 	return s, nil
+}
+
+// parseCapSeconds takes the longest call authorization grants: 0 (the
+// world's billing.max_call_seconds) up to 31 days of seconds.
+func parseCapSeconds(s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 || n > 31*86400 {
+		return 0, fmt.Errorf("%q must be a whole number of seconds from 0 (the world's billing.max_call_seconds) to 2678400", cut(s, 64))
+	}
+	return n, nil
+}
+
+func formatCap(n int64) string {
+	if n == 0 {
+		return "0 (the world's billing.max_call_seconds)"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 // parseDays takes a retention: 1 to 3650 days.

@@ -147,6 +147,10 @@ type work struct {
 
 	followers []follower            // rows repeating an identity earlier in the batch
 	storedAs  map[int]*callbill.CDR // candidates found stored before: the stored call, by row
+	// The rows whose calls the batch stores, and the directory they were
+	// rated against: what releases their reservations (release).
+	stored []int32
+	insts  map[string]*callbill.InstanceInfo
 }
 
 // follower is a row whose identity an earlier row of the batch has.

@@ -28,10 +28,11 @@ type state struct {
 	calls map[ingest.Identity]callbill.Call
 	used  map[callbill.AccountCycle]int64
 	pkgs  map[string]callbill.VoicePackage
+	held  map[ingest.Identity]string // reservations: the account that holds each
 }
 
 func (s *state) clone() *state {
-	return &state{calls: maps.Clone(s.calls), used: maps.Clone(s.used), pkgs: maps.Clone(s.pkgs)}
+	return &state{calls: maps.Clone(s.calls), used: maps.Clone(s.used), pkgs: maps.Clone(s.pkgs), held: maps.Clone(s.held)}
 }
 
 // fakeStore is an in-memory ingest.Store: a transaction works on a copy of
@@ -48,11 +49,13 @@ type fakeStore struct {
 	atGate atomic.Int32
 
 	writes, storedBefore int // write transactions; batches refused as stored before
+
+	reservedAsked, released int // ReservedAccounts asked; calls released
 }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{db: &state{calls: map[ingest.Identity]callbill.Call{}, used: map[callbill.AccountCycle]int64{},
-		pkgs: map[string]callbill.VoicePackage{}}}
+		pkgs: map[string]callbill.VoicePackage{}, held: map[ingest.Identity]string{}}}
 }
 
 func (f *fakeStore) OpenIngest(context.Context) (ingest.Session, error) { return f, nil }
@@ -144,6 +147,27 @@ func (t *fakeTx) StoreBatch(_ context.Context, b *ingest.Rated) error {
 	maps.Copy(t.st.used, b.Changes.PlatformUsed)
 	for _, p := range b.Changes.Packages {
 		t.st.pkgs[p.ID] = p
+	}
+	return nil
+}
+
+func (t *fakeTx) ReservedAccounts(_ context.Context, accounts []string) (map[string]bool, error) {
+	t.f.reservedAsked++
+	out := map[string]bool{}
+	for _, a := range accounts {
+		for _, holder := range t.st.held {
+			if holder == a {
+				out[a] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+func (t *fakeTx) ReleaseReservations(_ context.Context, calls []ingest.Identity) error {
+	t.f.released += len(calls)
+	for _, c := range calls {
+		delete(t.st.held, c)
 	}
 	return nil
 }

@@ -60,6 +60,7 @@ type Tx interface {
 	// ErrStoredBefore if one of its calls was stored before; the
 	// transaction must then not commit.
 	StoreBatch(ctx context.Context, b *Rated) error
+	ReservationTx
 }
 
 // Calls is a batch's rated calls, packed as they are added.

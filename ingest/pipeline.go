@@ -270,6 +270,9 @@ func (im *importer) store(ctx context.Context, tx Tx, w *work) error {
 	if err := tx.StoreBatch(ctx, w.rated); err != nil {
 		return err
 	}
+	if err := release(ctx, tx, w); err != nil {
+		return err
+	}
 	w.rep.imported = int64(w.rated.Calls.Len())
 	return nil
 }

@@ -79,6 +79,7 @@ func (im *importer) rate(w *work) {
 	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
 	call := new(callbill.Call) // one for the batch: Add does not keep it
 	stored := make(map[string]struct{}, len(w.accounts))
+	w.stored, w.insts = make([]int32, 0, len(w.cand)), r.Instances
 	for _, f := range w.cand {
 		row := &w.rows[f.row]
 		var err error
@@ -96,6 +97,7 @@ func (im *importer) rate(w *work) {
 		}
 		b.Calls.Add(call)
 		stored[call.Account] = struct{}{}
+		w.stored = append(w.stored, int32(f.row))
 	}
 	b.Accounts = make([]string, 0, len(stored))
 	for a := range stored {

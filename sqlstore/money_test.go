@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/ledger"
 	"github.com/callbill/callbill/sqlstore"
@@ -117,14 +118,17 @@ func TestStatesAllowanceGraceAndAuthorization(t *testing.T) {
 			t.Fatalf("after close: %s, outstanding %s", st.State, st.Standing.Outstanding)
 		}
 		allow := func(inst, num string, dir callbill.Direction) callbill.Decision {
-			snap, err := s.AuthSnapshot(ctx)
+			d, err := (&authz.Service{Store: s}).Authorize(ctx, authz.AuthorizeInput{Instance: inst, Number: num, Direction: dir})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return snap.Authorize(inst, num, dir, now)
+			return d
 		}
-		if d := allow("m-payg", "0100001", callbill.Outbound); !d.Allow {
-			t.Fatalf("overdue within grace must still call: %+v", d)
+		// Within the grace period the account is not stopped, but beyond its
+		// allowance it has no headroom for a pay-as-you-go minute
+		// (docs/authorization.md).
+		if d := allow("m-payg", "0100001", callbill.Outbound); d.Allow || strings.Contains(d.Reason, "stopped") || !strings.Contains(d.Reason, "cannot pay for one minute") {
+			t.Fatalf("overdue within grace, beyond the allowance: %+v", d)
 		}
 		now = now.Add(47 * time.Hour)
 		if err := money(s).Sweep(ctx); err != nil {
@@ -147,11 +151,12 @@ func TestStatesAllowanceGraceAndAuthorization(t *testing.T) {
 		if d := allow("m-sub", "0100002", callbill.Inbound); !d.Allow {
 			t.Fatalf("subscription seats keep working: %+v", d)
 		}
-		// 5.00 brings available to −4.98, within the allowance: overdue, calls allowed.
+		// 5.00 brings available to −4.98, within the allowance: overdue, not
+		// stopped; the 0.02 left of the allowance pays for no minute.
 		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("5.00"), Key: "t1"}); err != nil {
 			t.Fatal(err)
 		}
-		if d := allow("m-payg", "0100001", callbill.Outbound); !d.Allow {
+		if d := allow("m-payg", "0100001", callbill.Outbound); d.Allow || !strings.Contains(d.Reason, "is 0.02 yuan, the first minute costs 0.0499") {
 			t.Fatalf("within the allowance: %+v", d)
 		}
 		if _, err := money(s).TopUp(ctx, ledger.TopUpInput{Account: "2001", Amount: dec("4.98"), Key: "t2"}); err != nil {
@@ -160,6 +165,10 @@ func TestStatesAllowanceGraceAndAuthorization(t *testing.T) {
 		st, _ = s.Status(ctx, "2001")
 		if st.Recorded != callbill.StateNormal || !st.Standing.Outstanding.IsZero() {
 			t.Fatalf("paid up: %s %s", st.Recorded, st.Standing.Outstanding)
+		}
+		// Available 0 and the allowance of 5.00: 100 platform minutes (4.99).
+		if d := allow("m-payg", "0100001", callbill.Outbound); !d.Allow || d.MaxSeconds != 6000 {
+			t.Fatalf("paid up: %+v", d)
 		}
 		var got []string
 		for i := len(st.Events) - 1; i >= 0; i-- {

@@ -128,50 +128,18 @@ func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus
 	return st, err
 }
 
-// AuthSnapshot reads what call authorization answers from: the directory,
-// the numbers' rent and every account's standing.
+// AuthSnapshot reads what call authorization answers from (see
+// authz.Store): the directory, the numbers' rent, every account's standing,
+// contract and voice packages, the price book, the time zone and the cap.
 func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error) {
-	snap := &callbill.AuthSnapshot{Instances: map[string]*callbill.AuthInstance{}, Standing: map[string]*callbill.Standing{}, Built: s.Now()}
+	var snap *callbill.AuthSnapshot
 	err := s.readTx(ctx, func(tx *Tx) error {
 		accts, err := loadAllAccounts(ctx, tx)
 		if err != nil {
 			return err
 		}
-		uids := make([]string, 0, len(accts))
-		for uid := range accts {
-			uids = append(uids, uid)
-		}
-		owed, err := outstanding(ctx, tx, uids)
-		if err != nil {
-			return err
-		}
-		paid := map[[2]string]int64{}
-		rows, err := tx.QueryContext(ctx, `SELECT instance, number, paid_until FROM numbers WHERE paid_until <> 0`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var inst, num string
-			var until int64
-			if err := rows.Scan(&inst, &num, &until); err != nil {
-				rows.Close()
-				return err
-			}
-			paid[[2]string{inst, num}] = until
-		}
-		rows.Close()
-		for uid, a := range accts {
-			snap.Standing[uid] = ledgerAccount(a).Standing(owed[uid])
-			for _, inst := range a.Instances {
-				ai := &callbill.AuthInstance{Account: uid, Mode: inst.Mode, Numbers: map[string]*callbill.AuthNumber{}}
-				for _, n := range inst.Numbers {
-					ai.Numbers[n.Number] = &callbill.AuthNumber{Number: n, PaidUntil: timeOrZero(paid[[2]string{inst.ID, n.Number}])}
-				}
-				snap.Instances[inst.ID] = ai
-			}
-		}
-		snap.Prepare()
-		return nil
+		snap, err = authSnapshot(ctx, tx, accts, s.Now())
+		return err
 	})
 	return snap, err
 }

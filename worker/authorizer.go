@@ -3,61 +3,41 @@ package worker
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/internal/recovery"
 )
 
-// AuthStore is what the authorizer reads (sqlstore.Store).
-type AuthStore interface {
-	AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error)
-	Changes(ctx context.Context) (string, error)
-}
-
-// Authorizer answers call authorization from memory. Run keeps its snapshot
-// fresh: it polls the store's change counter every Every (250 ms by default)
-// and reads a new snapshot when it moved, so a state change shows within a
-// second; time-based changes (a grace period or a rent running out) are
-// worked out at the moment of the question.
+// Authorizer answers call authorization from memory (docs/authorization.md).
+// Run keeps its snapshot fresh: every Every (250 ms by default) it reads the
+// store's change counter, the live reservations and the accounts' calls
+// versions, and reads again only what moved (authz.Live), so that a change
+// shows within a second; time-based changes (a grace period, a rent running
+// out, a reservation expiring) are worked out at the moment of the question.
 type Authorizer struct {
-	Store AuthStore
+	Live  *authz.Live
 	Every time.Duration
 	Log   *slog.Logger
 	Now   func() time.Time
-
-	snap    atomic.Pointer[callbill.AuthSnapshot]
-	seen    string
-	version atomic.Pointer[string]
 }
 
 // Version returns the store's change counter as of the last refresh (at
 // most Every old): what caches of closed bills are keyed by.
 func (a *Authorizer) Version(ctx context.Context) (string, error) {
-	if v := a.version.Load(); v != nil {
-		return *v, nil
+	if v := a.Live.Changes(); v != "" {
+		return v, nil
 	}
-	return a.Store.Changes(ctx)
+	return a.Live.Service.Store.Changes(ctx)
 }
 
-// Refresh reads a new snapshot if the store changed since the last one.
+// Refresh brings the snapshot up to date.
 func (a *Authorizer) Refresh(ctx context.Context) error {
-	v, err := a.Store.Changes(ctx)
-	if err != nil {
-		return err
+	if a.Live.Now == nil && a.Now != nil {
+		a.Live.Now = a.Now
 	}
-	defer a.version.Store(&v)
-	if v == a.seen && a.snap.Load() != nil {
-		return nil
-	}
-	snap, err := a.Store.AuthSnapshot(ctx)
-	if err != nil {
-		return err
-	}
-	a.snap.Store(snap)
-	a.seen = v
-	return nil
+	return a.Live.Refresh(ctx)
 }
 
 // Run refreshes until ctx ends.
@@ -83,9 +63,9 @@ func (a *Authorizer) Run(ctx context.Context) {
 	}
 }
 
-// Authorize decides whether a call may start now.
+// Authorize decides whether a call may start now, and for how long.
 func (a *Authorizer) Authorize(instance, number string, dir callbill.Direction) callbill.Decision {
-	snap := a.snap.Load()
+	snap := a.Live.Snapshot()
 	if snap == nil {
 		return callbill.Decision{Reason: "call authorization is not ready yet"}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
@@ -39,6 +40,7 @@ type Store interface {
 	ledger.Store // sweeps and renewals
 	ExpiredJobs(ctx context.Context, kind string, before time.Time) ([]*callbill.Job, error)
 	ExpireJob(ctx context.Context, id int64) error
+	authz.Store // expired reservations
 }
 
 // removeStaleTemps deletes the temporary files of exports whose node died
@@ -201,6 +203,12 @@ func (n *Node) Run(ctx context.Context) {
 			})
 			n.step(ctx, "expire exports", n.expireExports)
 			n.step(ctx, "expire rejects files", n.expireRejectsFiles)
+			n.step(ctx, "delete expired reservations", func(ctx context.Context) {
+				// They hold nothing from their expiry on; this keeps the table small.
+				if _, err := (&authz.Service{Store: n.Store}).Sweep(ctx); err != nil && ctx.Err() == nil {
+					n.Log.Error("delete expired reservations", "err", err)
+				}
+			})
 			n.step(ctx, "renew numbers", func(ctx context.Context) {
 				if k, err := money.RenewDue(ctx); err != nil && ctx.Err() == nil {
 					n.Log.Error("renew numbers", "err", err)

@@ -75,7 +75,7 @@ func init() {
 				"or those that started in [--from, --to). Extra columns: " + strings.Join(export.ExtraColumns(), ", ") + "."},
 		{name: "serve", setup: (*app).serve,
 			args: "[--addr HOST:PORT] [--exports DIR] [--node NAME] [--auto-close=false] [--auto-close-grace DURATION] " +
-				"[--job-lease DURATION] [--trusted-proxies LIST]",
+				"[--job-lease DURATION] [--trusted-proxies LIST] [--authorize-cap SECONDS]",
 			summary: "run the API, the BSS endpoint, the web console and the background jobs",
 			about: "Serves the operator API, Alibaba's BSS endpoint and the web console, and runs this node's background jobs: exports, " +
 				"webhook deliveries, account states, number renewals and the automatic close of the previous cycle at 12:00 on the 2nd " +
@@ -97,9 +97,17 @@ func init() {
 		{name: "ledger verify", args: "[--account UID]", setup: (*app).ledgerVerify,
 			summary: "prove that balances and bills reconcile with the ledger",
 			about:   "Checks, for one account or all, that cash = Σ ledger and that every bill's paid amount is what the ledger paid toward it; exit 1 when not."},
-		{name: "authorize", args: "--instance ID --number N --direction inbound|outbound", setup: (*app).authorize,
-			summary: "may this call be made now? (exit 4 when denied)",
-			about:   "Answers the call platform's question for one call: allow, or deny with the reason (exit 4)."},
+		{name: "authorize", args: "--instance ID --number N --direction inbound|outbound [--reserve CONTACT_ID [--seconds N]] [--json]",
+			setup: (*app).authorize, summary: "may this call be made now, and for how long? (exit 4 when denied)",
+			about: "Answers the call platform's question for one call (docs/authorization.md): allow with max_seconds, how long the " +
+				"account's headroom pays for (at most the world's billing.max_call_seconds), or deny with the reason (exit 4). " +
+				"--reserve holds the started call's price until its CDR is imported or the reservation expires."},
+		{name: "reservation list", args: "[--account UID] [--json]", setup: (*app).reservationList,
+			summary: "list the live reservations of started calls",
+			about:   "Lists the reservations that still hold an amount (docs/authorization.md), soonest expiry first, of one account or every account."},
+		{name: "reservation release", args: "--instance ID CONTACT_ID", setup: (*app).reservationRelease,
+			summary: "release a started call's reservation",
+			about:   "Deletes a call's reservation, so that its amount no longer holds the account's headroom; the import of its CDR does this by itself."},
 		{name: "accesskey create", args: "--account UID [--json]", setup: (*app).accessKeyCreate,
 			summary: "create an AccessKey for an account's BSS API calls",
 			about:   "Creates an AccessKey pair for the account; the secret is shown this once."},

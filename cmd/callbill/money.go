@@ -212,31 +212,3 @@ func (a *app) ledgerVerify(fs *flag.FlagSet) runner {
 		return nil
 	}
 }
-
-func (a *app) authorize(fs *flag.FlagSet) runner {
-	inst := fs.String("instance", "", "the instance `ID`")
-	num := fs.String("number", "", "the service `NUMBER`")
-	dir := fs.String("direction", "", "the call's direction, `inbound|outbound`")
-	return func(ctx context.Context, pos []string) error {
-		d := callbill.Direction(strings.ToLower(*dir))
-		if *inst == "" || *num == "" || !d.Valid() || len(pos) > 0 {
-			return usagef("authorize needs --instance ID --number N --direction inbound|outbound")
-		}
-		s, err := a.open(ctx, sqlstore.Read)
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		snap, err := s.AuthSnapshot(ctx)
-		if err != nil {
-			return err
-		}
-		dec := snap.Authorize(*inst, callbill.Digits(*num), d, s.Now())
-		if dec.Allow {
-			fmt.Fprintln(a.stdout, "allow")
-			return nil
-		}
-		fmt.Fprintf(a.stdout, "deny: %s\n", dec.Reason)
-		return exitCode(exitDenied)
-	}
-}

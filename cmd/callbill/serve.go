@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callbill/callbill/api"
+	"github.com/callbill/callbill/authz"
 	"github.com/callbill/callbill/bss"
 	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/config"
@@ -41,6 +42,7 @@ func (a *app) serve(fs *flag.FlagSet) runner {
 	fs.Duration("auto-close-grace", d.AutoCloseGrace.Value, "how long (`DURATION`) a close already due when found (a catch-up) waits, so that you can stop the server first")
 	fs.Duration("job-lease", d.JobLease.Value, "how long (`DURATION`) a node holds a job without renewing it; a dead node's jobs are taken over after it")
 	fs.String("trusted-proxies", "", "a comma `LIST` of IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client (console sign-in throttling)")
+	fs.Int64("authorize-cap", 0, "the longest call, in `SECONDS`, that call authorization grants (max_seconds); 0, or more than the world's billing.max_call_seconds, means that")
 	return func(ctx context.Context, pos []string) error {
 		if len(pos) > 0 {
 			return usagef("serve takes no arguments")
@@ -89,7 +91,8 @@ func (a *app) runServe(ctx context.Context) error {
 	}
 	metrics := api.NewMetrics()
 	metrics.WatchBacklog(s, log)
-	auth := &worker.Authorizer{Store: s, Log: log}
+	reservations := &authz.Service{Store: s, Cap: o.AuthorizeCap.Value, Node: node}
+	auth := &worker.Authorizer{Live: &authz.Live{Service: reservations}, Log: log}
 	if err := auth.Refresh(ctx); err != nil {
 		return err
 	}
@@ -104,7 +107,8 @@ func (a *app) runServe(ctx context.Context) error {
 	watch.OnFailure = metrics.BudgetFailures.Inc
 	imports := (&ingest.Service{Store: s, Committed: watch.Committed}).NewGroup(0)
 	defer imports.Close()
-	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Budgets: budgets, Authorize: auth.Authorize, OperatorKey: key,
+	apiHandler := (&api.Server{Importer: imports, Store: s, Money: s, Rest: s, Keys: s, Webhooks: s, Invoices: &invoice.Service{Store: s}, Contracts: &contract.Service{Store: s}, Budgets: budgets,
+		Authorize: auth.Authorize, Reservations: reservations, OperatorKey: key,
 		ExportDir: exports, Limits: o.BodyLimits(), Retention: o.Retention(), CJKFont: a.cfg.CJKFont.Value,
 		Log: log, Metrics: metrics, Changes: auth.Version, CallsVersion: s.CallsVersion, Ready: s.Ready}).Handler()
 	cons := &console.Server{Store: s, OperatorKey: key, ExportDir: exports, Log: log, TrustedProxies: o.TrustedProxies.Value,

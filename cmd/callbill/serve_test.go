@@ -39,11 +39,13 @@ func TestAuthorizationFollowsMoneyWithinASecond(t *testing.T) {
 	n := startNode(t, dir, db, "auth")
 	const q = "/api/v1/authorize?instance=a-payg&number=0100001&direction=outbound"
 	type decision struct {
-		Allow  bool
-		Reason string
+		Allow      bool
+		Reason     string
+		MaxSeconds int64 `json:"max_seconds"`
 	}
 	var d decision
-	if n.do(t, "GET", q, nil, &d); !d.Allow {
+	// 5.00 at 0.0499 a platform minute: 100 minutes.
+	if n.do(t, "GET", q, nil, &d); !d.Allow || d.MaxSeconds != 6000 {
 		t.Fatalf("a paid-up account is refused: %+v", d)
 	}
 	follow := func(want bool, change func()) {
@@ -68,13 +70,31 @@ func TestAuthorizationFollowsMoneyWithinASecond(t *testing.T) {
 			t.Fatalf("debit: %d %+v", code, e)
 		}
 	})
+	// Back to 5.00 of cash (0.00 would be normal, but pays for no minute).
 	follow(true, func() {
-		if code := n.doKey(t, "POST", "/api/v1/accounts/3001/topups", `{"amount":"5.00"}`, "t1", nil); code != 201 {
+		if code := n.doKey(t, "POST", "/api/v1/accounts/3001/topups", `{"amount":"10.00"}`, "t1", nil); code != 201 {
 			t.Fatalf("top-up: %d", code)
 		}
 	})
+	// A reservation of 10 minutes (0.499) holds them within a second.
+	var r struct {
+		Amount   string
+		Seconds  int64
+		Replayed bool
+	}
+	if code := n.doKey(t, "POST", "/api/v1/calls/a-payg/call-1/reserve", `{"number":"0100001","direction":"outbound","seconds":600}`, "", &r); code != 201 ||
+		r.Amount != "0.499" || r.Seconds != 600 {
+		t.Fatalf("reserve: %d %+v", code, r)
+	}
+	start := time.Now()
+	for n.do(t, "GET", q, nil, &d); d.MaxSeconds != 5400; n.do(t, "GET", q, nil, &d) {
+		if time.Since(start) > time.Second {
+			t.Fatalf("authorization still says %+v a second after a reservation", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	// The same key again moves nothing; another request under it is refused.
-	if code := n.doKey(t, "POST", "/api/v1/accounts/3001/topups", `{"amount":"5.00"}`, "t1", nil); code != 200 {
+	if code := n.doKey(t, "POST", "/api/v1/accounts/3001/topups", `{"amount":"10.00"}`, "t1", nil); code != 200 {
 		t.Errorf("replayed top-up: %d", code)
 	}
 	if code := n.doKey(t, "POST", "/api/v1/accounts/3001/topups", `{"amount":"6.00"}`, "t1", nil); code != 409 {
@@ -82,7 +102,7 @@ func TestAuthorizationFollowsMoneyWithinASecond(t *testing.T) {
 	}
 	var acct struct{ Cash, State string }
 	n.do(t, "GET", "/api/v1/accounts/3001", nil, &acct)
-	if acct.Cash != "0.00" || acct.State != "normal" {
+	if acct.Cash != "5.00" || acct.State != "normal" {
 		t.Errorf("account: %+v", acct)
 	}
 }
