@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/callbill/callbill"
-	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/budget"
+	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/closing"
 	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/jobs"
