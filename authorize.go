@@ -189,7 +189,7 @@ func (s *AuthSnapshot) Authorize(instance, number string, dir Direction, now tim
 	}
 	capSec := s.capSeconds()
 	if inst.Mode != ModePayg {
-		// Seats keep working whatever the money (DESIGN §3.10).
+		// Seats keep working whatever the money (docs/rules.md, "Account states").
 		return Decision{Allow: true, MaxSeconds: capSec}
 	}
 	l := inst.acct.live.Load()

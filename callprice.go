@@ -52,7 +52,7 @@ func fromUnits(u int64) decimal.Decimal { return decimal.New(u, -unitPlaces) }
 
 // Call classes: what prices a call's minutes. A CCC number's call pays its
 // telecom item (the platform fee is waived on it); any other number's pays
-// the platform fee (DESIGN §3.3).
+// the platform fee (docs/rules.md, "What a call is charged").
 const (
 	classFixedInbound = iota
 	classFixedOutbound

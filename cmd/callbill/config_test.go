@@ -289,7 +289,7 @@ func TestConfigCheckProblems(t *testing.T) {
 	r := runIn(t, "--config", conf, "config", "check")
 	want := "callbill: the configuration has 2 problems:\n" +
 		"  " + conf + ":3:3: serve.adr: no such setting; the settings here are addr, exports, export_keep_days, rejects_keep_days, node, " +
-		"auto_close, auto_close_grace, job_lease, trusted_proxies, limits\n" +
+		"auto_close, auto_close_grace, job_lease, authorize_cap, trusted_proxies, limits\n" +
 		"  " + conf + `:4:21: serve.export_keep_days: "0" must be a whole number of days from 1 to 3650` + "\n"
 	if r.code != exitError || r.stderr != want || r.stdout != "" {
 		t.Errorf("exit %d\nstderr %q\nwant   %q\nstdout %q", r.code, r.stderr, want, r.stdout)
