@@ -144,6 +144,10 @@ type work struct {
 
 	cand  []found // the rows to rate, in input order
 	rated *Rated
+
+	// A Group round's requests (a row's Pos.File is its request's index):
+	// each is its own import. nil for a file's batch.
+	reqs []*groupRequest
 }
 
 // found is a row to rate and what its lookup found: each row is looked up

@@ -100,13 +100,14 @@ func TestRateAgainWhenStateChanged(t *testing.T) {
 	oct := callbill.AccountCycle{Account: acct, Cycle: callbill.NewCycle(2026, time.October)}
 	// The batch is rated ahead on no minutes used; before it is written
 	// another writer takes the account to 199,999 minutes.
-	f.beforeWrite = func(db *state) { db.used[oct] = 199_999 }
+	// (The first write transaction is the import's record.)
+	f.beforeWrite = func(*state) { f.beforeWrite = func(db *state) { db.used[oct] = 199_999 } }
 	rep, _ := run(t, f, callbill.ImportOptions{}, call("c1", numTP, 0, 180))
 	if rep.Imported != 1 {
 		t.Fatalf("report %+v", rep)
 	}
-	if f.writes != 2 {
-		t.Errorf("%d write transactions, want 2 (refused, then rated again)", f.writes)
+	if f.writes != 4 {
+		t.Errorf("%d write transactions, want 4 (the record, refused, then rated again, the record's end)", f.writes)
 	}
 	got := f.db.calls[ingest.Identity{Instance: inst, Contact: "c1"}].Bands
 	if want := []callbill.BandUse{{Band: 1, Minutes: 1, Micro: 49_900}, {Band: 2, Minutes: 2, Micro: 44_900}}; !reflect.DeepEqual(got, want) {

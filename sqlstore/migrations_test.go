@@ -58,6 +58,7 @@ func TestMigrationsUnchanged(t *testing.T) {
 		{"sqlite", "0008_block_times.sql", "9d088aa8facc23882e0d665e1c0493e76d0f756eda945c9ec037ae78c4f6cdb3"},
 		{"sqlite", "0009_account_keys.sql", "5100fd3b04d4ac41af9ee7a9008b881de560d34b4f5bc5dd177e52d198123c41"},
 		{"sqlite", "0010_call_versions.sql", "499ab6fefd145077547df8186d7e28d6c8a976a26cdde95ccd2f343935d9a85a"},
+		{"sqlite", "0013_imports.sql", "c3dc1ff8d03e0c85eb8635cb9664199050e3d1721bc953331ac2cd2a0d85788e"},
 		{"postgres", "0001_init.sql", "5258d7fe5118bb7e1ef241412131edc1249acc70ba81a7dbba9de0b70fd8b9b0"},
 		{"postgres", "0002_jobs.sql", "34eb71c2efe050ff0b9f16ae591ba8dc21acea9a5333b581c48e7a343f85e311"},
 		{"postgres", "0003_money.sql", "eba0e1d089834a82d840677ba5b1143b153bca6bc3407f42b4c470e85544f973"},
@@ -68,6 +69,7 @@ func TestMigrationsUnchanged(t *testing.T) {
 		{"postgres", "0008_block_times.sql", "840eadbf5df9d11cb24647ef66930aef37085e848924e648b7978fbcc449d0cf"},
 		{"postgres", "0009_account_keys.sql", "a85a7ccb269c369cd3c21a50a807814502cf46656ba8b22fcfcf56acc7096ae4"},
 		{"postgres", "0010_call_versions.sql", "7f2f8a826e1f09d935c7cba6ed737185759f031f749f6bca227e059a726fd459"},
+		{"postgres", "0013_imports.sql", "15188c907f51c54bccc7744ed73ecfbe2ba88e07a39482abfb429efac6742031"},
 	}
 	for _, p := range pins {
 		s, err := migrationSQL(p.dialect, p.name)
