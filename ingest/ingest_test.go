@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -137,5 +138,35 @@ func TestInputNeedsASource(t *testing.T) {
 	_, err := (&ingest.Service{Store: newFakeStore()}).Import(context.Background(), ingest.Input{})
 	if callbill.ErrorCode(err) != callbill.EINVALID {
 		t.Errorf("err %v, want EINVALID", err)
+	}
+}
+
+// A file import is recorded running before its first batch, each batch
+// names it, and it ends done with its counts — or failed, with what it
+// committed, when it stops on an error.
+func TestImportRecord(t *testing.T) {
+	f := newFakeStore()
+	rep, err := (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
+		Source: &rows{cdrs: []callbill.CDR{call("c1", numTP, 0, 60), call("c1", numTP, 0, 60), {}}}, Sources: []string{"a.csv"}, By: "cli:me@here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := f.db.imports[rep.Import]
+	if rec.Status != callbill.ImportDone || rec.Imported != 1 || rec.Duplicates != 1 || rec.Rejected != 1 ||
+		!reflect.DeepEqual(rec.Sources, []string{"a.csv"}) || rec.By != "cli:me@here" {
+		t.Errorf("record %+v", rec)
+	}
+	if f.db.owner[ingest.Identity{Instance: inst, Contact: "c1"}] != rep.Import {
+		t.Errorf("the call is not the import's: %+v", f.db.owner)
+	}
+	stop := errors.New("the rejects file cannot be written")
+	_, err = (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
+		Source: &rows{cdrs: []callbill.CDR{call("c2", numTP, 1, 60), {}, call("c3", numTP, 2, 60)}},
+		ImportOptions: callbill.ImportOptions{BatchSize: 1, OnReject: func(callbill.Reject) error { return stop }}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err %v", err)
+	}
+	if rec := f.db.imports[2]; rec.Status != callbill.ImportFailed || rec.Imported != 1 {
+		t.Errorf("failed import's record %+v", rec)
 	}
 }
