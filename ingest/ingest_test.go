@@ -161,7 +161,7 @@ func TestImportRecord(t *testing.T) {
 	}
 	stop := errors.New("the rejects file cannot be written")
 	_, err = (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
-		Source: &rows{cdrs: []callbill.CDR{call("c2", numTP, 1, 60), {}, call("c3", numTP, 2, 60)}},
+		Source:        &rows{cdrs: []callbill.CDR{call("c2", numTP, 1, 60), {}, call("c3", numTP, 2, 60)}},
 		ImportOptions: callbill.ImportOptions{BatchSize: 1, OnReject: func(callbill.Reject) error { return stop }}})
 	if !errors.Is(err, stop) {
 		t.Fatalf("err %v", err)
