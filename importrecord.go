@@ -93,11 +93,27 @@ func ParseImportID(s string) (int64, error) {
 type UndoReport struct {
 	Removed  int64    // the import's calls removed
 	Rerated  int64    // calls stored after it whose rating changed (bands, voice-package minutes)
-	Accounts []string // the accounts whose calls changed, sorted
+	Accounts []string // the accounts whose calls changed, sorted: the first MaxUndoAccounts
+	Touched  int      // how many accounts' calls changed
 	Cycles   []Cycle  // the open cycles whose bills changed, sorted
 	// Already says the import had been undone before: this undo changed
 	// nothing, and the rest of the report is that earlier undo's.
 	Already bool
+}
+
+// MaxUndoAccounts bounds the accounts an undo's report names (it counts
+// them all): a record is not a list of a deployment's tenants.
+const MaxUndoAccounts = 100
+
+// AccountsText names an undo's accounts for people: at most n, and how many
+// more there are.
+func (u *UndoReport) AccountsText(n int) string {
+	names := u.Accounts[:min(n, len(u.Accounts))]
+	s := strings.Join(names, ", ")
+	if more := u.Touched - len(names); more > 0 {
+		s += " … +" + strconv.Itoa(more)
+	}
+	return s
 }
 
 // ImportQuery selects import records: newest first, at most Limit.

@@ -98,6 +98,10 @@ func TestImportIDsAndSources(t *testing.T) {
 	if len(got) != MaxImportSources || got[MaxImportSources-1] != "… 6 more" || len(got[0]) > MaxImportSourceName || !strings.HasSuffix(got[0], "…") {
 		t.Errorf("sources %d, last %q, first %d bytes", len(got), got[len(got)-1], len(got[0]))
 	}
+	u := UndoReport{Accounts: []string{"a", "b", "c"}, Touched: 250}
+	if got := u.AccountsText(2); got != "a, b … +248" {
+		t.Errorf("accounts text %q", got)
+	}
 	q := ImportQuery{}
 	if err := q.Validate(); err != nil || q.Limit != DefaultImportList {
 		t.Errorf("default query %+v %v", q, err)

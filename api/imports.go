@@ -150,7 +150,8 @@ type ImportJSON struct {
 type UndoReportJSON struct {
 	Removed  int64    `json:"removed"`
 	Rerated  int64    `json:"rerated"`
-	Accounts []string `json:"accounts"`
+	Accounts []string `json:"accounts"` // the first 100
+	Touched  int      `json:"account_count"`
 	Cycles   []string `json:"cycles"`
 	Already  bool     `json:"already_undone,omitempty"`
 }
@@ -169,7 +170,7 @@ func ToImportJSON(r *callbill.ImportRecord) ImportJSON {
 		out.UndoneAt = r.UndoneAt.UTC().Format(time.RFC3339)
 	}
 	if u := r.Undo; u != nil {
-		out.Undo = &UndoReportJSON{Removed: u.Removed, Rerated: u.Rerated, Accounts: u.Accounts, Cycles: []string{}, Already: u.Already}
+		out.Undo = &UndoReportJSON{Removed: u.Removed, Rerated: u.Rerated, Accounts: u.Accounts, Touched: u.Touched, Cycles: []string{}, Already: u.Already}
 		if out.Undo.Accounts == nil {
 			out.Undo.Accounts = []string{}
 		}

@@ -152,6 +152,6 @@ func (s *Server) opUndo(w http.ResponseWriter, r *http.Request, v *view) error {
 			cycles[i] = c.String()
 		}
 		return outcome{To: "/console/op/imports", OK: fmt.Sprintf(v.T("imp.undone"), callbill.ImportID(id), u.Removed, u.Rerated,
-			strings.Join(u.Accounts, ", "), strings.Join(cycles, ", "))}, nil
+			u.AccountsText(10), strings.Join(cycles, ", "))}, nil
 	})
 }

@@ -220,7 +220,7 @@ func undo(ctx context.Context, tx UndoTx, in UndoInput) (*callbill.ImportRecord,
 		}
 	}
 	ch := u.ch
-	ch.Report.Accounts = accounts
+	ch.Report.Accounts, ch.Report.Touched = accounts[:min(len(accounts), callbill.MaxUndoAccounts)], len(accounts)
 	for k := range u.touched {
 		ch.Touched = append(ch.Touched, k)
 		if !slices.Contains(ch.Report.Cycles, k.Cycle) {

@@ -197,7 +197,7 @@ func TestUndoEqualsNeverImported(t *testing.T) {
 			t.Errorf("after the undo:\n%s\nnever imported:\n%s", got, want)
 		}
 		if rec.Status != callbill.ImportUndone || rec.UndoneBy != "test" || rec.Undo == nil || rec.Undo.Removed != int64(len(b)) ||
-			rec.Undo.Rerated == 0 || fmt.Sprint(rec.Undo.Accounts) != "[3001 3002]" || fmt.Sprint(rec.Undo.Cycles) != "[2026-10 2026-11]" {
+			rec.Undo.Rerated == 0 || fmt.Sprint(rec.Undo.Accounts) != "[3001 3002]" || rec.Undo.Touched != 2 || fmt.Sprint(rec.Undo.Cycles) != "[2026-10 2026-11]" {
 			t.Errorf("record %+v, report %+v", rec, rec.Undo)
 		}
 		for _, s := range []*sqlstore.Store{undone, never} {

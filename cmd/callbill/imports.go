@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -101,6 +102,9 @@ func (a *app) importUndo(fs *flag.FlagSet) runner {
 			return err
 		}
 		defer s.Close()
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(80 << 20) // as import: the heap stays near it whatever the import's size
+		}
 		started := time.Now()
 		rec, err := (&ingest.Imports{Store: s}).Undo(ctx, ingest.UndoInput{ID: id, By: cliActor()})
 		if err != nil {
@@ -127,7 +131,7 @@ func (a *app) importUndo(fs *flag.FlagSet) runner {
 			cycles[i] = c.String()
 		}
 		fmt.Fprintf(a.stdout, "undid %s: removed %d calls, rated %d later calls again; accounts %s; open cycles %s (%.1f s)\n",
-			callbill.ImportID(id), u.Removed, u.Rerated, strings.Join(u.Accounts, ", "), strings.Join(cycles, ", "), time.Since(started).Seconds())
+			callbill.ImportID(id), u.Removed, u.Rerated, u.AccountsText(10), strings.Join(cycles, ", "), time.Since(started).Seconds())
 		return nil
 	}
 }
