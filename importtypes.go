@@ -78,6 +78,7 @@ const MaxReportedRejects = 1000
 
 // ImportReport is what an import did.
 type ImportReport struct {
+	Import                                    int64 // the import's record (ImportID)
 	Imported, Duplicates, Rejected, Conflicts int64
 	Rejects                                   []Reject // the first MaxReportedRejects, in input order
 	Elapsed                                   time.Duration

@@ -86,6 +86,14 @@ var BudgetMeasureLabel = map[BudgetMeasure]Label{
 	BudgetMinutes: {"用量提醒（分钟）", "Usage trigger (minutes)"},
 }
 
+// ImportStatusLabel names the statuses of import records.
+var ImportStatusLabel = map[string]Label{
+	ImportRunning: {"导入中", "Running"},
+	ImportDone:    {"已完成", "Done"},
+	ImportFailed:  {"失败", "Failed"},
+	ImportUndone:  {"已撤销", "Undone"},
+}
+
 // LabelOf returns the label of code in m, or the code itself in both
 // languages when it has none, so that an unknown code shows rather than
 // a blank.
@@ -98,7 +106,8 @@ func LabelOf[K ~string](m map[K]Label, code K) Label {
 
 // CodeLabels gives every label above under a key "kind.code" — the
 // console's message keys ("state.normal", "ledger.topup", "pkg.…",
-// "numkind.…", "numsource.…", "titlekind.…", "invstate.…", "constate.…", "bscope.…", "bmeasure.…").
+// "numkind.…", "numsource.…", "titlekind.…", "invstate.…", "constate.…", "bscope.…", "bmeasure.…",
+// "impstate.…").
 func CodeLabels() map[string]Label {
 	out := map[string]Label{}
 	add := func(prefix, code string, l Label) { out[prefix+"."+code] = l }
@@ -131,6 +140,9 @@ func CodeLabels() map[string]Label {
 	}
 	for k, l := range BudgetMeasureLabel {
 		add("bmeasure", string(k), l)
+	}
+	for k, l := range ImportStatusLabel {
+		add("impstate", k, l)
 	}
 	return out
 }

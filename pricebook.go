@@ -210,6 +210,10 @@ type VoicePackage struct {
 	Remaining int64
 	From      time.Time // purchase time
 	Until     time.Time // exclusive
+	// SinceSeq is the first ingest sequence stored after the package was:
+	// calls stored before it were rated without it, and rating them again
+	// (undoing an import) must not give them its minutes. 0: any call.
+	SinceSeq int64
 }
 
 // ValidAt reports whether the package may cover a call starting at t.

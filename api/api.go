@@ -26,6 +26,7 @@ import (
 // Store is what the API needs of the store (sqlstore.Store).
 type Store interface {
 	ingest.Store
+	ingest.ImportStore
 	closing.Store
 	jobs.Store
 	Job(ctx context.Context, id int64) (*callbill.Job, error)
@@ -132,6 +133,8 @@ func (s *Server) Handler() http.Handler {
 	s.handle(mux, "GET", "/api/v1/openapi.json", ScopePublic, s.openAPI)
 	s.handle(mux, "POST", "/api/v1/imports", ScopeOperator, s.importCDRs)
 	s.handle(mux, "GET", "/api/v1/imports/rejects/{id}", ScopeOperator, s.importRejects)
+	s.handle(mux, "GET", "/api/v1/imports", ScopeOperator, s.listImports)
+	s.handle(mux, "POST", "/api/v1/imports/{id}/undo", ScopeOperator, s.undoImport)
 	s.handle(mux, "POST", "/api/v1/cycles/{cycle}/close", ScopeOperator, s.closeCycle)
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}", ScopeAccount, s.bill)
 	s.handle(mux, "GET", "/api/v1/accounts/{uid}/bills/{cycle}/overview", ScopeAccount, s.billOverview)

@@ -108,3 +108,76 @@ func TestImportRejectsFileFromTheStream(t *testing.T) {
 		}
 	}
 }
+
+// TestImportListAndUndo: each post is an import, listed newest first with
+// its source and counts; undoing one takes its calls out of the bill,
+// undoing it again changes nothing, its calls can be posted again, and an
+// import in a closed cycle is refused with 422 naming the adjustment.
+func TestImportListAndUndo(t *testing.T) {
+	srv, _, _ := setup(t)
+	row := func(id string, minutes int) string {
+		return fmt.Sprintf("%s,inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T%02d:%02d:00+08:00\n", id, 10+minutes/60, minutes%60)
+	}
+	head := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n"
+	var ids []string
+	for i, body := range []string{head + row("c1", 10), head + row("c2", 20) + row("c3", 30), head + row("c4", 40)} {
+		code, out := call(t, srv, "POST", fmt.Sprintf("/api/v1/imports?source=batch-%d.csv", i+1), key, body)
+		var rep struct{ Import string }
+		if code != 200 || json.Unmarshal([]byte(out), &rep) != nil || !strings.HasPrefix(rep.Import, "imp-") {
+			t.Fatalf("post %d: %d %s", i, code, out)
+		}
+		ids = append(ids, rep.Import)
+	}
+	payable := func() string {
+		_, out := call(t, srv, "GET", "/api/v1/accounts/1001/bills/2026-10", key, "")
+		var b struct{ Totals struct{ Payable string } }
+		json.Unmarshal([]byte(out), &b)
+		return b.Totals.Payable
+	}
+	if got := payable(); got != "15.00" { // 100 minutes at 0.15
+		t.Fatalf("payable %s", got)
+	}
+	code, out := call(t, srv, "GET", "/api/v1/imports?limit=2", key, "")
+	var list struct {
+		Imports []struct {
+			ID, Status, By string
+			Sources        []string
+			Imported       int
+		}
+		Next string
+	}
+	if code != 200 || json.Unmarshal([]byte(out), &list) != nil || len(list.Imports) != 2 || list.Imports[0].ID != ids[2] ||
+		list.Imports[1].ID != ids[1] || list.Imports[1].Imported != 2 || fmt.Sprint(list.Imports[1].Sources) != "[batch-2.csv]" ||
+		list.Imports[1].By != "api:operator-key" || list.Imports[1].Status != "done" || list.Next != ids[1] {
+		t.Fatalf("list: %d %s", code, out)
+	}
+	if code, out := call(t, srv, "GET", "/api/v1/imports?before="+list.Next, key, ""); code != 200 || !strings.Contains(out, `"id":"`+ids[0]+`"`) ||
+		strings.Contains(out, ids[1]) {
+		t.Errorf("next page: %d %s", code, out)
+	}
+	code, out = call(t, srv, "POST", "/api/v1/imports/"+ids[1]+"/undo", key, "")
+	if code != 200 || !strings.Contains(out, `"status":"undone"`) || !strings.Contains(out, `"removed":2`) || !strings.Contains(out, `"cycles":["2026-10"]`) {
+		t.Fatalf("undo: %d %s", code, out)
+	}
+	if got := payable(); got != "7.50" {
+		t.Errorf("payable after the undo %s, want 7.50", got)
+	}
+	if code, out := call(t, srv, "POST", "/api/v1/imports/"+ids[1]+"/undo", key, ""); code != 200 || !strings.Contains(out, `"already_undone":true`) {
+		t.Errorf("undo again: %d %s", code, out)
+	}
+	if code, out := call(t, srv, "POST", "/api/v1/imports", key, head+row("c2", 20)+row("c3", 30)); code != 200 || !strings.Contains(out, `"imported":2`) {
+		t.Errorf("post the undone calls again: %d %s", code, out)
+	}
+	for path, want := range map[string]int{"/api/v1/imports/imp-999/undo": 404, "/api/v1/imports/nonsense/undo": 400} {
+		if code, out := call(t, srv, "POST", path, key, ""); code != want {
+			t.Errorf("%s: %d %s", path, code, out)
+		}
+	}
+	if code, out := call(t, srv, "POST", "/api/v1/cycles/2026-10/close", key, ""); code != 200 {
+		t.Fatalf("close: %d %s", code, out)
+	}
+	code, out = call(t, srv, "POST", "/api/v1/imports/"+ids[0]+"/undo", key, "")
+	if code != 422 || !strings.Contains(out, "closed cycles (2026-10)") || !strings.Contains(out, "adjustment") {
+		t.Errorf("undo in a closed cycle: %d %s", code, out)
+	}
+}

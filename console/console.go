@@ -5,7 +5,8 @@
 // voiding, the PDF) and budgets (set, remove, where each stands, alerts)
 // — and the operator's — accounts, any tenant's view, closing a cycle,
 // top-ups, AccessKeys, the invoice queue (issue, reject), every account's
-// contracts (void) and every account's budgets and alerts. Pages
+// contracts (void), every account's budgets and alerts, and the imports
+// (undo). Pages
 // are rendered on the server from templates and assets embedded in the
 // binary; charts are inline SVG drawn on the server; the little JavaScript
 // there is (column sorting, keeping the export form in step with the
@@ -40,6 +41,7 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/closing"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/httperr"
 	"github.com/callbill/callbill/internal/recovery"
 	"github.com/callbill/callbill/jobs"
@@ -67,6 +69,7 @@ type Store interface {
 	AllAccessKeys(ctx context.Context) ([]callbill.AccessKeyInfo, error)
 	CreateAccessKey(ctx context.Context, uid string) (*callbill.AccessKey, error)
 	RevokeAccessKey(ctx context.Context, id string) error
+	ingest.ImportStore // import records and undo
 
 	// sign-in and sessions
 	AccessKey(ctx context.Context, id string) (*callbill.AccessKey, error)
@@ -229,6 +232,9 @@ func (s *Server) init() {
 		s.handle(mux, "GET", "/console/op/keys", ScopeOperator, s.opKeys)
 		s.handle(mux, "POST", "/console/op/keys", ScopeOperator, s.opCreateKey)
 		s.handle(mux, "POST", "/console/op/keys/{id}/revoke", ScopeOperator, s.opRevokeKey)
+		s.handle(mux, "GET", "/console/op/imports", ScopeOperator, s.opImports)
+		s.handle(mux, "GET", "/console/op/imports/{id}/undo", ScopeOperator, s.opUndoPage)
+		s.handle(mux, "POST", "/console/op/imports/{id}/undo", ScopeOperator, s.opUndo)
 		if s.invoiceService() != nil {
 			s.handle(mux, "GET", "/console/op/invoices", ScopeOperator, s.opInvoices)
 			s.handle(mux, "POST", "/console/op/invoices/{id}/issue", ScopeOperator, s.opIssue)

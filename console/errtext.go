@@ -273,6 +273,20 @@ func init() {
 			return "合同 " + m[1] + " 暂不能确认：服务提供方（乙方）信息尚未由运营方配置，请联系运营方。"
 		}),
 		pat(`^the provider needs its own name`, lit("请填写服务提供方（乙方）自己的名称。")),
+
+		// Imports (ingest.Imports).
+		pat(`^import (\S+) cannot be undone: (\d+) of its calls are billed in closed cycles \(([^)]*)\)`, func(m []string) string {
+			return "导入 " + m[1] + " 无法撤销：其中 " + m[2] + " 条通话计入已关闭账期（" + m[3] + "），已关闭账期的账单不再变更；未做任何变更。请以调账更正这些账单。"
+		}),
+		pat(`^import (\S+) cannot be undone: without it, (\d+) later calls of account (\S+) billed in closed cycles \(([^)]*)\)`, func(m []string) string {
+			return "导入 " + m[1] + " 无法撤销：撤销后，账户 " + m[3] + " 在其后导入、计入已关闭账期（" + m[4] + "）的 " + m[2] +
+				" 条通话将改用语音包分钟数，而已关闭账期的账单不再变更；未做任何变更。请以调账更正这些账单。"
+		}),
+		pat(`^no import (\S+) \(`, func(m []string) string { return "没有导入 " + m[1] + "（导入记录页列出所有导入）。" }),
+		pat(`^"(.*)" is not an import id`, func(m []string) string { return "「" + m[1] + "」不是导入ID（格式为 imp-N）。" }),
+		pat(`^import (\S+) is still storing calls`, func(m []string) string {
+			return "导入 " + m[1] + " 仍在写入更多账户的通话：请在其结束后再撤销。"
+		}),
 		pat(`^voiding a formal contract needs a reason`, lit("作废正式合同须填写原因。")),
 		pat(`^the customer's (.+)$`, func(m []string) string {
 			if zh, ok := errorZH(m[1]); ok {

@@ -170,3 +170,19 @@ func TestBudgetErrorTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestImportErrorTexts: the refusals of an undo read in Chinese with the
+// values they name.
+func TestImportErrorTexts(t *testing.T) {
+	for msg, want := range map[string]string{
+		"import imp-7 cannot be undone: 12 of its calls are billed in closed cycles (2026-09, 2026-10), and a closed bill never changes; nothing was changed. Correct those bills with an adjustment":                                                     "导入 imp-7 无法撤销：其中 12 条通话计入已关闭账期（2026-09, 2026-10）",
+		"import imp-7 cannot be undone: without it, 3 later calls of account 1001 billed in closed cycles (2026-10) would take other voice-package minutes, and a closed bill never changes; nothing was changed. Correct those bills with an adjustment": "账户 1001 在其后导入、计入已关闭账期（2026-10）的 3 条通话",
+		"no import imp-9 (callbill import list shows them)":                                "没有导入 imp-9",
+		`"x" is not an import id (imp-N, as ` + "`callbill import list`" + ` shows it)`:    "「x」不是导入ID",
+		"import imp-7 is still storing calls of more accounts; undo it again when it ends": "导入 imp-7 仍在写入",
+	} {
+		if zh, ok := errorZH(msg); !ok || !strings.Contains(zh, want) {
+			t.Errorf("%q → %q, want %q", msg, zh, want)
+		}
+	}
+}

@@ -151,6 +151,9 @@ type work struct {
 	// rated against: what releases their reservations (release).
 	stored []int32
 	insts  map[string]*callbill.InstanceInfo
+	// A Group round's requests (a row's Pos.File is its request's index):
+	// each is its own import. nil for a file's batch.
+	reqs []*groupRequest
 }
 
 // follower is a row whose identity an earlier row of the batch has.

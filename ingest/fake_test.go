@@ -25,14 +25,17 @@ var shanghai = time.FixedZone("CST", 8*3600)
 
 // state is what the fake database holds.
 type state struct {
-	calls map[ingest.Identity]callbill.Call
-	used  map[callbill.AccountCycle]int64
-	pkgs  map[string]callbill.VoicePackage
-	held  map[ingest.Identity]string // reservations: the account that holds each
+	calls   map[ingest.Identity]callbill.Call
+	used    map[callbill.AccountCycle]int64
+	pkgs    map[string]callbill.VoicePackage
+	held    map[ingest.Identity]string // reservations: the account that holds each
+	imports map[int64]callbill.ImportRecord
+	owner   map[ingest.Identity]int64 // each call's import
 }
 
 func (s *state) clone() *state {
-	return &state{calls: maps.Clone(s.calls), used: maps.Clone(s.used), pkgs: maps.Clone(s.pkgs), held: maps.Clone(s.held)}
+	return &state{calls: maps.Clone(s.calls), used: maps.Clone(s.used), pkgs: maps.Clone(s.pkgs), held: maps.Clone(s.held),
+		imports: maps.Clone(s.imports), owner: maps.Clone(s.owner)}
 }
 
 // fakeStore is an in-memory ingest.Store: a transaction works on a copy of
@@ -55,7 +58,7 @@ type fakeStore struct {
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{db: &state{calls: map[ingest.Identity]callbill.Call{}, used: map[callbill.AccountCycle]int64{},
-		pkgs: map[string]callbill.VoicePackage{}, held: map[ingest.Identity]string{}}}
+		pkgs: map[string]callbill.VoicePackage{}, held: map[ingest.Identity]string{}, imports: map[int64]callbill.ImportRecord{}, owner: map[ingest.Identity]int64{}}}
 }
 
 func (f *fakeStore) OpenIngest(context.Context) (ingest.Session, error) { return f, nil }
@@ -84,10 +87,16 @@ func (f *fakeStore) Write(ctx context.Context, fn func(tx ingest.Tx) error) erro
 	return nil
 }
 
-type fakeCalls struct{ calls []callbill.Call }
+type fakeCalls struct {
+	calls []callbill.Call
+	parts []int
+}
 
-func (c *fakeCalls) Add(call *callbill.Call) { c.calls = append(c.calls, *call) }
-func (c *fakeCalls) Len() int                { return len(c.calls) }
+func (c *fakeCalls) Add(call *callbill.Call, part int) {
+	c.calls = append(c.calls, *call)
+	c.parts = append(c.parts, part)
+}
+func (c *fakeCalls) Len() int { return len(c.calls) }
 
 type fakeTx struct {
 	f  *fakeStore
@@ -136,13 +145,23 @@ func (t *fakeTx) Stored(_ context.Context, ids []ingest.Identity) (map[ingest.Id
 }
 
 func (t *fakeTx) StoreBatch(_ context.Context, b *ingest.Rated) error {
-	for _, c := range b.Calls.(*fakeCalls).calls {
+	fc := b.Calls.(*fakeCalls)
+	for n, c := range fc.calls {
 		id := ingest.Identity{Instance: c.InstanceID, Contact: c.ContactID}
 		if _, ok := t.st.calls[id]; ok {
 			t.f.storedBefore++
 			return ingest.ErrStoredBefore
 		}
 		t.st.calls[id] = c
+		t.st.owner[id] = b.Imports[fc.parts[n]]
+	}
+	if b.Running {
+		rec := t.st.imports[b.Imports[0]]
+		if rec.Status != callbill.ImportRunning {
+			return ingest.ErrImportUndone
+		}
+		rec.Imported += int64(len(fc.calls))
+		t.st.imports[rec.ID] = rec
 	}
 	maps.Copy(t.st.used, b.Changes.PlatformUsed)
 	for _, p := range b.Changes.Packages {
@@ -168,6 +187,21 @@ func (t *fakeTx) ReleaseReservations(_ context.Context, calls []ingest.Identity)
 	t.f.released += len(calls)
 	for _, c := range calls {
 		delete(t.st.held, c)
+	}
+	return nil
+}
+
+func (t *fakeTx) AddImports(_ context.Context, recs []*callbill.ImportRecord) error {
+	for _, r := range recs {
+		r.ID = int64(len(t.st.imports) + 1)
+		t.st.imports[r.ID] = *r
+	}
+	return nil
+}
+
+func (t *fakeTx) FinishImport(_ context.Context, rec *callbill.ImportRecord) error {
+	if old := t.st.imports[rec.ID]; old.Status == callbill.ImportRunning {
+		t.st.imports[rec.ID] = *rec
 	}
 	return nil
 }

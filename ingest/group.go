@@ -53,11 +53,13 @@ type groupRequest struct {
 	bad  []rejected
 	raw  *rawBatch // its rows as read, when its rejects need their fields
 	file int       // the input file its rows come from
+	rec  *callbill.ImportRecord
 	done chan groupAnswer
 }
 
 type groupAnswer struct {
 	rep batchReport
+	id  int64 // the request's import record
 	err error
 }
 
@@ -98,7 +100,7 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 	started := time.Now()
 	// Read up to maxRows rows; a longer input goes the file way, replaying
 	// what was read.
-	req := &groupRequest{file: -1, done: make(chan groupAnswer, 1)}
+	req := &groupRequest{file: -1, rec: in.record(callbill.ImportDone), done: make(chan groupAnswer, 1)}
 	raw, _ := in.Source.(callbill.RawSource)
 	if in.OnReject == nil {
 		raw = nil
@@ -137,11 +139,16 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 		req.file = pos.File
 	}
 	if len(req.rows) == 0 {
-		// Nothing to store: the decoder's rejects are the whole report.
+		// Nothing to store: the decoder's rejects are the whole report,
+		// and the record is written on its own.
 		im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}, raw: raw}
 		if err := im.merge(&decoded{bad: req.bad, raw: req.raw}, &batchReport{}); err != nil {
 			return nil, err
 		}
+		if err := g.record(ctx, req.rec, im.rep); err != nil {
+			return nil, err
+		}
+		im.rep.Import = req.rec.ID
 		im.rep.Elapsed = time.Since(started)
 		return im.rep, nil
 	}
@@ -164,12 +171,23 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 	if a.err != nil {
 		return nil, a.err
 	}
-	im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{}, raw: raw}
+	im := &importer{opts: in.ImportOptions, rep: &callbill.ImportReport{Import: a.id}, raw: raw}
 	if err := im.merge(&decoded{rows: req.rows, bad: req.bad, raw: req.raw}, &a.rep); err != nil {
 		return nil, err
 	}
 	im.rep.Elapsed = time.Since(started)
 	return im.rep, nil
+}
+
+// record writes the record of a request that stores nothing.
+func (g *Group) record(ctx context.Context, rec *callbill.ImportRecord, rep *callbill.ImportReport) error {
+	sess, err := g.svc.Store.OpenIngest(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	rec.Rejected, rec.Conflicts = rep.Rejected, rep.Conflicts
+	return sess.Write(ctx, func(tx Tx) error { return tx.AddImports(ctx, []*callbill.ImportRecord{rec}) })
 }
 
 // Waiting returns how many rows wait for a round (a gauge for metrics).
@@ -224,39 +242,64 @@ func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 			rows = append(rows, p)
 		}
 	}
-	w, err := g.write(ctx, rows)
+	w, err := g.write(ctx, rows, reqs)
 	if err != nil {
 		for _, r := range reqs {
 			r.done <- groupAnswer{err: err}
 		}
 		return
 	}
-	reps := make([]batchReport, len(reqs))
+	reps := splitRound(w)
 	for _, rj := range w.rep.rejects {
 		k := rj.Pos.File
 		rj.Pos.File = reqs[k].file
 		if rj.raw >= 0 {
 			rj.raw -= first[k] // the row among its request's
 		}
+		reps[k].rejects = append(reps[k].rejects, rj)
+	}
+	for k, r := range reqs {
+		r.done <- groupAnswer{rep: reps[k], id: r.rec.ID}
+	}
+	g.im.notify(ctx, w)
+}
+
+// splitRound counts a round's rows per request (without their rejects).
+func splitRound(w *work) []batchReport {
+	reps := make([]batchReport, len(w.reqs))
+	for _, rj := range w.rep.rejects {
+		k := rj.Pos.File
 		reps[k].rejected++
 		if rj.Conflict {
 			reps[k].conflicts++
 		}
-		reps[k].rejects = append(reps[k].rejects, rj)
 	}
-	for k, r := range reqs {
+	for k, r := range w.reqs {
 		reps[k].duplicates = w.rep.dupByFile[k]
 		reps[k].imported = int64(len(r.rows)) - reps[k].duplicates - reps[k].rejected
-		r.done <- groupAnswer{rep: reps[k]}
 	}
-	g.im.notify(ctx, w)
+	return reps
+}
+
+// roundRecords are the records of a round's requests as the round stores
+// them: what each imported, and its rejects, the decoder's included.
+func roundRecords(w *work) []*callbill.ImportRecord {
+	reps := splitRound(w)
+	recs := make([]*callbill.ImportRecord, len(w.reqs))
+	for k, r := range w.reqs {
+		rec := r.rec
+		rec.Imported, rec.Duplicates = reps[k].imported, reps[k].duplicates
+		rec.Rejected, rec.Conflicts = reps[k].rejected+int64(len(r.bad)), reps[k].conflicts
+		recs[k] = rec
+	}
+	return recs
 }
 
 // write rates rows on the warm rater and writes them in one transaction;
 // when the state they were rated from no longer holds (or a row was stored
 // before), it does them again in sequence, reading the state of their
 // accounts under the locks.
-func (g *Group) write(ctx context.Context, rows []pending) (*work, error) {
+func (g *Group) write(ctx context.Context, rows []pending, reqs []*groupRequest) (*work, error) {
 	im := g.im
 	sess, err := g.svc.Store.OpenIngest(ctx)
 	if err != nil {
@@ -270,7 +313,7 @@ func (g *Group) write(ctx context.Context, rows []pending) (*work, error) {
 			return nil, err
 		}
 	}
-	w := im.rateAhead(rows)
+	w := im.rateAhead(rows, reqs)
 	err = im.commitAhead(ctx, w)
 	if !errors.Is(err, errReplan) && !errors.Is(err, ErrStoredBefore) {
 		if err != nil {
@@ -281,7 +324,7 @@ func (g *Group) write(ctx context.Context, rows []pending) (*work, error) {
 	careful := errors.Is(err, ErrStoredBefore)
 	gen := im.gen
 	for tries := 0; ; tries++ {
-		w = &work{rows: rows}
+		w = &work{rows: rows, reqs: reqs}
 		err = sess.Write(ctx, func(tx Tx) error { return g.sequential(ctx, tx, w, careful) })
 		if errors.Is(err, ErrStoredBefore) && !careful {
 			careful = true
@@ -308,7 +351,7 @@ func (g *Group) sequential(ctx context.Context, tx Tx, w *work, careful bool) er
 	}
 	im.screen(w)
 	if len(w.cand) == 0 {
-		return nil
+		return im.store(ctx, tx, w) // the requests' records
 	}
 	if err := tx.LockAccounts(ctx, w.accounts); err != nil {
 		return err

@@ -90,6 +90,22 @@ func TestGroupCommitsWaitingRequestsTogether(t *testing.T) {
 	if len(f.db.calls) != 4 {
 		t.Errorf("%d calls stored, want 4", len(f.db.calls))
 	}
+	// Each request is an import of its own, recorded with its counts, and
+	// its calls are its own.
+	for k := range requests {
+		if reps[k] == nil {
+			continue
+		}
+		rec := f.db.imports[reps[k].Import]
+		if got := [4]int64{rec.Imported, rec.Duplicates, rec.Rejected, rec.Conflicts}; got != want[k] || rec.Status != callbill.ImportDone {
+			t.Errorf("request %d: record %+v, want counts %v", k, rec, want[k])
+		}
+	}
+	if len(f.db.imports) != 4 || reps[0] == nil || reps[2] == nil ||
+		f.db.owner[ingest.Identity{Instance: inst, Contact: "c3"}] != reps[0].Import ||
+		f.db.owner[ingest.Identity{Instance: inst, Contact: "c4"}] != reps[2].Import {
+		t.Errorf("records %+v, owners %+v", f.db.imports, f.db.owner)
+	}
 }
 
 // The warm rater never rates from stale state: another writer's change is

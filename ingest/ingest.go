@@ -58,16 +58,25 @@ type Tx interface {
 	// StoreBatch writes a rated batch: its calls under a fresh batch id,
 	// its aggregates and the rating state it changed. Returns
 	// ErrStoredBefore if one of its calls was stored before; the
-	// transaction must then not commit.
+	// transaction must then not commit. Each call is recorded as its
+	// import's (b.Imports); for a running import (b.Running) the batch's
+	// calls are added to its count, and ErrImportUndone is returned if it
+	// was undone meanwhile.
 	StoreBatch(ctx context.Context, b *Rated) error
 	ReservationTx
+	// AddImports records new imports as they are (their status and
+	// counts), stamped with the store's time, and sets their IDs.
+	AddImports(ctx context.Context, recs []*callbill.ImportRecord) error
+	// FinishImport records how a running import ended: its status, counts
+	// and the store's time. An import undone meanwhile stays undone.
+	FinishImport(ctx context.Context, rec *callbill.ImportRecord) error
 }
 
 // Calls is a batch's rated calls, packed as they are added.
 type Calls interface {
-	// Add packs a rated call; calls are added in rating order. It keeps
-	// nothing of c (c is reused).
-	Add(c *callbill.Call)
+	// Add packs a rated call of the batch's import Rated.Imports[part];
+	// calls are added in rating order. It keeps nothing of c (c is reused).
+	Add(c *callbill.Call, part int)
 	// Len returns how many calls were added.
 	Len() int
 }
@@ -83,6 +92,10 @@ type Rated struct {
 	Changes  callbill.RaterChanges     // the rating state after the batch, where it changed
 	MinCycle callbill.Cycle            // the earliest cycle the batch bills in, 0 with no call
 	Accounts []string                  // the accounts it has calls of, sorted
+	// Imports are the imports the calls came with: the one running import
+	// of a file's batch, or a Group round's requests, each its own import.
+	Imports []int64
+	Running bool // Imports[0] is a running import that counts the batch's calls
 }
 
 // ErrStoredBefore says a batch met a call stored before.
@@ -91,6 +104,10 @@ var ErrStoredBefore = errors.New("a call of the batch was stored before")
 // ErrRetry says a transaction lost a race with another writer and may be
 // run again.
 var ErrRetry = errors.New("the transaction may be run again")
+
+// ErrImportUndone stops an import that was undone while it ran: what it
+// stored before was removed, and it stores nothing more.
+var ErrImportUndone = callbill.Errorf(callbill.ECONFLICT, "the import was undone while it ran; it stopped, and nothing of it is kept")
 
 // Service runs imports.
 type Service struct {
@@ -107,6 +124,16 @@ type Service struct {
 type Input struct {
 	Source callbill.CDRSource
 	callbill.ImportOptions
+	// Sources names the inputs on the import's record (file names, or what
+	// an API request says it sends); By says who imports (cli:user@host,
+	// api:operator-key). Both are bounded when recorded.
+	Sources []string
+	By      string
+}
+
+// record returns the import's record as it starts.
+func (in *Input) record(status string) *callbill.ImportRecord {
+	return &callbill.ImportRecord{Sources: callbill.ImportSources(in.Sources), By: callbill.Truncate(in.By, callbill.MaxImportActor), Status: status}
 }
 
 // Validate reports what is wrong with the input.
@@ -142,7 +169,14 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 		return nil, err
 	}
 	defer sess.Close()
-	im := &importer{calls: s.Store.NewCalls, sess: sess, opts: opts, rep: &callbill.ImportReport{}, gen: -1, committed: s.Committed}
+	// The record comes first, in a transaction of its own: every batch
+	// names it, and it says "running" until the import ends.
+	rec := in.record(callbill.ImportRunning)
+	if err := sess.Write(ctx, func(tx Tx) error { return tx.AddImports(ctx, []*callbill.ImportRecord{rec}) }); err != nil {
+		return nil, err
+	}
+	im := &importer{calls: s.Store.NewCalls, sess: sess, opts: opts, rep: &callbill.ImportReport{Import: rec.ID}, gen: -1, rec: rec,
+		committed: s.Committed}
 	if opts.OnReject != nil {
 		// Rejects go out with their rows as read: keep each batch's rows.
 		im.raw, _ = in.Source.(callbill.RawSource)
@@ -157,11 +191,27 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 	} else {
 		err = im.pipeline(ctx, batches)
 	}
+	if ferr := im.finish(ctx, err); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return nil, err
 	}
 	im.rep.Elapsed = time.Since(started)
 	return im.rep, nil
+}
+
+// finish records how the import ended: done, or failed by err, with the
+// counts of what it committed. It is written even when ctx was cancelled.
+func (im *importer) finish(ctx context.Context, err error) error {
+	rec := im.rec
+	rec.Status = callbill.ImportDone
+	if err != nil {
+		rec.Status = callbill.ImportFailed
+	}
+	rec.Imported, rec.Duplicates, rec.Rejected, rec.Conflicts = im.rep.Imported, im.rep.Duplicates, im.rep.Rejected, im.rep.Conflicts
+	ctx = context.WithoutCancel(ctx)
+	return im.sess.Write(ctx, func(tx Tx) error { return tx.FinishImport(ctx, rec) })
 }
 
 // importer holds what an import keeps across batches.
@@ -170,10 +220,11 @@ type importer struct {
 	sess  Session
 	opts  callbill.ImportOptions
 	rep   *callbill.ImportReport
-	rater *callbill.Rater    // the rating state; in the pipeline, every account's
-	gen   int64              // the generation of the world the rater was built from
-	raw   callbill.RawSource // the source, when batches keep their rows as read
-	free  chan *rawBatch     // the raw rows of batches done, for the next ones
+	rater *callbill.Rater        // the rating state; in the pipeline, every account's
+	gen   int64                  // the generation of the world the rater was built from
+	raw   callbill.RawSource     // the source, when batches keep their rows as read
+	free  chan *rawBatch         // the raw rows of batches done, for the next ones
+	rec   *callbill.ImportRecord // the import's record; nil for a Group's owner, whose rounds carry their requests'
 
 	committed func(ctx context.Context, accounts []string) // Service.Committed
 }

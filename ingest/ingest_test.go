@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -100,13 +101,14 @@ func TestRateAgainWhenStateChanged(t *testing.T) {
 	oct := callbill.AccountCycle{Account: acct, Cycle: callbill.NewCycle(2026, time.October)}
 	// The batch is rated ahead on no minutes used; before it is written
 	// another writer takes the account to 199,999 minutes.
-	f.beforeWrite = func(db *state) { db.used[oct] = 199_999 }
+	// (The first write transaction is the import's record.)
+	f.beforeWrite = func(*state) { f.beforeWrite = func(db *state) { db.used[oct] = 199_999 } }
 	rep, _ := run(t, f, callbill.ImportOptions{}, call("c1", numTP, 0, 180))
 	if rep.Imported != 1 {
 		t.Fatalf("report %+v", rep)
 	}
-	if f.writes != 2 {
-		t.Errorf("%d write transactions, want 2 (refused, then rated again)", f.writes)
+	if f.writes != 4 {
+		t.Errorf("%d write transactions, want 4 (the record, refused, then rated again, the record's end)", f.writes)
 	}
 	got := f.db.calls[ingest.Identity{Instance: inst, Contact: "c1"}].Bands
 	if want := []callbill.BandUse{{Band: 1, Minutes: 1, Micro: 49_900}, {Band: 2, Minutes: 2, Micro: 44_900}}; !reflect.DeepEqual(got, want) {
@@ -176,5 +178,35 @@ func TestBatchBoundariesDoNotChangeTheOutcome(t *testing.T) {
 		if got != want || !reflect.DeepEqual(calls, wantCalls) {
 			t.Errorf("batch size %d: %v and calls %v, batch size 1: %v and %v", size, got, calls, want, wantCalls)
 		}
+	}
+}
+
+// A file import is recorded running before its first batch, each batch
+// names it, and it ends done with its counts — or failed, with what it
+// committed, when it stops on an error.
+func TestImportRecord(t *testing.T) {
+	f := newFakeStore()
+	rep, err := (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
+		Source: &rows{cdrs: []callbill.CDR{call("c1", numTP, 0, 60), call("c1", numTP, 0, 60), {}}}, Sources: []string{"a.csv"}, By: "cli:me@here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := f.db.imports[rep.Import]
+	if rec.Status != callbill.ImportDone || rec.Imported != 1 || rec.Duplicates != 1 || rec.Rejected != 1 ||
+		!reflect.DeepEqual(rec.Sources, []string{"a.csv"}) || rec.By != "cli:me@here" {
+		t.Errorf("record %+v", rec)
+	}
+	if f.db.owner[ingest.Identity{Instance: inst, Contact: "c1"}] != rep.Import {
+		t.Errorf("the call is not the import's: %+v", f.db.owner)
+	}
+	stop := errors.New("the rejects file cannot be written")
+	_, err = (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
+		Source:        &rows{cdrs: []callbill.CDR{call("c2", numTP, 1, 60), {}, call("c3", numTP, 2, 60)}},
+		ImportOptions: callbill.ImportOptions{BatchSize: 1, OnReject: func(callbill.Reject) error { return stop }}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err %v", err)
+	}
+	if rec := f.db.imports[2]; rec.Status != callbill.ImportFailed || rec.Imported != 1 {
+		t.Errorf("failed import's record %+v", rec)
 	}
 }

@@ -75,7 +75,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 		// Rate batch N+1 while batch N is being written.
 		var w *work
 		if im.rater != nil {
-			w = im.rateAhead(d.rows)
+			w = im.rateAhead(d.rows, nil)
 		}
 		if err := land(); err != nil {
 			return err
@@ -86,7 +86,7 @@ func (im *importer) pipeline(ctx context.Context, batches <-chan decoded) error 
 			if err := im.loadAll(wctx); err != nil {
 				return err
 			}
-			w = im.rateAhead(d.rows)
+			w = im.rateAhead(d.rows, nil)
 		}
 		f := &flight{w: w, d: d, read: read, done: make(chan error, 1)}
 		go func() { f.done <- im.commitAhead(wctx, f.w) }()
@@ -115,10 +115,10 @@ func (im *importer) loadAll(ctx context.Context) error {
 	})
 }
 
-// rateAhead screens and rates a batch on the in-memory state, noting the
-// touched accounts' state first.
-func (im *importer) rateAhead(rows []pending) *work {
-	w := &work{rows: rows, gen: im.gen, closed: im.rater.ClosedThrough}
+// rateAhead screens and rates a batch (a Group round's requests, or nil)
+// on the in-memory state, noting the touched accounts' state first.
+func (im *importer) rateAhead(rows []pending, reqs []*groupRequest) *work {
+	w := &work{rows: rows, gen: im.gen, closed: im.rater.ClosedThrough, reqs: reqs}
 	im.screen(w)
 	w.start = im.rater.State(w.accounts)
 	im.rate(w)
@@ -262,11 +262,28 @@ func (im *importer) loadState(ctx context.Context, tx Tx, accounts []string) err
 	return nil
 }
 
-// store writes a rated batch in tx; a batch of no call writes nothing.
+// store writes a rated batch in tx, its calls recorded as their import's: a
+// file's running import, or for a Group's round each request's, whose
+// records are written here, with their counts, so that they exist exactly
+// when the round committed. A batch of no call writes no call.
 func (im *importer) store(ctx context.Context, tx Tx, w *work) error {
-	if w.rated.Calls.Len() == 0 {
+	ids := []int64{0}
+	if w.reqs != nil {
+		recs := roundRecords(w)
+		if err := tx.AddImports(ctx, recs); err != nil {
+			return err
+		}
+		ids = make([]int64, len(recs))
+		for k, r := range recs {
+			ids[k] = r.ID
+		}
+	} else if im.rec != nil {
+		ids[0] = im.rec.ID
+	}
+	if w.rated == nil || w.rated.Calls.Len() == 0 {
 		return nil
 	}
+	w.rated.Imports, w.rated.Running = ids, w.reqs == nil
 	if err := tx.StoreBatch(ctx, w.rated); err != nil {
 		return err
 	}

@@ -95,7 +95,11 @@ func (im *importer) rate(w *work) {
 		if b.MinCycle == 0 || call.Cycle < b.MinCycle {
 			b.MinCycle = call.Cycle
 		}
-		b.Calls.Add(call)
+		part := 0
+		if w.reqs != nil {
+			part = row.pos.File // a Group round's: the request's
+		}
+		b.Calls.Add(call, part)
 		stored[call.Account] = struct{}{}
 		w.stored = append(w.stored, int32(f.row))
 	}

@@ -199,42 +199,43 @@ type block struct {
 
 // keyRow says where a stored call is: its identity (the instance by its
 // place in packed.insts), its block (in packed.blocks) and its position
-// there. Small: a batch holds one a call.
+// there, and which of the batch's imports it came with (ingest.Rated's
+// Imports). Small: a batch holds one a call.
 type keyRow struct {
-	contact        string
-	inst, blk, pos int32
+	contact              string
+	inst, blk, pos, part int32
 }
 
-type blockKey struct {
-	account string
-	cycle   callbill.Cycle
-}
-
-// packed is a batch's rated calls packed into one block per account and
-// billed cycle (ingest.Calls).
+// packed is a batch's rated calls packed into blocks (ingest.Calls): one
+// per account and billed cycle, except that an account's calls switching
+// from one cycle to another and back (two open cycles at a month's end)
+// start a new block at each switch. So an account's calls have sequences in
+// the order they were rated, which rating them again (undoing an import)
+// follows.
 type packed struct {
-	byKey  map[blockKey]int32
+	last   map[string]int32 // each account's last block
 	blocks []*block
 	instAt map[string]int32
 	insts  []string
 	keys   []keyRow
+	parts  int // 1 + the highest part added
 }
 
 // NewCalls returns an empty batch of packed calls (see ingest.Store).
 func (s *Store) NewCalls(size int) ingest.Calls {
-	return &packed{byKey: map[blockKey]int32{}, instAt: map[string]int32{}, keys: make([]keyRow, 0, size)}
+	return &packed{last: map[string]int32{}, instAt: map[string]int32{}, keys: make([]keyRow, 0, size)}
 }
 
 func (p *packed) Len() int { return len(p.keys) }
 
-func (p *packed) Add(call *callbill.Call) {
-	bk := blockKey{call.Account, call.Cycle}
-	bi, ok := p.byKey[bk]
-	if !ok {
+func (p *packed) Add(call *callbill.Call, part int) {
+	bi, ok := p.last[call.Account]
+	if !ok || p.blocks[bi].cycle != call.Cycle {
 		bi = int32(len(p.blocks))
-		p.byKey[bk] = bi
-		p.blocks = append(p.blocks, &block{account: bk.account, cycle: bk.cycle})
+		p.last[call.Account] = bi
+		p.blocks = append(p.blocks, &block{account: call.Account, cycle: call.Cycle})
 	}
+	p.parts = max(p.parts, part+1)
 	ii, ok := p.instAt[call.InstanceID]
 	if !ok {
 		ii = int32(len(p.insts))
@@ -242,7 +243,7 @@ func (p *packed) Add(call *callbill.Call) {
 		p.insts = append(p.insts, call.InstanceID)
 	}
 	blk := p.blocks[bi]
-	p.keys = append(p.keys, keyRow{contact: call.ContactID, inst: ii, blk: bi, pos: int32(blk.calls)})
+	p.keys = append(p.keys, keyRow{contact: call.ContactID, inst: ii, blk: bi, pos: int32(blk.calls), part: int32(part)})
 	blk.data = appendCall(blk.data, call)
 	if blk.calls == 0 || call.Start < blk.first {
 		blk.first = call.Start

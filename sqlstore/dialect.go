@@ -143,6 +143,25 @@ func (s *Store) nextBatchID(ctx context.Context, tx *Tx) (int64, error) {
 	return id + 1, setMeta(ctx, tx, "batch_seq", strconv.FormatInt(id+1, 10))
 }
 
+// nextSeq is where the next import batch's sequences will start: above
+// every batch id handed out so far (a package stored now is for calls from
+// there on; the account's lock, held by both, orders them).
+func (s *Store) nextSeq(ctx context.Context, tx *Tx) (int64, error) {
+	var last int64
+	if s.dialect == dialectPostgres {
+		err := tx.QueryRowContext(ctx, `SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM import_batches`).Scan(&last)
+		if err != nil {
+			return 0, err
+		}
+	} else {
+		var err error
+		if last, err = getMetaInt(ctx, tx, "batch_seq"); err != nil {
+			return 0, err
+		}
+	}
+	return (last + 1) << 20, nil
+}
+
 // copyRows writes n rows with PostgreSQL's COPY on the importer's
 // connection, inside its transaction.
 func (im *importer) copyRows(ctx context.Context, table string, cols []string, n int, row func(i int, dst []any) []any) error {

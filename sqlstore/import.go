@@ -229,6 +229,9 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	if err != nil {
 		return err
 	}
+	if err := im.attribute(ctx, tx, b, p, batchID); err != nil {
+		return err
+	}
 	return im.writeState(ctx, tx, b)
 }
 

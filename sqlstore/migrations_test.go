@@ -60,6 +60,7 @@ func TestMigrationsUnchanged(t *testing.T) {
 		{"sqlite", "0010_call_versions.sql", "499ab6fefd145077547df8186d7e28d6c8a976a26cdde95ccd2f343935d9a85a"},
 		{"sqlite", "0011_reservations.sql", "b55f14076a48b13831c65b18d3ece1e8127566389cdfd5fadefe50d8ad78ea95"},
 		{"sqlite", "0012_budgets.sql", "b952e0a84356aa2bb2cbc93074b546edca90ee4683d5b50479d0b327c8a7ae95"},
+		{"sqlite", "0013_imports.sql", "c3dc1ff8d03e0c85eb8635cb9664199050e3d1721bc953331ac2cd2a0d85788e"},
 		{"postgres", "0001_init.sql", "5258d7fe5118bb7e1ef241412131edc1249acc70ba81a7dbba9de0b70fd8b9b0"},
 		{"postgres", "0002_jobs.sql", "34eb71c2efe050ff0b9f16ae591ba8dc21acea9a5333b581c48e7a343f85e311"},
 		{"postgres", "0003_money.sql", "eba0e1d089834a82d840677ba5b1143b153bca6bc3407f42b4c470e85544f973"},
@@ -72,6 +73,7 @@ func TestMigrationsUnchanged(t *testing.T) {
 		{"postgres", "0010_call_versions.sql", "7f2f8a826e1f09d935c7cba6ed737185759f031f749f6bca227e059a726fd459"},
 		{"postgres", "0011_reservations.sql", "ee2bef9901a1002979b1fc7ade1e110f548cc1d2b6f64485dcdea7e43eda5857"},
 		{"postgres", "0012_budgets.sql", "201abe3e3cfdbb68a32d378b454fc971ffe9d6cf955090a87fa810b020ed6942"},
+		{"postgres", "0013_imports.sql", "15188c907f51c54bccc7744ed73ecfbe2ba88e07a39482abfb429efac6742031"},
 	}
 	for _, p := range pins {
 		s, err := migrationSQL(p.dialect, p.name)

@@ -312,8 +312,12 @@ func (t ledgerTx) InsertPurchase(ctx context.Context, p *callbill.Purchase, cycl
 }
 
 func (t ledgerTx) InsertPackage(ctx context.Context, p *callbill.VoicePackage) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Account, p.ID, string(p.Type), p.Minutes, p.Remaining, p.From.Unix(), p.Until.Unix())
+	since, err := t.tx.s.nextSeq(ctx, t.tx)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO packages (account, id, type, minutes, remaining, from_unix, until_unix, since_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Account, p.ID, string(p.Type), p.Minutes, p.Remaining, p.From.Unix(), p.Until.Unix(), since)
 	return err
 }
 

@@ -37,6 +37,7 @@ type Store struct {
 	// use them to kill the process midway.
 	ClosePause time.Duration
 	MoneyPause time.Duration
+	UndoPause  time.Duration // slept before an undo commits
 	// MasterKey seals access key secrets at rest (32 bytes, AES-256-GCM).
 	// When it is nil, LoadMasterKey is asked for it the first time it is needed.
 	MasterKey     []byte

@@ -44,7 +44,20 @@ func init() {
 			summary: "import call detail records (CSV or CCC JSON; - for stdin)",
 			about: "Rates and stores the calls of each FILE (CSV with a header row, or CCC JSON; - reads stdin). " +
 				"Rejected rows go, with their line and reason, to FILE.rejects.csv (stdin.rejects.csv for stdin), and the import exits 3; " +
-				"duplicates are counted, not rejected. A one-line summary ends on stderr. The database must exist: apply a world file first."},
+				"duplicates are counted, not rejected. A one-line summary ends on stderr, after the import's record id: every import is recorded, " +
+				"and import list and import undo show and take it back. The database must exist: apply a world file first."},
+		{name: "import list", args: "[--limit N] [--before ID] [--json]", setup: (*app).importList,
+			summary: "list imports, newest first: files, counts, who, when, undone",
+			about: "Lists the import records, newest first: each `callbill import` (its files) and each POST /api/v1/imports request, with " +
+				"its counts, who ran it and when, its status (running, done, failed, undone) and, once undone, who undid it and what the undo " +
+				"did (docs/imports.md). To import a file named list, write ./list."},
+		{name: "import undo", args: "ID [--json]", setup: (*app).importUndo,
+			summary: "undo an import: its calls leave the open cycles, later calls are rated again",
+			about: "Removes the calls of import ID (imp-N, as import list shows it) from the open cycles, with their aggregates, recording bytes, " +
+				"voice-package minutes and platform minutes, and rates the calls of the same accounts stored after them again, so that the " +
+				"bills are those of a world without the import; its calls can then be imported again. One transaction: a close waits for it. " +
+				"An import with a call in a closed cycle is refused whole (a closed bill never changes: correct it with callbill adjust). " +
+				"Undoing an undone import changes nothing. To import a file named undo, write ./undo."},
 		{name: "pull", setup: (*app).pull,
 			args: "--instance ID[,ID…] --state FILE [--since TIME] [--to URL] [--endpoint URL] [--interval DURATION] [--lag DURATION] " +
 				"[--overlap DURATION] [--page-size N] [-q]",

@@ -154,7 +154,7 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 	// batches stored calls of (and whatever an earlier run missed): a
 	// failure is a warning, never the import's (docs/budgets.md).
 	watch := budget.NewWatcher(budgetService(s, nil), slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	rep, err := (&ingest.Service{Store: s, Committed: watch.Committed}).Import(ctx, ingest.Input{Source: src, ImportOptions: opts})
+	rep, err := (&ingest.Service{Store: s, Committed: watch.Committed}).Import(ctx, ingest.Input{Source: src, ImportOptions: opts, Sources: files, By: cliActor()})
 	if opts.Progress != nil {
 		fmt.Fprint(a.stderr, "\r\033[K")
 	}
@@ -173,6 +173,8 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 	if strict && rep.Rejected > 0 {
 		fmt.Fprintf(a.stderr, "strict: nothing was imported because %d row(s) were rejected\n", rep.Rejected)
 	}
+	// The summary stays the last line (DESIGN §4.3); the record's id before it.
+	fmt.Fprintf(a.stderr, "import %s (callbill import undo %s takes it back)\n", callbill.ImportID(rep.Import), callbill.ImportID(rep.Import))
 	fmt.Fprintf(a.stderr, "imported %d, duplicates %d, rejected %d (conflicts %d), %.0f calls/s\n",
 		rep.Imported, rep.Duplicates, rep.Rejected, rep.Conflicts, rate)
 	if rep.Rejected > 0 {

@@ -181,6 +181,9 @@ func (a *app) open(ctx context.Context, access sqlstore.Access) (*sqlstore.Store
 	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_MONEY_PAUSE")); err == nil {
 		s.MoneyPause = d
 	}
+	if d, err := time.ParseDuration(os.Getenv("CALLBILL_FAULT_UNDO_PAUSE")); err == nil {
+		s.UndoPause = d
+	}
 	s.LoadMasterKey = func() ([]byte, error) { return a.cfg.LoadMasterKey(a.dsn) }
 	return s, nil
 }

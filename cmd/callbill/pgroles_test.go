@@ -66,6 +66,14 @@ func TestRuntimeRoleWithoutDDL(t *testing.T) {
 	if r := run(3, app, "import", "calls.csv"); !strings.Contains(r.stdout+r.stderr, "imported 11") {
 		t.Fatalf("import as the runtime role: %s%s", r.stdout, r.stderr)
 	}
+	// Import records and undo need no more than DML either.
+	if r := run(0, app, "import", "undo", "imp-1"); !strings.Contains(r.stdout, "removed 11 calls") {
+		t.Fatalf("undo as the runtime role: %s%s", r.stdout, r.stderr)
+	}
+	if r := run(3, app, "import", "calls.csv"); !strings.Contains(r.stdout+r.stderr, "imported 11") {
+		t.Fatalf("import again as the runtime role: %s%s", r.stdout, r.stderr)
+	}
+	run(0, app, "import", "list")
 	run(0, app, "bill", "close", "2026-10")
 	if r := run(0, app, "bill", "show", "--account", "1000000000000001", "--cycle", "2026-10", "--json"); !strings.Contains(r.stdout, `"status":"closed"`) {
 		t.Fatalf("bill show as the runtime role: %s", r.stdout)
