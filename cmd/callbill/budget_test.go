@@ -63,7 +63,8 @@ accounts:
 
 	r = must(0, "import", "calls.csv")
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-	if len(lines) < 2 || lines[len(lines)-2] != "budgets: 4 threshold(s) crossed (budget.threshold webhooks; callbill budget list)" ||
+	if len(lines) < 3 || lines[len(lines)-3] != "budgets: 4 threshold(s) crossed (budget.threshold webhooks; callbill budget list)" ||
+		!strings.HasPrefix(lines[len(lines)-2], "import imp-") ||
 		!strings.HasPrefix(lines[len(lines)-1], "imported 2, duplicates 0, rejected 0") {
 		t.Errorf("import:\n%s", r.stderr)
 	}

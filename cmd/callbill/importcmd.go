@@ -173,7 +173,7 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 	if strict && rep.Rejected > 0 {
 		fmt.Fprintf(a.stderr, "strict: nothing was imported because %d row(s) were rejected\n", rep.Rejected)
 	}
-	// The summary stays the last line (DESIGN §4.3); the record's id before it.
+	// The summary stays the last line (docs/rules.md, "Command line and exit statuses"); the record's id before it.
 	fmt.Fprintf(a.stderr, "import %s (callbill import undo %s takes it back)\n", callbill.ImportID(rep.Import), callbill.ImportID(rep.Import))
 	fmt.Fprintf(a.stderr, "imported %d, duplicates %d, rejected %d (conflicts %d), %.0f calls/s\n",
 		rep.Imported, rep.Duplicates, rep.Rejected, rep.Conflicts, rate)
