@@ -2,6 +2,7 @@ package closing
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -45,18 +46,9 @@ func OpenSpendIn(ctx context.Context, tx Tx, now time.Time, accounts []string) (
 	if err != nil {
 		return nil, err
 	}
-	uids := append([]string(nil), accounts...)
-	sort.Strings(uids)
-	accts := make([]*callbill.Account, 0, len(uids))
-	for i, uid := range uids {
-		if i > 0 && uid == uids[i-1] {
-			continue
-		}
-		a, err := tx.Account(ctx, uid)
-		if err != nil {
-			return nil, err
-		}
-		accts = append(accts, a)
+	accts, err := spendAccounts(ctx, tx, accounts)
+	if err != nil {
+		return nil, err
 	}
 	current := callbill.CycleOf(now, loc)
 	first := closed + 1
@@ -92,4 +84,44 @@ func OpenSpendIn(ctx context.Context, tx Tx, now time.Time, accounts []string) (
 		}
 	}
 	return out, nil
+}
+
+// accountsOneByOne is how many accounts a spend request reads one query at
+// a time; more are picked from one read of every account (a budget pass
+// after a large import asks for most of them).
+const accountsOneByOne = 32
+
+// spendAccounts reads the accounts named, once each, in uid order.
+// Returns ENOTFOUND for an unknown one.
+func spendAccounts(ctx context.Context, tx Tx, accounts []string) ([]*callbill.Account, error) {
+	uids := append([]string(nil), accounts...)
+	sort.Strings(uids)
+	uids = slices.Compact(uids)
+	accts := make([]*callbill.Account, 0, len(uids))
+	if len(uids) <= accountsOneByOne {
+		for _, uid := range uids {
+			a, err := tx.Account(ctx, uid)
+			if err != nil {
+				return nil, err
+			}
+			accts = append(accts, a)
+		}
+		return accts, nil
+	}
+	all, err := tx.Accounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byUID := make(map[string]*callbill.Account, len(all))
+	for i := range all {
+		byUID[all[i].UID] = &all[i].Account
+	}
+	for _, uid := range uids {
+		a := byUID[uid]
+		if a == nil {
+			return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
+		}
+		accts = append(accts, a)
+	}
+	return accts, nil
 }

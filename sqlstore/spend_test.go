@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/callbill/callbill"
@@ -65,6 +67,45 @@ func TestOpenSpendIsTheLiveBill(t *testing.T) {
 		}
 		if _, err := svc.OpenSpend(ctx, []string{"9999"}); callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			t.Errorf("unknown account: %v", err)
+		}
+	})
+}
+
+// TestOpenSpendOfManyAccounts: asked for more accounts than it reads one
+// by one, OpenSpend reads every account at once and answers the same as
+// account by account; an unknown one among them is still ENOTFOUND.
+func TestOpenSpendOfManyAccounts(t *testing.T) {
+	each(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		svc := &closing.Service{Store: s}
+		var w strings.Builder
+		w.WriteString("accounts:\n")
+		var uids []string
+		var calls []callbill.CDR
+		for i := 0; i < 40; i++ {
+			uid := fmt.Sprintf("30%02d", i)
+			uids = append(uids, uid)
+			fmt.Fprintf(&w, "  - {uid: %q, name: a%d, instances: [{id: m-%d, mode: payg, numbers: [{number: \"05712%03d\", kind: fixed, source: ccc}]}]}\n", uid, i, i, i)
+			calls = append(calls, call(fmt.Sprintf("m%d", i), fmt.Sprintf("m-%d", i), callbill.Outbound, fmt.Sprintf("05712%03d", i),
+				"2026-10-05T10:00:00+08:00", int64(i+1)*60))
+		}
+		mustApply(t, s, w.String())
+		importCalls(t, s, callbill.ImportOptions{}, calls...)
+		all, err := svc.OpenSpend(ctx, uids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, uid := range uids {
+			one, err := svc.OpenSpend(ctx, []string{uid})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all[uid]) != 1 || len(one[uid]) != 1 || !all[uid][0].Payable.Equal(one[uid][0].Payable) || all[uid][0].Payable.IsZero() {
+				t.Errorf("%s: %+v of many, %+v alone", uid, all[uid], one[uid])
+			}
+		}
+		if _, err := svc.OpenSpend(ctx, append(uids, "9999")); callbill.ErrorCode(err) != callbill.ENOTFOUND {
+			t.Errorf("an unknown account among many: %v", err)
 		}
 	})
 }
