@@ -251,12 +251,12 @@ func TestPassReadsRecordsThatArriveMeanwhile(t *testing.T) {
 				h.exempt[late[i].ContactID] = !c.split
 			}
 			var once sync.Once
-			h.fake.Fail = func(q testccc.Query) *testccc.Failure {
+			h.fake.SetFail(func(q testccc.Query) *testccc.Failure {
 				if q.Page == 3 {
 					once.Do(func() { h.add(late...) })
 				}
 				return nil
-			}
+			})
 			h.p.Since = now.Add(-3 * time.Hour)
 			rep, err := h.p.Pass(context.Background(), h.st, []string{"ccc-a"})
 			if err != nil {
@@ -328,12 +328,12 @@ func TestPassStopsAtCCCErrors(t *testing.T) {
 	now := time.Now()
 	h.add(records("ccc-a", now.Add(-2*time.Hour), time.Minute, 30)...)
 	h.p.Since = now.Add(-3 * time.Hour)
-	h.fake.Fail = func(q testccc.Query) *testccc.Failure {
+	h.fake.SetFail(func(q testccc.Query) *testccc.Failure {
 		if q.Page == 2 {
 			return &testccc.Failure{Status: 429, Code: "Throttling.User", Message: "Request was denied due to user flow control."}
 		}
 		return nil
-	}
+	})
 	_, err := h.p.Pass(context.Background(), h.st, []string{"ccc-a"})
 	var ae *ccc.APIError
 	if !errors.As(err, &ae) || ae.Code != "Throttling.User" || ae.Status != 429 ||
@@ -345,7 +345,7 @@ func TestPassStopsAtCCCErrors(t *testing.T) {
 	}
 
 	// A wrong secret is CCC's SignatureDoesNotMatch.
-	h.fake.Fail = nil
+	h.fake.SetFail(nil)
 	h.p.Client.AccessKeySecret = "wrong"
 	_, err = h.p.Pass(context.Background(), h.st, []string{"ccc-a"})
 	if !errors.As(err, &ae) || ae.Code != "SignatureDoesNotMatch" {
@@ -419,7 +419,7 @@ func TestRunRetriesUntilStopped(t *testing.T) {
 	h.p.Since = now.Add(-3 * time.Hour)
 	fails := 0
 	var mu sync.Mutex
-	h.fake.Fail = func(q testccc.Query) *testccc.Failure {
+	h.fake.SetFail(func(q testccc.Query) *testccc.Failure {
 		mu.Lock()
 		defer mu.Unlock()
 		if fails < 3 {
@@ -427,7 +427,7 @@ func TestRunRetriesUntilStopped(t *testing.T) {
 			return &testccc.Failure{Status: 503, Code: "ServiceUnavailable", Message: "try later"}
 		}
 		return nil
-	}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var errs []error
 	passes := 0

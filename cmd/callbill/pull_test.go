@@ -306,7 +306,7 @@ func TestPullFailuresLeaveTheCursor(t *testing.T) {
 	}
 	// The first day's window (now−48h … now−24h) holds 74 records: 8 posts.
 	var ccc sync.Once
-	fake.Fail = func(q testccc.Query) *testccc.Failure {
+	fake.SetFail(func(q testccc.Query) *testccc.Failure {
 		var f *testccc.Failure
 		if q.Page == 3 {
 			ccc.Do(func() {
@@ -314,7 +314,7 @@ func TestPullFailuresLeaveTheCursor(t *testing.T) {
 			})
 		}
 		return f
-	}
+	})
 	r := pull()
 	if r.code != 1 || !strings.Contains(r.stderr, "callbill: CCC ListCallDetailRecords for instance ccc-pull-1 failed: Throttling.User: Request was denied due to user flow control. (HTTP 429") {
 		t.Fatalf("CCC error: exit %d\n%s", r.code, r.stderr)
@@ -412,13 +412,13 @@ func TestPullLoop(t *testing.T) {
 	first := pullRecords("l", 1, now.Add(-2*time.Hour), time.Minute, 30)
 	fake.Add(first...)
 	var once sync.Once
-	fake.Fail = func(testccc.Query) *testccc.Failure {
+	fake.SetFail(func(testccc.Query) *testccc.Failure {
 		var f *testccc.Failure
 		once.Do(func() {
 			f = &testccc.Failure{Status: 503, Code: "ServiceUnavailable", Message: "The request has failed due to a temporary failure of the server."}
 		})
 		return f
-	}
+	})
 	cmd := exec.Command(binary(t), "pull", "--instance", "ccc-pull-1", "--state", "state.json", "--since", now.Add(-3*time.Hour).Format(time.RFC3339),
 		"--endpoint", fake.URL, "--interval", "1s", "--lag", "2s", "--overlap", "1m")
 	cmd.Dir = dir

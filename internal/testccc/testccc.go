@@ -61,8 +61,8 @@ type Failure struct {
 type Server struct {
 	*httptest.Server
 	KeyID, Secret string
-	// Fail, when set, may fail a request that passed the checks.
-	Fail func(Query) *Failure
+	// fail, when set (SetFail), may fail a request that passed the checks.
+	failFn func(Query) *Failure
 
 	mu      sync.Mutex
 	records []Record
@@ -90,6 +90,16 @@ func (s *Server) Queries() []Query {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Query(nil), s.queries...)
+}
+
+// SetFail makes f decide, from now on, whether a request that passed the
+// checks fails; nil: none does. It takes the server's lock, so that a
+// request made by another process (which the race detector cannot relate
+// to the test) sees f and what f uses.
+func (s *Server) SetFail(f func(Query) *Failure) {
+	s.mu.Lock()
+	s.failFn = f
+	s.mu.Unlock()
 }
 
 func (s *Server) fail(w http.ResponseWriter, f Failure) {
@@ -157,7 +167,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			match = append(match, rec)
 		}
 	}
-	fail := s.Fail
+	fail := s.failFn
 	s.mu.Unlock()
 	if replay {
 		s.fail(w, Failure{400, "SignatureNonceUsed", "Specified signature nonce was used already."})
