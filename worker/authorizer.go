@@ -14,7 +14,7 @@ import (
 // Run keeps its snapshot fresh: every Every (250 ms by default) it reads the
 // store's change counter, the live reservations and the accounts' calls
 // versions, and reads again only what moved (authz.Live), so that a change
-// shows within a second; time-based changes (a grace period, a rent running
+// shows within a second (later while refreshing is slow: see Run); time-based changes (a grace period, a rent running
 // out, a reservation expiring) are worked out at the moment of the question.
 type Authorizer struct {
 	Live  *authz.Live
@@ -40,21 +40,31 @@ func (a *Authorizer) Refresh(ctx context.Context) error {
 	return a.Live.Refresh(ctx)
 }
 
-// Run refreshes until ctx ends.
+// refreshShare bounds the share of one core that refreshing takes: after
+// a refresh that took d, the next starts no sooner than refreshShare × d
+// later. Under a stream of imports most accounts' calls move every tick,
+// and reading all their open spends every 250 ms took a quarter of a core
+// from the importing (docs/benchmarks.md, "Ingest at the limit").
+const refreshShare = 10
+
+// Run refreshes until ctx ends: every Every, or less often while a refresh
+// is slow (at most a tenth of a core).
 func (a *Authorizer) Run(ctx context.Context) {
 	every := a.Every
 	if every == 0 {
 		every = 250 * time.Millisecond
 	}
-	t := time.NewTicker(every)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
+		start := time.Now()
 		// A panic keeps the last snapshot and tries again at the next tick.
 		recovery.Do(a.Log, "refresh call authorization panicked", func() {
 			if err := a.Refresh(ctx); err != nil && ctx.Err() == nil {
 				a.Log.Error("refresh call authorization", "err", err)
 			}
 		})
+		t.Reset(max(every, refreshShare*time.Since(start)) - time.Since(start))
 		select {
 		case <-ctx.Done():
 			return
