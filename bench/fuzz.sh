@@ -17,6 +17,8 @@ fuzzers=(
   "./cdr:FuzzJSON"
   "./world:FuzzParse"
   "./config:FuzzConfig"
+  "./ccc:FuzzListPage"
+  "./ccc:FuzzLoadState"
   "./bss:FuzzParseRequest"
   "./bss:FuzzVerifySignature"
   "./sqlstore:FuzzScenario:1x"
