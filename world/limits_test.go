@@ -2,6 +2,8 @@ package world
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -450,5 +452,24 @@ func TestLongUnknownKeysCheap(t *testing.T) {
 	if len(probs) != 101 || !strings.HasPrefix(probs[2].Path, `accounts[0]."kkk`) || !strings.Contains(probs[2].Path, "…") ||
 		!strings.HasPrefix(probs[2].Message, "unknown field") || probs[0].Path != "accounts[0].uid" {
 		t.Errorf("problems: %d, first %v", len(probs), probs[:3])
+	}
+}
+
+// TestParseFileIsBounded: a world file larger than callbill reads is one
+// problem naming the limit, read no further.
+func TestParseFileIsBounded(t *testing.T) {
+	defer func(n int64) { maxFileBytes = n }(maxFileBytes)
+	maxFileBytes = 64
+	path := filepath.Join(t.TempDir(), "w.yaml")
+	if err := os.WriteFile(path, []byte("accounts:\n"+strings.Repeat("  # a comment line\n", 10)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, ps := ParseFile(path)
+	if w != nil || len(ps) != 1 || !strings.Contains(ps[0].Message, "larger than 64 bytes") {
+		t.Fatalf("%v %v", w, ps)
+	}
+	maxFileBytes = 1 << 20
+	if _, ps := ParseFile(path); len(ps) != 0 {
+		t.Fatalf("under the limit: %v", ps)
 	}
 }

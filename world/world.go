@@ -43,12 +43,25 @@ var uidRE = regexp.MustCompile(`^[0-9]{1,32}$`)
 // ParseFile reads and parses a world file. A read error is one Problem with
 // an empty path.
 func ParseFile(path string) (*callbill.World, callbill.Problems) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, callbill.Problems{{Message: "cannot read the world file: " + err.Error()}}
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, callbill.Problems{{Message: "cannot read the world file: " + err.Error()}}
+	}
+	if int64(len(data)) > maxFileBytes {
+		return nil, callbill.Problems{{Message: fmt.Sprintf("the world file %s is larger than %d bytes, the most callbill reads; split it into several files applied one after the other",
+			path, maxFileBytes)}}
+	}
 	return Parse(data)
 }
+
+// maxFileBytes bounds a world file read from disk, as the API's largest
+// world_body limit bounds a posted one (a variable for the tests).
+var maxFileBytes int64 = 1 << 30
 
 // Parse decodes a world file. It returns every problem it finds (not just the
 // first), each with its YAML path such as `accounts[1].instances[0].mode`,
