@@ -58,7 +58,7 @@ func (s *Server) opImports(w http.ResponseWriter, r *http.Request, v *view) erro
 		d.Table.Rows = append(d.Table.Rows, []cell{txt(id), code(rec.At.UTC().Format(time.RFC3339), dateTime(rec.At, loc)),
 			code(rec.Status, v.T("impstate."+rec.Status)), code(fmt.Sprint(rec.Imported), fmt.Sprint(rec.Imported)),
 			code(fmt.Sprint(rec.Duplicates), fmt.Sprint(rec.Duplicates)), code(fmt.Sprint(rec.Rejected), fmt.Sprint(rec.Rejected)),
-			txt(strings.Join(rec.Sources, ", ")), txt(rec.By), txt(undoText(v, rec, loc)), action})
+			orDash(strings.Join(rec.Sources, ", ")), orDash(rec.By), txt(undoText(v, rec, loc)), action})
 	}
 	if len(recs) == q.Limit {
 		d.Next = "/console/op/imports?before=" + url.QueryEscape(callbill.ImportID(recs[len(recs)-1].ID))
@@ -154,4 +154,13 @@ func (s *Server) opUndo(w http.ResponseWriter, r *http.Request, v *view) error {
 		return outcome{To: "/console/op/imports", OK: fmt.Sprintf(v.T("imp.undone"), callbill.ImportID(id), u.Removed, u.Rerated,
 			u.AccountsText(10), strings.Join(cycles, ", "))}, nil
 	})
+}
+
+// orDash is a cell of s, shown "—" when s is empty (an import whose record
+// names no file or actor, such as one made before records named them).
+func orDash(s string) cell {
+	if s == "" {
+		return cell{Text: "—"}
+	}
+	return txt(s)
 }
