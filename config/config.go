@@ -157,12 +157,18 @@ func (s *Serve) Retention() callbill.Retention {
 }
 
 // Defaults is the configuration when nothing is set.
-func Defaults() *Config {
+func Defaults() *Config { return defaults(&problems{}) }
+
+// defaults is Defaults, a built-in default that does not read (a mistake in
+// defs, which TestBuiltInDefaultsRead catches) added to ps as a problem of
+// its key, so that Load refuses it with a message rather than ending the
+// process.
+func defaults(ps *problems) *Config {
 	c := &Config{}
 	for _, d := range defs {
 		if d.def != "" {
 			if err := d.set(c, d.def, Source{}); err != nil {
-				panic("config: the default of " + d.key + ": " + err.Error()) // a bug in defs, not data
+				ps.add(callbill.Problem{Path: d.key, Message: "the built-in default does not read: " + err.Error()})
 			}
 		}
 	}
@@ -228,8 +234,8 @@ func Load(o Options) (*Config, error) {
 			path, named = FileName, "./"+FileName
 		}
 	}
-	c := Defaults()
 	var ps problems
+	c := defaults(&ps)
 	if path != "" {
 		c.Path, c.Named = path, named
 		if data, msg := readFile(path, named); msg != "" {
@@ -248,9 +254,9 @@ func Load(o Options) (*Config, error) {
 // Parse reads a configuration file's content over the defaults, without
 // the environment: what `config check` and the tests of a file use.
 func Parse(data []byte, name string) (*Config, error) {
-	c := Defaults()
-	c.Path = name
 	var ps problems
+	c := defaults(&ps)
+	c.Path = name
 	c.decode(data, &ps)
 	if ps.count > 0 {
 		return c, &Error{File: name, Problems: ps.list()}
