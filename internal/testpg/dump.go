@@ -4,14 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,26 +19,7 @@ import (
 // has one: what a whole-database pg_dump restores into.
 func Database(t testing.TB) string {
 	t.Helper()
-	base := server(t)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	name := fmt.Sprintf("t_db_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000_000, counter.Add(1))
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("PostgreSQL at CALLBILL_TEST_PG is unreachable or refuses to create a database: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer db.Close()
-		db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-	})
+	base, name := create(t, "t_db", "CREATE DATABASE %s", "DROP DATABASE IF EXISTS %s WITH (FORCE)", "to create a database")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)

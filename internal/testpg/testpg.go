@@ -33,20 +33,22 @@ func server(t testing.TB) string {
 	return base
 }
 
-// DSN returns a DSN whose search_path is a new schema, dropped when the test ends.
-func DSN(t testing.TB) string {
+// create runs create (naming a new object by prefix) on the server of
+// $CALLBILL_TEST_PG and drop when the test ends; it returns the server's DSN
+// and the name.
+func create(t testing.TB, prefix, create, drop, refused string) (base, name string) {
 	t.Helper()
-	base := server(t)
+	base = server(t)
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	schema := fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1_000_000_000, counter.Add(1))
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("PostgreSQL at CALLBILL_TEST_PG is unreachable or refuses: %v", err)
+	name = fmt.Sprintf("%s_%d_%d_%d", prefix, os.Getpid(), time.Now().UnixNano()%1_000_000_000, counter.Add(1))
+	if _, err := db.ExecContext(ctx, fmt.Sprintf(create, name)); err != nil {
+		t.Fatalf("PostgreSQL at CALLBILL_TEST_PG is unreachable or refuses %s: %v", refused, err)
 	}
 	t.Cleanup(func() {
 		db, err := sql.Open("pgx", base)
@@ -54,8 +56,15 @@ func DSN(t testing.TB) string {
 			return
 		}
 		defer db.Close()
-		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		db.Exec(fmt.Sprintf(drop, name))
 	})
+	return base, name
+}
+
+// DSN returns a DSN whose search_path is a new schema, dropped when the test ends.
+func DSN(t testing.TB) string {
+	t.Helper()
+	base, schema := create(t, "t", "CREATE SCHEMA %s", "DROP SCHEMA %s CASCADE", "to create a schema")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
