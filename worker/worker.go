@@ -286,11 +286,16 @@ func (n *Node) scheduleClose(ctx context.Context) {
 		return
 	}
 	c := p.Cycle
-	req := callbill.JobRequest{Kind: callbill.JobClose, Key: "close:" + c.String(), Params: fmt.Sprintf(`{"cycle":%q}`, c.String()),
-		RetryFailedAfter: CloseRetry}
-	if _, _, err := (jobs.Service{Store: n.Store}).Enqueue(ctx, req); err != nil {
+	if _, _, err := (jobs.Service{Store: n.Store}).Enqueue(ctx, autoCloseJob(c)); err != nil {
 		n.Log.Error("queue automatic close", "cycle", c.String(), "err", err)
 	}
+}
+
+// autoCloseJob is the automatic close of c as a job: one key for every
+// node, tried again CloseRetry after a failed attempt.
+func autoCloseJob(c callbill.Cycle) callbill.JobRequest {
+	return callbill.JobRequest{Kind: callbill.JobClose, Key: "close:" + c.String(), Params: fmt.Sprintf(`{"cycle":%q}`, c.String()),
+		RetryFailedAfter: CloseRetry}
 }
 
 // closeAt is when this node queues the close p plans: at p.At when the
