@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -254,31 +255,23 @@ func (p *packed) Add(call *callbill.Call, part int) {
 	blk.calls++
 }
 
-// byInstance returns the order of the keys grouped by instance, in rating
-// order within one.
-func (p *packed) byInstance() []int32 {
-	byName := make([]int32, len(p.insts))
-	for i := range byName {
-		byName[i] = int32(i)
-	}
-	sort.Slice(byName, func(i, j int) bool { return p.insts[byName[i]] < p.insts[byName[j]] })
-	start := make([]int, len(p.insts)+1) // where each instance's keys begin, by its place in byName
-	rank := make([]int32, len(p.insts))
-	for r, i := range byName {
-		rank[i] = int32(r)
-	}
-	for _, k := range p.keys {
-		start[rank[k.inst]+1]++
-	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
-	}
+// byIdentity returns the order of the keys by (contact id, instance), the
+// identity index's order, so that a batch's identities go in as a run at
+// the index's end when contact ids grow (docs/architecture.md, "Where an
+// import writes"). Rating order mostly is that order already, which the sort
+// finds in linear time.
+func (p *packed) byIdentity() []int32 {
 	order := make([]int32, len(p.keys))
-	for n, k := range p.keys {
-		r := rank[k.inst]
-		order[start[r]] = int32(n)
-		start[r]++
+	for i := range order {
+		order[i] = int32(i)
 	}
+	slices.SortFunc(order, func(a, b int32) int {
+		ka, kb := &p.keys[a], &p.keys[b]
+		if c := strings.Compare(ka.contact, kb.contact); c != 0 {
+			return c
+		}
+		return strings.Compare(p.insts[ka.inst], p.insts[kb.inst])
+	})
 	return order
 }
 

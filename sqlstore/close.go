@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,7 +106,7 @@ func (t *closingTx) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (
 		}
 		in, inArgs := inArgs(uids)
 		only, onlyArgs = "account IN ("+in+") AND ", inArgs
-		where, args = only+where, append(slices.Clone(onlyArgs), args...)
+		where, args = where+" AND "+everyDay+" AND account IN ("+in+")", append(args, inArgs...)
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT account, `+dayCol+`, pd, instance, item, number, micro, price_from, band,
 		CAST(SUM(usage) AS BIGINT), CAST(SUM(covered) AS BIGINT)

@@ -309,7 +309,8 @@ func (s *Store) BillCycles(ctx context.Context, uid string) ([]callbill.Cycle, e
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT cycle FROM bills WHERE account = ?
-			UNION SELECT DISTINCT cycle FROM usage_agg WHERE account = ?
+			UNION SELECT cycle FROM call_versions v WHERE account = ? AND EXISTS (SELECT 1 FROM usage_agg u
+				WHERE u.cycle = v.cycle AND u.`+everyDay+` AND u.account = v.account)
 			UNION SELECT DISTINCT cycle FROM purchases WHERE account = ?`, uid, uid, uid)
 		if err != nil {
 			return err

@@ -189,10 +189,9 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 		blk.seq = next
 		next += int64(blk.calls)
 	}
-	// Identities go in grouped by instance, in rating order within one (its
-	// contact ids mostly grow): each lands next to the last one of its
-	// instance, which keeps the pages a batch dirties, and so its commit, few.
-	order := p.byInstance()
+	// Identities go in in the index's order: the pages a batch dirties, and
+	// so its commit, stay few.
+	order := p.byIdentity()
 	err = im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(p.keys),
 		func(n int, dst []any) []any {
 			k := &p.keys[order[n]]
@@ -276,10 +275,7 @@ func (im *importer) writeState(ctx context.Context, tx *Tx, w *ingest.Rated) err
 		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
 			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
 	}
-	err := im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
-		` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
-		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
-		calls = usage_agg.calls + excluded.calls`, 13, args)
+	err := im.addUsage(ctx, tx, args)
 	if err != nil {
 		return err
 	}
@@ -314,6 +310,21 @@ func (im *importer) writeState(ctx context.Context, tx *Tx, w *ingest.Rated) err
 		return noteActivity(ctx, tx, w.MinCycle)
 	}
 	return nil
+}
+
+// everyDay is the condition that lets a query of some accounts' aggregates
+// seek them day by day: usage_agg is kept by cycle, day, account
+// (migration 0014), and days run from 1 to 31 (a late call is on day 1).
+const everyDay = "day IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31)"
+
+// addUsage adds aggregate deltas, given as rows of the 13 values account,
+// cycle, day, pd, instance, item, number, micro, price_from, band, usage,
+// covered and calls.
+func (im *importer) addUsage(ctx context.Context, tx *Tx, args []any) error {
+	return im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
+		` ON CONFLICT (cycle, day, account, pd, instance, item, number, micro, price_from, band)
+		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
+		calls = usage_agg.calls + excluded.calls`, 13, args)
 }
 
 // maxParams bounds the parameters of one multi-row statement (SQLite allows

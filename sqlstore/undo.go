@@ -383,10 +383,7 @@ func (t *undoTx) FinishUndo(ctx context.Context, u *ingest.UndoChanges) error {
 		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
 			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
 	}
-	err := im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
-		` ON CONFLICT (account, cycle, day, pd, instance, item, number, micro, price_from, band)
-		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
-		calls = usage_agg.calls + excluded.calls`, 13, args)
+	err := im.addUsage(ctx, tx, args)
 	if err != nil {
 		return err
 	}
@@ -402,23 +399,38 @@ func (t *undoTx) FinishUndo(ctx context.Context, u *ingest.UndoChanges) error {
 	if err != nil {
 		return err
 	}
+	var cycles []int // of the usage rows the undo changed
+	for k := range u.Agg {
+		if !slices.Contains(cycles, int(k.Cycle)) {
+			cycles = append(cycles, int(k.Cycle))
+		}
+	}
 	for _, k := range u.Touched {
 		if !slices.Contains(accounts, k.Account) {
 			accounts = append(accounts, k.Account)
 		}
 	}
 	err = inAccounts(accounts, func(in string, args []any) error {
+		// usage_agg is kept by cycle and day first: its rows of a few
+		// accounts are a seek per cycle and day.
+		usage, usageArgs := "cycle IN (-1", []any{}
+		for _, c := range cycles {
+			usage += ",?"
+			usageArgs = append(usageArgs, c)
+		}
+		usage += ") AND " + everyDay + " AND account IN " + in
+		usageArgs = append(usageArgs, args...)
 		var bad int
 		err := tx.QueryRowContext(ctx, `SELECT
-			(SELECT COUNT(*) FROM usage_agg WHERE account IN `+in+` AND (usage < 0 OR covered < 0 OR calls < 0)) +
-			(SELECT COUNT(*) FROM recording_agg WHERE account IN `+in+` AND bytes < 0)`, append(args, args...)...).Scan(&bad)
+			(SELECT COUNT(*) FROM usage_agg WHERE `+usage+` AND (usage < 0 OR covered < 0 OR calls < 0)) +
+			(SELECT COUNT(*) FROM recording_agg WHERE account IN `+in+` AND bytes < 0)`, append(slices.Clone(usageArgs), args...)...).Scan(&bad)
 		if err == nil && bad > 0 {
 			err = fmt.Errorf("undo of %s: the aggregates of %d rows disagree with the stored calls", callbill.ImportID(u.Import), bad)
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM usage_agg WHERE account IN `+in+` AND calls = 0`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM usage_agg WHERE `+usage+` AND calls = 0`, usageArgs...); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM recording_agg WHERE account IN `+in+` AND bytes = 0`, args...)

@@ -1,0 +1,50 @@
+-- Keys in the order imports write them (docs/architecture.md,
+-- "Where an import writes"): a batch's rows then land in a few neighbouring pages instead of
+-- one page per instance or account, which is what an import's commits and
+-- checkpoints paid for.
+--
+-- call_keys: contact id first. The call platform's contact ids grow with
+-- time, so new identities go to the end of the index; ids that do not grow
+-- spread no wider than they did under (instance, contact_id).
+--
+-- usage_agg: cycle and day first. A batch's calls are of a day or two, so
+-- their aggregates share a narrow range of the cycle; one account's rows are
+-- read with a seek per day (day IN (1, …, 31)).
+{{if .SQLite -}}
+CREATE TABLE call_keys_by_contact (
+    instance   TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    PRIMARY KEY (contact_id, instance)
+) WITHOUT ROWID;
+INSERT INTO call_keys_by_contact (instance, contact_id, seq)
+    SELECT instance, contact_id, seq FROM call_keys ORDER BY contact_id, instance;
+DROP TABLE call_keys;
+ALTER TABLE call_keys_by_contact RENAME TO call_keys;
+
+CREATE TABLE usage_agg_by_day (
+    account    TEXT NOT NULL,
+    cycle      INTEGER NOT NULL,
+    day        INTEGER NOT NULL,
+    pd         TEXT NOT NULL,
+    instance   TEXT NOT NULL,
+    item       TEXT NOT NULL,
+    number     TEXT NOT NULL,
+    micro      INTEGER NOT NULL,
+    price_from INTEGER NOT NULL,
+    band       INTEGER NOT NULL,
+    usage      INTEGER NOT NULL,
+    covered    INTEGER NOT NULL,
+    calls      INTEGER NOT NULL,
+    PRIMARY KEY (cycle, day, account, pd, instance, item, number, micro, price_from, band)
+) WITHOUT ROWID;
+INSERT INTO usage_agg_by_day
+    SELECT account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls
+    FROM usage_agg ORDER BY cycle, day, account, pd, instance, item, number, micro, price_from, band;
+DROP TABLE usage_agg;
+ALTER TABLE usage_agg_by_day RENAME TO usage_agg;
+{{- else -}}
+ALTER TABLE call_keys DROP CONSTRAINT call_keys_pkey, ADD PRIMARY KEY (contact_id, instance);
+ALTER TABLE usage_agg DROP CONSTRAINT usage_agg_pkey,
+    ADD PRIMARY KEY (cycle, day, account, pd, instance, item, number, micro, price_from, band);
+{{- end}}
