@@ -218,6 +218,11 @@ func (t *closingTx) CloseThrough(ctx context.Context, c callbill.Cycle, now time
 // execRows runs head + "(?,…),(?,…)…" + tail over rows of width values each
 // (args holds them flat), in as few statements as the parameter limit allows.
 func execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []any) error {
+	if tx.s.dialect == dialectPostgres {
+		if ok, err := unnestRows(ctx, tx, head, tail, width, args); ok {
+			return err
+		}
+	}
 	per := maxParams / width
 	for start := 0; start < len(args); start += per * width {
 		part := args[start:min(start+per*width, len(args))]

@@ -335,6 +335,11 @@ const maxParams = 8000
 // (args holds them flat), as few statements as the parameter limit allows:
 // one round trip per chunk instead of one per row.
 func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []any) error {
+	if im.s.dialect == dialectPostgres {
+		if ok, err := unnestRows(ctx, tx, head, tail, width, args); ok {
+			return err
+		}
+	}
 	per := maxParams / width
 	for start := 0; start < len(args); start += per * width {
 		part := args[start:min(start+per*width, len(args))]

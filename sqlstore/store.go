@@ -74,7 +74,11 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 		s.dialect = dialectPostgres
 		s.db, err = sql.Open("pgx", dsn)
 		if err == nil {
+			// Keep every connection: a new one is a new server process,
+			// and with database/sql's default of two idle ones a busy node
+			// opened one for most requests.
 			s.db.SetMaxOpenConns(16)
+			s.db.SetMaxIdleConns(16)
 			err = s.db.PingContext(ctx)
 		}
 	} else {

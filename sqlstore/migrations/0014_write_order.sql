@@ -10,6 +10,12 @@
 -- usage_agg: cycle and day first. A batch's calls are of a day or two, so
 -- their aggregates share a narrow range of the cycle; one account's rows are
 -- read with a seek per day (day IN (1, …, 31)).
+--
+-- call_blocks: one index by account instead of two. A round of the call
+-- platform's stream writes a small block for most accounts, and each index
+-- by account costs it a leaf per account; the time bounds ride along in the
+-- one index, so a usage query by date still skips blocks without reading
+-- them.
 {{if .SQLite -}}
 CREATE TABLE call_keys_by_contact (
     instance   TEXT NOT NULL,
@@ -43,8 +49,15 @@ INSERT INTO usage_agg_by_day
     FROM usage_agg ORDER BY cycle, day, account, pd, instance, item, number, micro, price_from, band;
 DROP TABLE usage_agg;
 ALTER TABLE usage_agg_by_day RENAME TO usage_agg;
+
+DROP INDEX call_blocks_cycle;
+DROP INDEX call_blocks_times;
+CREATE INDEX call_blocks_account ON call_blocks (account, cycle, seq, first_start, last_start);
 {{- else -}}
 ALTER TABLE call_keys DROP CONSTRAINT call_keys_pkey, ADD PRIMARY KEY (contact_id, instance);
 ALTER TABLE usage_agg DROP CONSTRAINT usage_agg_pkey,
     ADD PRIMARY KEY (cycle, day, account, pd, instance, item, number, micro, price_from, band);
+ALTER TABLE call_blocks DROP CONSTRAINT call_blocks_pkey,
+    ADD PRIMARY KEY (account, cycle, seq) INCLUDE (first_start, last_start);
+DROP INDEX call_blocks_times;
 {{- end}}
