@@ -60,4 +60,13 @@ ALTER TABLE usage_agg DROP CONSTRAINT usage_agg_pkey,
 ALTER TABLE call_blocks DROP CONSTRAINT call_blocks_pkey,
     ADD PRIMARY KEY (account, cycle, seq) INCLUDE (first_start, last_start);
 DROP INDEX call_blocks_times;
+-- A block of a file import is a few KB, past the size at which PostgreSQL
+-- compresses a value; its default compression (pglz) cost an import a
+-- fifth of its time. lz4 is as small and several times faster; a server
+-- built without it stores blocks uncompressed.
+DO $$ BEGIN
+    EXECUTE 'ALTER TABLE call_blocks ALTER COLUMN data SET COMPRESSION lz4';
+EXCEPTION WHEN OTHERS THEN
+    ALTER TABLE call_blocks ALTER COLUMN data SET STORAGE EXTERNAL;
+END $$;
 {{- end}}
