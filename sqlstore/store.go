@@ -441,9 +441,19 @@ func billingLocation(name string) (*time.Location, string, error) {
 	if name == "" {
 		name = callbill.DefaultTimezone
 	}
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), name, nil
+	}
 	loc, err := time.LoadLocation(name)
+	if err == nil {
+		locations.Store(name, loc)
+	}
 	return loc, name, err
 }
+
+// locations keeps the zones loaded: loading one parses the time zone
+// database, and every bill and usage page asks for the billing zone.
+var locations sync.Map // name → *time.Location
 
 // billingWindow is the plausibility window in force at now: which calls are
 // billable and which cycles a bill can exist in (billing.first_cycle and

@@ -40,6 +40,7 @@ func main() {
 	open := flag.String("open", "2026-11", "the open cycle (-routes mixed)")
 	cpuprofile := flag.String("cpuprofile", "", "write the server's CPU profile to this file")
 	importProcs := flag.Int("import-procs", 0, "GOMAXPROCS of the importing process (0: the machine's)")
+	importNice := flag.Int("import-nice", 0, "run the importing process under nice -n N (0: not niced), as docs/operations.md advises beside a serving node")
 	importCalls := flag.Int("import-calls", 0, "when > 0, import files of this many fresh calls back to back while the clients run")
 	flag.Parse()
 	if *db == "" {
@@ -63,7 +64,7 @@ func main() {
 	stopImports := make(chan struct{})
 	importsDone := make(chan string, 1)
 	if *importCalls > 0 {
-		go importLoop(*bin, *db, *cycle, *accounts, *importCalls, *importProcs, stopImports, importsDone)
+		go importLoop(*bin, *db, *cycle, *accounts, *importCalls, *importProcs, *importNice, stopImports, importsDone)
 	} else {
 		importsDone <- ""
 	}
@@ -135,7 +136,7 @@ func main() {
 // once that cycle is closed they are late calls, billed in the open one.
 var imported = regexp.MustCompile(`imported (\d+)`)
 
-func importLoop(bin, db, cycle string, accounts, n, procs int, stop <-chan struct{}, done chan<- string) {
+func importLoop(bin, db, cycle string, accounts, n, procs, nice int, stop <-chan struct{}, done chan<- string) {
 	c, err := callbill.ParseCycle(cycle)
 	if err != nil {
 		done <- "imports: " + err.Error()
@@ -170,6 +171,9 @@ func importLoop(bin, db, cycle string, accounts, n, procs int, stop <-chan struc
 		}
 		start := time.Now()
 		cmd := exec.Command(bin, "--db", db, "import", "-q", file)
+		if nice > 0 {
+			cmd = exec.Command("nice", "-n", strconv.Itoa(nice), bin, "--db", db, "import", "-q", file)
+		}
 		if procs > 0 {
 			cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
 		}
