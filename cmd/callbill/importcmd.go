@@ -138,12 +138,12 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 	rejects := cdr.NewRejectsFiles(func(file int) string { return src.inputs[file].rejects }, src.header)
 	defer rejects.Close()
 	opts := callbill.ImportOptions{Strict: strict, BatchSize: batch, OnReject: rejects.Add}
-	// Keep the Go heap near 75 MiB however large the input (GC works harder
+	// Keep the Go heap near 70 MiB however large the input (GC works harder
 	// as it nears that), so that the whole process, SQLite's page cache and
 	// the binary's pages included, stays under 150 MB (docs/benchmarks.md);
 	// the operator's GOMEMLIMIT wins.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(75 << 20)
+		debug.SetMemoryLimit(70 << 20)
 	}
 	started := time.Now()
 	if f, ok := a.stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
