@@ -76,12 +76,18 @@ func (r *rawRows) reset() { r.buf, r.ends = r.buf[:0], r.ends[:0] }
 // decodeBatches reads src into batches until EOF, an error, or stop. A
 // batch holds size rows read, good or bad. When raw is set (the source of
 // an import that keeps its rejects), the batch keeps its rows as read too,
-// in a rawBatch taken from free when there is one, and ends sooner when
+// in a rawBatch taken from free when there is one (its rows slice comes
+// from freeRows alike), and ends sooner when
 // those pass maxRawBytes.
-func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out chan<- decoded, free <-chan *rawBatch, stop <-chan struct{}) {
+func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out chan<- decoded, free <-chan *rawBatch, freeRows <-chan []pending, stop <-chan struct{}) {
 	defer close(out)
 	for {
-		d := decoded{rows: make([]pending, 0, size)}
+		var d decoded
+		select {
+		case d.rows = <-freeRows:
+		default:
+			d.rows = make([]pending, 0, size)
+		}
 		if raw != nil {
 			select {
 			case d.raw = <-free:
@@ -240,6 +246,14 @@ func (im *importer) merge(d *decoded, b *batchReport) error {
 	if d.raw != nil {
 		select {
 		case im.free <- d.raw:
+		default:
+		}
+	}
+	if im.freeRows != nil && d.rows != nil {
+		// Merged: nothing holds the rows any more. Reusing them spares
+		// allocating and faulting in a fresh batch's 5 MB each time.
+		select {
+		case im.freeRows <- d.rows[:0]:
 		default:
 		}
 	}

@@ -42,7 +42,7 @@ func batches(t *testing.T, src *rawRowsSource, size int) []int64 {
 	free := make(chan *rawBatch, 4)
 	stop := make(chan struct{})
 	defer close(stop)
-	go decodeBatches(src, src, size, out, free, stop)
+	go decodeBatches(src, src, size, out, free, nil, stop)
 	var read []int64
 	var raws []*rawBatch
 	for d := range out {

@@ -182,10 +182,13 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 		im.raw, _ = in.Source.(callbill.RawSource)
 		im.free = make(chan *rawBatch, 4) // a batch decoded, one rated, one written, and one spare
 	}
+	if !opts.Strict {
+		im.freeRows = make(chan []pending, 4) // a strict import keeps its batches' work to the end
+	}
 	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
 	stop := make(chan struct{})
 	defer close(stop)
-	go decodeBatches(in.Source, im.raw, opts.BatchSize, batches, im.free, stop)
+	go decodeBatches(in.Source, im.raw, opts.BatchSize, batches, im.free, im.freeRows, stop)
 	if opts.Strict {
 		err = im.strict(ctx, batches)
 	} else {
@@ -216,15 +219,16 @@ func (im *importer) finish(ctx context.Context, err error) error {
 
 // importer holds what an import keeps across batches.
 type importer struct {
-	calls func(size int) Calls
-	sess  Session
-	opts  callbill.ImportOptions
-	rep   *callbill.ImportReport
-	rater *callbill.Rater        // the rating state; in the pipeline, every account's
-	gen   int64                  // the generation of the world the rater was built from
-	raw   callbill.RawSource     // the source, when batches keep their rows as read
-	free  chan *rawBatch         // the raw rows of batches done, for the next ones
-	rec   *callbill.ImportRecord // the import's record; nil for a Group's owner, whose rounds carry their requests'
+	calls    func(size int) Calls
+	sess     Session
+	opts     callbill.ImportOptions
+	rep      *callbill.ImportReport
+	rater    *callbill.Rater        // the rating state; in the pipeline, every account's
+	gen      int64                  // the generation of the world the rater was built from
+	raw      callbill.RawSource     // the source, when batches keep their rows as read
+	free     chan *rawBatch         // the raw rows of batches done, for the next ones
+	freeRows chan []pending         // the rows of batches done, likewise
+	rec      *callbill.ImportRecord // the import's record; nil for a Group's owner, whose rounds carry their requests'
 
 	committed func(ctx context.Context, accounts []string) // Service.Committed
 }
