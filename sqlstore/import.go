@@ -321,6 +321,13 @@ const everyDay = "day IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,
 // cycle, day, pd, instance, item, number, micro, price_from, band, usage,
 // covered and calls.
 func (im *importer) addUsage(ctx context.Context, tx *Tx, args []any) error {
+	// A row outside days 1–31 would be in a close's bill but not in one
+	// account's (everyDay): refuse it rather than bill two amounts.
+	for i := 2; i < len(args); i += 13 {
+		if d, ok := args[i].(int); !ok || d < 1 || d > 31 {
+			return callbill.Errorf(callbill.EINTERNAL, "aggregate of day %v: days run from 1 to 31", args[i])
+		}
+	}
 	return im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
 		` ON CONFLICT (cycle, day, account, pd, instance, item, number, micro, price_from, band)
 		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
