@@ -228,6 +228,7 @@ type importer struct {
 	raw      callbill.RawSource     // the source, when batches keep their rows as read
 	free     chan *rawBatch         // the raw rows of batches done, for the next ones
 	freeRows chan []pending         // the rows of batches done, likewise
+	seen     map[Identity]int       // screen's, reused batch after batch
 	rec      *callbill.ImportRecord // the import's record; nil for a Group's owner, whose rounds carry their requests'
 
 	committed func(ctx context.Context, accounts []string) // Service.Committed

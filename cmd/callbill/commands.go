@@ -494,6 +494,7 @@ global flags (before COMMAND):
   --config FILE      the configuration file (default $CALLBILL_CONFIG, else ./callbill.yaml when it
                      exists); environment variables override it, flags override both
   --cpuprofile FILE  write a CPU profile to FILE
+  --memprofile FILE  write a profile of the memory allocated to FILE, at the end
   -h, --help         show this list
 
 Only apply, serve and demo create a database; every other command needs one.
