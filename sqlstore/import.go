@@ -3,12 +3,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/ingest"
+	"github.com/mattn/go-sqlite3"
 )
 
 // importer is an import's session (ingest.Session; the pipeline is
@@ -17,9 +19,11 @@ type importer struct {
 	s    *Store
 	conn *sql.Conn
 
-	stmts   map[string]*sql.Stmt // prepared in the current transaction
-	sqlText map[string]string    // multi-row statements by shape
-	args    []any                // reused
+	stmts   map[string]*sql.Stmt           // prepared in the current transaction
+	direct  map[string]*sqlite3.SQLiteStmt // SQLite: prepared on the connection (execDirect)
+	named   []driver.NamedValue            // execDirect's, reused
+	sqlText map[string]string              // multi-row statements by shape
+	args    []any                          // reused
 }
 
 // OpenIngest opens an import session (see ingest.Store).
@@ -28,11 +32,17 @@ func (s *Store) OpenIngest(ctx context.Context) (ingest.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &importer{s: s, conn: conn, stmts: map[string]*sql.Stmt{}, sqlText: map[string]string{}}, nil
+	return &importer{s: s, conn: conn, stmts: map[string]*sql.Stmt{}, sqlText: map[string]string{},
+		direct: map[string]*sqlite3.SQLiteStmt{}}, nil
 }
 
 // Close gives the connection back.
-func (im *importer) Close() error { return im.conn.Close() }
+func (im *importer) Close() error {
+	if len(im.direct) > 0 {
+		im.conn.Raw(func(any) error { im.closeDirect(); return nil })
+	}
+	return im.conn.Close()
+}
 
 // begin starts a transaction on the import's connection.
 func (im *importer) begin(ctx context.Context) (*Tx, error) {
@@ -356,6 +366,12 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 		if !ok {
 			q = rowsSQL(head, tail, width, n)
 			im.sqlText[key] = q
+		}
+		if im.s.dialect == dialectSQLite && im.conn != nil { // tx is on im.conn (Read, Write)
+			if err := im.execDirect(ctx, q, part, n == per); err != nil {
+				return err
+			}
+			continue
 		}
 		st, err := im.stmt(ctx, tx, q)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/ingest"
 	"github.com/callbill/callbill/internal/testpg"
 )
 
@@ -115,18 +116,21 @@ func TestUsageDaysBounded(t *testing.T) {
 	}
 	defer sess.Close()
 	im := sess.(*importer)
-	for _, day := range []any{0, 32, "1"} {
-		err = s.inTx(ctx, func(tx *Tx) error {
-			return im.addUsage(ctx, tx, []any{"a", 24321, day, "pd", "i", "item", "n", 0, 0, 0, 1, 0, 1})
+	add := func(day any) error {
+		return im.Write(ctx, func(tx ingest.Tx) error {
+			return im.addUsage(ctx, tx.(ingestTx).tx, []any{"a", 24321, day, "pd", "i", "item", "n", 0, 0, 0, 1, 0, 1})
 		})
-		if callbill.ErrorCode(err) != callbill.EINTERNAL {
+	}
+	for _, day := range []any{0, 32, "1"} {
+		if err := add(day); callbill.ErrorCode(err) != callbill.EINTERNAL {
 			t.Errorf("day %v: %v, want EINTERNAL", day, err)
 		}
 	}
-	err = s.inTx(ctx, func(tx *Tx) error {
-		return im.addUsage(ctx, tx, []any{"a", 24321, 31, "pd", "i", "item", "n", 0, 0, 0, 1, 0, 1})
-	})
-	if err != nil {
+	if err := add(31); err != nil {
 		t.Errorf("day 31: %v", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_agg`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d aggregates stored (%v), want 1", n, err)
 	}
 }
