@@ -44,7 +44,7 @@ func (a *Authorizer) Refresh(ctx context.Context) error {
 // a refresh that took d, the next starts no sooner than refreshShare × d
 // later. Under a stream of imports most accounts' calls move every tick,
 // and reading all their open spends every 250 ms took a quarter of a core
-// from the importing (docs/benchmarks.md, "Ingest at the limit (issue 13, in progress)").
+// from the importing (docs/benchmarks.md, "Ingest at the limit (issue 13)").
 const refreshShare = 10
 
 // Run refreshes until ctx ends: every Every, or less often while a refresh
