@@ -65,7 +65,7 @@ type groupAnswer struct {
 
 // NewGroup starts a group; Close stops it.
 func (s *Service) NewGroup(maxRows int) *Group {
-	if maxRows <= 0 {
+	if maxRows <= 0 || maxRows > MaxBatchRows {
 		maxRows = DefaultGroupRows
 	}
 	g := &Group{svc: s, maxRows: maxRows, wake: make(chan struct{}, 1), stopped: make(chan struct{}),

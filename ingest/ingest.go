@@ -141,8 +141,16 @@ func (in *Input) Validate() error {
 	if in.Source == nil {
 		return callbill.Errorf(callbill.EINVALID, "an import needs a source of CDRs")
 	}
+	if in.BatchSize > MaxBatchRows {
+		return callbill.Errorf(callbill.EINVALID, "a batch of %d rows is more than the %d a batch may hold", in.BatchSize, MaxBatchRows)
+	}
 	return nil
 }
+
+// MaxBatchRows bounds the rows of one batch: a call's ingest sequence is
+// its batch's id shifted left 20 bits plus its place in the batch
+// (sqlstore), so a batch holds fewer than 1,048,576 calls.
+const MaxBatchRows = 1_000_000
 
 // Import rates and stores CDRs. Each batch is decoded, checked,
 // deduplicated, rated and written with its aggregates in one transaction,

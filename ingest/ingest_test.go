@@ -210,3 +210,20 @@ func TestImportRecord(t *testing.T) {
 		t.Errorf("failed import's record %+v", rec)
 	}
 }
+
+// A batch may not outgrow the 20 bits of a call's place in its batch
+// sequence: a larger --batch is refused before anything is read or written.
+func TestBatchSizeBounded(t *testing.T) {
+	f := newFakeStore()
+	_, err := (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
+		Source:        &rows{cdrs: []callbill.CDR{call("c1", numTP, 0, 60)}},
+		ImportOptions: callbill.ImportOptions{BatchSize: ingest.MaxBatchRows + 1}})
+	if callbill.ErrorCode(err) != callbill.EINVALID || len(f.db.calls) != 0 || len(f.db.imports) != 0 {
+		t.Fatalf("err %v, %d calls, %d imports", err, len(f.db.calls), len(f.db.imports))
+	}
+	if _, err := (&ingest.Service{Store: f}).Import(context.Background(), ingest.Input{
+		Source:        &rows{cdrs: []callbill.CDR{call("c1", numTP, 0, 60)}},
+		ImportOptions: callbill.ImportOptions{BatchSize: ingest.MaxBatchRows}}); err != nil {
+		t.Fatal(err)
+	}
+}

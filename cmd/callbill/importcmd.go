@@ -109,7 +109,7 @@ func (s *source) open() error {
 func (a *app) importCmd(fs *flag.FlagSet) runner {
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
-	batch := fs.Int("batch", 0, "`N` rows read per transaction (default 40,000)")
+	batch := fs.Int("batch", 0, "`N` rows read per transaction (default 40,000, at most 1,000,000)")
 	return func(ctx context.Context, files []string) error {
 		return a.runImport(ctx, files, *strict, *quiet, *batch)
 	}
