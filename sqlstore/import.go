@@ -187,6 +187,7 @@ func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed cal
 // blocks under a fresh batch id, the aggregates and the state it changed.
 func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	im, tx, p := t.im, t.tx, b.Calls.(*packed)
+	p.seal()
 	batchID, err := im.s.nextBatchID(ctx, tx)
 	if err != nil {
 		return err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/ingest"
@@ -132,5 +134,43 @@ func TestUsageDaysBounded(t *testing.T) {
 	var n int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_agg`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d aggregates stored (%v), want 1", n, err)
+	}
+}
+
+// TestSealLaysBlocksOut: calls packed back to back as they come, accounts
+// interleaved and an account switching cycles, come out of seal as one
+// block per run of an account and cycle, each holding its calls in order.
+func TestSealLaysBlocksOut(t *testing.T) {
+	s := &Store{}
+	p := s.NewCalls(8).(*packed)
+	oct, nov := callbill.NewCycle(2026, time.October), callbill.NewCycle(2026, time.November)
+	add := func(acct string, c callbill.Cycle, contact string) {
+		p.Add(&callbill.Call{CDR: callbill.CDR{ContactID: contact, InstanceID: "i-" + acct, Direction: callbill.Inbound,
+			Caller: "13800000000", Callee: "02100000000", Start: 1790000000, End: 1790000060}, Account: acct, Cycle: c}, 0)
+	}
+	add("a", oct, "1")
+	add("b", oct, "2")
+	add("a", oct, "3")
+	add("a", nov, "4")
+	add("b", oct, "5")
+	add("a", oct, "6")
+	p.seal()
+	want := []struct {
+		acct     string
+		cycle    callbill.Cycle
+		contacts string
+	}{{"a", oct, "1,3"}, {"b", oct, "2,5"}, {"a", nov, "4"}, {"a", oct, "6"}}
+	if len(p.blocks) != len(want) {
+		t.Fatalf("%d blocks, want %d", len(p.blocks), len(want))
+	}
+	for i, b := range p.blocks {
+		var got []string
+		err := decodeBlock(b.data, b.account, b.cycle, 0, func(c *callbill.Call) error {
+			got = append(got, c.ContactID)
+			return nil
+		})
+		if err != nil || b.account != want[i].acct || b.cycle != want[i].cycle || strings.Join(got, ",") != want[i].contacts {
+			t.Errorf("block %d: %s %v %v (%v), want %+v", i, b.account, b.cycle, got, err, want[i])
+		}
 	}
 }
