@@ -80,7 +80,10 @@ func (im *importer) filterStored(ctx context.Context, tx Tx, w *work) error {
 func (im *importer) rate(w *work) {
 	w.judgeFollowers()
 	r := im.rater
-	b := &Rated{Calls: im.calls(len(w.cand)), Agg: map[callbill.AggKey]*callbill.AggValue{}, Rec: map[callbill.RecKey]int64{}}
+	// About one aggregate per three calls in a file's batch: sized so, the
+	// map is not rebuilt as it grows.
+	b := &Rated{Calls: im.calls(len(w.cand)), Agg: make(map[callbill.AggKey]*callbill.AggValue, len(w.cand)/3),
+		Rec: map[callbill.RecKey]int64{}}
 	call := new(callbill.Call) // one for the batch: Add does not keep it
 	stored := make(map[string]struct{}, len(w.accounts))
 	w.stored, w.insts = make([]int32, 0, len(w.cand)), r.Instances
