@@ -10,7 +10,6 @@ import (
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/ingest"
-	"github.com/callbill/callbill/internal/testpg"
 )
 
 // TestExecRowsBothWays writes the same rows through execRows on both
@@ -18,71 +17,61 @@ import (
 // a column's values are of a type unnest is not given (here a blob). The
 // upsert tail works either way, and what is stored is the same.
 func TestExecRowsBothWays(t *testing.T) {
-	for name, dsn := range map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "x.db") },
-		"postgres": func(t *testing.T) string { return testpg.DSN(t) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			s, err := Open(ctx, dsn(t))
+	onBothStores(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if s.dialect == dialectPostgres {
+			// The arrays path takes strings and integers; mixed or
+			// other types are not its.
+			tx, err := s.begin(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
-			if s.dialect == dialectPostgres {
-				// The arrays path takes strings and integers; mixed or
-				// other types are not its.
-				tx, err := s.begin(ctx, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ok, err := unnestRows(ctx, tx, "INSERT INTO call_versions (account, cycle, version) VALUES ", "", 3, []any{"a", 1, []byte("x")})
-				tx.Rollback()
-				if ok || err != nil {
-					t.Fatalf("a blob column went to unnest: ok %v, %v", ok, err)
-				}
+			ok, err := unnestRows(ctx, tx, "INSERT INTO call_versions (account, cycle, version) VALUES ", "", 3, []any{"a", 1, []byte("x")})
+			tx.Rollback()
+			if ok || err != nil {
+				t.Fatalf("a blob column went to unnest: ok %v, %v", ok, err)
 			}
-			upsert := " ON CONFLICT (account, cycle) DO UPDATE SET version = call_versions.version + excluded.version"
-			err = s.inTx(ctx, func(tx *Tx) error {
-				if err := execRows(ctx, tx, `INSERT INTO call_versions (account, cycle, version) VALUES `, upsert, 3,
-					[]any{"a", 24321, int64(2), "b", 24321, 5}); err != nil {
-					return err
-				}
-				// Again: the tail adds to the rows stored.
-				if err := execRows(ctx, tx, `INSERT INTO call_versions (account, cycle, version) VALUES `, upsert, 3,
-					[]any{"a", 24321, 1, "c", 24322, 7}); err != nil {
-					return err
-				}
-				// A blob column: VALUES on both stores.
-				return execRows(ctx, tx, `INSERT INTO call_blocks (seq, account, cycle, calls, data) VALUES `, "", 5,
-					[]any{int64(1 << 20), "a", 24321, 0, []byte{}, int64(2 << 20), "b", 24321, 0, []byte{1}})
-			})
-			if err != nil {
-				t.Fatal(err)
+		}
+		upsert := " ON CONFLICT (account, cycle) DO UPDATE SET version = call_versions.version + excluded.version"
+		err := s.inTx(ctx, func(tx *Tx) error {
+			if err := execRows(ctx, tx, `INSERT INTO call_versions (account, cycle, version) VALUES `, upsert, 3,
+				[]any{"a", 24321, int64(2), "b", 24321, 5}); err != nil {
+				return err
 			}
-			got := map[string]int64{}
-			rows, err := s.db.QueryContext(ctx, `SELECT account, version FROM call_versions`)
-			if err != nil {
-				t.Fatal(err)
+			// Again: the tail adds to the rows stored.
+			if err := execRows(ctx, tx, `INSERT INTO call_versions (account, cycle, version) VALUES `, upsert, 3,
+				[]any{"a", 24321, 1, "c", 24322, 7}); err != nil {
+				return err
 			}
-			defer rows.Close()
-			for rows.Next() {
-				var a string
-				var v int64
-				if err := rows.Scan(&a, &v); err != nil {
-					t.Fatal(err)
-				}
-				got[a] = v
-			}
-			if want := map[string]int64{"a": 3, "b": 5, "c": 7}; len(got) != 3 || got["a"] != want["a"] || got["b"] != want["b"] || got["c"] != want["c"] {
-				t.Errorf("versions %v, want %v", got, want)
-			}
-			var blocks int
-			if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM call_blocks`).Scan(&blocks); err != nil || blocks != 2 {
-				t.Errorf("%d blocks (%v), want 2", blocks, err)
-			}
+			// A blob column: VALUES on both stores.
+			return execRows(ctx, tx, `INSERT INTO call_blocks (seq, account, cycle, calls, data) VALUES `, "", 5,
+				[]any{int64(1 << 20), "a", 24321, 0, []byte{}, int64(2 << 20), "b", 24321, 0, []byte{1}})
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		rows, err := s.db.QueryContext(ctx, `SELECT account, version FROM call_versions`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a string
+			var v int64
+			if err := rows.Scan(&a, &v); err != nil {
+				t.Fatal(err)
+			}
+			got[a] = v
+		}
+		if want := map[string]int64{"a": 3, "b": 5, "c": 7}; len(got) != 3 || got["a"] != want["a"] || got["b"] != want["b"] || got["c"] != want["c"] {
+			t.Errorf("versions %v, want %v", got, want)
+		}
+		var blocks int
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM call_blocks`).Scan(&blocks); err != nil || blocks != 2 {
+			t.Errorf("%d blocks (%v), want 2", blocks, err)
+		}
+	})
 }
 
 // TestIdentitiesInIndexOrder: a batch's identities go to call_keys sorted
