@@ -176,7 +176,17 @@ func ParseRate(s string) (decimal.Decimal, error) {
 
 // Micro converts a price with at most 6 decimals to an integer count of
 // millionths of a yuan, the exact unit of per-call charges.
-func Micro(d decimal.Decimal) int64 { return d.Shift(6).IntPart() }
+func Micro(d decimal.Decimal) int64 {
+	// Every price has at most 6 decimals and few digits: then the
+	// coefficient scaled up is exact, without the two big.Int the general
+	// path allocates (it ran for every rated call).
+	if e := int(d.Exponent()) + 6; e >= 0 && e <= 6 && d.NumDigits() <= 12 {
+		return d.CoefficientInt64() * microScale[e]
+	}
+	return d.Shift(6).IntPart()
+}
+
+var microScale = [7]int64{1, 10, 100, 1_000, 10_000, 100_000, 1_000_000}
 
 // FromMicro converts millionths of a yuan back to a decimal.
 func FromMicro(m int64) decimal.Decimal { return decimal.New(m, -6) }

@@ -51,3 +51,23 @@ func FuzzParseAmount(f *testing.F) {
 		check("ParseRate", str(ParseRate), RatePlaces, "1", false)
 	})
 }
+
+// FuzzMicro: the fast path of Micro agrees with shifting the decimal, for
+// any coefficient and exponent.
+func FuzzMicro(f *testing.F) {
+	for _, c := range [][2]int64{{69, -3}, {0, 0}, {1, -6}, {1, -7}, {-45, -2}, {999_999_999_999, -6}, {1_000_000_000_000, -6}, {5, 3}, {123, -10}} {
+		f.Add(c[0], c[1])
+	}
+	f.Fuzz(func(t *testing.T, coef, exp int64) {
+		if exp < -30 || exp > 30 {
+			return
+		}
+		d := decimal.New(coef, int32(exp))
+		if d.Abs().GreaterThan(decimal.New(1, 12)) {
+			return // beyond any price: the general path overflows int64 too
+		}
+		if got, want := Micro(d), d.Shift(6).IntPart(); got != want {
+			t.Fatalf("Micro(%s) = %d, want %d", d, got, want)
+		}
+	})
+}

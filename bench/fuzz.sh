@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 time="${1:-10m}"
 fuzzers=(
   ".:FuzzParseAmount"
+  ".:FuzzMicro"
   "./cdr:FuzzCSV"
   "./cdr:FuzzJSON"
   "./world:FuzzParse"
