@@ -228,12 +228,21 @@ type packed struct {
 	// grown by appending allocated 3.5 times the bytes they hold.
 	arena  []byte
 	sealed bool
+	arenas chan []byte // where a sealed batch gives its arena back (Store.arenas)
 }
 
 // NewCalls returns an empty batch of packed calls (see ingest.Store).
 func (s *Store) NewCalls(size int) ingest.Calls {
+	var arena []byte
+	select {
+	case arena = <-s.arenas:
+	default:
+	}
+	if cap(arena) < size*packedCallBytes {
+		arena = make([]byte, 0, size*packedCallBytes)
+	}
 	return &packed{last: map[string]int32{}, instAt: map[string]int32{}, keys: make([]keyRow, 0, size),
-		arena: make([]byte, 0, size*packedCallBytes)}
+		arena: arena[:0], arenas: s.arenas}
 }
 
 // packedCallBytes is about what a packed call takes (68 bytes in the
@@ -259,6 +268,10 @@ func (p *packed) seal() {
 	for _, k := range p.keys {
 		at[k.blk] += copy(slab[at[k.blk]:], p.arena[start:k.end])
 		start = k.end
+	}
+	select {
+	case p.arenas <- p.arena[:0]:
+	default:
 	}
 	p.arena = nil
 }

@@ -52,6 +52,8 @@ type Store struct {
 
 	stopCheckpoints chan struct{} // SQLite: stops the background checkpointer
 	checkpointsDone chan struct{}
+
+	arenas chan []byte // the packing arenas of stored batches, for the next ones (NewCalls)
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up
@@ -69,7 +71,7 @@ func OpenFor(ctx context.Context, dsn string, access Access) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{Now: time.Now, where: d.where()}
+	s := &Store{Now: time.Now, where: d.where(), arenas: make(chan []byte, 2)}
 	if d.dialect == dialectPostgres {
 		s.dialect = dialectPostgres
 		s.db, err = sql.Open("pgx", dsn)
