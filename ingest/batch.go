@@ -251,7 +251,9 @@ func (im *importer) merge(d *decoded, b *batchReport) error {
 	}
 	if im.freeRows != nil && d.rows != nil {
 		// Merged: nothing holds the rows any more. Reusing them spares
-		// allocating and faulting in a fresh batch's 5 MB each time.
+		// allocating and faulting in a fresh batch's 5 MB each time;
+		// cleared, so that a spare does not keep the old rows' strings.
+		clear(d.rows)
 		select {
 		case im.freeRows <- d.rows[:0]:
 		default:
