@@ -234,3 +234,26 @@ func (im *importer) closeDirect() {
 		delete(im.direct, q)
 	}
 }
+
+// queuedStmt is a statement execRows queued (importer.queue).
+type queuedStmt struct {
+	q    string
+	args []any
+}
+
+// flush sends the queued statements to PostgreSQL as one batch, inside the
+// import's transaction, and returns the first error.
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.queued) == 0 {
+		return nil
+	}
+	queued := im.queued
+	im.queued = im.queued[:0]
+	return im.conn.Raw(func(dc any) error {
+		b := &pgx.Batch{}
+		for _, st := range queued {
+			b.Queue(st.q, st.args...)
+		}
+		return dc.(*stdlib.Conn).Conn().SendBatch(ctx, b).Close()
+	})
+}

@@ -20,6 +20,8 @@ type importer struct {
 	conn *sql.Conn
 
 	stmts   map[string]*sql.Stmt           // prepared in the current transaction
+	queued  []queuedStmt                   // PostgreSQL: a batch's writes waiting to go as one pipeline (flush)
+	queue   bool                           // execRows queues instead of running
 	direct  map[string]*sqlite3.SQLiteStmt // SQLite: prepared on the connection (execDirect)
 	named   []driver.NamedValue            // execDirect's, reused
 	sqlText map[string]string              // multi-row statements by shape
@@ -188,6 +190,12 @@ func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed cal
 func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	im, tx, p := t.im, t.tx, b.Calls.(*packed)
 	p.seal()
+	if im.s.dialect == dialectPostgres {
+		// The writes after the COPYs go to the server as one pipeline:
+		// a round of the call platform's stream waited for each of them.
+		im.queue = true
+		defer func() { im.queue, im.queued = false, im.queued[:0] }()
+	}
 	batchID, err := im.s.nextBatchID(ctx, tx)
 	if err != nil {
 		return err
@@ -242,7 +250,10 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	if err := im.attribute(ctx, tx, b, p, batchID); err != nil {
 		return err
 	}
-	return im.writeState(ctx, tx, b)
+	if err := im.writeState(ctx, tx, b); err != nil {
+		return err
+	}
+	return im.flush(ctx)
 }
 
 // blockOwner is whose calls a block holds.
@@ -354,7 +365,18 @@ const maxParams = 8000
 // one round trip per chunk instead of one per row.
 func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, width int, args []any) error {
 	if im.s.dialect == dialectPostgres {
-		if ok, err := unnestRows(ctx, tx, head, tail, width, args); ok {
+		if im.queue {
+			if len(args) == 0 {
+				return nil
+			}
+			if q, cols, ok := unnestSQL(head, tail, width, args); ok {
+				im.queued = append(im.queued, queuedStmt{q, cols})
+				return nil
+			}
+			if err := im.flush(ctx); err != nil { // what follows runs after what is queued
+				return err
+			}
+		} else if ok, err := unnestRows(ctx, tx, head, tail, width, args); ok {
 			return err
 		}
 	}

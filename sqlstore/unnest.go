@@ -19,8 +19,18 @@ func unnestRows(ctx context.Context, tx *Tx, head, tail string, width int, args 
 	if len(args) == 0 {
 		return true, nil
 	}
+	q, cols, ok := unnestSQL(head, tail, width, args)
+	if !ok {
+		return false, nil
+	}
+	_, err = tx.Tx.ExecContext(ctx, q, cols...)
+	return true, err
+}
+
+// unnestSQL builds unnestRows's statement and its column arrays.
+func unnestSQL(head, tail string, width int, args []any) (q string, cols []any, ok bool) {
 	n := len(args) / width
-	cols := make([]any, width)
+	cols = make([]any, width)
 	types := make([]string, width)
 	for j := 0; j < width; j++ {
 		switch args[j].(type) {
@@ -29,7 +39,7 @@ func unnestRows(ctx context.Context, tx *Tx, head, tail string, width int, args 
 			for i := range col {
 				s, isString := args[i*width+j].(string)
 				if !isString {
-					return false, nil
+					return "", nil, false
 				}
 				col[i] = s
 			}
@@ -43,25 +53,24 @@ func unnestRows(ctx context.Context, tx *Tx, head, tail string, width int, args 
 				case int64:
 					col[i] = v
 				default:
-					return false, nil
+					return "", nil, false
 				}
 			}
 			cols[j], types[j] = col, "bigint[]"
 		default:
-			return false, nil
+			return "", nil, false
 		}
 	}
-	var q strings.Builder
-	q.WriteString(strings.TrimSuffix(strings.TrimRight(head, " "), "VALUES"))
-	q.WriteString("SELECT * FROM unnest(")
+	var sb strings.Builder
+	sb.WriteString(strings.TrimSuffix(strings.TrimRight(head, " "), "VALUES"))
+	sb.WriteString("SELECT * FROM unnest(")
 	for j, t := range types {
 		if j > 0 {
-			q.WriteString(", ")
+			sb.WriteString(", ")
 		}
-		q.WriteString("$" + strconv.Itoa(j+1) + "::" + t)
+		sb.WriteString("$" + strconv.Itoa(j+1) + "::" + t)
 	}
-	q.WriteString(")")
-	q.WriteString(tail)
-	_, err = tx.Tx.ExecContext(ctx, q.String(), cols...)
-	return true, err
+	sb.WriteString(")")
+	sb.WriteString(tail)
+	return sb.String(), cols, true
 }
