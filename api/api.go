@@ -85,6 +85,7 @@ type Server struct {
 
 	routes []Route
 	cache  billCache
+	frames closing.Frames
 }
 
 // Scope says who may call a route.
@@ -229,7 +230,7 @@ func (s *Server) bill(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	b, v, err := s.loadBill(r)
+	b, v, err := s.loadBill(r, version)
 	if err != nil {
 		return err
 	}
@@ -252,7 +253,9 @@ func writeBody(w http.ResponseWriter, body []byte) error {
 	return err
 }
 
-func (s *Server) loadBill(r *http.Request) (*callbill.Bill, callbill.View, error) {
+// loadBill reads the bill the request names; version, when set, is the
+// store's change counter the caller read (closing.BillInput.Version).
+func (s *Server) loadBill(r *http.Request, version string) (*callbill.Bill, callbill.View, error) {
 	c, err := callbill.ParseCycle(r.PathValue("cycle"))
 	if err != nil {
 		return nil, callbill.View{}, err
@@ -265,7 +268,8 @@ func (s *Server) loadBill(r *http.Request) (*callbill.Bill, callbill.View, error
 	if p := q.Get("period"); p != "" && p != "cycle" && p != "day" {
 		return nil, v, callbill.Errorf(callbill.EINVALID, "period must be cycle or day")
 	}
-	b, err := (&closing.Service{Store: s.Store}).Bill(r.Context(), closing.BillInput{Account: r.PathValue("uid"), Cycle: c, Daily: v.Daily})
+	b, err := (&closing.Service{Store: s.Store, Frames: &s.frames}).Bill(r.Context(),
+		closing.BillInput{Account: r.PathValue("uid"), Cycle: c, Daily: v.Daily, Version: version})
 	if err != nil {
 		return nil, v, err
 	}
@@ -277,7 +281,7 @@ func (s *Server) loadBill(r *http.Request) (*callbill.Bill, callbill.View, error
 
 // billOverview sums a bill by product detail and subscription type (账单概览).
 func (s *Server) billOverview(w http.ResponseWriter, r *http.Request) error {
-	b, _, err := s.loadBill(r)
+	b, _, err := s.loadBill(r, "")
 	if err != nil {
 		return err
 	}

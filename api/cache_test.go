@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/callbill/callbill"
@@ -59,5 +61,60 @@ func TestOpenBillCachedUntilCallsChange(t *testing.T) {
 	frozen = false
 	if now := bill(); now == held {
 		t.Error("the bill did not change once the calls version moved")
+	}
+}
+
+// Live bills computed concurrently while imports add calls share their
+// frame (closing.Frames) without racing on it, and once the imports stop
+// every answer is the bill a server without caches computes.
+func TestLiveBillsConcurrentWithImports(t *testing.T) {
+	srv, s, _, as := setupServer(t)
+	as.Changes = func(context.Context) (string, error) { return "v1", nil }
+	as.CallsVersion = s.CallsVersion
+	const path = "/api/v1/accounts/1001/bills/2026-10"
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				req, _ := http.NewRequest("GET", srv.URL+path, nil)
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if resp.StatusCode != http.StatusOK {
+					errs <- resp.Status
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	for i := range 10 {
+		csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
+			fmt.Sprintf("cc%d,inst-p,outbound,0571001,138,2026-10-08T10:%02d:00+08:00,2026-10-08T10:%02d:30+08:00\n", i, i, i)
+		if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
+			t.Fatalf("import: %d %s", code, body)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	_, cached := call(t, srv, "GET", path, key, "")
+	as.Changes, as.CallsVersion = nil, nil
+	if _, fresh := call(t, srv, "GET", path, key, ""); cached != fresh {
+		t.Errorf("the cached live bill differs from a fresh one:\n%s\n%s", cached, fresh)
 	}
 }

@@ -97,6 +97,9 @@ type Frozen struct {
 // Service closes cycles and shows bills.
 type Service struct {
 	Store Store
+	// Frames, when set, keeps live bills' frames across calls to Bill
+	// (BillInput.Version).
+	Frames *Frames
 	// Observe, when set, is told each close's outcome (CloseOutcomes) and
 	// how long it took: the metrics' close durations.
 	Observe func(outcome string, took time.Duration)

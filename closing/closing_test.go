@@ -16,18 +16,19 @@ import (
 
 // mem keeps bills in memory: the close rules run without a database.
 type mem struct {
-	now        time.Time
-	clockReads int
-	billable   callbill.Cycle // billing.first_cycle
-	closed     callbill.Cycle
-	first      callbill.Cycle
-	accts      map[string]*closing.Account
-	purchases  map[callbill.Cycle]map[string][]callbill.Line
-	bills      map[callbill.Cycle]map[string]closing.Frozen
-	ledger     []callbill.LedgerEntry
-	events     []callbill.Event
-	cause      string
-	usage      map[callbill.Cycle][]callbill.UsageRow // every account's usage rows, by cycle
+	now          time.Time
+	clockReads   int
+	billable     callbill.Cycle // billing.first_cycle
+	closed       callbill.Cycle
+	first        callbill.Cycle
+	accts        map[string]*closing.Account
+	purchases    map[callbill.Cycle]map[string][]callbill.Line
+	bills        map[callbill.Cycle]map[string]closing.Frozen
+	ledger       []callbill.LedgerEntry
+	events       []callbill.Event
+	cause        string
+	usage        map[callbill.Cycle][]callbill.UsageRow // every account's usage rows, by cycle
+	accountReads int
 }
 
 func (m *mem) UpdateClosing(ctx context.Context, fn func(tx closing.Tx, now time.Time) error) error {
@@ -64,6 +65,7 @@ func (m *mem) Accounts(ctx context.Context) ([]closing.Account, error) {
 func (m *mem) CountAccounts(ctx context.Context) (int, error) { return len(m.accts), nil }
 
 func (m *mem) Account(ctx context.Context, uid string) (*callbill.Account, error) {
+	m.accountReads++
 	if a, ok := m.accts[uid]; ok {
 		return &a.Account, nil
 	}
@@ -339,6 +341,65 @@ func TestBillViews(t *testing.T) {
 	daily, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: oct, Daily: true})
 	if err != nil || daily.Lines[0].Day != 31 || !daily.PostpaidPayable.Equal(dec("5.00")) {
 		t.Fatalf("the daily view: %+v, %v", daily, err)
+	}
+}
+
+// TestLiveBillFramesFollowTheVersion: with Frames, an open cycle's bill
+// reads its frame (account, purchases, …) once per store version and its
+// aggregates every time, so new calls show at once and a purchase shows
+// when the version moves; a closed cycle's bill and a bill asked without a
+// version read everything.
+func TestLiveBillFramesFollowTheVersion(t *testing.T) {
+	ctx := context.Background()
+	m, s := fixture()
+	s.Frames = &closing.Frames{}
+	bill := func(c callbill.Cycle, version string) *callbill.Bill {
+		t.Helper()
+		b, err := s.Bill(ctx, closing.BillInput{Account: "1001", Cycle: c, Version: version})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	m.usage = map[callbill.Cycle][]callbill.UsageRow{nov: {{PD: callbill.PDPostpaid, Instance: "i-1001", Item: callbill.ItemFixedLineInbound,
+		Micro: 30000, Usage: 3}}}
+	first := bill(nov, "v1")
+	if m.accountReads != 1 {
+		t.Fatalf("the first bill read the account %d times", m.accountReads)
+	}
+	m.usage[nov] = append(m.usage[nov], callbill.UsageRow{PD: callbill.PDPostpaid, Instance: "i-1001", Item: callbill.ItemFixedLineInbound,
+		Micro: 30000, Usage: 5})
+	more := bill(nov, "v1")
+	if m.accountReads != 1 {
+		t.Errorf("the frame was read again at the same version: %d reads", m.accountReads)
+	}
+	if !more.Totals.Original.GreaterThan(first.Totals.Original) {
+		t.Errorf("new calls did not show: %s then %s", first.Totals.Original, more.Totals.Original)
+	}
+	m.purchases[nov] = map[string][]callbill.Line{"1001": {{PurchaseID: "P1", ProductDetail: callbill.PDVoicePackage,
+		SubscriptionType: callbill.SubscriptionTypeSubscription, Original: dec("100.00"), Discount: dec("10.00"), Payable: dec("90.00")}}}
+	if b := bill(nov, "v1"); len(b.Lines) != len(more.Lines) {
+		t.Errorf("a purchase showed before the version moved: %d lines, %d before", len(b.Lines), len(more.Lines))
+	}
+	withPurchase := bill(nov, "v2")
+	if m.accountReads != 2 || len(withPurchase.Lines) != len(more.Lines)+1 {
+		t.Errorf("at a new version: %d account reads, %d lines (want 2, %d)", m.accountReads, len(withPurchase.Lines), len(more.Lines)+1)
+	}
+	// A bill shares nothing it could change with the frame.
+	withPurchase.Lines[0].Original = dec("999")
+	withPurchase.Adjustments = append(withPurchase.Adjustments, callbill.LedgerEntry{})
+	if again := bill(nov, "v2"); again.Lines[0].Original.Equal(dec("999")) || len(again.Adjustments) != 0 {
+		t.Errorf("a bill changed the frame: %+v", again)
+	}
+	reads := m.accountReads
+	bill(nov, "")
+	bill(nov, "")
+	m.closed = oct
+	m.bills[oct] = map[string]closing.Frozen{"1001": {Account: "1001", Total: dec("5.00")}}
+	bill(oct, "v2")
+	bill(oct, "v2")
+	if m.accountReads != reads+4 {
+		t.Errorf("bills without a version or of a closed cycle read the account %d times, want 4", m.accountReads-reads)
 	}
 }
 
