@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -72,6 +73,7 @@ func main() {
 	deadline := time.Now().Add(*dur)
 	var mu sync.Mutex
 	var lat []time.Duration
+	byRoute := map[string][]time.Duration{} // -routes mixed: each route's own
 	errs := 0
 	var wg sync.WaitGroup
 	for c := 0; c < *clients; c++ {
@@ -80,19 +82,21 @@ func main() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(c), 1))
 			var mine []time.Duration
+			mineBy := map[string][]time.Duration{}
 			bad := 0
 			for time.Now().Before(deadline) {
 				uid := fmt.Sprintf("1%015d", 1+rng.IntN(*accounts))
 				by := []string{"item", "instance"}[rng.IntN(2)]
 				path := fmt.Sprintf("/api/v1/accounts/%s/bills/%s?by=%s", uid, *cycle, by)
+				route := "closed bill"
 				if *routes == "mixed" {
 					switch rng.IntN(4) {
 					case 1:
-						path = fmt.Sprintf("/api/v1/accounts/%s/bills/%s?by=%s", uid, *open, by)
+						path, route = fmt.Sprintf("/api/v1/accounts/%s/bills/%s?by=%s", uid, *open, by), "live bill"
 					case 2:
-						path = "/api/v1/accounts/" + uid
+						path, route = "/api/v1/accounts/"+uid, "account"
 					case 3:
-						path = fmt.Sprintf("/api/v1/accounts/%s/usage?cycle=%s", uid, *cycle)
+						path, route = fmt.Sprintf("/api/v1/accounts/%s/usage?cycle=%s", uid, *cycle), "usage"
 					}
 				}
 				req, _ := http.NewRequest("GET", base+path, nil)
@@ -106,13 +110,18 @@ func main() {
 						err = fmt.Errorf("status %d", resp.StatusCode)
 					}
 				}
-				mine = append(mine, time.Since(start))
+				took := time.Since(start)
+				mine = append(mine, took)
+				mineBy[route] = append(mineBy[route], took)
 				if err != nil {
 					bad++
 				}
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			for r, l := range mineBy {
+				byRoute[r] = append(byRoute[r], l...)
+			}
 			errs += bad
 			mu.Unlock()
 		}(c)
@@ -121,10 +130,19 @@ func main() {
 	close(stopImports)
 	imports := <-importsDone
 	slices.Sort(lat)
-	p := func(q float64) time.Duration { return lat[int(float64(len(lat)-1)*q)] }
+	p := func(lat []time.Duration, q float64) time.Duration {
+		return lat[int(float64(len(lat)-1)*q)].Round(10 * time.Microsecond)
+	}
 	fmt.Printf("%d clients, %v, %d requests (%.0f/s), %d errors; latency p50 %v, p90 %v, p99 %v, max %v\n",
 		*clients, *dur, len(lat), float64(len(lat))/dur.Seconds(), errs,
-		p(0.50).Round(10*time.Microsecond), p(0.90).Round(10*time.Microsecond), p(0.99).Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+		p(lat, 0.50), p(lat, 0.90), p(lat, 0.99), p(lat, 1))
+	if len(byRoute) > 1 {
+		for _, r := range slices.Sorted(maps.Keys(byRoute)) {
+			l := byRoute[r]
+			slices.Sort(l)
+			fmt.Printf("  %-11s %6d requests, p50 %v, p99 %v\n", r, len(l), p(l, 0.50), p(l, 0.99))
+		}
+	}
 	if imports != "" {
 		fmt.Println(imports)
 	}
