@@ -108,45 +108,11 @@ func loadAccounts(ctx context.Context, q querier, uid string) (map[string]*accou
 // queryAccounts loads the accounts whose rows match where (in accounts) and
 // childWhere (in instances and numbers).
 func queryAccounts(ctx context.Context, q querier, where, childWhere string, args ...any) (map[string]*account, error) {
-	rows, err := q.QueryContext(ctx, `SELECT uid, name, kind, credit_line, contract, retention, cash,
-		allowance, grace_days, low_balance, state, below_since, low_alerted FROM accounts`+where, args...)
+	out, err := queryAccountRows(ctx, q, where, args...)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*account{}
-	for rows.Next() {
-		var a account
-		var credit, contract, cash, allowance, low string
-		var below, alerted int64
-		if err := rows.Scan(&a.UID, &a.Name, &a.Kind, &credit, &contract, &a.RecordingRetentionMonths, &cash,
-			&allowance, &a.GraceDays, &low, &a.State, &below, &alerted); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		var r decReader
-		a.CreditLine = r.parse("credit_line", credit)
-		a.Cash = r.parse("cash", cash)
-		a.Allowance = r.parse("allowance", allowance)
-		if low != "" {
-			d := r.parse("low_balance", low)
-			a.LowBalanceAlert = &d
-		}
-		if err := r.err("accounts", "account %s", a.UID); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		a.BelowSince, a.LowAlerted = timeOrZero(below), alerted != 0
-		if a.Contract, err = decodeContract(a.UID, contract); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[a.UID] = &a
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = q.QueryContext(ctx, `SELECT account, id, mode FROM instances`+childWhere+` ORDER BY account, id`, args...)
+	rows, err := q.QueryContext(ctx, `SELECT account, id, mode FROM instances`+childWhere+` ORDER BY account, id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +152,50 @@ func queryAccounts(ctx context.Context, q querier, where, childWhere string, arg
 		}
 	}
 	return out, rows.Err()
+}
+
+// queryAccountRows loads the accounts whose rows match where, without their
+// instances and numbers.
+func queryAccountRows(ctx context.Context, q querier, where string, args ...any) (map[string]*account, error) {
+	rows, err := q.QueryContext(ctx, `SELECT uid, name, kind, credit_line, contract, retention, cash,
+		allowance, grace_days, low_balance, state, below_since, low_alerted FROM accounts`+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*account{}
+	for rows.Next() {
+		var a account
+		var credit, contract, cash, allowance, low string
+		var below, alerted int64
+		if err := rows.Scan(&a.UID, &a.Name, &a.Kind, &credit, &contract, &a.RecordingRetentionMonths, &cash,
+			&allowance, &a.GraceDays, &low, &a.State, &below, &alerted); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		var r decReader
+		a.CreditLine = r.parse("credit_line", credit)
+		a.Cash = r.parse("cash", cash)
+		a.Allowance = r.parse("allowance", allowance)
+		if low != "" {
+			d := r.parse("low_balance", low)
+			a.LowBalanceAlert = &d
+		}
+		if err := r.err("accounts", "account %s", a.UID); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		a.BelowSince, a.LowAlerted = timeOrZero(below), alerted != 0
+		if a.Contract, err = decodeContract(a.UID, contract); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[a.UID] = &a
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // instanceDirectory turns accounts into what the rater looks calls up in.
@@ -259,6 +269,20 @@ func (s *Store) AccountUIDs(ctx context.Context) ([]string, error) {
 		out = append(out, uid)
 	}
 	return out, rows.Err()
+}
+
+// loadAccountRow loads one account without its instances and numbers (what
+// its money and state need). Returns ENOTFOUND for an unknown account.
+func loadAccountRow(ctx context.Context, q querier, uid string) (*account, error) {
+	accts, err := queryAccountRows(ctx, q, " WHERE uid = ?", uid)
+	if err != nil {
+		return nil, err
+	}
+	a := accts[uid]
+	if a == nil {
+		return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
+	}
+	return a, nil
 }
 
 // loadAccount loads one account with its instances and numbers. Returns

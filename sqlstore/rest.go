@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,7 +135,7 @@ func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFil
 			return err
 		}
 		defer rows.Close()
-		var data []byte
+		var data sql.RawBytes    // valid until the next row: decodeBlock copies what it keeps
 		var held []callbill.Call // Desc: a block's calls, to go through backwards
 		for rows.Next() {
 			var seq int64

@@ -65,7 +65,7 @@ func mustAccount(ctx context.Context, tx *Tx, uid string) error {
 func (s *Store) Status(ctx context.Context, uid string) (*callbill.AccountStatus, error) {
 	var st *callbill.AccountStatus
 	err := s.readTx(ctx, func(tx *Tx) error {
-		a, err := loadAccount(ctx, tx, uid)
+		a, err := loadAccountRow(ctx, tx, uid) // its numbers are read below, with their rent
 		if err != nil {
 			return err
 		}
