@@ -207,6 +207,16 @@ func TestUsagePagesBothWays(t *testing.T) {
 	if len(ranged) != 10 || ranged[0] != "c10" {
 		t.Fatalf("range %v", ranged)
 	}
+	// No calls: an empty page for the account, not found for no account
+	// (the store asks for the account only when it found no calls).
+	for _, q := range []string{"cycle=2026-08", "cycle=2026-08&order=desc", "from=2026-09-01T00:00:00Z&to=2026-09-02T00:00:00Z"} {
+		if code, body := request(t, srv.URL, "GET", "/api/v1/accounts/1001/usage?"+q, "", "", ""); code != 200 || !strings.Contains(body, `"calls":[]`) {
+			t.Fatalf("%s: %d %s", q, code, body)
+		}
+		if code, body := request(t, srv.URL, "GET", "/api/v1/accounts/9999/usage?"+q, "", "", ""); code != 404 {
+			t.Fatalf("unknown account, %s: %d %s", q, code, body)
+		}
+	}
 }
 
 type sliceSource struct {

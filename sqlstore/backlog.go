@@ -44,10 +44,7 @@ func (s *Store) Backlog(ctx context.Context, jobKinds []string) (*callbill.Backl
 			WHERE key IN ('closed_through', 'first_cycle', 'billable_from', 'max_call_seconds', 'timezone')
 		UNION ALL
 		SELECT 'accounts', '', '', COUNT(*), 0 FROM (SELECT 1 AS one FROM accounts LIMIT 1) AS any_account`)
-	db := s.db
-	if s.rdb != nil {
-		db = s.rdb
-	}
+	db := s.reader()
 	rows, err := db.QueryContext(ctx, s.rebind(q.String()), args...)
 	if err != nil {
 		return nil, err

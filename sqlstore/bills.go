@@ -144,14 +144,15 @@ func (t *closingTx) Adjustments(ctx context.Context, account string, c callbill.
 	return out, rows.Err()
 }
 
-// Location returns the billing time zone.
+// Location returns the billing time zone. It reads its one row outside any
+// transaction, like Changes: a usage page asks for it beside its own read.
 func (s *Store) Location(ctx context.Context) (*time.Location, error) {
-	var loc *time.Location
-	err := s.readTx(ctx, func(tx *Tx) error {
-		var err error
-		loc, _, err = location(ctx, tx)
-		return err
-	})
+	var name string
+	err := s.reader().QueryRowContext(ctx, s.rebind(`SELECT value FROM meta WHERE key = 'timezone'`)).Scan(&name)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	loc, _, err := billingLocation(name)
 	return loc, err
 }
 
@@ -159,10 +160,7 @@ func (s *Store) Location(ctx context.Context) (*time.Location, error) {
 // a counter every import batch that stores calls of theirs moves in its
 // transaction (table call_versions). It reads outside any transaction.
 func (s *Store) CallsVersion(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
-	db := s.db
-	if s.rdb != nil {
-		db = s.rdb
-	}
+	db := s.reader()
 	var n int64
 	err := db.QueryRowContext(ctx, s.rebind(`SELECT version FROM call_versions WHERE account = ? AND cycle = ?`), uid, int(c)).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -52,10 +52,7 @@ func (s *Store) ViewBudgets(ctx context.Context, fn func(tx budget.Tx, now time.
 // BudgetsVersion returns the counter that setting or removing a budget
 // moves (see budget.Store); it reads outside any transaction.
 func (s *Store) BudgetsVersion(ctx context.Context) (int64, error) {
-	db := s.db
-	if s.rdb != nil {
-		db = s.rdb
-	}
+	db := s.reader()
 	var v sql.NullString
 	err := db.QueryRowContext(ctx, s.rebind(`SELECT value FROM meta WHERE key = 'budgets_gen'`)).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !v.Valid) {

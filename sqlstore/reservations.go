@@ -136,10 +136,7 @@ func (s *Store) Packages(ctx context.Context, accounts []string) (map[string][]c
 // and every account's calls versions in the open cycles (one query; see
 // authz.Live). It reads outside any transaction.
 func (s *Store) SpendVersions(ctx context.Context) (*authz.SpendVersions, error) {
-	db := s.db
-	if s.rdb != nil {
-		db = s.rdb
-	}
+	db := s.reader()
 	var gen, closed sql.NullString
 	if err := db.QueryRowContext(ctx, s.rebind(`SELECT (SELECT value FROM meta WHERE key = 'gen'), (SELECT value FROM meta WHERE key = 'closed_through')`)).
 		Scan(&gen, &closed); err != nil {

@@ -107,9 +107,6 @@ func (s *Store) Usage(ctx context.Context, uid string, f callbill.UsageFilter) (
 // back. Returns ENOTFOUND for an unknown account.
 func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFilter, fn func(loc *time.Location, c *callbill.Call) error) error {
 	return s.readTx(ctx, func(tx *Tx) error {
-		if err := mustAccount(ctx, tx, uid); err != nil {
-			return err
-		}
 		loc, _, err := location(ctx, tx)
 		if err != nil {
 			return err
@@ -137,7 +134,9 @@ func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFil
 		defer rows.Close()
 		var data sql.RawBytes    // valid until the next row: decodeBlock copies what it keeps
 		var held []callbill.Call // Desc: a block's calls, to go through backwards
+		blocks := 0
 		for rows.Next() {
+			blocks++
 			var seq int64
 			var cycle int
 			if err := rows.Scan(&seq, &cycle, &data); err != nil {
@@ -180,7 +179,11 @@ func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFil
 				}
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil || blocks > 0 {
+			return err
+		}
+		// No calls: is there such an account? (A block says so already.)
+		return mustAccount(ctx, tx, uid)
 	})
 }
 

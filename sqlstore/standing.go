@@ -148,10 +148,7 @@ func (s *Store) AuthSnapshot(ctx context.Context) (*callbill.AuthSnapshot, error
 // may have changed (a world apply, a close, a money movement). It reads
 // outside any transaction, so asking it often costs no lock.
 func (s *Store) Changes(ctx context.Context) (string, error) {
-	db := s.db
-	if s.rdb != nil {
-		db = s.rdb
-	}
+	db := s.reader()
 	var gen, standing sql.NullString
 	err := db.QueryRowContext(ctx, s.rebind(`SELECT (SELECT value FROM meta WHERE key = 'gen'), (SELECT value FROM meta WHERE key = 'standing_gen')`)).
 		Scan(&gen, &standing)

@@ -373,11 +373,17 @@ func (s *Store) rebind(q string) string {
 // readTx runs fn in a read-only transaction. On SQLite it uses the reading
 // pool, whose transactions start deferred: readers see a snapshot and never
 // wait for the write lock, so bill queries go on during an import.
-func (s *Store) readTx(ctx context.Context, fn func(tx *Tx) error) error {
-	db := s.db
+// reader is the pool reads go to: SQLite's reading pool, or the one pool
+// of PostgreSQL.
+func (s *Store) reader() *sql.DB {
 	if s.rdb != nil {
-		db = s.rdb
+		return s.rdb
 	}
+	return s.db
+}
+
+func (s *Store) readTx(ctx context.Context, fn func(tx *Tx) error) error {
+	db := s.reader()
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.dialect == dialectPostgres})
 	if err != nil {
 		return err
