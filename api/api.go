@@ -84,7 +84,7 @@ type Server struct {
 	Reservations *authz.Service
 
 	routes []Route
-	cache  billCache
+	cache  bodyCache
 	frames closing.Frames
 }
 

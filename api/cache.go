@@ -2,22 +2,29 @@ package api
 
 import "sync"
 
-// billCache keeps rendered closed bills, each with the store version it was
-// rendered at; a different version is a miss. It holds at most maxCached
-// entries and forgets an arbitrary one when full.
-type billCache struct {
-	mu sync.RWMutex
-	m  map[string]cachedBill
+// bodyCache keeps rendered response bodies (closed and live bills, usage
+// pages of one cycle), each with the store version it was rendered at; a
+// different version is a miss. It holds at most maxCached entries and
+// maxCachedBytes of bodies, forgetting arbitrary ones when full, and never
+// keeps a body larger than maxCachedBody.
+type bodyCache struct {
+	mu    sync.RWMutex
+	m     map[string]cachedBody
+	bytes int
 }
 
-type cachedBill struct {
+type cachedBody struct {
 	version string
 	body    []byte
 }
 
-const maxCached = 20_000
+const (
+	maxCached      = 20_000
+	maxCachedBytes = 64 << 20
+	maxCachedBody  = 1 << 20
+)
 
-func (c *billCache) get(key, version string) ([]byte, bool) {
+func (c *bodyCache) get(key, version string) ([]byte, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.m[key]
@@ -27,17 +34,26 @@ func (c *billCache) get(key, version string) ([]byte, bool) {
 	return e.body, true
 }
 
-func (c *billCache) put(key, version string, body []byte) {
+func (c *bodyCache) put(key, version string, body []byte) {
+	if len(body) > maxCachedBody {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]cachedBill{}
+		c.m = map[string]cachedBody{}
 	}
-	if len(c.m) >= maxCached {
-		for k := range c.m {
-			delete(c.m, k)
+	if old, ok := c.m[key]; ok {
+		c.bytes -= len(old.body)
+		delete(c.m, key)
+	}
+	for k, e := range c.m {
+		if len(c.m) < maxCached && c.bytes+len(body) <= maxCachedBytes {
 			break
 		}
+		c.bytes -= len(e.body)
+		delete(c.m, k)
 	}
-	c.m[key] = cachedBill{version, body}
+	c.m[key] = cachedBody{version, body}
+	c.bytes += len(body)
 }

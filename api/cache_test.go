@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -116,5 +117,67 @@ func TestLiveBillsConcurrentWithImports(t *testing.T) {
 	as.Changes, as.CallsVersion = nil, nil
 	if _, fresh := call(t, srv, "GET", path, key, ""); cached != fresh {
 		t.Errorf("the cached live bill differs from a fresh one:\n%s\n%s", cached, fresh)
+	}
+}
+
+// A usage page of one cycle is served from memory while neither the change
+// counter nor the account's calls version of that cycle moves; a page by
+// start time is read every time.
+func TestUsagePageCachedUntilCallsChange(t *testing.T) {
+	srv, s, _, as := setupServer(t)
+	as.Changes = func(context.Context) (string, error) { return "v1", nil }
+	frozen := false
+	as.CallsVersion = func(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
+		if frozen {
+			return "frozen", nil
+		}
+		return s.CallsVersion(ctx, uid, c)
+	}
+	post := func(contact string) {
+		t.Helper()
+		csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
+			contact + ",inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
+		if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
+			t.Fatalf("import: %d %s", code, body)
+		}
+	}
+	page := func(q string) string {
+		t.Helper()
+		code, body := call(t, srv, "GET", "/api/v1/accounts/1001/usage?"+q, key, "")
+		if code != http.StatusOK {
+			t.Fatalf("usage: %d %s", code, body)
+		}
+		return body
+	}
+	const byCycle, byTime = "cycle=2026-10", "from=2026-10-01T00:00:00Z&to=2026-11-01T00:00:00Z"
+	post("u1")
+	one := page(byCycle)
+	if !strings.Contains(one, `"u1"`) || page(byCycle) != one {
+		t.Fatalf("first page: %s", one)
+	}
+	post("u2")
+	if two := page(byCycle); !strings.Contains(two, `"u2"`) {
+		t.Fatalf("the page did not change with a new call: %s", two)
+	}
+	// With the calls version held, the page comes from memory: a new call
+	// does not show on it, but does on the page by start time.
+	frozen = true
+	held := page(byCycle)
+	post("u3")
+	if got := page(byCycle); got != held || strings.Contains(got, `"u3"`) {
+		t.Fatalf("the held page changed: %s", got)
+	}
+	if got := page(byTime); !strings.Contains(got, `"u3"`) {
+		t.Fatalf("the page by start time was served from memory: %s", got)
+	}
+	frozen = false
+	if got := page(byCycle); !strings.Contains(got, `"u3"`) {
+		t.Fatalf("the page did not change once the calls version moved: %s", got)
+	}
+	// The cached page is the page a server without caches renders.
+	cached := page(byCycle)
+	as.Changes, as.CallsVersion = nil, nil
+	if fresh := page(byCycle); fresh != cached {
+		t.Errorf("the cached page differs from a fresh one:\n%s\n%s", cached, fresh)
 	}
 }

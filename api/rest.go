@@ -297,6 +297,26 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 			return callbill.Errorf(callbill.EINVALID, "limit must be 1 to 1000")
 		}
 	}
+	// A cycle's page changes only when the account's calls billed in it do
+	// (an import or an undo moves its calls version) or the world changes
+	// (the change counter): served from memory till then, like a live bill.
+	// A page by start time may span cycles and is read every time.
+	var version string
+	key := r.URL.Path + "?" + r.URL.RawQuery
+	if f.Cycle != 0 && s.Changes != nil && s.CallsVersion != nil {
+		v, err := s.Changes(r.Context())
+		if err != nil {
+			return err
+		}
+		cv, err := s.CallsVersion(r.Context(), r.PathValue("uid"), f.Cycle)
+		if err != nil {
+			return err
+		}
+		version = v + "/" + cv
+		if body, ok := s.cache.get(key, version); ok {
+			return writeBody(w, body)
+		}
+	}
 	calls, next, err := s.Rest.Usage(r.Context(), r.PathValue("uid"), f)
 	if err != nil {
 		return err
@@ -317,7 +337,14 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 	if next != 0 {
 		out["next"] = strconv.FormatInt(next, 10)
 	}
-	return writeJSON(w, http.StatusOK, out)
+	body, err := marshalJSON(out)
+	if err != nil {
+		return err
+	}
+	if version != "" {
+		s.cache.put(key, version, body)
+	}
+	return writeBody(w, body)
 }
 
 type priceOut struct {
