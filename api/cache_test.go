@@ -4,34 +4,20 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/callbill/callbill"
+	"github.com/callbill/callbill/api"
 )
 
 // An open cycle's live bill is served from memory while neither the store's
 // change counter nor the account's calls version moves, and computed afresh
 // as soon as an import adds calls.
 func TestOpenBillCachedUntilCallsChange(t *testing.T) {
-	srv, s, _, as := setupServer(t)
-	as.Changes = func(context.Context) (string, error) { return "v1", nil }
-	frozen := false
-	as.CallsVersion = func(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
-		if frozen {
-			return "frozen", nil
-		}
-		return s.CallsVersion(ctx, uid, c)
-	}
-	post := func(contact string) {
-		t.Helper()
-		csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
-			contact + ",inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
-		if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
-			t.Fatalf("import: %d %s", code, body)
-		}
-	}
+	srv, _, frozen, post := cachedServer(t)
 	bill := func() string {
 		t.Helper()
 		code, body := call(t, srv, "GET", "/api/v1/accounts/1001/bills/2026-10", key, "")
@@ -52,14 +38,14 @@ func TestOpenBillCachedUntilCallsChange(t *testing.T) {
 	}
 	// With the calls version held, the bill comes from memory: a new call
 	// does not show — which is what proves the cache is used.
-	frozen = true
+	*frozen = true
 	bill()
 	post("c3")
 	if got := bill(); got != bill() {
 		t.Fatal("cached answers differ")
 	}
 	held := bill()
-	frozen = false
+	*frozen = false
 	if now := bill(); now == held {
 		t.Error("the bill did not change once the calls version moved")
 	}
@@ -124,23 +110,7 @@ func TestLiveBillsConcurrentWithImports(t *testing.T) {
 // counter nor the account's calls version of that cycle moves; a page by
 // start time is read every time.
 func TestUsagePageCachedUntilCallsChange(t *testing.T) {
-	srv, s, _, as := setupServer(t)
-	as.Changes = func(context.Context) (string, error) { return "v1", nil }
-	frozen := false
-	as.CallsVersion = func(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
-		if frozen {
-			return "frozen", nil
-		}
-		return s.CallsVersion(ctx, uid, c)
-	}
-	post := func(contact string) {
-		t.Helper()
-		csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
-			contact + ",inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
-		if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
-			t.Fatalf("import: %d %s", code, body)
-		}
-	}
+	srv, as, frozen, post := cachedServer(t)
 	page := func(q string) string {
 		t.Helper()
 		code, body := call(t, srv, "GET", "/api/v1/accounts/1001/usage?"+q, key, "")
@@ -161,7 +131,7 @@ func TestUsagePageCachedUntilCallsChange(t *testing.T) {
 	}
 	// With the calls version held, the page comes from memory: a new call
 	// does not show on it, but does on the page by start time.
-	frozen = true
+	*frozen = true
 	held := page(byCycle)
 	post("u3")
 	if got := page(byCycle); got != held || strings.Contains(got, `"u3"`) {
@@ -170,7 +140,7 @@ func TestUsagePageCachedUntilCallsChange(t *testing.T) {
 	if got := page(byTime); !strings.Contains(got, `"u3"`) {
 		t.Fatalf("the page by start time was served from memory: %s", got)
 	}
-	frozen = false
+	*frozen = false
 	if got := page(byCycle); !strings.Contains(got, `"u3"`) {
 		t.Fatalf("the page did not change once the calls version moved: %s", got)
 	}
@@ -180,4 +150,28 @@ func TestUsagePageCachedUntilCallsChange(t *testing.T) {
 	if fresh := page(byCycle); fresh != cached {
 		t.Errorf("the cached page differs from a fresh one:\n%s\n%s", cached, fresh)
 	}
+}
+
+// cachedServer is a server whose change counter holds still and whose
+// calls versions are the store's until *frozen is set; post imports one
+// call of account 1001 with the contact id given.
+func cachedServer(t *testing.T) (*httptest.Server, *api.Server, *bool, func(contact string)) {
+	srv, s, _, as := setupServer(t)
+	as.Changes = func(context.Context) (string, error) { return "v1", nil }
+	frozen := new(bool)
+	as.CallsVersion = func(ctx context.Context, uid string, c callbill.Cycle) (string, error) {
+		if *frozen {
+			return "frozen", nil
+		}
+		return s.CallsVersion(ctx, uid, c)
+	}
+	post := func(contact string) {
+		t.Helper()
+		csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
+			contact + ",inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
+		if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
+			t.Fatalf("import: %d %s", code, body)
+		}
+	}
+	return srv, as, frozen, post
 }

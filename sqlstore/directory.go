@@ -275,20 +275,19 @@ func (s *Store) AccountUIDs(ctx context.Context) ([]string, error) {
 // its money and state need). Returns ENOTFOUND for an unknown account.
 func loadAccountRow(ctx context.Context, q querier, uid string) (*account, error) {
 	accts, err := queryAccountRows(ctx, q, " WHERE uid = ?", uid)
-	if err != nil {
-		return nil, err
-	}
-	a := accts[uid]
-	if a == nil {
-		return nil, callbill.Errorf(callbill.ENOTFOUND, "account %s not found", uid)
-	}
-	return a, nil
+	return oneAccount(uid, accts, err)
 }
 
 // loadAccount loads one account with its instances and numbers. Returns
 // ENOTFOUND for an unknown account.
 func loadAccount(ctx context.Context, q querier, uid string) (*account, error) {
 	accts, err := loadAccounts(ctx, q, uid)
+	return oneAccount(uid, accts, err)
+}
+
+// oneAccount is the account uid of what a query by uid found, ENOTFOUND
+// when it found none.
+func oneAccount(uid string, accts map[string]*account, err error) (*account, error) {
 	if err != nil {
 		return nil, err
 	}
