@@ -39,6 +39,7 @@ func main() {
 	calls := flag.Int("calls", 2_000_000, "CDRs generated (more than the run can send)")
 	accounts := flag.Int("accounts", 1000, "tenant accounts")
 	pg := flag.String("db", "", "PostgreSQL DSN (default: a fresh SQLite file)")
+	flag.StringVar(&binary, "bin", "", "callbill binary (default: go build ./cmd/callbill), to compare builds")
 	flag.StringVar(&cpuprofile, "cpuprofile", "", "write the server's CPU profile to this file")
 	flag.Parse()
 	if err := run(*senders, *batch, *dur, *calls, *accounts, *pg); err != nil {
@@ -47,7 +48,7 @@ func main() {
 	}
 }
 
-var cpuprofile string
+var cpuprofile, binary string
 
 func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) error {
 	dir, err := os.MkdirTemp("", "callbill-stream-")
@@ -55,9 +56,12 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 		return err
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "callbill")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/callbill").CombinedOutput(); err != nil {
-		return fmt.Errorf("build: %v\n%s", err, out)
+	bin := binary
+	if bin == "" {
+		bin = filepath.Join(dir, "callbill")
+		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/callbill").CombinedOutput(); err != nil {
+			return fmt.Errorf("build: %v\n%s", err, out)
+		}
 	}
 	dsn := filepath.Join(dir, "callbill.db")
 	if pg != "" {
