@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/callbill/callbill"
 	"github.com/callbill/callbill/api"
@@ -133,6 +134,7 @@ func TestUsagePageCachedUntilCallsChange(t *testing.T) {
 	// does not show on it, but does on the page by start time.
 	*frozen = true
 	held := page(byCycle)
+	page(byTime) // asked before u3 too: a cache of it would hold it back
 	post("u3")
 	if got := page(byCycle); got != held || strings.Contains(got, `"u3"`) {
 		t.Fatalf("the held page changed: %s", got)
@@ -174,4 +176,38 @@ func cachedServer(t *testing.T) (*httptest.Server, *api.Server, *bool, func(cont
 		}
 	}
 	return srv, as, frozen, post
+}
+
+// With the store's own change counter and calls versions, a live bill that
+// kept its frame (closing.Frames) through an import shows an adjustment made
+// after it at once: money moved moves the counter the frame is kept by.
+func TestLiveBillShowsMoneyMovedAfterItsFrame(t *testing.T) {
+	srv, s, _, as := setupServer(t)
+	s.Now = func() time.Time { return time.Date(2026, 10, 20, 12, 0, 0, 0, time.UTC) }
+	as.Changes, as.CallsVersion = s.Changes, s.CallsVersion
+	const path = "/api/v1/accounts/1001/bills/2026-10"
+	bill := func() string {
+		t.Helper()
+		code, body := call(t, srv, "GET", path, key, "")
+		if code != http.StatusOK {
+			t.Fatalf("bill: %d %s", code, body)
+		}
+		return body
+	}
+	before := bill()
+	csv := "contact_id,instance_id,direction,caller,callee,start_time,end_time\n" +
+		"m1,inst-p,outbound,0571001,138,2026-10-08T10:00:00+08:00,2026-10-08T10:01:30+08:00\n"
+	if code, body := call(t, srv, "POST", "/api/v1/imports", key, csv); code != http.StatusOK {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	withCall := bill()
+	if withCall == before {
+		t.Fatal("the live bill did not show the imported call")
+	}
+	if r := send(t, srv, who{}, "POST", "/api/v1/accounts/1001/adjustments", "frame-check", `{"amount":"-3.00","reason":"frame check"}`); r.code != http.StatusOK && r.code != http.StatusCreated {
+		t.Fatalf("adjust: %d %s", r.code, r.body)
+	}
+	if got := bill(); !strings.Contains(got, "frame check") {
+		t.Fatalf("the live bill does not show the adjustment made after its frame:\n%s", got)
+	}
 }
