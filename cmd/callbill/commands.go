@@ -40,7 +40,7 @@ func init() {
 			about: "Applies a world file (YAML, docs/design.md §4.1) as one idempotent upsert: applying the same file again changes nothing. " +
 				"A file with any problem is refused whole, every problem listed with its YAML path. " +
 				"apply creates the database when it does not exist yet: it is how a deployment starts."},
-		{name: "import", args: "[--strict] [--batch N] [-q] FILE...", setup: (*app).importCmd,
+		{name: "import", args: "[--strict] [--batch N] [--priority background|normal] [-q] FILE...", setup: (*app).importCmd,
 			summary: "import call detail records (CSV or CCC JSON; - for stdin)",
 			about: "Rates and stores the calls of each FILE (CSV with a header row, or CCC JSON; - reads stdin). " +
 				"Rejected rows go, with their line and reason, to FILE.rejects.csv (stdin.rejects.csv for stdin), and the import exits 3; " +

@@ -16,6 +16,7 @@ import (
 	"github.com/callbill/callbill/budget"
 	"github.com/callbill/callbill/cdr"
 	"github.com/callbill/callbill/ingest"
+	"github.com/callbill/callbill/internal/nice"
 	"github.com/callbill/callbill/sqlstore"
 	"golang.org/x/term"
 )
@@ -110,14 +111,27 @@ func (a *app) importCmd(fs *flag.FlagSet) runner {
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
 	batch := fs.Int("batch", 0, "`N` rows read per transaction (default 40,000, at most 1,000,000)")
+	priority := fs.String("priority", "background", "CPU `priority`: background (yields the cores to a server on this machine) or normal")
 	return func(ctx context.Context, files []string) error {
-		return a.runImport(ctx, files, *strict, *quiet, *batch)
+		if *priority != "background" && *priority != "normal" {
+			return usagef("--priority is background or normal, not %q", *priority)
+		}
+		return a.runImport(ctx, files, *strict, *quiet, *batch, *priority == "background")
 	}
 }
 
-func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool, batch int) error {
+func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool, batch int, background bool) error {
 	if len(files) == 0 {
 		return usagef("import needs at least one FILE (or - for stdin)")
+	}
+	// A file import is batch work beside tenants' pages: it takes the cores
+	// a serving node on this machine leaves, and all of them on an idle one
+	// (docs/decisions.md, "File imports yield the CPU"). Failing to lower
+	// it is no reason not to import.
+	if background {
+		if err := nice.AtLeast(nice.Background); err != nil {
+			fmt.Fprintf(a.stderr, "warning: the import keeps its CPU priority: %v\n", err)
+		}
 	}
 	src := &source{a: a}
 	for _, f := range files {
