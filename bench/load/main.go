@@ -35,6 +35,7 @@ func main() {
 	db := flag.String("db", "", "store DSN holding the calls (required)")
 	clients := flag.Int("clients", 50, "concurrent clients")
 	dur := flag.Duration("duration", 30*time.Second, "how long")
+	warmup := flag.Duration("warmup", 0, "run this long first without counting latencies (errors count): the server's caches fill, each (account, view) computed once")
 	accounts := flag.Int("accounts", 1000, "accounts 1000000000000001 … to ask for")
 	cycle := flag.String("cycle", "2026-10", "billing cycle")
 	routes := flag.String("routes", "bills", "bills, or mixed: bills, the open cycle's live bill, account and usage pages")
@@ -70,7 +71,8 @@ func main() {
 		importsDone <- ""
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients}, Timeout: 10 * time.Second}
-	deadline := time.Now().Add(*dur)
+	measureFrom := time.Now().Add(*warmup)
+	deadline := measureFrom.Add(*dur)
 	var mu sync.Mutex
 	var lat []time.Duration
 	byRoute := map[string][]time.Duration{} // -routes mixed: each route's own
@@ -111,11 +113,14 @@ func main() {
 					}
 				}
 				took := time.Since(start)
-				mine = append(mine, took)
-				mineBy[route] = append(mineBy[route], took)
 				if err != nil {
 					bad++
 				}
+				if start.Before(measureFrom) {
+					continue
+				}
+				mine = append(mine, took)
+				mineBy[route] = append(mineBy[route], took)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
@@ -132,6 +137,9 @@ func main() {
 	slices.Sort(lat)
 	p := func(lat []time.Duration, q float64) time.Duration {
 		return lat[int(float64(len(lat)-1)*q)].Round(10 * time.Microsecond)
+	}
+	if *warmup > 0 {
+		fmt.Printf("after a %v warm-up, not counted but for its errors: ", *warmup)
 	}
 	fmt.Printf("%d clients, %v, %d requests (%.0f/s), %d errors; latency p50 %v, p90 %v, p99 %v, max %v\n",
 		*clients, *dur, len(lat), float64(len(lat))/dur.Seconds(), errs,
