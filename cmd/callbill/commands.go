@@ -45,7 +45,8 @@ func init() {
 			about: "Rates and stores the calls of each FILE (CSV with a header row, or CCC JSON; - reads stdin). " +
 				"Rejected rows go, with their line and reason, to FILE.rejects.csv (stdin.rejects.csv for stdin), and the import exits 3; " +
 				"duplicates are counted, not rejected. A one-line summary ends on stderr, after the import's record id: every import is recorded, " +
-				"and import list and import undo show and take it back. The database must exist: apply a world file first."},
+				"and import list and import undo show and take it back. The import runs at a background CPU priority (nice 10), so that a " +
+				"server on the same machine keeps its cores; --priority normal keeps yours. The database must exist: apply a world file first."},
 		{name: "import list", args: "[--limit N] [--before ID] [--json]", setup: (*app).importList,
 			summary: "list imports, newest first: files, counts, who, when, undone",
 			about: "Lists the import records, newest first: each `callbill import` (its files) and each POST /api/v1/imports request, with " +

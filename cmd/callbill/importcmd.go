@@ -111,7 +111,7 @@ func (a *app) importCmd(fs *flag.FlagSet) runner {
 	strict := fs.Bool("strict", false, "import nothing when any row is bad")
 	quiet := fs.Bool("q", false, "no progress bar")
 	batch := fs.Int("batch", 0, "`N` rows read per transaction (default 40,000, at most 1,000,000)")
-	priority := fs.String("priority", "background", "CPU `priority`: background (yields the cores to a server on this machine) or normal")
+	priority := fs.String("priority", "background", "CPU priority `LEVEL`: background (yields the cores to a server on this machine) or normal")
 	return func(ctx context.Context, files []string) error {
 		if *priority != "background" && *priority != "normal" {
 			return usagef("--priority is background or normal, not %q", *priority)
