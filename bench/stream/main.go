@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -41,6 +42,7 @@ func main() {
 	pg := flag.String("db", "", "PostgreSQL DSN (default: a fresh SQLite file)")
 	flag.StringVar(&binary, "bin", "", "callbill binary (default: go build ./cmd/callbill), to compare builds")
 	flag.StringVar(&cpuprofile, "cpuprofile", "", "write the server's CPU profile to this file")
+	flag.DurationVar(&window, "window", 0, "also print calls/s and p99 for each window of this length (a tail's when)")
 	flag.Parse()
 	if err := run(*senders, *batch, *dur, *calls, *accounts, *pg); err != nil {
 		fmt.Fprintln(os.Stderr, "stream:", err)
@@ -49,6 +51,9 @@ func main() {
 }
 
 var cpuprofile, binary string
+
+// window is -window: calls/s and p99 per window of the run.
+var window time.Duration
 
 func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) error {
 	dir, err := os.MkdirTemp("", "callbill-stream-")
@@ -99,6 +104,7 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 	var imported, errs atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
+	var sent []timedPost // -window: each post's start and latency
 	var firstErr atomic.Value
 	start := time.Now()
 	deadline := start.Add(dur)
@@ -108,6 +114,7 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
+			var mineTimed []timedPost
 			for time.Now().Before(deadline) {
 				i := int(next.Add(1)) - 1
 				if i >= len(bodies) {
@@ -119,6 +126,7 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 				t0 := time.Now()
 				n, err := post(client, req)
 				mine = append(mine, time.Since(t0))
+				mineTimed = append(mineTimed, timedPost{at: t0.Sub(start), took: time.Since(t0), calls: n})
 				if err != nil {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
@@ -128,6 +136,7 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			sent = append(sent, mineTimed...)
 			mu.Unlock()
 		}()
 	}
@@ -144,7 +153,37 @@ func run(senders, batch int, dur time.Duration, calls, accounts int, pg string) 
 	if e := firstErr.Load(); e != nil {
 		fmt.Printf("first error: %s\n", e)
 	}
+	if window > 0 {
+		printWindows(sent, window)
+	}
 	return nil
+}
+
+// timedPost is one post: when it started (since the run's start), how long
+// it took and the calls it imported.
+type timedPost struct {
+	at, took time.Duration
+	calls    int64
+}
+
+// printWindows prints, for each window of the run by start time, the calls
+// imported per second and the posts' p99.
+func printWindows(sent []timedPost, window time.Duration) {
+	byWindow := map[int][]timedPost{}
+	for _, t := range sent {
+		byWindow[int(t.at/window)] = append(byWindow[int(t.at/window)], t)
+	}
+	for _, w := range slices.Sorted(maps.Keys(byWindow)) {
+		posts := byWindow[w]
+		took := make([]time.Duration, len(posts))
+		var calls int64
+		for i, t := range posts {
+			took[i], calls = t.took, calls+t.calls
+		}
+		slices.Sort(took)
+		fmt.Printf("  %v–%v: %d posts, %.0f calls/s, p99 %v\n", time.Duration(w)*window, time.Duration(w+1)*window,
+			len(posts), float64(calls)/window.Seconds(), took[int(float64(len(took)-1)*0.99)].Round(100*time.Microsecond))
+	}
 }
 
 // post sends one batch and returns the calls the server imported.
