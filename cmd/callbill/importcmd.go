@@ -203,7 +203,7 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 // pages, so the heap gets 70 MiB; with PostgreSQL those are the server's,
 // and 70 MiB — a little over the ~50 MiB live in a batch's pipeline — had
 // the GC run twice as often and take half the client's CPU from the
-// server it feeds (docs/benchmarks.md, "Ingest at the limit (issue 13)").
+// server it feeds (docs/decisions.md, "The import's heap limit").
 func importHeapLimit(postgres bool) int64 {
 	if postgres {
 		return 100 << 20
