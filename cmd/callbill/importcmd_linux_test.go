@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,14 +41,17 @@ func TestImportRunsInTheBackground(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 
+	// The import starts at this test's nice value (a niced test run's is
+	// higher) and lowers itself to nice.Background, never past it.
+	want := max(slices.Max(threadNices(t, os.Getpid())), nice.Background)
 	var nices []int
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		nices = threadNices(t, cmd.Process.Pid)
-		if len(nices) > 0 && allAtLeast(nices, nice.Background) {
+		if len(nices) > 0 && allAtLeast(nices, want) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the import's threads stay at nice %v, want %d", nices, nice.Background)
+			t.Fatalf("the import's threads stay at nice %v, want %d", nices, want)
 		}
 	}
 	if _, err := stdin.Write(calls); err != nil {
@@ -62,8 +66,8 @@ func TestImportRunsInTheBackground(t *testing.T) {
 		t.Fatalf("the import in the background imported nothing:\n%s", stderr.String())
 	}
 	for _, n := range nices {
-		if n != nice.Background {
-			t.Fatalf("threads at %v: lowered past nice %d", nices, nice.Background)
+		if n != want {
+			t.Fatalf("threads at %v: lowered past nice %d", nices, want)
 		}
 	}
 
