@@ -134,6 +134,10 @@ func main() {
 	wg.Wait()
 	close(stopImports)
 	imports := <-importsDone
+	if len(lat) == 0 {
+		fmt.Fprintf(os.Stderr, "load: no request finished inside the %v measured (%d errors)\n", *dur, errs)
+		os.Exit(1)
+	}
 	slices.Sort(lat)
 	p := func(lat []time.Duration, q float64) time.Duration {
 		return lat[int(float64(len(lat)-1)*q)].Round(10 * time.Microsecond)
