@@ -105,8 +105,7 @@ func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out
 				break
 			}
 			d.read++
-			var bad *callbill.Reject
-			if errors.As(err, &bad) {
+			if bad := asReject(err); bad != nil {
 				r := rejected{Reject: *bad, raw: -1, bad: true}
 				if d.raw != nil {
 					r.raw, r.Fields = d.raw.bad.add(raw, nil), nil // kept as read until OnReject
@@ -133,6 +132,20 @@ func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out
 			return
 		}
 	}
+}
+
+// asReject returns the bad row err reports, or nil. Only an error pays for
+// the check: errors.As moves its target to the heap, and the check runs on
+// every row read.
+func asReject(err error) *callbill.Reject {
+	if err == nil {
+		return nil
+	}
+	var bad *callbill.Reject
+	if errors.As(err, &bad) {
+		return bad
+	}
+	return nil
 }
 
 // work is one batch on its way: the rows, what screening kept of them and

@@ -211,10 +211,14 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	// Identities go in in the index's order: the pages a batch dirties, and
 	// so its commit, stay few.
 	order := p.byIdentity()
+	insts := make([]any, len(p.insts)) // boxed once: a batch's calls share a few instances
+	for i, inst := range p.insts {
+		insts[i] = inst
+	}
 	err = im.storeRows(ctx, tx, "call_keys", []string{"instance", "contact_id", "seq"}, len(p.keys),
 		func(n int, dst []any) []any {
 			k := &p.keys[order[n]]
-			return append(dst, p.insts[k.inst], k.contact, p.blocks[k.blk].seq+int64(k.pos))
+			return append(dst, insts[k.inst], k.contact, p.blocks[k.blk].seq+int64(k.pos))
 		})
 	if err != nil {
 		if im.s.isUniqueViolation(err) {
@@ -291,17 +295,12 @@ func (im *importer) storeRows(ctx context.Context, tx *Tx, table string, cols []
 // writeState adds the batch's aggregates and writes the rating state it
 // changed, many rows per statement.
 func (im *importer) writeState(ctx context.Context, tx *Tx, w *ingest.Rated) error {
-	args := im.args[:0]
-	defer func() { im.args = args[:0] }()
-	for k, v := range w.Agg {
-		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
-			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
-	}
-	err := im.addUsage(ctx, tx, args)
+	err := im.addUsage(ctx, tx, w.Agg)
 	if err != nil {
 		return err
 	}
-	args = args[:0]
+	args := im.args[:0]
+	defer func() { im.args = args[:0] }()
 	for k, b := range w.Rec {
 		args = append(args, k.Account, int(k.StartCycle), k.Instance, b)
 	}
@@ -339,16 +338,22 @@ func (im *importer) writeState(ctx context.Context, tx *Tx, w *ingest.Rated) err
 // (migration 0014), and days run from 1 to 31 (a late call is on day 1).
 const everyDay = "day IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31)"
 
-// addUsage adds aggregate deltas, given as rows of the 13 values account,
-// cycle, day, pd, instance, item, number, micro, price_from, band, usage,
-// covered and calls.
-func (im *importer) addUsage(ctx context.Context, tx *Tx, args []any) error {
-	// A row outside days 1–31 would be in a close's bill but not in one
-	// account's (everyDay): refuse it rather than bill two amounts.
-	for i := 2; i < len(args); i += 13 {
-		if d, ok := args[i].(int); !ok || d < 1 || d > 31 {
-			return callbill.Errorf(callbill.EINTERNAL, "aggregate of day %v: days run from 1 to 31", args[i])
+// addUsage adds aggregate deltas to usage_agg; a delta of nothing is left
+// out. Its integers go as int64, which the driver takes as they are.
+func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKey]*callbill.AggValue) error {
+	args := im.args[:0]
+	defer func() { im.args = args[:0] }()
+	for k, v := range agg {
+		if v.Usage == 0 && v.Covered == 0 && v.Calls == 0 {
+			continue
 		}
+		// A row outside days 1–31 would be in a close's bill but not in one
+		// account's (everyDay): refuse it rather than bill two amounts.
+		if k.Day < 1 || k.Day > 31 {
+			return callbill.Errorf(callbill.EINTERNAL, "aggregate of day %d: days run from 1 to 31", k.Day)
+		}
+		args = append(args, k.Account, int64(k.Cycle), int64(k.Day), string(k.PD), k.Instance, string(k.Item), k.Number,
+			k.Micro, k.PriceFrom, int64(k.Band), v.Usage, v.Covered, v.Calls)
 	}
 	return im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
 		` ON CONFLICT (cycle, day, account, pd, instance, item, number, micro, price_from, band)

@@ -107,12 +107,13 @@ func TestUsageDaysBounded(t *testing.T) {
 	}
 	defer sess.Close()
 	im := sess.(*importer)
-	add := func(day any) error {
+	add := func(day int) error {
 		return im.Write(ctx, func(tx ingest.Tx) error {
-			return im.addUsage(ctx, tx.(ingestTx).tx, []any{"a", 24321, day, "pd", "i", "item", "n", 0, 0, 0, 1, 0, 1})
+			k := callbill.AggKey{Account: "a", Cycle: 24321, Day: day, PD: "pd", Instance: "i", Item: "item", Number: "n"}
+			return im.addUsage(ctx, tx.(ingestTx).tx, map[callbill.AggKey]*callbill.AggValue{k: {Usage: 1, Calls: 1}})
 		})
 	}
-	for _, day := range []any{0, 32, "1"} {
+	for _, day := range []int{0, 32, -1} {
 		if err := add(day); callbill.ErrorCode(err) != callbill.EINTERNAL {
 			t.Errorf("day %v: %v, want EINTERNAL", day, err)
 		}

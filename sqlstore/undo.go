@@ -374,20 +374,12 @@ func (t *undoTx) freeKeys(ctx context.Context, calls []callbill.Call, mine []boo
 // aggregates and the calls disagree: the undo fails and changes nothing.
 func (t *undoTx) FinishUndo(ctx context.Context, u *ingest.UndoChanges) error {
 	tx, im := t.tx, t.im
-	args := im.args[:0]
 	var accounts []string
-	for k, v := range u.Agg {
-		if v.Usage == 0 && v.Covered == 0 && v.Calls == 0 {
-			continue
-		}
-		args = append(args, k.Account, int(k.Cycle), k.Day, string(k.PD), k.Instance, string(k.Item), k.Number, k.Micro,
-			k.PriceFrom, k.Band, v.Usage, v.Covered, v.Calls)
-	}
-	err := im.addUsage(ctx, tx, args)
+	err := im.addUsage(ctx, tx, u.Agg)
 	if err != nil {
 		return err
 	}
-	args = args[:0]
+	args := im.args[:0]
 	for k, b := range u.Rec {
 		if b != 0 {
 			args = append(args, k.Account, int(k.StartCycle), k.Instance, b)

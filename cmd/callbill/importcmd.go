@@ -59,9 +59,12 @@ func (s *source) Next() (callbill.CDR, callbill.Pos, error) {
 			s.cur++
 			continue
 		}
-		var bad *callbill.Reject
-		if err != nil && !errors.As(err, &bad) {
-			return c, pos, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
+		if err != nil {
+			// Declared here, not per row: errors.As moves its target to the heap.
+			var bad *callbill.Reject
+			if !errors.As(err, &bad) {
+				return c, pos, fmt.Errorf("%s: %w", s.inputs[s.cur].name, err)
+			}
 		}
 		return c, pos, err
 	}
