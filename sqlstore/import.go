@@ -257,7 +257,10 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	if err := im.writeState(ctx, tx, b); err != nil {
 		return err
 	}
-	return im.flush(ctx)
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	return countRunning(ctx, tx, b, p)
 }
 
 // blockOwner is whose calls a block holds.

@@ -164,3 +164,69 @@ func TestSealLaysBlocksOut(t *testing.T) {
 		}
 	}
 }
+
+// TestNoteActivityOnlyLowers: the first cycle with activity only moves down,
+// and noting one no earlier locks nothing: on PostgreSQL a second writer
+// noting it meanwhile does not wait for the first to commit (an upsert
+// locked the row it met, even left as it was, so concurrent importers
+// waited on each other's commits).
+func TestNoteActivityOnlyLowers(t *testing.T) {
+	onBothStores(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		first := func() int64 {
+			tx, err := s.begin(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			n, err := getMetaInt(ctx, tx, "first_cycle")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		note := func(c callbill.Cycle) {
+			tx, err := s.begin(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := noteActivity(ctx, tx, c); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, step := range []struct {
+			note callbill.Cycle
+			want int64
+		}{{24321, 24321}, {24323, 24321}, {24320, 24320}, {24321, 24320}} {
+			note(step.note)
+			if got := first(); got != step.want {
+				t.Fatalf("after noting %d: first cycle %d, want %d", step.note, got, step.want)
+			}
+		}
+		if s.dialect != dialectPostgres {
+			return // one writer at a time: nothing to wait on
+		}
+		held, err := s.begin(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer held.Rollback()
+		if err := noteActivity(ctx, held, 24322); err != nil {
+			t.Fatal(err)
+		}
+		other, err := s.begin(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Rollback()
+		if _, err := other.ExecContext(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := noteActivity(ctx, other, 24325); err != nil {
+			t.Fatalf("a second writer waited on the first: %v", err)
+		}
+	})
+}

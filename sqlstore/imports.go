@@ -92,27 +92,36 @@ func (t ingestTx) FinishImport(ctx context.Context, rec *callbill.ImportRecord) 
 	return nil
 }
 
+// countRunning counts a batch's calls on its running import, unless the
+// import was undone meanwhile: then the batch is refused. It is a batch's
+// last write: the lock the update takes on the import's row holds until
+// the commit, and the import's other batches in flight (on other
+// connections) wait for it, so it is taken as late as it can be.
+func countRunning(ctx context.Context, tx *Tx, b *ingest.Rated, p *packed) error {
+	if !b.Running {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE imports SET imported = imported + ? WHERE id = ? AND status = ?`,
+		len(p.keys), b.Imports[0], callbill.ImportRunning)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if err == nil {
+			err = ingest.ErrImportUndone
+		}
+		return err
+	}
+	return nil
+}
+
 // attribute records whose the calls of a batch are: a row per import with
 // calls in it and, when there are several, each call's part by its position
-// in the batch. A running import counts the calls, unless it was undone
-// meanwhile: then the batch is refused.
+// in the batch.
 func (im *importer) attribute(ctx context.Context, tx *Tx, b *ingest.Rated, p *packed, batchID int64) error {
 	counts := make([]int64, p.parts)
 	for _, k := range p.keys {
 		counts[k.part]++
-	}
-	if b.Running {
-		res, err := tx.ExecContext(ctx, `UPDATE imports SET imported = imported + ? WHERE id = ? AND status = ?`,
-			counts[0], b.Imports[0], callbill.ImportRunning)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			if err == nil {
-				err = ingest.ErrImportUndone
-			}
-			return err
-		}
 	}
 	args := im.args[:0]
 	owners := 0

@@ -486,10 +486,15 @@ func closedThrough(ctx context.Context, q querier) (callbill.Cycle, error) {
 
 // noteActivity remembers the earliest cycle holding a call, purchase or
 // top-up: closing starts from there. The comparison is in the statement, so
-// concurrent writers can only lower it.
+// concurrent writers can only lower it. When the cycle noted is that early
+// already (nearly always), the statement writes nothing and locks nothing:
+// an upsert locks the row it meets even when it leaves it as it was, which
+// made concurrent importers wait on each other's commits.
 func noteActivity(ctx context.Context, q querier, c callbill.Cycle) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('first_cycle', ?)
+	v := strconv.Itoa(int(c))
+	_, err := q.ExecContext(ctx, `INSERT INTO meta (key, value) SELECT 'first_cycle', ?
+		WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'first_cycle' AND CAST(value AS BIGINT) <= ?)
 		ON CONFLICT (key) DO UPDATE SET value = excluded.value
-		WHERE CAST(meta.value AS BIGINT) > CAST(excluded.value AS BIGINT)`, strconv.Itoa(int(c)))
+		WHERE CAST(meta.value AS BIGINT) > CAST(excluded.value AS BIGINT)`, v, int(c))
 	return err
 }
