@@ -94,9 +94,9 @@ func (t ingestTx) FinishImport(ctx context.Context, rec *callbill.ImportRecord) 
 
 // countRunning counts a batch's calls on its running import, unless the
 // import was undone meanwhile: then the batch is refused. It is a batch's
-// last write: the lock the update takes on the import's row holds until
-// the commit, and the import's other batches in flight (on other
-// connections) wait for it, so it is taken as late as it can be.
+// last write, so that the lock it takes on the import's row is held only
+// for the commit: an undo of the running import does not wait for a batch
+// being written, which then finds the import undone and stores nothing.
 func countRunning(ctx context.Context, tx *Tx, b *ingest.Rated, p *packed) error {
 	if !b.Running {
 		return nil
