@@ -95,8 +95,9 @@ func (t ingestTx) FinishImport(ctx context.Context, rec *callbill.ImportRecord) 
 // countRunning counts a batch's calls on its running import, unless the
 // import was undone meanwhile: then the batch is refused. It is a batch's
 // last write, so that the lock it takes on the import's row is held only
-// for the commit: an undo of the running import does not wait for a batch
-// being written, which then finds the import undone and stores nothing.
+// for the commit: an undo of the running import on other accounts does not
+// wait for a batch being written, which then finds the import undone and
+// stores nothing (docs/decisions.md, "Concurrent importers and shared rows").
 func countRunning(ctx context.Context, tx *Tx, b *ingest.Rated, p *packed) error {
 	if !b.Running {
 		return nil
