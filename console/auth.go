@@ -148,8 +148,13 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, v *view, d lo
 }
 
 // dummyHash is compared against when a user does not exist, so that a
-// missing user takes as long as a wrong password.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("callbill console dummy password"), bcrypt.DefaultCost)
+// missing user takes as long as a wrong password. It is made once, when a
+// console is first set up, not at package init: bcrypt at its default cost
+// takes ~60 ms, which every CLI command (an import, a bill) would pay.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("callbill console dummy password"), bcrypt.DefaultCost)
+	return h
+})
 
 // login signs in with an AccessKey, a console user's password or the
 // operator key, and starts a new session.
@@ -203,7 +208,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, v *view) error {
 		if err != nil && callbill.ErrorCode(err) != callbill.ENOTFOUND {
 			return err
 		}
-		hash := dummyHash
+		hash := dummyHash()
 		if err == nil {
 			hash = []byte(u.PasswordHash)
 		}

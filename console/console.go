@@ -169,6 +169,7 @@ func (s *Server) init() {
 		}
 		s.limit = newLimiter(10, 10*time.Minute)
 		s.limitClient = newLimiter(100, 10*time.Minute)
+		dummyHash()
 		s.loadAssets()
 		s.loadTemplates()
 		mux := http.NewServeMux()
