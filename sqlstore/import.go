@@ -226,13 +226,32 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 		}
 		return err
 	}
-	err = im.storeRows(ctx, tx, "call_blocks", []string{"seq", "account", "cycle", "calls", "data", "first_start", "last_start"}, len(p.blocks),
+	cols := []string{"seq", "account", "cycle", "calls", "data", "first_start", "last_start"}
+	tailed, withTail := 0, im.s.dialect == dialectSQLite
+	if withTail {
+		cols = append(cols, "tail")
+		for _, blk := range p.blocks {
+			if toTail(blk.calls) {
+				tailed++
+			}
+		}
+	}
+	err = im.storeRows(ctx, tx, "call_blocks", cols, len(p.blocks),
 		func(n int, dst []any) []any {
 			b := p.blocks[n]
-			return append(dst, b.seq, b.account, int(b.cycle), b.calls, b.data, b.first, b.last)
+			dst = append(dst, b.seq, b.account, int(b.cycle), b.calls, b.data, b.first, b.last)
+			if withTail {
+				dst = append(dst, boolInt(toTail(b.calls)))
+			}
+			return dst
 		})
 	if err != nil {
 		return err
+	}
+	if tailed > 0 {
+		if err := im.s.tail.added(ctx, tx, tailed); err != nil {
+			return err
+		}
 	}
 	// One more version for each (account, cycle) the batch stored calls of:
 	// the live bill's cache key (Store.CallsVersion).

@@ -127,7 +127,8 @@ func (s *Store) StreamUsage(ctx context.Context, uid string, f callbill.UsageFil
 		} else if f.After > 0 {
 			where, args = where+" AND seq + calls > ?", append(args, f.After)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT seq, cycle, data FROM call_blocks WHERE `+where+` ORDER BY `+order, args...)
+		q, args := s.tailUnion("seq, cycle, data", where, order, args)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

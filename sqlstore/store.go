@@ -54,6 +54,8 @@ type Store struct {
 	checkpointsDone chan struct{}
 
 	arenas chan []byte // the packing arenas of stored batches, for the next ones (NewCalls)
+
+	tail tailCount // SQLite: the blocks in the tail, as this process counts them (tail.go)
 }
 
 // Open opens (creating if needed) the store at dsn and brings its schema up

@@ -204,7 +204,8 @@ func (t *undoTx) Calls(ctx context.Context, account string, from, id int64, writ
 		return err
 	}
 	// A block never spans batches, so the one holding from starts in its batch.
-	rows, err := t.tx.QueryContext(ctx, `SELECT seq, cycle, calls FROM call_blocks WHERE account = ? AND seq >= ?`, account, from>>20<<20)
+	q, args := t.im.s.tailUnion("seq, cycle, calls", "account = ? AND seq >= ?", "", []any{account, from >> 20 << 20})
+	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
