@@ -188,7 +188,8 @@ func (im *importer) copyRows(ctx context.Context, table string, cols []string, n
 // execDirect runs q with args on the importer's SQLite connection through
 // the driver itself, inside its transaction: database/sql converted every
 // argument and allocated a slice of them per statement, a fifth of what an
-// import allocated. Statements stay prepared for the session (a statement
+// import allocated. It binds them all in one call into C (docs/decisions.md,
+// "SQLite statements bound in one call"). Statements stay prepared for the session (a statement
 // outlives a transaction in SQLite) when keep says its shape recurs (a
 // full chunk of rows), at most maxDirectStmts of them; the others are
 // finalized at once, since each holds its program in memory.
@@ -220,7 +221,14 @@ func (im *importer) execDirect(ctx context.Context, q string, args []any, keep b
 			}
 			nv = append(nv, driver.NamedValue{Ordinal: i + 1, Value: a})
 		}
-		_, err := st.ExecContext(ctx, nv)
+		// Through Query, not Exec: the driver binds every argument and
+		// takes the first step in one call into C, where Exec crosses into
+		// C once per argument (three per call's identity). An INSERT runs
+		// to its end in that first step; Close resets the statement.
+		rows, err := st.QueryContext(ctx, nv)
+		if err == nil {
+			err = rows.Close()
+		}
 		clear(nv) // holds no strings or blocks past the statement
 		im.named = nv[:0]
 		return err
