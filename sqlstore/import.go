@@ -137,15 +137,10 @@ func (t ingestTx) LockAccounts(ctx context.Context, accounts []string) error {
 func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed callbill.Cycle) (callbill.RaterState, error) {
 	tx := t.tx
 	st := callbill.RaterState{PlatformUsed: map[callbill.AccountCycle]int64{}}
-	for start := 0; start < len(accounts); start += 500 {
-		part := accounts[start:min(start+500, len(accounts))]
-		in := "(?" + strings.Repeat(",?", len(part)-1) + ")"
-		args := make([]any, 0, len(part)+1)
-		for _, a := range part {
-			args = append(args, a)
-		}
+	for start, most := 0, t.im.s.inListMax(); start < len(accounts); start += most {
+		in, args := t.im.s.accountsIn("account", accounts[start:min(start+most, len(accounts))])
 		rows, err := tx.QueryContext(ctx, `SELECT account, id, type, minutes, remaining, from_unix, until_unix FROM packages
-			WHERE remaining > 0 AND account IN `+in, args...)
+			WHERE remaining > 0 AND `+in, args...)
 		if err != nil {
 			return st, err
 		}
@@ -164,7 +159,7 @@ func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed cal
 			return st, err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT account, cycle, platform_minutes FROM account_cycles
-			WHERE cycle > ? AND account IN `+in, append([]any{int(closed)}, args...)...)
+			WHERE cycle > ? AND `+in, append([]any{int(closed)}, args...)...)
 		if err != nil {
 			return st, err
 		}

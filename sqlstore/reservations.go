@@ -335,13 +335,9 @@ func (t reservationTx) DeleteReservation(ctx context.Context, instance, contactI
 // holds any.
 func (t ingestTx) ReservedAccounts(ctx context.Context, accounts []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for start := 0; start < len(accounts); start += 500 {
-		part := accounts[start:min(start+500, len(accounts))]
-		args := make([]any, len(part))
-		for i, a := range part {
-			args[i] = a
-		}
-		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT account FROM reservations WHERE account IN (?`+strings.Repeat(",?", len(part)-1)+`)`, args...)
+	for start, most := 0, t.im.s.inListMax(); start < len(accounts); start += most {
+		in, args := t.im.s.accountsIn("account", accounts[start:min(start+most, len(accounts))])
+		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT account FROM reservations WHERE `+in, args...)
 		if err != nil {
 			return nil, err
 		}
