@@ -140,6 +140,9 @@ func (s *Store) lockAccounts(ctx context.Context, tx *Tx, accounts []string) err
 // prepared, where a list of a new length was parsed and described first, a
 // round trip more in every round of the call platform's stream.
 func (s *Store) accountsIn(col string, accounts []string) (string, []any) {
+	if len(accounts) == 0 {
+		return `1 = 0`, nil
+	}
 	if s.dialect == dialectPostgres {
 		return col + ` = ANY(?::text[])`, []any{accounts}
 	}
@@ -215,10 +218,10 @@ func (im *importer) copyRows(ctx context.Context, table string, cols []string, n
 // the driver itself, inside its transaction: database/sql converted every
 // argument and allocated a slice of them per statement, a fifth of what an
 // import allocated. It binds them all in one call into C (docs/decisions.md,
-// "SQLite statements bound in one call"). Statements stay prepared for the session (a statement
-// outlives a transaction in SQLite) when keep says its shape recurs (a
-// full chunk of rows), at most maxDirectStmts of them; the others are
-// finalized at once, since each holds its program in memory.
+// "SQLite statements bound in one call"). Statements stay prepared for the
+// session (a statement outlives a transaction in SQLite) when keep says its
+// shape recurs (a full chunk of rows), at most maxDirectStmts of them; the
+// others are finalized at once, since each holds its program in memory.
 func (im *importer) execDirect(ctx context.Context, q string, args []any, keep bool) error {
 	return im.conn.Raw(func(dc any) error {
 		st := im.direct[q]

@@ -230,3 +230,44 @@ func TestNoteActivityOnlyLowers(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountsInBothWays reads rows by lists of accounts through accountsIn
+// on both stores (an array on PostgreSQL, a list on SQLite): the accounts
+// listed and no other, and nothing for an empty list.
+func TestAccountsInBothWays(t *testing.T) {
+	onBothStores(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		err := s.inTx(ctx, func(tx *Tx) error {
+			return execRows(ctx, tx, `INSERT INTO call_versions (account, cycle, version) VALUES `, "", 3,
+				[]any{"a", 24321, int64(1), "b", 24321, int64(2), "c", 24321, int64(3)})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			accounts []string
+			want     string
+		}{{[]string{"a", "c"}, "a c"}, {[]string{"b"}, "b"}, {[]string{"x"}, ""}, {nil, ""}} {
+			in, args := s.accountsIn("account", tc.accounts)
+			rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account FROM call_versions WHERE `+in+` ORDER BY account`), args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for rows.Next() {
+				var a string
+				if err := rows.Scan(&a); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, a)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("accounts %q: got %q, want %q", tc.accounts, got, tc.want)
+			}
+		}
+	})
+}
