@@ -42,6 +42,8 @@ type Group struct {
 	stopped chan struct{}
 
 	im *importer // the owner's: the warm rater and its generation
+
+	gatherFor time.Duration // gatherWait, or a test's
 }
 
 // DefaultGroupRows is how many rows a Group round takes at most; a request
@@ -68,7 +70,7 @@ func (s *Service) NewGroup(maxRows int) *Group {
 	if maxRows <= 0 || maxRows > MaxBatchRows {
 		maxRows = DefaultGroupRows
 	}
-	g := &Group{svc: s, maxRows: maxRows, wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+	g := &Group{svc: s, maxRows: maxRows, wake: make(chan struct{}, 1), stopped: make(chan struct{}), gatherFor: gatherWait,
 		im: &importer{calls: s.Store.NewCalls, gen: -1, committed: s.Committed}}
 	go g.run()
 	return g
@@ -201,7 +203,11 @@ func (g *Group) Waiting() int {
 func (g *Group) run() {
 	defer close(g.stopped)
 	ctx := context.Background()
+	answered, waited := 0, 0 // the last round's requests, and those that waited when it ended
 	for {
+		if answered > 0 {
+			g.gather(waited + answered)
+		}
 		g.mu.Lock()
 		reqs, n := g.take()
 		closed := g.closed
@@ -211,9 +217,42 @@ func (g *Group) run() {
 				return
 			}
 			<-g.wake
+			answered = 0
 			continue
 		}
 		g.round(ctx, reqs, n)
+		g.mu.Lock()
+		answered, waited = len(reqs), len(g.queue)
+		g.mu.Unlock()
+	}
+}
+
+// gatherWait bounds how long a round waits for the senders of the round
+// before to send again (gather).
+const gatherWait = 3 * time.Millisecond
+
+// gather waits, at most gatherFor, until want requests wait (or a round's
+// rows, or the group closes). A sender of the call platform sends its next
+// batch as soon as its last is answered; without the wait, the requests
+// that waited during a round went alone and the ones just answered waited
+// for the round after, so that the senders fell into two halves taking
+// turns, each round holding one (docs/decisions.md, "Group commit gathers
+// the senders it just answered").
+func (g *Group) gather(want int) {
+	timer := time.NewTimer(g.gatherFor)
+	defer timer.Stop()
+	for {
+		g.mu.Lock()
+		enough := g.closed || len(g.queue) >= want || g.rows >= g.maxRows
+		g.mu.Unlock()
+		if enough {
+			return
+		}
+		select {
+		case <-g.wake:
+		case <-timer.C:
+			return
+		}
 	}
 }
 

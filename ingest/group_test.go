@@ -227,3 +227,51 @@ func TestGroupCloseRacesPosts(t *testing.T) {
 		t.Errorf("%d calls stored, %d answered as imported", len(f.db.calls), imported)
 	}
 }
+
+// A round waits for the senders the round before just answered: a request
+// sent again as soon as its answer came goes in one round with the request
+// that waited meanwhile, not in a round after it.
+func TestGroupGathersTheSendersItAnswered(t *testing.T) {
+	f := newFakeStore()
+	f.gate = make(chan struct{})
+	g := (&ingest.Service{Store: f}).NewGroup(0)
+	ingest.SetGatherWait(g, time.Minute) // the wait ends when the sender is back, long before
+	defer g.Close()
+	defer close(f.gate) // first: a round left at the gate when the test fails goes through
+
+	again := make(chan *callbill.ImportReport, 1)
+	go func() { // a sender: a request, and its next as soon as it is answered
+		send(t, g, call("c1", numTP, 0, 60))
+		r, _ := send(t, g, call("c2", numTP, 1, 60))
+		again <- r
+	}()
+	for f.atGate.Load() != 1 { // the first round waits at the gate
+		time.Sleep(time.Millisecond)
+	}
+	waited := make(chan *callbill.ImportReport, 1)
+	go func() { r, _ := send(t, g, call("c3", numTP, 2, 60)); waited <- r }()
+	for g.Waiting() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	f.gate <- struct{}{} // the first round: c1
+	for f.atGate.Load() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if n := g.Waiting(); n != 0 {
+		t.Fatalf("%d rows wait while the second round is written; want c2 and c3 in it", n)
+	}
+	f.gate <- struct{}{} // the second round: c2 and c3
+	for _, ch := range []chan *callbill.ImportReport{again, waited} {
+		select {
+		case r := <-ch:
+			if r == nil || counts(r) != [4]int64{1, 0, 0, 0} {
+				t.Fatalf("report %+v", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a request was not answered with the second round (%d write transactions)", f.atGate.Load())
+		}
+	}
+	if f.writes != 2 {
+		t.Errorf("%d write transactions, want 2", f.writes)
+	}
+}
