@@ -44,6 +44,8 @@ type Group struct {
 	im *importer // the owner's: the warm rater and its generation
 
 	gatherFor time.Duration // gatherWait, or a test's
+	arrived   int64         // requests queued so far (under mu)
+	answering int64         // arrived when the last round's answers went out (the owner's)
 }
 
 // DefaultGroupRows is how many rows a Group round takes at most; a request
@@ -160,6 +162,7 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 		return nil, errGroupClosed
 	}
 	g.queue = append(g.queue, req)
+	g.arrived++
 	g.rows += len(req.rows)
 	select { // under the lock: Close closes wake under it too
 	case g.wake <- struct{}{}:
@@ -203,10 +206,10 @@ func (g *Group) Waiting() int {
 func (g *Group) run() {
 	defer close(g.stopped)
 	ctx := context.Background()
-	answered, waited := 0, 0 // the last round's requests, and those that waited when it ended
+	answered := 0 // the last round's requests
 	for {
 		if answered > 0 {
-			g.gather(waited + answered)
+			g.gather(answered)
 		}
 		g.mu.Lock()
 		reqs, n := g.take()
@@ -221,9 +224,7 @@ func (g *Group) run() {
 			continue
 		}
 		g.round(ctx, reqs, n)
-		g.mu.Lock()
-		answered, waited = len(reqs), len(g.queue)
-		g.mu.Unlock()
+		answered = len(reqs)
 	}
 }
 
@@ -231,19 +232,20 @@ func (g *Group) run() {
 // before to send again (gather).
 const gatherWait = 3 * time.Millisecond
 
-// gather waits, at most gatherFor, until want requests wait (or a round's
-// rows, or the group closes). A sender of the call platform sends its next
+// gather waits, at most gatherFor, until as many requests came since the
+// last round's answers went out as it answered (or a round's rows wait, or
+// the group closes). A sender of the call platform sends its next
 // batch as soon as its last is answered; without the wait, the requests
 // that waited during a round went alone and the ones just answered waited
 // for the round after, so that the senders fell into two halves taking
-// turns, each round holding one (docs/decisions.md, "Group commit gathers
-// the senders it just answered").
-func (g *Group) gather(want int) {
+// turns, each round holding one (docs/decisions.md, "Import": "Group
+// commit gathers the senders it just answered").
+func (g *Group) gather(answered int) {
 	timer := time.NewTimer(g.gatherFor)
 	defer timer.Stop()
 	for {
 		g.mu.Lock()
-		enough := g.closed || len(g.queue) >= want || g.rows >= g.maxRows
+		enough := g.closed || g.arrived-g.answering >= int64(answered) || g.rows >= g.maxRows
 		g.mu.Unlock()
 		if enough {
 			return
@@ -283,6 +285,7 @@ func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 	}
 	w, err := g.write(ctx, rows, reqs)
 	if err != nil {
+		g.markAnswering()
 		for _, r := range reqs {
 			r.done <- groupAnswer{err: err}
 		}
@@ -297,10 +300,19 @@ func (g *Group) round(ctx context.Context, reqs []*groupRequest, n int) {
 		}
 		reps[k].rejects = append(reps[k].rejects, rj)
 	}
+	g.markAnswering()
 	for k, r := range reqs {
 		r.done <- groupAnswer{rep: reps[k], id: r.rec.ID}
 	}
 	g.im.notify(ctx, w)
+}
+
+// markAnswering notes, as a round's answers go out, how many requests had
+// come: those that come after are the ones gather waits for.
+func (g *Group) markAnswering() {
+	g.mu.Lock()
+	g.answering = g.arrived
+	g.mu.Unlock()
 }
 
 // splitRound counts a round's rows per request (without their rejects).
