@@ -20,6 +20,8 @@ import (
 //     request waiting (up to MaxRows rows), screens and rates them as one
 //     batch in arrival order, and writes it in one transaction; requests that
 //     arrive meanwhile wait for the next round, which is how commits group.
+//     The next round waits a moment (at most gatherWait) for the senders
+//     this one answered to send again (gather).
 //   - A request is answered only after the transaction holding its calls has
 //     committed, with its own counts and rejects (its lines, in its order).
 //   - The rater is rated ahead and checked like the pipeline's batches: under
@@ -45,7 +47,7 @@ type Group struct {
 
 	gatherFor time.Duration // gatherWait, or a test's
 	arrived   int64         // requests queued so far (under mu)
-	answering int64         // arrived when the last round's answers went out (the owner's)
+	answering int64         // arrived when the last round's answers went out (under mu)
 }
 
 // DefaultGroupRows is how many rows a Group round takes at most; a request
