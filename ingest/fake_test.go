@@ -97,6 +97,7 @@ func (c *fakeCalls) Add(call *callbill.Call, part int) {
 	c.parts = append(c.parts, part)
 }
 func (c *fakeCalls) Len() int { return len(c.calls) }
+func (c *fakeCalls) Seal()    {}
 
 type fakeTx struct {
 	f  *fakeStore

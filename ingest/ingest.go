@@ -79,6 +79,10 @@ type Calls interface {
 	Add(c *callbill.Call, part int)
 	// Len returns how many calls were added.
 	Len() int
+	// Seal ends the batch: nothing is added after it. It is called where
+	// the batch was rated, so that what the packing still has to do
+	// outside the database is not done in the writer's transaction.
+	Seal()
 }
 
 // Identity is what makes a call unique (docs/rules.md, "Duplicates and conflicts").

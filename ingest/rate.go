@@ -116,8 +116,8 @@ func (im *importer) rate(w *work) {
 	}
 	sort.Strings(b.Accounts)
 	b.Changes = r.Changes()
+	b.Calls.Seal()
 	w.rated, w.cand = b, nil // the packing keeps what storing needs
-
 }
 
 // judgeFollowers judges the rows that repeat an identity earlier in the

@@ -224,10 +224,11 @@ type packed struct {
 	parts  int // 1 + the highest part added
 
 	// Calls are packed back to back in arena as they are added, and laid
-	// out block by block once, when the batch is stored (seal): blocks
+	// out block by block once, when the batch is rated (Seal): blocks
 	// grown by appending allocated 3.5 times the bytes they hold.
 	arena  []byte
 	sealed bool
+	order  []int32     // the calls in the order of their identities (byIdentity), once sealed
 	arenas chan []byte // where a sealed batch gives its arena back (Store.arenas)
 }
 
@@ -249,13 +250,15 @@ func (s *Store) NewCalls(size int) ingest.Calls {
 // benchmark's calls): the arena's first capacity per call.
 const packedCallBytes = 80
 
-// seal lays the calls out block by block: each block's data is its calls'
-// bytes in the order they were added, all blocks in one allocation.
-func (p *packed) seal() {
+// Seal lays the calls out block by block, each block's data its calls'
+// bytes in the order they were added, all blocks in one allocation, and
+// sorts the identities (see ingest.Calls).
+func (p *packed) Seal() {
 	if p.sealed {
 		return
 	}
 	p.sealed = true
+	p.order = p.byIdentity()
 	slab := make([]byte, len(p.arena))
 	at := make([]int, len(p.blocks)) // where each block's next call goes in slab
 	off := 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -184,7 +185,7 @@ func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed cal
 // blocks under a fresh batch id, the aggregates and the state it changed.
 func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	im, tx, p := t.im, t.tx, b.Calls.(*packed)
-	p.seal()
+	p.Seal() // the pipeline sealed it already; a batch stored otherwise is sealed here
 	if im.s.dialect == dialectPostgres {
 		// The writes after the COPYs go to the server as one pipeline:
 		// a round of the call platform's stream waited for each of them.
@@ -205,7 +206,7 @@ func (t ingestTx) StoreBatch(ctx context.Context, b *ingest.Rated) error {
 	}
 	// Identities go in in the index's order: the pages a batch dirties, and
 	// so its commit, stay few.
-	order := p.byIdentity()
+	order := p.order
 	insts := make([]any, len(p.insts)) // boxed once: a batch's calls share a few instances
 	for i, inst := range p.insts {
 		insts[i] = inst
@@ -378,6 +379,13 @@ func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKe
 		calls = usage_agg.calls + excluded.calls`, 13, args)
 }
 
+// smallChunk is the rows of the statements that carry what is left of a
+// multi-row write after its full chunks (execRows). Preparing a statement
+// costs as much as its rows: a statement of what was left, of a new length
+// nearly every batch, took 0.16 s of a 1,000,000-call import's writer
+// (docs/decisions.md, "SQLite statements bound in one call").
+const smallChunk = 64
+
 // maxParams bounds the parameters of one multi-row statement (SQLite allows
 // 32766, PostgreSQL 65535).
 const maxParams = 8000
@@ -403,9 +411,20 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 		}
 	}
 	per := maxParams / width
-	for start := 0; start < len(args); start += per * width {
-		part := args[start:min(start+per*width, len(args))]
-		n := len(part) / width
+	for start := 0; start < len(args); {
+		// On SQLite: full chunks, then what is left in chunks of smallChunk
+		// rows, then the rest, so that all but the last statement have a
+		// shape that recurs and stays prepared, and the last is short to
+		// prepare. (On PostgreSQL each statement is a round trip.)
+		n := min(per, (len(args)-start)/width)
+		if n < per && n > smallChunk && im.s.dialect == dialectSQLite {
+			n = smallChunk
+		}
+		if n == 0 {
+			return fmt.Errorf("%d values left over in rows of %d", len(args)-start, width)
+		}
+		part := args[start : start+n*width]
+		start += n * width
 		key := head + "\x00" + strconv.Itoa(n) + tail
 		q, ok := im.sqlText[key]
 		if !ok {
@@ -413,7 +432,7 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 			im.sqlText[key] = q
 		}
 		if im.s.dialect == dialectSQLite && im.conn != nil { // tx is on im.conn (Read, Write)
-			if err := im.execDirect(ctx, q, part, n == per); err != nil {
+			if err := im.execDirect(ctx, q, part, n == per || n == smallChunk); err != nil {
 				return err
 			}
 			continue

@@ -144,7 +144,7 @@ func TestSealLaysBlocksOut(t *testing.T) {
 	add("a", nov, "4")
 	add("b", oct, "5")
 	add("a", oct, "6")
-	p.seal()
+	p.Seal()
 	want := []struct {
 		acct     string
 		cycle    callbill.Cycle
@@ -268,6 +268,58 @@ func TestAccountsInBothWays(t *testing.T) {
 			if strings.Join(got, " ") != tc.want {
 				t.Errorf("accounts %q: got %q, want %q", tc.accounts, got, tc.want)
 			}
+		}
+	})
+}
+
+// TestImportRowsInChunks writes, through an import's session, more rows
+// than a statement holds, with what is left more than a small chunk: every
+// row is written once, the upsert adds to each row written before, and the
+// statements kept prepared are the full and the small chunk's only. Values
+// that do not make whole rows are refused.
+func TestImportRowsInChunks(t *testing.T) {
+	onBothStores(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		sess, err := s.OpenIngest(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		im := sess.(*importer)
+		const width = 3
+		rows := maxParams/width + 3*smallChunk + 5 // a full chunk, three small ones and five rows
+		head := `INSERT INTO call_versions (account, cycle, version) VALUES `
+		tail := ` ON CONFLICT (account, cycle) DO UPDATE SET version = call_versions.version + excluded.version`
+		write := func(version int64) error {
+			return im.Write(ctx, func(tx ingest.Tx) error {
+				args := make([]any, 0, rows*width)
+				for i := range rows {
+					args = append(args, "a", 24000+i, version)
+				}
+				return im.execRows(ctx, tx.(ingestTx).tx, head, tail, width, args)
+			})
+		}
+		if err := write(1); err != nil {
+			t.Fatal(err)
+		}
+		if err := write(2); err != nil {
+			t.Fatal(err)
+		}
+		var n, sum int64
+		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(version) FROM call_versions`).Scan(&n, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if n != int64(rows) || sum != 3*int64(rows) {
+			t.Errorf("%d rows summing to %d, want %d summing to %d", n, sum, rows, 3*rows)
+		}
+		if s.dialect == dialectSQLite && len(im.direct) != 2 {
+			t.Errorf("%d statements kept prepared, want 2 (a full chunk and a small one)", len(im.direct))
+		}
+		err = im.Write(ctx, func(tx ingest.Tx) error {
+			return im.execRows(ctx, tx.(ingestTx).tx, `INSERT INTO meta (key, value) VALUES `, "", 2, []any{"k", "v", "x"})
+		})
+		if err == nil {
+			t.Error("three values as rows of two: no error")
 		}
 	})
 }

@@ -29,6 +29,9 @@ func unnestRows(ctx context.Context, tx *Tx, head, tail string, width int, args 
 
 // unnestSQL builds unnestRows's statement and its column arrays.
 func unnestSQL(head, tail string, width int, args []any) (q string, cols []any, ok bool) {
+	if len(args)%width != 0 { // not whole rows: the VALUES path refuses them
+		return "", nil, false
+	}
 	n := len(args) / width
 	cols = make([]any, width)
 	types := make([]string, width)
