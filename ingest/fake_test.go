@@ -53,6 +53,11 @@ type fakeStore struct {
 
 	writes, storedBefore int // write transactions; batches refused as stored before
 
+	// failWrite, when set, fails the next write transaction (a connection
+	// lost, say); opened and closed count the sessions.
+	failWrite      error
+	opened, closed atomic.Int32
+
 	reservedAsked, released int // ReservedAccounts asked; calls released
 }
 
@@ -61,9 +66,12 @@ func newFakeStore() *fakeStore {
 		pkgs: map[string]callbill.VoicePackage{}, held: map[ingest.Identity]string{}, imports: map[int64]callbill.ImportRecord{}, owner: map[ingest.Identity]int64{}}}
 }
 
-func (f *fakeStore) OpenIngest(context.Context) (ingest.Session, error) { return f, nil }
-func (f *fakeStore) NewCalls(int) ingest.Calls                          { return &fakeCalls{} }
-func (f *fakeStore) Close() error                                       { return nil }
+func (f *fakeStore) OpenIngest(context.Context) (ingest.Session, error) {
+	f.opened.Add(1)
+	return f, nil
+}
+func (f *fakeStore) NewCalls(int) ingest.Calls { return &fakeCalls{} }
+func (f *fakeStore) Close() error              { f.closed.Add(1); return nil }
 
 func (f *fakeStore) Read(ctx context.Context, fn func(tx ingest.Tx) error) error {
 	return fn(&fakeTx{f: f, st: f.db.clone()})
@@ -77,6 +85,10 @@ func (f *fakeStore) Write(ctx context.Context, fn func(tx ingest.Tx) error) erro
 	if f.gate != nil {
 		f.atGate.Add(1)
 		<-f.gate
+	}
+	if err := f.failWrite; err != nil {
+		f.failWrite = nil
+		return err
 	}
 	f.writes++
 	tx := &fakeTx{f: f, st: f.db.clone()}

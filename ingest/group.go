@@ -43,7 +43,7 @@ type Group struct {
 	closed  bool
 	stopped chan struct{}
 
-	im *importer // the owner's: the warm rater and its generation
+	im *importer // the owner's: the warm rater and its generation, and its session (im.sess, nil when none is open)
 
 	gatherFor time.Duration // gatherWait, or a test's
 	arrived   int64         // requests queued so far (under mu)
@@ -207,6 +207,7 @@ func (g *Group) Waiting() int {
 // run is the owner: round after round until closed and drained.
 func (g *Group) run() {
 	defer close(g.stopped)
+	defer g.closeSession()
 	ctx := context.Background()
 	answered := 0 // the last round's requests
 	for {
@@ -354,12 +355,36 @@ func roundRecords(w *work) []*callbill.ImportRecord {
 // accounts under the locks.
 func (g *Group) write(ctx context.Context, rows []pending, reqs []*groupRequest) (*work, error) {
 	im := g.im
-	sess, err := g.svc.Store.OpenIngest(ctx)
-	if err != nil {
-		return nil, err
+	if im.sess == nil {
+		// Kept from round to round: the statements a session prepares
+		// stay prepared with it (docs/decisions.md, "SQLite statements
+		// bound in one call").
+		sess, err := g.svc.Store.OpenIngest(ctx)
+		if err != nil {
+			return nil, err
+		}
+		im.sess = sess
 	}
-	defer sess.Close()
-	im.sess = sess
+	sess := im.sess
+	w, err := g.writeOn(ctx, sess, rows, reqs)
+	if err != nil {
+		g.closeSession() // a broken connection, say: the next round opens another
+	}
+	return w, err
+}
+
+// closeSession gives the owner's session back, if one is open.
+func (g *Group) closeSession() {
+	if g.im.sess != nil {
+		g.im.sess.Close()
+		g.im.sess = nil
+	}
+}
+
+// writeOn is write on the owner's session.
+func (g *Group) writeOn(ctx context.Context, sess Session, rows []pending, reqs []*groupRequest) (*work, error) {
+	im := g.im
+	var err error
 	if im.rater == nil {
 		if err := im.loadAll(ctx); err != nil {
 			im.rater = nil

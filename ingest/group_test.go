@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -273,5 +274,30 @@ func TestGroupGathersTheSendersItAnswered(t *testing.T) {
 	}
 	if f.writes != 2 {
 		t.Errorf("%d write transactions, want 2", f.writes)
+	}
+}
+
+// TestGroupKeepsItsSession: the round owner writes round after round on one
+// session, so that what the session prepared stays prepared; after a round
+// that failed it opens another, and Close gives it back.
+func TestGroupKeepsItsSession(t *testing.T) {
+	f := newFakeStore()
+	g := (&ingest.Service{Store: f}).NewGroup(0)
+	for i := range 3 {
+		send(t, g, call(fmt.Sprintf("c%d", i), numTP, int64(i), 60))
+	}
+	if n := f.opened.Load(); n != 1 {
+		t.Errorf("%d sessions opened for three rounds, want 1", n)
+	}
+	f.failWrite = errors.New("connection lost")
+	if _, err := g.Import(context.Background(), ingest.Input{Source: &rows{cdrs: []callbill.CDR{call("c3", numTP, 3, 60)}}}); err == nil {
+		t.Error("the round whose write failed: no error")
+	}
+	if rep, _ := send(t, g, call("c4", numTP, 4, 60)); rep == nil || rep.Imported != 1 {
+		t.Errorf("the round after a failed one: %+v", rep)
+	}
+	g.Close()
+	if o, c := f.opened.Load(), f.closed.Load(); o != 2 || c != 2 {
+		t.Errorf("%d sessions opened and %d closed, want 2 and 2", o, c)
 	}
 }

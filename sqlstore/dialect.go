@@ -220,8 +220,9 @@ func (im *importer) copyRows(ctx context.Context, table string, cols []string, n
 // import allocated. It binds them all in one call into C (docs/decisions.md,
 // "SQLite statements bound in one call"). Statements stay prepared for the
 // session (a statement outlives a transaction in SQLite) when keep says its
-// shape recurs (a full or a small chunk of rows, execRows), at most maxDirectStmts of them; the
-// others are finalized at once, since each holds its program in memory.
+// shape recurs (a full or a small chunk of rows, execRows), at most
+// maxDirectStmts of them; the others are finalized at once, since each
+// holds its program in memory.
 func (im *importer) execDirect(ctx context.Context, q string, args []any, keep bool) error {
 	return im.conn.Raw(func(dc any) error {
 		st := im.direct[q]
