@@ -357,8 +357,7 @@ func (g *Group) write(ctx context.Context, rows []pending, reqs []*groupRequest)
 	im := g.im
 	if im.sess == nil {
 		// Kept from round to round: the statements a session prepares
-		// stay prepared with it (docs/decisions.md, "SQLite statements
-		// bound in one call").
+		// stay prepared with it (docs/decisions.md, "Import").
 		sess, err := g.svc.Store.OpenIngest(ctx)
 		if err != nil {
 			return nil, err

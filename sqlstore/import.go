@@ -386,6 +386,9 @@ func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKe
 // (docs/decisions.md, "SQLite statements bound in one call").
 const smallChunk = 64
 
+// maxSQLTexts bounds the statement texts a session keeps (execRows).
+const maxSQLTexts = 256
+
 // maxParams bounds the parameters of one multi-row statement (SQLite allows
 // 32766, PostgreSQL 65535).
 const maxParams = 8000
@@ -428,6 +431,9 @@ func (im *importer) execRows(ctx context.Context, tx *Tx, head, tail string, wid
 		key := head + "\x00" + strconv.Itoa(n) + tail
 		q, ok := im.sqlText[key]
 		if !ok {
+			if len(im.sqlText) >= maxSQLTexts { // a session kept long (a group's) met many shapes
+				clear(im.sqlText)
+			}
 			q = rowsSQL(head, tail, width, n)
 			im.sqlText[key] = q
 		}
