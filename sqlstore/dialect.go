@@ -133,33 +133,24 @@ func (s *Store) lockAccounts(ctx context.Context, tx *Tx, accounts []string) err
 	return err
 }
 
-// accountsIn returns the condition "col is one of accounts" and its
-// arguments, for at most inListMax accounts at once (callers go through
-// longer lists in parts). On PostgreSQL it is one array parameter, so that
-// the statement's text is the same whatever the count: pgx keeps it
-// prepared, where a list of a new length was parsed and described first, a
-// round trip more in every round of the call platform's stream.
-func (s *Store) accountsIn(col string, accounts []string) (string, []any) {
+// accountsIn calls fn with the condition "col is one of accounts" and its
+// arguments, in as few statements as the database takes; for no account it
+// calls fn never. On PostgreSQL it is one array parameter, so that the
+// statement's text is the same whatever the count: pgx keeps it prepared,
+// where a list of a new length was parsed and described first, a round
+// trip more in every round of the call platform's stream. On SQLite, lists
+// of at most 500 (chunks), a parameter each.
+func (s *Store) accountsIn(col string, accounts []string, fn func(cond string, args []any) error) error {
+	if s.dialect != dialectPostgres {
+		return chunks(accounts, func(part []string) error {
+			in, args := inArgs(part)
+			return fn(col+" IN ("+in+")", args)
+		})
+	}
 	if len(accounts) == 0 {
-		return `1 = 0`, nil
+		return nil
 	}
-	if s.dialect == dialectPostgres {
-		return col + ` = ANY(?::text[])`, []any{accounts}
-	}
-	args := make([]any, len(accounts))
-	for i, a := range accounts {
-		args[i] = a
-	}
-	return col + ` IN (?` + strings.Repeat(",?", len(accounts)-1) + `)`, args
-}
-
-// inListMax bounds the accounts of one accountsIn: SQLite's list takes a
-// parameter each; PostgreSQL's array takes them all (a world's accounts).
-func (s *Store) inListMax() int {
-	if s.dialect == dialectPostgres {
-		return 1 << 20
-	}
-	return 500
+	return fn(col+` = ANY(?::text[])`, []any{accounts})
 }
 
 // nextBatchID hands out import batch ids, increasing.

@@ -138,45 +138,45 @@ func (t ingestTx) LockAccounts(ctx context.Context, accounts []string) error {
 func (t ingestTx) RatingState(ctx context.Context, accounts []string, closed callbill.Cycle) (callbill.RaterState, error) {
 	tx := t.tx
 	st := callbill.RaterState{PlatformUsed: map[callbill.AccountCycle]int64{}}
-	for start, most := 0, t.im.s.inListMax(); start < len(accounts); start += most {
-		in, args := t.im.s.accountsIn("account", accounts[start:min(start+most, len(accounts))])
+	err := t.im.s.accountsIn("account", accounts, func(in string, args []any) error {
 		rows, err := tx.QueryContext(ctx, `SELECT account, id, type, minutes, remaining, from_unix, until_unix FROM packages
 			WHERE remaining > 0 AND `+in, args...)
 		if err != nil {
-			return st, err
+			return err
 		}
 		for rows.Next() {
 			p := &callbill.VoicePackage{}
 			var from, until int64
 			if err := rows.Scan(&p.Account, &p.ID, &p.Type, &p.Minutes, &p.Remaining, &from, &until); err != nil {
 				rows.Close()
-				return st, err
+				return err
 			}
 			p.From, p.Until = time.Unix(from, 0), time.Unix(until, 0)
 			st.Packages = append(st.Packages, p)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return st, err
+			return err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT account, cycle, platform_minutes FROM account_cycles
 			WHERE cycle > ? AND `+in, append([]any{int(closed)}, args...)...)
 		if err != nil {
-			return st, err
+			return err
 		}
 		for rows.Next() {
 			var k callbill.AccountCycle
 			var n int64
 			if err := rows.Scan(&k.Account, &k.Cycle, &n); err != nil {
 				rows.Close()
-				return st, err
+				return err
 			}
 			st.PlatformUsed[k] = n
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return st, err
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return st, err
 	}
 	return st, nil
 }

@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,8 +234,9 @@ func TestNoteActivityOnlyLowers(t *testing.T) {
 }
 
 // TestAccountsInBothWays reads rows by lists of accounts through accountsIn
-// on both stores (an array on PostgreSQL, a list on SQLite): the accounts
-// listed and no other, and nothing for an empty list.
+// on both stores (an array on PostgreSQL, lists of at most 500 on SQLite):
+// the accounts listed and no other, each once, also from a list longer than
+// one of SQLite's, and nothing for an empty list.
 func TestAccountsInBothWays(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -244,29 +247,37 @@ func TestAccountsInBothWays(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		long := []string{"a"} // a, 1,200 accounts without rows, then c
+		for i := range 1200 {
+			long = append(long, fmt.Sprintf("n%04d", i))
+		}
+		long = append(long, "c")
 		for _, tc := range []struct {
 			accounts []string
 			want     string
-		}{{[]string{"a", "c"}, "a c"}, {[]string{"b"}, "b"}, {[]string{"x"}, ""}, {nil, ""}} {
-			in, args := s.accountsIn("account", tc.accounts)
-			rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account FROM call_versions WHERE `+in+` ORDER BY account`), args...)
+		}{{[]string{"a", "c"}, "a c"}, {[]string{"b"}, "b"}, {[]string{"x"}, ""}, {nil, ""}, {long, "a c"}} {
+			var got []string
+			err := s.accountsIn("account", tc.accounts, func(in string, args []any) error {
+				rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account FROM call_versions WHERE `+in+` ORDER BY account`), args...)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					var a string
+					if err := rows.Scan(&a); err != nil {
+						return err
+					}
+					got = append(got, a)
+				}
+				return rows.Err()
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for rows.Next() {
-				var a string
-				if err := rows.Scan(&a); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, a)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			rows.Close()
+			slices.Sort(got)
 			if strings.Join(got, " ") != tc.want {
-				t.Errorf("accounts %q: got %q, want %q", tc.accounts, got, tc.want)
+				t.Errorf("%d accounts: got %q, want %q", len(tc.accounts), got, tc.want)
 			}
 		}
 	})

@@ -335,26 +335,23 @@ func (t reservationTx) DeleteReservation(ctx context.Context, instance, contactI
 // holds any.
 func (t ingestTx) ReservedAccounts(ctx context.Context, accounts []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for start, most := 0, t.im.s.inListMax(); start < len(accounts); start += most {
-		in, args := t.im.s.accountsIn("account", accounts[start:min(start+most, len(accounts))])
+	err := t.im.s.accountsIn("account", accounts, func(in string, args []any) error {
 		rows, err := t.tx.QueryContext(ctx, `SELECT DISTINCT account FROM reservations WHERE `+in, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for rows.Next() {
 			var a string
 			if err := rows.Scan(&a); err != nil {
 				rows.Close()
-				return nil, err
+				return err
 			}
 			out[a] = true
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		return rows.Err()
+	})
+	return out, err
 }
 
 // ReleaseReservations deletes the reservations of calls (see ingest.Tx).
