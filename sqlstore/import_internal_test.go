@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -333,4 +334,43 @@ func TestImportRowsInChunks(t *testing.T) {
 			t.Error("three values as rows of two: no error")
 		}
 	})
+}
+
+// TestImportJournalsInMemory: on SQLite, an import session keeps its
+// statements' journals in memory (temp_store MEMORY), and its connection
+// goes back to the pool as the pool made it.
+func TestImportJournalsInMemory(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.SetMaxOpenConns(1) // the session's connection is the one the pool gives next
+	tempStore := func(q interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}) int {
+		t.Helper()
+		var n int
+		if err := q.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := tempStore(s.db); n != 0 {
+		t.Fatalf("the pool's connection: temp_store %d, want 0 (the default)", n)
+	}
+	sess, err := s.OpenIngest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := tempStore(sess.(*importer).conn); n != 2 {
+		t.Errorf("an import session: temp_store %d, want 2 (memory)", n)
+	}
+	if err := sess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := tempStore(s.db); n != 0 {
+		t.Errorf("the connection given back: temp_store %d, want 0 (the default)", n)
+	}
 }
