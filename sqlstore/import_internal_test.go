@@ -256,7 +256,7 @@ func TestAccountsInBothWays(t *testing.T) {
 		for _, tc := range []struct {
 			accounts []string
 			want     string
-		}{{[]string{"a", "c"}, "a c"}, {[]string{"b"}, "b"}, {[]string{"x"}, ""}, {nil, ""}, {long, "a c"}} {
+		}{{[]string{"a", "c"}, "a c"}, {[]string{"b"}, "b"}, {[]string{"x"}, ""}, {nil, ""}, {long, "a c"}, {[]string{"c", "a", "c"}, "a c"}} {
 			var got []string
 			err := s.accountsIn("account", tc.accounts, func(in string, args []any) error {
 				rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT account FROM call_versions WHERE `+in+` ORDER BY account`), args...)
@@ -280,6 +280,47 @@ func TestAccountsInBothWays(t *testing.T) {
 			if strings.Join(got, " ") != tc.want {
 				t.Errorf("%d accounts: got %q, want %q", len(tc.accounts), got, tc.want)
 			}
+		}
+		if s.dialect != dialectPostgres {
+			return
+		}
+		// The plan PostgreSQL keeps for a prepared statement, whatever the
+		// array: a join with the array's set, not each row compared with
+		// every element (docs/decisions.md, "Import").
+		err = s.accountsIn("account", long, func(in string, _ []any) error {
+			conn, err := s.db.Conn(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+				return err
+			}
+			defer conn.ExecContext(ctx, `RESET plan_cache_mode`)
+			if _, err := conn.ExecContext(ctx, `PREPARE by_accounts(text[]) AS SELECT account FROM call_versions WHERE `+strings.Replace(in, "?", "$1", 1)); err != nil {
+				return err
+			}
+			defer conn.ExecContext(ctx, `DEALLOCATE by_accounts`)
+			rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE by_accounts('{`+strings.Join(long, ",")+`}')`) // plain names: no quoting needed
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var line string
+				if err := rows.Scan(&line); err != nil {
+					return err
+				}
+				plan = append(plan, line)
+			}
+			if p := strings.Join(plan, "\n"); strings.Contains(p, "ANY") {
+				t.Errorf("a generic plan compares with the array's elements:\n%s", p)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
