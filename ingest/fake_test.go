@@ -66,7 +66,7 @@ func newFakeStore() *fakeStore {
 		pkgs: map[string]callbill.VoicePackage{}, held: map[ingest.Identity]string{}, imports: map[int64]callbill.ImportRecord{}, owner: map[ingest.Identity]int64{}}}
 }
 
-func (f *fakeStore) OpenIngest(context.Context) (ingest.Session, error) {
+func (f *fakeStore) OpenIngest(context.Context, ingest.SessionUse) (ingest.Session, error) {
 	f.opened.Add(1)
 	return f, nil
 }

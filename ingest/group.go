@@ -188,7 +188,7 @@ func (g *Group) Import(ctx context.Context, in Input) (*callbill.ImportReport, e
 
 // record writes the record of a request that stores nothing.
 func (g *Group) record(ctx context.Context, rec *callbill.ImportRecord, rep *callbill.ImportReport) error {
-	sess, err := g.svc.Store.OpenIngest(ctx)
+	sess, err := g.svc.Store.OpenIngest(ctx, ForRounds)
 	if err != nil {
 		return err
 	}
@@ -358,7 +358,7 @@ func (g *Group) write(ctx context.Context, rows []pending, reqs []*groupRequest)
 	if im.sess == nil {
 		// Kept from round to round: the statements a session prepares
 		// stay prepared with it (docs/decisions.md, "Import").
-		sess, err := g.svc.Store.OpenIngest(ctx)
+		sess, err := g.svc.Store.OpenIngest(ctx, ForRounds)
 		if err != nil {
 			return nil, err
 		}

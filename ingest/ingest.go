@@ -17,12 +17,24 @@ import (
 // Store opens the sessions an import works in.
 type Store interface {
 	// OpenIngest opens a session on one connection of its own, kept for
-	// the whole import.
-	OpenIngest(ctx context.Context) (Session, error)
+	// the whole import (or a group's rounds), used as use says.
+	OpenIngest(ctx context.Context, use SessionUse) (Session, error)
 	// NewCalls returns an empty set of rated calls, packed as the store
 	// keeps them, with room for size; it is filled outside any transaction.
 	NewCalls(size int) Calls
 }
+
+// SessionUse says what a session is opened for, so that the store can suit
+// its connection to it.
+type SessionUse int
+
+const (
+	// ForFile: one import's batches, large, one after another.
+	ForFile SessionUse = iota
+	// ForRounds: a group's rounds of the call platform's requests, small,
+	// the session kept from round to round.
+	ForRounds
+)
 
 // Session runs the transactions of one import, one at a time.
 type Session interface {
@@ -176,7 +188,7 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 		opts.BatchSize = 40_000
 	}
 	started := time.Now()
-	sess, err := s.Store.OpenIngest(ctx)
+	sess, err := s.Store.OpenIngest(ctx, ForFile)
 	if err != nil {
 		return nil, err
 	}

@@ -27,28 +27,32 @@ type importer struct {
 	named   []driver.NamedValue            // execDirect's, reused
 	sqlText map[string]string              // multi-row statements by shape
 	args    []any                          // reused
+	memJrnl bool                           // SQLite: statement journals kept in memory (OpenIngest)
 }
 
 // OpenIngest opens an import session (see ingest.Store).
-func (s *Store) OpenIngest(ctx context.Context) (ingest.Session, error) {
+func (s *Store) OpenIngest(ctx context.Context, use ingest.SessionUse) (ingest.Session, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if s.dialect == dialectSQLite {
-		// A multi-row statement inside a transaction keeps the pages it
-		// changes in a statement journal, to undo just itself on an error;
-		// past 64 KiB SQLite spills it to a temporary file: 39,000 writes
-		// per 1,000,000 imported calls. An import's statements are bounded
-		// (maxParams), so their journals stay in memory (docs/decisions.md,
-		// "SQLite statements bound in one call").
+	// A multi-row statement inside a transaction keeps the pages it changes
+	// in a statement journal, to undo just itself on an error; past 64 KiB
+	// SQLite spills it to a temporary file of its own. A group's rounds keep
+	// theirs in memory: their statements are small, and a round that spilled
+	// opened and wrote a file. A file import's spill too (half of its
+	// writes), but held in memory its journals left the C heap fragmented,
+	// 28 MB more at 10,000,000 calls (docs/decisions.md, "SQLite statements
+	// bound in one call").
+	memJrnl := s.dialect == dialectSQLite && use == ingest.ForRounds
+	if memJrnl {
 		if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
 			conn.Close()
 			return nil, err
 		}
 	}
 	return &importer{s: s, conn: conn, stmts: map[string]*sql.Stmt{}, sqlText: map[string]string{},
-		direct: map[string]*sqlite3.SQLiteStmt{}}, nil
+		direct: map[string]*sqlite3.SQLiteStmt{}, memJrnl: memJrnl}, nil
 }
 
 // Close gives the connection back, as the pool made it: other writers'
@@ -57,7 +61,7 @@ func (im *importer) Close() error {
 	if len(im.direct) > 0 {
 		im.conn.Raw(func(any) error { im.closeDirect(); return nil })
 	}
-	if im.s.dialect == dialectSQLite {
+	if im.memJrnl {
 		if _, err := im.conn.ExecContext(context.Background(), "PRAGMA temp_store = DEFAULT"); err != nil {
 			// A connection that cannot be reset is not given back.
 			im.conn.Raw(func(any) error { return driver.ErrBadConn })

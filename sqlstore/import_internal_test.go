@@ -104,7 +104,7 @@ func TestUsageDaysBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	sess, err := s.OpenIngest(ctx)
+	sess, err := s.OpenIngest(ctx, ingest.ForFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestAccountsInBothWays(t *testing.T) {
 func TestImportRowsInChunks(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		sess, err := s.OpenIngest(ctx)
+		sess, err := s.OpenIngest(ctx, ingest.ForFile)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,9 +377,10 @@ func TestImportRowsInChunks(t *testing.T) {
 	})
 }
 
-// TestImportJournalsInMemory: on SQLite, an import session keeps its
-// statements' journals in memory (temp_store MEMORY), and its connection
-// goes back to the pool as the pool made it.
+// TestImportJournalsInMemory: on SQLite, a group's session keeps its
+// statements' journals in memory (temp_store MEMORY), a file import's
+// session leaves them as SQLite keeps them, and either connection goes back
+// to the pool as the pool made it.
 func TestImportJournalsInMemory(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))
@@ -401,17 +402,22 @@ func TestImportJournalsInMemory(t *testing.T) {
 	if n := tempStore(s.db); n != 0 {
 		t.Fatalf("the pool's connection: temp_store %d, want 0 (the default)", n)
 	}
-	sess, err := s.OpenIngest(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := tempStore(sess.(*importer).conn); n != 2 {
-		t.Errorf("an import session: temp_store %d, want 2 (memory)", n)
-	}
-	if err := sess.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if n := tempStore(s.db); n != 0 {
-		t.Errorf("the connection given back: temp_store %d, want 0 (the default)", n)
+	for _, tc := range []struct {
+		use  ingest.SessionUse
+		want int
+	}{{ingest.ForRounds, 2}, {ingest.ForFile, 0}} {
+		sess, err := s.OpenIngest(ctx, tc.use)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := tempStore(sess.(*importer).conn); n != tc.want {
+			t.Errorf("a session for %d: temp_store %d, want %d", tc.use, n, tc.want)
+		}
+		if err := sess.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if n := tempStore(s.db); n != 0 {
+			t.Errorf("the connection given back: temp_store %d, want 0 (the default)", n)
+		}
 	}
 }
