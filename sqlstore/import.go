@@ -56,7 +56,7 @@ func (s *Store) OpenIngest(ctx context.Context, use ingest.SessionUse) (ingest.S
 }
 
 // Close gives the connection back, as the pool made it: other writers'
-// statements (a close's sorts) are not bounded like an import's.
+// statements (a close's sorts) are not bounded like a round's.
 func (im *importer) Close() error {
 	if len(im.direct) > 0 {
 		im.conn.Raw(func(any) error { im.closeDirect(); return nil })
