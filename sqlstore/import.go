@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,7 @@ type importer struct {
 	sqlText map[string]string              // multi-row statements by shape
 	args    []any                          // reused
 	memJrnl bool                           // SQLite: statement journals kept in memory (OpenIngest)
+	aggKeys []callbill.AggKey              // addUsage's, reused
 }
 
 // OpenIngest opens an import session (see ingest.Store).
@@ -380,11 +383,22 @@ func (im *importer) writeState(ctx context.Context, tx *Tx, w *ingest.Rated) err
 const everyDay = "day IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31)"
 
 // addUsage adds aggregate deltas to usage_agg; a delta of nothing is left
-// out. Its integers go as int64, which the driver takes as they are.
+// out. Its integers go as int64, which the driver takes as they are. The
+// rows go in the table key's order: a statement's rows then change a run
+// of neighbouring pages, where in the map's order they changed a page each
+// and SQLite journaled every one of them to a file of its own
+// (docs/decisions.md, "SQLite statements bound in one call").
 func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKey]*callbill.AggValue) error {
 	args := im.args[:0]
 	defer func() { im.args = args[:0] }()
-	for k, v := range agg {
+	keys := im.aggKeys[:0]
+	for k := range agg {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, aggKeyOrder)
+	defer func() { clear(keys); im.aggKeys = keys[:0] }()
+	for _, k := range keys {
+		v := agg[k]
 		if v.Usage == 0 && v.Covered == 0 && v.Calls == 0 {
 			continue
 		}
@@ -400,6 +414,41 @@ func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKe
 		` ON CONFLICT (cycle, day, account, pd, instance, item, number, micro, price_from, band)
 		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
 		calls = usage_agg.calls + excluded.calls`, 13, args)
+}
+
+// aggKeyOrder orders aggregate keys as usage_agg's primary key does
+// (migration 0014): cycle, day, account, product detail, instance, item,
+// number, unit price, price from, band. Texts compare as bytes, as SQLite's
+// default collation and PostgreSQL's "C" do.
+func aggKeyOrder(a, b callbill.AggKey) int {
+	if c := cmp.Compare(a.Cycle, b.Cycle); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Day, b.Day); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Account, b.Account); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.PD, b.PD); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Instance, b.Instance); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Item, b.Item); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Number, b.Number); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Micro, b.Micro); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.PriceFrom, b.PriceFrom); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Band, b.Band)
 }
 
 // smallChunk is the rows of the statements that carry what is left of a

@@ -95,6 +95,36 @@ func TestIdentitiesInIndexOrder(t *testing.T) {
 	}
 }
 
+// TestAggregatesInIndexOrder: aggKeyOrder orders aggregate keys as
+// usage_agg's key does, each field deciding only where those before it tie.
+func TestAggregatesInIndexOrder(t *testing.T) {
+	base := callbill.AggKey{Account: "a", Cycle: 24321, Day: 2, PD: "pd", Instance: "i", Item: "it", Number: "n", Micro: 5, PriceFrom: 5, Band: 1}
+	// want[i] sorts after want[i-1] by one field only, and is smaller than
+	// want[i-1] in every field after it.
+	want := []callbill.AggKey{base}
+	next := func(f func(k *callbill.AggKey)) {
+		k := base
+		f(&k)
+		want = append(want, k)
+	}
+	next(func(k *callbill.AggKey) { k.Band = 2 })
+	next(func(k *callbill.AggKey) { k.PriceFrom, k.Band = 6, 0 })
+	next(func(k *callbill.AggKey) { k.Micro, k.PriceFrom, k.Band = 6, 0, 0 })
+	next(func(k *callbill.AggKey) { k.Number, k.Micro, k.PriceFrom, k.Band = "o", 0, 0, 0 })
+	next(func(k *callbill.AggKey) { k.Item, k.Number, k.Micro = "iu", "", 0 })
+	next(func(k *callbill.AggKey) { k.Instance, k.Item, k.Number = "j", "", "" })
+	next(func(k *callbill.AggKey) { k.PD, k.Instance, k.Item = "pe", "", "" })
+	next(func(k *callbill.AggKey) { k.Account, k.PD, k.Instance = "b", "", "" })
+	next(func(k *callbill.AggKey) { k.Day, k.Account, k.PD = 3, "", "" })
+	next(func(k *callbill.AggKey) { k.Cycle, k.Day, k.Account = 24322, 1, "" })
+	got := slices.Clone(want)
+	slices.Reverse(got)
+	slices.SortFunc(got, aggKeyOrder)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("order\n%v\nwant\n%v", got, want)
+	}
+}
+
 // TestUsageDaysBounded: an aggregate of a day outside 1–31 is refused, since
 // one account's bill reads days 1–31 and would not see it.
 func TestUsageDaysBounded(t *testing.T) {
