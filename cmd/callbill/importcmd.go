@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -161,6 +162,9 @@ func (a *app) runImport(ctx context.Context, files []string, strict, quiet bool,
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(importHeapLimit(sqlstore.IsPostgres(a.dsn)))
 	}
+	if n := importProcs(sqlstore.IsPostgres(a.dsn)); n != runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
+	}
 	started := time.Now()
 	if f, ok := a.stderr.(*os.File); ok && !quiet && term.IsTerminal(int(f.Fd())) {
 		opts.Progress = func(rows int64) {
@@ -212,6 +216,22 @@ func importHeapLimit(postgres bool) int64 {
 		return 100 << 20
 	}
 	return 80 << 20
+}
+
+// defaultProcs is GOMAXPROCS as the runtime chose it (or the operator's).
+var defaultProcs = runtime.GOMAXPROCS(0)
+
+// importProcs is how many Ps a file import runs on: one more than the
+// cores on PostgreSQL. There its writer mostly waits for the server's
+// replies while decoding and rating keep every P busy, and Go then notices
+// a reply only at its monitor's 10 ms network poll; a spare P waits in the
+// poller instead (docs/decisions.md, "A spare P for PostgreSQL imports").
+// The operator's GOMAXPROCS wins.
+func importProcs(postgres bool) int {
+	if postgres && os.Getenv("GOMAXPROCS") == "" {
+		return defaultProcs + 1
+	}
+	return defaultProcs
 }
 
 const maxRejectLines = 20

@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/callbill/callbill/internal/testpg"
 )
 
 // TestImportReadsEachInputOnce imports the golden scenario's calls as three
@@ -114,6 +119,39 @@ func TestImportReadsEachInputOnce(t *testing.T) {
 		}
 		if string(got) != want {
 			t.Errorf("%s:\n%s\nwant:\n%s", name, got, want)
+		}
+	}
+}
+
+// TestPostgresImportsSpareAP: a file import on PostgreSQL runs on one P
+// more than the runtime chose, one on SQLite on as many, and with the
+// operator's GOMAXPROCS set it is kept on either (importProcs).
+func TestPostgresImportsSpareAP(t *testing.T) {
+	dsn := testpg.DSN(t)
+	dir := copyScenario(t)
+	t.Cleanup(func() {
+		runtime.GOMAXPROCS(defaultProcs)
+		debug.SetMemoryLimit(math.MaxInt64) // as runImport set it
+	})
+	for _, c := range []struct {
+		db, env string
+		want    int
+	}{
+		{filepath.Join(dir, "s.db"), "", defaultProcs},
+		{dsn, "", defaultProcs + 1},
+		{dsn, strconv.Itoa(defaultProcs), defaultProcs},
+	} {
+		runtime.GOMAXPROCS(defaultProcs)
+		t.Setenv("GOMAXPROCS", c.env)
+		if r := runIn(t, "--db", c.db, "apply", "-f", filepath.Join(dir, "world.yaml")); r.code != 0 {
+			t.Fatalf("apply: exit %d\n%s", r.code, r.stderr)
+		}
+		r := runIn(t, "--db", c.db, "import", "-q", "--priority", "normal", filepath.Join(dir, "calls.csv"))
+		if !strings.Contains(r.stderr, "imported ") {
+			t.Fatalf("import: exit %d\n%s", r.code, r.stderr)
+		}
+		if got := runtime.GOMAXPROCS(0); got != c.want {
+			t.Errorf("%s, GOMAXPROCS=%q: the import ran on %d Ps, want %d", c.db, c.env, got, c.want)
 		}
 	}
 }
