@@ -30,7 +30,7 @@ type importer struct {
 	sqlText map[string]string              // multi-row statements by shape
 	args    []any                          // reused
 	memJrnl bool                           // SQLite: statement journals kept in memory (OpenIngest)
-	aggKeys []callbill.AggKey              // addUsage's, reused
+	aggRows []aggRow                       // addUsage's, reused
 }
 
 // OpenIngest opens an import session (see ingest.Store).
@@ -391,14 +391,14 @@ const everyDay = "day IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,
 func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKey]*callbill.AggValue) error {
 	args := im.args[:0]
 	defer func() { im.args = args[:0] }()
-	keys := im.aggKeys[:0]
-	for k := range agg {
-		keys = append(keys, k)
+	rows := im.aggRows[:0]
+	for k, v := range agg {
+		rows = append(rows, aggRow{k, v})
 	}
-	slices.SortFunc(keys, aggKeyOrder)
-	defer func() { clear(keys); im.aggKeys = keys[:0] }()
-	for _, k := range keys {
-		v := agg[k]
+	slices.SortFunc(rows, func(a, b aggRow) int { return aggKeyOrder(a.key, b.key) })
+	defer func() { clear(rows); im.aggRows = rows[:0] }()
+	for _, r := range rows {
+		k, v := r.key, r.value
 		if v.Usage == 0 && v.Covered == 0 && v.Calls == 0 {
 			continue
 		}
@@ -414,6 +414,13 @@ func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKe
 		` ON CONFLICT (cycle, day, account, pd, instance, item, number, micro, price_from, band)
 		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
 		calls = usage_agg.calls + excluded.calls`, 13, args)
+}
+
+// aggRow is an aggregate of a batch: its value is taken with its key, so
+// that the key is not hashed again to find it.
+type aggRow struct {
+	key   callbill.AggKey
+	value *callbill.AggValue
 }
 
 // aggKeyOrder orders aggregate keys as usage_agg's primary key does
