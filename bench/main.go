@@ -8,10 +8,12 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -144,11 +146,15 @@ func importOnce(bin, dsn, world, csvPath string, calls int) (time.Duration, floa
 	if err := setBudgets(dsn, budgetAccounts); err != nil {
 		return 0, 0, err
 	}
+	server, local := postgresCPU(dsn)
 	el, rss, err := runCmd(bin, "--db", dsn, "import", "-q", csvPath)
 	if err != nil {
 		return 0, 0, err
 	}
 	fmt.Printf("callbill import: %.2f s, %.0f calls/s, peak RSS %.0f MB\n", el.Seconds(), float64(calls)/el.Seconds(), rss)
+	if after, ok := postgresCPU(dsn); local && ok {
+		printCPU(lastCPU, after-server, el)
+	}
 	if err := timeBudgets(dsn, budgetAccounts); err != nil {
 		return 0, 0, err
 	}
@@ -218,7 +224,83 @@ func runCmd(name string, args ...string) (time.Duration, float64, error) {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = float64(ru.Maxrss) / 1024
 	}
+	lastCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return el, rss, nil
+}
+
+// lastCPU is the CPU time (user and system) of runCmd's last command.
+var lastCPU time.Duration
+
+// printCPU prints where a PostgreSQL import's CPU went: callbill's, the
+// server's, and their sum against what the machine's cores offered in the
+// import's wall time. Both sides share the cores, so their sum bounds the
+// import from below (docs/benchmarks.md, "Ingest at the limit (issue 13)").
+func printCPU(client, server, wall time.Duration) {
+	offered := wall.Seconds() * float64(numCPU())
+	fmt.Printf("  CPU: callbill %.2f s, PostgreSQL %.2f s; together %.2f s of the %.2f s that %d cores offered (%.0f %%)\n",
+		client.Seconds(), server.Seconds(), (client + server).Seconds(), offered, numCPU(), 100*(client+server).Seconds()/max(offered, 1e-9))
+}
+
+// postgresCPU is the CPU time every PostgreSQL process on this machine has
+// used so far, read from /proc: each server process's own and, in the
+// postmaster's children's counts, the time of the backends that have
+// exited. It answers false for a SQLite store, a server on another host,
+// or without /proc.
+func postgresCPU(dsn string) (time.Duration, bool) {
+	if storeKind(dsn) != "postgres" || !localHost(dsn) {
+		return 0, false
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	var ticks int64
+	found := false
+	for _, p := range procs {
+		b, err := os.ReadFile("/proc/" + p.Name() + "/stat")
+		if err != nil {
+			continue // not a process, or it has exited
+		}
+		if t, ok := postgresTicks(string(b)); ok {
+			ticks, found = ticks+t, true
+		}
+	}
+	// /proc counts in USER_HZ, 100 per second on every Linux.
+	return time.Duration(ticks) * (time.Second / 100), found
+}
+
+// postgresTicks reads a /proc/PID/stat line: the clock ticks its process
+// and its waited-for children used, if the process is PostgreSQL's.
+func postgresTicks(stat string) (int64, bool) {
+	open, end := strings.IndexByte(stat, '('), strings.LastIndexByte(stat, ')')
+	if open < 0 || end < open || stat[open+1:end] != "postgres" {
+		return 0, false
+	}
+	// After the name: state, ppid, … utime (14th field of the line), stime,
+	// cutime, cstime.
+	f := strings.Fields(stat[end+1:])
+	if len(f) < 15 {
+		return 0, false
+	}
+	var sum int64
+	for _, v := range f[11:15] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		sum += n
+	}
+	return sum, true
+}
+
+// localHost reports whether a PostgreSQL URL's server is on this machine.
+func localHost(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	return h == "" || h == "localhost" || h == "127.0.0.1" || h == "::1"
 }
 
 func storeKind(dsn string) string {
