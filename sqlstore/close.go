@@ -108,10 +108,13 @@ func (t *closingTx) PostpaidInputs(ctx context.Context, q closing.InputsQuery) (
 		only, onlyArgs = "account IN ("+in+") AND ", inArgs
 		where, args = where+" AND "+everyDay+" AND account IN ("+in+")", append(args, inArgs...)
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT account, `+dayCol+`, pd, instance, item, number, micro, price_from, band,
-		CAST(SUM(usage) AS BIGINT), CAST(SUM(covered) AS BIGINT)
-		FROM usage_agg WHERE `+where+`
-		GROUP BY account, `+dayGroup+`pd, instance, item, number, micro, price_from, band`, args...)
+	// Summed per line, then named: the lines are a few thousand, the
+	// aggregates a line per day (migration 0016).
+	rows, err := t.tx.QueryContext(ctx, `SELECT a.account, a.day, l.pd, l.instance, l.item, l.number, l.micro, l.price_from, l.band,
+		a.usage, a.covered
+		FROM (SELECT account, `+dayCol+` AS day, line, CAST(SUM(usage) AS BIGINT) AS usage, CAST(SUM(covered) AS BIGINT) AS covered
+			FROM usage_agg WHERE `+where+` GROUP BY account, `+dayGroup+`line) a
+		JOIN usage_lines l ON l.id = a.line`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -22,15 +22,17 @@ type importer struct {
 	s    *Store
 	conn *sql.Conn
 
-	stmts   map[string]*sql.Stmt           // prepared in the current transaction
-	queued  []queuedStmt                   // PostgreSQL: a batch's writes waiting to go as one pipeline (flush)
-	queue   bool                           // execRows queues instead of running
-	direct  map[string]*sqlite3.SQLiteStmt // SQLite: prepared on the connection (execDirect)
-	named   []driver.NamedValue            // execDirect's, reused
-	sqlText map[string]string              // multi-row statements by shape
-	args    []any                          // reused
-	memJrnl bool                           // SQLite: statement journals kept in memory (OpenIngest)
-	aggRows []aggRow                       // addUsage's, reused
+	stmts    map[string]*sql.Stmt           // prepared in the current transaction
+	queued   []queuedStmt                   // PostgreSQL: a batch's writes waiting to go as one pipeline (flush)
+	queue    bool                           // execRows queues instead of running
+	direct   map[string]*sqlite3.SQLiteStmt // SQLite: prepared on the connection (execDirect)
+	named    []driver.NamedValue            // execDirect's, reused
+	sqlText  map[string]string              // multi-row statements by shape
+	args     []any                          // reused
+	memJrnl  bool                           // SQLite: statement journals kept in memory (OpenIngest)
+	aggRows  []aggRow                       // addUsage's, reused
+	lines    map[lineKey]int64              // usage_lines' ids the session knows, committed
+	newLines map[lineKey]int64              // the lines the current transaction added
 }
 
 // OpenIngest opens an import session (see ingest.Store).
@@ -109,6 +111,7 @@ func (im *importer) Write(ctx context.Context, fn func(tx ingest.Tx) error) erro
 	} else {
 		tx.Rollback()
 	}
+	im.committed(err == nil)
 	if isRetryable(err) {
 		return retryable{err}
 	}
@@ -382,23 +385,19 @@ func (im *importer) writeState(ctx context.Context, tx *Tx, w *ingest.Rated) err
 // (migration 0014), and days run from 1 to 31 (a late call is on day 1).
 const everyDay = "day IN (1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31)"
 
-// addUsage adds aggregate deltas to usage_agg; a delta of nothing is left
-// out. Its integers go as int64, which the driver takes as they are. The
-// rows go in the table key's order: a statement's rows then change a run
-// of neighbouring pages, where in the map's order they changed a page each
-// and SQLite journaled every one of them to a file of its own
-// (docs/decisions.md, "SQLite statements bound in one call").
+// addUsage adds aggregate deltas to usage_agg, each under its line's id
+// (resolveLines); a delta of nothing is left out. Its integers go as int64,
+// which the driver takes as they are. The rows go in the table key's
+// order: a statement's rows then change a run of neighbouring pages, where
+// in the map's order they changed a page each and SQLite journaled every
+// one of them to a file of its own (docs/decisions.md, "SQLite statements
+// bound in one call").
 func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKey]*callbill.AggValue) error {
 	args := im.args[:0]
 	defer func() { im.args = args[:0] }()
 	rows := im.aggRows[:0]
-	for k, v := range agg {
-		rows = append(rows, aggRow{k, v})
-	}
-	slices.SortFunc(rows, func(a, b aggRow) int { return aggKeyOrder(a.key, b.key) })
 	defer func() { clear(rows); im.aggRows = rows[:0] }()
-	for _, r := range rows {
-		k, v := r.key, r.value
+	for k, v := range agg {
 		if v.Usage == 0 && v.Covered == 0 && v.Calls == 0 {
 			continue
 		}
@@ -407,55 +406,246 @@ func (im *importer) addUsage(ctx context.Context, tx *Tx, agg map[callbill.AggKe
 		if k.Day < 1 || k.Day > 31 {
 			return callbill.Errorf(callbill.EINTERNAL, "aggregate of day %d: days run from 1 to 31", k.Day)
 		}
-		args = append(args, k.Account, int64(k.Cycle), int64(k.Day), string(k.PD), k.Instance, string(k.Item), k.Number,
-			k.Micro, k.PriceFrom, int64(k.Band), v.Usage, v.Covered, v.Calls)
+		rows = append(rows, aggRow{key: k, value: v})
 	}
-	return im.execRows(ctx, tx, `INSERT INTO usage_agg (account, cycle, day, pd, instance, item, number, micro, price_from, band, usage, covered, calls) VALUES `,
-		` ON CONFLICT (cycle, day, account, pd, instance, item, number, micro, price_from, band)
+	if err := im.resolveLines(ctx, tx, rows); err != nil {
+		return err
+	}
+	slices.SortFunc(rows, aggRowOrder)
+	for _, r := range rows {
+		k, v := r.key, r.value
+		args = append(args, int64(k.Cycle), int64(k.Day), k.Account, r.line, v.Usage, v.Covered, v.Calls)
+	}
+	return im.execRows(ctx, tx, `INSERT INTO usage_agg (cycle, day, account, line, usage, covered, calls) VALUES `,
+		` ON CONFLICT (cycle, day, account, line)
 		DO UPDATE SET usage = usage_agg.usage + excluded.usage, covered = usage_agg.covered + excluded.covered,
-		calls = usage_agg.calls + excluded.calls`, 13, args)
+		calls = usage_agg.calls + excluded.calls`, 7, args)
 }
 
 // aggRow is an aggregate of a batch: its value is taken with its key, so
-// that the key is not hashed again to find it.
+// that the key is not hashed again to find it, and its line's id.
 type aggRow struct {
 	key   callbill.AggKey
 	value *callbill.AggValue
+	line  int64
 }
 
-// aggKeyOrder orders aggregate keys as usage_agg's primary key does
-// (migration 0014): cycle, day, account, product detail, instance, item,
-// number, unit price, price from, band. Texts compare as bytes, as SQLite's
-// default collation and PostgreSQL's "C" do.
-func aggKeyOrder(a, b callbill.AggKey) int {
-	if c := cmp.Compare(a.Cycle, b.Cycle); c != 0 {
+// aggRowOrder orders a batch's aggregates as usage_agg's primary key does
+// (migration 0016): cycle, day, account, line. Texts compare as bytes, as
+// SQLite's default collation and PostgreSQL's "C" do.
+func aggRowOrder(a, b aggRow) int {
+	if c := cmp.Compare(a.key.Cycle, b.key.Cycle); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Day, b.Day); c != 0 {
+	if c := cmp.Compare(a.key.Day, b.key.Day); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Account, b.Account); c != 0 {
+	if c := strings.Compare(a.key.Account, b.key.Account); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.PD, b.PD); c != 0 {
+	return cmp.Compare(a.line, b.line)
+}
+
+// lineKey is a line of usage_lines: an account's bill-line key, an
+// aggregate's key but for its cycle and day.
+type lineKey struct {
+	account   string
+	pd        callbill.ProductDetail
+	instance  string
+	item      callbill.Item
+	number    string
+	micro     int64
+	priceFrom int64
+	band      int
+}
+
+func lineOf(k callbill.AggKey) lineKey {
+	return lineKey{k.Account, k.PD, k.Instance, k.Item, k.Number, k.Micro, k.PriceFrom, k.Band}
+}
+
+// lineKeyOrder orders lines as usage_lines_key does.
+func lineKeyOrder(a, b lineKey) int {
+	if c := strings.Compare(a.account, b.account); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Instance, b.Instance); c != 0 {
+	if c := cmp.Compare(a.pd, b.pd); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Item, b.Item); c != 0 {
+	if c := strings.Compare(a.instance, b.instance); c != 0 {
 		return c
 	}
-	if c := strings.Compare(a.Number, b.Number); c != 0 {
+	if c := cmp.Compare(a.item, b.item); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Micro, b.Micro); c != 0 {
+	if c := strings.Compare(a.number, b.number); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.PriceFrom, b.PriceFrom); c != 0 {
+	if c := cmp.Compare(a.micro, b.micro); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Band, b.Band)
+	if c := cmp.Compare(a.priceFrom, b.priceFrom); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.band, b.band)
+}
+
+// maxKnownLines bounds the line ids a session keeps; past it, it forgets
+// them and reads again the ones it meets.
+const maxKnownLines = 1 << 20
+
+// lineID returns the id of line k, if the session knows it.
+func (im *importer) lineID(k lineKey) (int64, bool) {
+	if id, ok := im.lines[k]; ok {
+		return id, true
+	}
+	id, ok := im.newLines[k]
+	return id, ok
+}
+
+// resolveLines sets each row's line id: from what the session knows, else
+// read from usage_lines, else added there. A line added in this
+// transaction is known only to it until it commits (Write): were it rolled
+// back, its id would name nothing.
+func (im *importer) resolveLines(ctx context.Context, tx *Tx, rows []aggRow) error {
+	var missing []lineKey
+	for i := range rows {
+		k := lineOf(rows[i].key)
+		if id, ok := im.lineID(k); ok {
+			rows[i].line = id
+		} else {
+			rows[i].line = 0
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.SortFunc(missing, lineKeyOrder)
+	missing = slices.Compact(missing)
+	accountsOf := func(ks []lineKey) []string {
+		var accts []string
+		for _, k := range ks {
+			if len(accts) == 0 || accts[len(accts)-1] != k.account {
+				accts = append(accts, k.account)
+			}
+		}
+		return accts
+	}
+	if err := im.readLines(ctx, tx, accountsOf(missing)); err != nil {
+		return err
+	}
+	missing = slices.DeleteFunc(missing, func(k lineKey) bool { _, ok := im.lineID(k); return ok })
+	if len(missing) > 0 {
+		// In usage_lines_key's order, so that two writers adding the same
+		// lines wait for each other in one order.
+		if err := im.addLines(ctx, tx, missing); err != nil {
+			return err
+		}
+		// Lines another writer added since (its insert won; ours did nothing).
+		missing = slices.DeleteFunc(missing, func(k lineKey) bool { _, ok := im.lineID(k); return ok })
+		if err := im.readLines(ctx, tx, accountsOf(missing)); err != nil {
+			return err
+		}
+	}
+	for i := range rows {
+		if rows[i].line != 0 {
+			continue
+		}
+		k := rows[i].key
+		id, ok := im.lineID(lineOf(k))
+		if !ok {
+			return fmt.Errorf("usage line of %s %s %s %s: not found after adding it", k.Account, k.Instance, k.Item, k.Number)
+		}
+		rows[i].line = id
+	}
+	return nil
+}
+
+// usageLineCols are usage_lines' columns but its id, in its key's order.
+const usageLineCols = "account, pd, instance, item, number, micro, price_from, band"
+
+// readLines reads the lines of the accounts into the session's known
+// lines (but the ones this transaction added, which stay its own).
+func (im *importer) readLines(ctx context.Context, tx *Tx, accounts []string) error {
+	if im.lines == nil || len(im.lines) > maxKnownLines {
+		im.lines = map[lineKey]int64{}
+	}
+	return im.s.accountsIn("account", accounts, func(in string, args []any) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, `+usageLineCols+` FROM usage_lines WHERE `+in, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			id, k, err := scanUsageLine(rows)
+			if err != nil {
+				return err
+			}
+			if _, mine := im.newLines[k]; !mine {
+				im.lines[k] = id
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// addLines adds lines to usage_lines; the ones it added are this
+// transaction's (newLines). A line another writer added first is left as
+// it is, and not returned.
+func (im *importer) addLines(ctx context.Context, tx *Tx, ks []lineKey) error {
+	if im.newLines == nil {
+		im.newLines = map[lineKey]int64{}
+	}
+	const width = 8
+	per := maxParams / width
+	for start := 0; start < len(ks); start += per {
+		part := ks[start:min(start+per, len(ks))]
+		args := make([]any, 0, len(part)*width)
+		for _, k := range part {
+			args = append(args, k.account, string(k.pd), k.instance, string(k.item), k.number, k.micro, k.priceFrom, int64(k.band))
+		}
+		q := rowsSQL(`INSERT INTO usage_lines (`+usageLineCols+`) VALUES `, ` ON CONFLICT DO NOTHING RETURNING id, `+usageLineCols, width, len(part))
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			id, k, err := scanUsageLine(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			im.newLines[k] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanUsageLine(rows *sql.Rows) (int64, lineKey, error) {
+	var id int64
+	var k lineKey
+	var pd, item string
+	err := rows.Scan(&id, &k.account, &pd, &k.instance, &item, &k.number, &k.micro, &k.priceFrom, &k.band)
+	k.pd, k.item = callbill.ProductDetail(pd), callbill.Item(item)
+	return id, k, err
+}
+
+// committed makes the lines a transaction added known to the session once
+// it committed, and forgets them if it did not.
+func (im *importer) committed(ok bool) {
+	if ok && len(im.newLines) > 0 {
+		if im.lines == nil {
+			im.lines = map[lineKey]int64{}
+		}
+		for k, id := range im.newLines {
+			im.lines[k] = id
+		}
+	}
+	clear(im.newLines)
 }
 
 // smallChunk is the rows of the statements that carry what is left of a

@@ -95,34 +95,100 @@ func TestIdentitiesInIndexOrder(t *testing.T) {
 	}
 }
 
-// TestAggregatesInIndexOrder: aggKeyOrder orders aggregate keys as
-// usage_agg's key does, each field deciding only where those before it tie.
+// TestAggregatesInIndexOrder: aggRowOrder orders a batch's aggregates as
+// usage_agg's key does (cycle, day, account, line), and lineKeyOrder lines
+// as usage_lines_key does; each field decides only where those before it
+// tie.
 func TestAggregatesInIndexOrder(t *testing.T) {
-	base := callbill.AggKey{Account: "a", Cycle: 24321, Day: 2, PD: "pd", Instance: "i", Item: "it", Number: "n", Micro: 5, PriceFrom: 5, Band: 1}
+	row := func(cycle callbill.Cycle, day int, account string, line int64) aggRow {
+		return aggRow{key: callbill.AggKey{Account: account, Cycle: cycle, Day: day}, line: line}
+	}
 	// want[i] sorts after want[i-1] by one field only, and is smaller than
 	// want[i-1] in every field after it.
-	want := []callbill.AggKey{base}
-	next := func(f func(k *callbill.AggKey)) {
-		k := base
-		f(&k)
-		want = append(want, k)
-	}
-	next(func(k *callbill.AggKey) { k.Band = 2 })
-	next(func(k *callbill.AggKey) { k.PriceFrom, k.Band = 6, 0 })
-	next(func(k *callbill.AggKey) { k.Micro, k.PriceFrom, k.Band = 6, 0, 0 })
-	next(func(k *callbill.AggKey) { k.Number, k.Micro, k.PriceFrom, k.Band = "o", 0, 0, 0 })
-	next(func(k *callbill.AggKey) { k.Item, k.Number, k.Micro = "iu", "", 0 })
-	next(func(k *callbill.AggKey) { k.Instance, k.Item, k.Number = "j", "", "" })
-	next(func(k *callbill.AggKey) { k.PD, k.Instance, k.Item = "pe", "", "" })
-	next(func(k *callbill.AggKey) { k.Account, k.PD, k.Instance = "b", "", "" })
-	next(func(k *callbill.AggKey) { k.Day, k.Account, k.PD = 3, "", "" })
-	next(func(k *callbill.AggKey) { k.Cycle, k.Day, k.Account = 24322, 1, "" })
+	want := []aggRow{row(24321, 2, "a", 5), row(24321, 2, "a", 6), row(24321, 2, "b", 1), row(24321, 3, "", 0), row(24322, 1, "", 0)}
 	got := slices.Clone(want)
 	slices.Reverse(got)
-	slices.SortFunc(got, aggKeyOrder)
+	slices.SortFunc(got, aggRowOrder)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("order\n%v\nwant\n%v", got, want)
 	}
+
+	base := lineKey{account: "a", pd: "pd", instance: "i", item: "it", number: "n", micro: 5, priceFrom: 5, band: 1}
+	lines := []lineKey{base}
+	next := func(f func(k *lineKey)) {
+		k := base
+		f(&k)
+		lines = append(lines, k)
+	}
+	next(func(k *lineKey) { k.band = 2 })
+	next(func(k *lineKey) { k.priceFrom, k.band = 6, 0 })
+	next(func(k *lineKey) { k.micro, k.priceFrom, k.band = 6, 0, 0 })
+	next(func(k *lineKey) { k.number, k.micro, k.priceFrom, k.band = "o", 0, 0, 0 })
+	next(func(k *lineKey) { k.item, k.number, k.micro = "iu", "", 0 })
+	next(func(k *lineKey) { k.instance, k.item, k.number = "j", "", "" })
+	next(func(k *lineKey) { k.pd, k.instance, k.item = "pe", "", "" })
+	next(func(k *lineKey) { k.account, k.pd, k.instance = "b", "", "" })
+	gotLines := slices.Clone(lines)
+	slices.Reverse(gotLines)
+	slices.SortFunc(gotLines, lineKeyOrder)
+	if !reflect.DeepEqual(gotLines, lines) {
+		t.Errorf("line order\n%v\nwant\n%v", gotLines, lines)
+	}
+}
+
+// TestLinesOfARolledBackBatchForgotten: a line a batch added is known to the
+// session only once the batch commits. Rolled back, its id names nothing
+// (PostgreSQL) or, on SQLite, the next line added; a later batch of the
+// same line adds it again, and each aggregate is under its own line.
+func TestLinesOfARolledBackBatchForgotten(t *testing.T) {
+	onBothStores(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		sess, err := s.OpenIngest(ctx, ingest.ForFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sess.Close()
+		im := sess.(*importer)
+		key := func(item callbill.Item) callbill.AggKey {
+			return callbill.AggKey{Account: "a", Cycle: 24321, Day: 3, PD: "pd", Instance: "i", Item: item}
+		}
+		add := func(item callbill.Item, calls int64, fail error) error {
+			return im.Write(ctx, func(tx ingest.Tx) error {
+				err := im.addUsage(ctx, tx.(ingestTx).tx, map[callbill.AggKey]*callbill.AggValue{key(item): {Usage: calls, Calls: calls}})
+				if err == nil {
+					err = fail
+				}
+				return err
+			})
+		}
+		rolledBack := fmt.Errorf("rolled back")
+		if err := add("Outbound", 1, rolledBack); err != rolledBack {
+			t.Fatalf("first batch: %v", err)
+		}
+		if err := add("Inbound", 2, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := add("Outbound", 3, nil); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT l.item, a.calls FROM usage_agg a JOIN usage_lines l ON l.id = a.line ORDER BY l.item`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var got []string
+		for rows.Next() {
+			var item string
+			var calls int64
+			if err := rows.Scan(&item, &calls); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%s %d", item, calls))
+		}
+		if want := []string{"Inbound 2", "Outbound 3"}; !reflect.DeepEqual(got, want) || rows.Err() != nil {
+			t.Errorf("aggregates by line %v (%v), want %v", got, rows.Err(), want)
+		}
+	})
 }
 
 // TestUsageDaysBounded: an aggregate of a day outside 1–31 is refused, since

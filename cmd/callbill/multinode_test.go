@@ -211,7 +211,7 @@ func TestThreeNodesOneDatabase(t *testing.T) {
 	var calls, bills, deducts, closeJobs int
 	var aggMinutes int64
 	db.QueryRowContext(ctx, `SELECT COALESCE(SUM(calls), 0) FROM call_blocks`).Scan(&calls)
-	db.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(usage + covered), 0) AS BIGINT) FROM usage_agg WHERE item <> 'CallCenterSoftware'`).Scan(&aggMinutes)
+	db.QueryRowContext(ctx, `SELECT CAST(COALESCE(SUM(usage + covered), 0) AS BIGINT) FROM usage_agg a JOIN usage_lines l ON l.id = a.line WHERE l.item <> 'CallCenterSoftware'`).Scan(&aggMinutes)
 	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM bills`).Scan(&bills)
 	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM ledger WHERE kind = 'deduct'`).Scan(&deducts)
 	db.QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = 'close'`).Scan(&closeJobs)
