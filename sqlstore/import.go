@@ -22,17 +22,18 @@ type importer struct {
 	s    *Store
 	conn *sql.Conn
 
-	stmts    map[string]*sql.Stmt           // prepared in the current transaction
-	queued   []queuedStmt                   // PostgreSQL: a batch's writes waiting to go as one pipeline (flush)
-	queue    bool                           // execRows queues instead of running
-	direct   map[string]*sqlite3.SQLiteStmt // SQLite: prepared on the connection (execDirect)
-	named    []driver.NamedValue            // execDirect's, reused
-	sqlText  map[string]string              // multi-row statements by shape
-	args     []any                          // reused
-	memJrnl  bool                           // SQLite: statement journals kept in memory (OpenIngest)
-	aggRows  []aggRow                       // addUsage's, reused
-	lines    map[lineKey]int64              // usage_lines' ids the session knows, committed
-	newLines map[lineKey]int64              // the lines the current transaction added
+	stmts     map[string]*sql.Stmt           // prepared in the current transaction
+	queued    []queuedStmt                   // PostgreSQL: a batch's writes waiting to go as one pipeline (flush)
+	queue     bool                           // execRows queues instead of running
+	direct    map[string]*sqlite3.SQLiteStmt // SQLite: prepared on the connection (execDirect)
+	named     []driver.NamedValue            // execDirect's, reused
+	sqlText   map[string]string              // multi-row statements by shape
+	args      []any                          // reused
+	memJrnl   bool                           // SQLite: statement journals kept in memory (OpenIngest)
+	aggRows   []aggRow                       // addUsage's, reused
+	lines     map[lineKey]int64              // usage_lines' ids the session knows, committed
+	linesRead map[string]struct{}            // the accounts whose lines it read
+	newLines  map[lineKey]int64              // the lines the current transaction added
 }
 
 // OpenIngest opens an import session (see ingest.Store).
@@ -531,7 +532,11 @@ func (im *importer) resolveLines(ctx context.Context, tx *Tx, rows []aggRow) err
 		}
 		return accts
 	}
-	if err := im.readLines(ctx, tx, accountsOf(missing)); err != nil {
+	// An account whose lines the session read before has no line it does
+	// not know but those added since: new ones, or another writer's, which
+	// the insert below meets.
+	unread := slices.DeleteFunc(accountsOf(missing), func(a string) bool { _, ok := im.linesRead[a]; return ok })
+	if err := im.readLines(ctx, tx, unread); err != nil {
 		return err
 	}
 	missing = slices.DeleteFunc(missing, func(k lineKey) bool { _, ok := im.lineID(k); return ok })
@@ -568,7 +573,13 @@ const usageLineCols = "account, pd, instance, item, number, micro, price_from, b
 // lines (but the ones this transaction added, which stay its own).
 func (im *importer) readLines(ctx context.Context, tx *Tx, accounts []string) error {
 	if im.lines == nil || len(im.lines) > maxKnownLines {
-		im.lines = map[lineKey]int64{}
+		im.lines, im.linesRead = map[lineKey]int64{}, nil
+	}
+	if im.linesRead == nil {
+		im.linesRead = map[string]struct{}{}
+	}
+	for _, a := range accounts {
+		im.linesRead[a] = struct{}{}
 	}
 	return im.s.accountsIn("account", accounts, func(in string, args []any) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, `+usageLineCols+` FROM usage_lines WHERE `+in, args...)

@@ -191,6 +191,46 @@ func TestLinesOfARolledBackBatchForgotten(t *testing.T) {
 	})
 }
 
+// TestLinesAnotherWriterAdded: a session that read an account's lines
+// meets a line another session added since; its own insert of the line
+// does nothing, and it reads the other's id instead of failing or keeping
+// the line twice.
+func TestLinesAnotherWriterAdded(t *testing.T) {
+	onBothStores(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		open := func() *importer {
+			sess, err := s.OpenIngest(ctx, ingest.ForFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { sess.Close() })
+			return sess.(*importer)
+		}
+		a, b := open(), open()
+		add := func(im *importer, item callbill.Item, calls int64) {
+			t.Helper()
+			k := callbill.AggKey{Account: "a", Cycle: 24321, Day: 3, PD: "pd", Instance: "i", Item: item}
+			err := im.Write(ctx, func(tx ingest.Tx) error {
+				return im.addUsage(ctx, tx.(ingestTx).tx, map[callbill.AggKey]*callbill.AggValue{k: {Usage: calls, Calls: calls}})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		add(a, "Outbound", 1) // a has read account a's lines
+		add(b, "Inbound", 2)
+		add(a, "Inbound", 3)
+		var lines, calls int64
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM usage_lines), (SELECT SUM(a.calls) FROM usage_agg a
+			JOIN usage_lines l ON l.id = a.line WHERE l.item = 'Inbound')`).Scan(&lines, &calls); err != nil {
+			t.Fatal(err)
+		}
+		if lines != 2 || calls != 5 {
+			t.Errorf("%d lines, %d inbound calls; want 2 lines, 5 calls", lines, calls)
+		}
+	})
+}
+
 // TestUsageDaysBounded: an aggregate of a day outside 1–31 is refused, since
 // one account's bill reads days 1–31 and would not see it.
 func TestUsageDaysBounded(t *testing.T) {
