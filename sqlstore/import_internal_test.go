@@ -136,6 +136,35 @@ func TestAggregatesInIndexOrder(t *testing.T) {
 	}
 }
 
+// openImporter opens an import session on s, closed when the test ends.
+func openImporter(t *testing.T, s *Store) *importer {
+	t.Helper()
+	sess, err := s.OpenIngest(context.Background(), ingest.ForFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return sess.(*importer)
+}
+
+// addAggregate adds one aggregate in a transaction of im's, which ends in
+// fail (rolled back) when fail is not nil.
+func addAggregate(im *importer, k callbill.AggKey, calls int64, fail error) error {
+	ctx := context.Background()
+	return im.Write(ctx, func(tx ingest.Tx) error {
+		err := im.addUsage(ctx, tx.(ingestTx).tx, map[callbill.AggKey]*callbill.AggValue{k: {Usage: calls, Calls: calls}})
+		if err == nil {
+			err = fail
+		}
+		return err
+	})
+}
+
+// lineTestKey is an aggregate of account a's instance i, of item.
+func lineTestKey(item callbill.Item) callbill.AggKey {
+	return callbill.AggKey{Account: "a", Cycle: 24321, Day: 3, PD: "pd", Instance: "i", Item: item}
+}
+
 // TestLinesOfARolledBackBatchForgotten: a line a batch added is known to the
 // session only once the batch commits. Rolled back, its id names nothing
 // (PostgreSQL) or, on SQLite, the next line added; a later batch of the
@@ -143,23 +172,9 @@ func TestAggregatesInIndexOrder(t *testing.T) {
 func TestLinesOfARolledBackBatchForgotten(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		sess, err := s.OpenIngest(ctx, ingest.ForFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sess.Close()
-		im := sess.(*importer)
-		key := func(item callbill.Item) callbill.AggKey {
-			return callbill.AggKey{Account: "a", Cycle: 24321, Day: 3, PD: "pd", Instance: "i", Item: item}
-		}
+		im := openImporter(t, s)
 		add := func(item callbill.Item, calls int64, fail error) error {
-			return im.Write(ctx, func(tx ingest.Tx) error {
-				err := im.addUsage(ctx, tx.(ingestTx).tx, map[callbill.AggKey]*callbill.AggValue{key(item): {Usage: calls, Calls: calls}})
-				if err == nil {
-					err = fail
-				}
-				return err
-			})
+			return addAggregate(im, lineTestKey(item), calls, fail)
 		}
 		rolledBack := fmt.Errorf("rolled back")
 		if err := add("Outbound", 1, rolledBack); err != rolledBack {
@@ -198,22 +213,10 @@ func TestLinesOfARolledBackBatchForgotten(t *testing.T) {
 func TestLinesAnotherWriterAdded(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		open := func() *importer {
-			sess, err := s.OpenIngest(ctx, ingest.ForFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { sess.Close() })
-			return sess.(*importer)
-		}
-		a, b := open(), open()
+		a, b := openImporter(t, s), openImporter(t, s)
 		add := func(im *importer, item callbill.Item, calls int64) {
 			t.Helper()
-			k := callbill.AggKey{Account: "a", Cycle: 24321, Day: 3, PD: "pd", Instance: "i", Item: item}
-			err := im.Write(ctx, func(tx ingest.Tx) error {
-				return im.addUsage(ctx, tx.(ingestTx).tx, map[callbill.AggKey]*callbill.AggValue{k: {Usage: calls, Calls: calls}})
-			})
-			if err != nil {
+			if err := addAggregate(im, lineTestKey(item), calls, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -239,13 +242,8 @@ func TestUsageDaysBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	sess, err := s.OpenIngest(ctx, ingest.ForFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	im := sess.(*importer)
+	t.Cleanup(func() { s.Close() }) // after the session's
+	im := openImporter(t, s)
 	add := func(day int) error {
 		return im.Write(ctx, func(tx ingest.Tx) error {
 			k := callbill.AggKey{Account: "a", Cycle: 24321, Day: day, PD: "pd", Instance: "i", Item: "item", Number: "n"}
@@ -469,12 +467,7 @@ func TestAccountsInBothWays(t *testing.T) {
 func TestImportRowsInChunks(t *testing.T) {
 	onBothStores(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		sess, err := s.OpenIngest(ctx, ingest.ForFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sess.Close()
-		im := sess.(*importer)
+		im := openImporter(t, s)
 		const width = 3
 		rows := maxParams/width + 3*smallChunk + 5 // a full chunk, three small ones and five rows
 		head := `INSERT INTO call_versions (account, cycle, version) VALUES `
@@ -504,7 +497,7 @@ func TestImportRowsInChunks(t *testing.T) {
 		if s.dialect == dialectSQLite && len(im.direct) != 2 {
 			t.Errorf("%d statements kept prepared, want 2 (a full chunk and a small one)", len(im.direct))
 		}
-		err = im.Write(ctx, func(tx ingest.Tx) error {
+		err := im.Write(ctx, func(tx ingest.Tx) error {
 			return im.execRows(ctx, tx.(ingestTx).tx, `INSERT INTO meta (key, value) VALUES `, "", 2, []any{"k", "v", "x"})
 		})
 		if err == nil {

@@ -73,7 +73,7 @@ func onBothStores(t *testing.T, fn func(t *testing.T, s *Store)) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
+			t.Cleanup(func() { s.Close() }) // after what fn opened on it (openImporter)
 			fn(t, s)
 		})
 	}
