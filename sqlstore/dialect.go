@@ -191,10 +191,14 @@ func (s *Store) nextSeq(ctx context.Context, tx *Tx) (int64, error) {
 }
 
 // copyRows writes n rows with PostgreSQL's COPY on the importer's
-// connection, inside its transaction.
+// connection, inside its transaction: encoded by copyEncoded, or by pgx
+// when a value is of a type copyEncoded does not know.
 func (im *importer) copyRows(ctx context.Context, table string, cols []string, n int, row func(i int, dst []any) []any) error {
 	return im.conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
+		if ok, err := im.copyEncoded(ctx, c, table, cols, n, row); ok {
+			return err
+		}
 		i := 0
 		buf := make([]any, 0, len(cols))
 		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {

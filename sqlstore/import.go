@@ -34,6 +34,8 @@ type importer struct {
 	lines     map[lineKey]int64              // usage_lines' ids the session knows, committed
 	linesRead map[string]struct{}            // the accounts whose lines it read
 	newLines  map[lineKey]int64              // the lines the current transaction added
+	copyBuf   []byte                         // PostgreSQL: a COPY's data, reused (copyEncoded)
+	copyTypes map[string][]uint32            // PostgreSQL: the column types of a COPY, by table and columns
 }
 
 // OpenIngest opens an import session (see ingest.Store).
