@@ -74,19 +74,33 @@ func (r *rawRows) row(i int32) []byte {
 func (r *rawRows) reset() { r.buf, r.ends = r.buf[:0], r.ends[:0] }
 
 // decodeBatches reads src into batches until EOF, an error, or stop. A
-// batch holds size rows read, good or bad. When raw is set (the source of
-// an import that keeps its rejects), the batch keeps its rows as read too,
-// in a rawBatch taken from free when there is one (its rows slice comes
-// from freeRows alike), and ends sooner when
-// those pass maxRawBytes.
+// batch holds size rows read, good or bad. With freeRows set, at most
+// rowsInFlight batches are out at once: past that, a batch's rows are those
+// of a batch done, returned to freeRows (merge). When raw is set (the
+// source of an import that keeps its rejects), the batch keeps its rows as
+// read too, in a rawBatch taken from free when there is one, and ends
+// sooner when those pass maxRawBytes.
 func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out chan<- decoded, free <-chan *rawBatch, freeRows <-chan []pending, stop <-chan struct{}) {
 	defer close(out)
+	made := 0
 	for {
 		var d decoded
-		select {
-		case d.rows = <-freeRows:
-		default:
+		switch {
+		case freeRows == nil:
 			d.rows = make([]pending, 0, size)
+		case made < rowsInFlight:
+			select {
+			case d.rows = <-freeRows:
+			default:
+				d.rows = make([]pending, 0, size)
+				made++
+			}
+		default:
+			select {
+			case d.rows = <-freeRows:
+			case <-stop:
+				return
+			}
 		}
 		if raw != nil {
 			select {
@@ -133,6 +147,14 @@ func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out
 		}
 	}
 }
+
+// rowsInFlight is how many batches an import holds at once: one being
+// written and the next, decoded and rated meanwhile. The next but one is
+// read when the first is done, not ahead: decoding it sooner gained no
+// time, since the writer sets the pace, and its rows took the memory and
+// the cores that a larger batch and the database's server use better
+// (docs/decisions.md, "Two batches in flight").
+const rowsInFlight = 2
 
 // asReject returns the bad row err reports, or nil. Only an error pays for
 // the check: errors.As moves its target to the heap, and the check runs on

@@ -4,6 +4,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/callbill/callbill"
 )
@@ -90,5 +91,31 @@ func TestBatchesEndAtRowsReadOrRawBytes(t *testing.T) {
 	perBatch := int64((maxRawBytes + 100<<10 - 1) / (100 << 10)) // the first to reach maxRawBytes ends it
 	if got := batches(t, &rawRowsSource{n: 200, size: 100 << 10, bad: 7}, 40_000); !reflect.DeepEqual(got, []int64{perBatch, perBatch, 200 - 2*perBatch}) {
 		t.Errorf("rows of 100 KiB: rows read per batch %v, want %d a batch", got, perBatch)
+	}
+}
+
+// TestBatchesInFlightBounded: with a pool of rows, the decoder has at most
+// rowsInFlight batches out; it reads the next only when a batch's rows come
+// back, and decodes into them.
+func TestBatchesInFlightBounded(t *testing.T) {
+	src := &rawRowsSource{n: 10 * (rowsInFlight + 2)}
+	out := make(chan decoded)
+	freeRows := make(chan []pending, rowsInFlight)
+	stop := make(chan struct{})
+	defer close(stop)
+	go decodeBatches(src, nil, 10, out, nil, freeRows, stop)
+	var held []decoded
+	for range rowsInFlight {
+		held = append(held, <-out)
+	}
+	select {
+	case d := <-out:
+		t.Fatalf("a batch from line %d decoded with %d out", d.rows[0].pos.Line, len(held))
+	case <-time.After(100 * time.Millisecond): // the decoder waits for rows back
+	}
+	freeRows <- held[0].rows[:0]
+	d := <-out
+	if d.rows[0].pos.Line != 10*rowsInFlight+1 || &d.rows[:1][0] != &held[0].rows[:1][0] {
+		t.Fatalf("the batch after the rows came back starts at line %d, in rows of its own", d.rows[0].pos.Line)
 	}
 }

@@ -204,12 +204,12 @@ func (s *Service) Import(ctx context.Context, in Input) (*callbill.ImportReport,
 	if opts.OnReject != nil {
 		// Rejects go out with their rows as read: keep each batch's rows.
 		im.raw, _ = in.Source.(callbill.RawSource)
-		im.free = make(chan *rawBatch, 4) // a batch decoded, one rated, one written, and one spare
+		im.free = make(chan *rawBatch, rowsInFlight) // the batch written and the next
 	}
 	if !opts.Strict {
-		im.freeRows = make(chan []pending, 4) // a strict import keeps its batches' work to the end
+		im.freeRows = make(chan []pending, rowsInFlight) // a strict import keeps its batches' work to the end
 	}
-	batches := make(chan decoded) // one batch decoded ahead, no more: memory stays flat
+	batches := make(chan decoded) // the batches in flight are bounded by freeRows (decodeBatches)
 	stop := make(chan struct{})
 	defer close(stop)
 	go decodeBatches(in.Source, im.raw, opts.BatchSize, batches, im.free, im.freeRows, stop)
