@@ -151,8 +151,8 @@ func decodeBatches(src callbill.CDRSource, raw callbill.RawSource, size int, out
 // rowsInFlight is how many batches an import holds at once: one being
 // written and the next, decoded and rated meanwhile. The next but one is
 // read when the first is done, not ahead: decoding it sooner gained no
-// time, since the writer sets the pace, and its rows took the memory and
-// the cores that a larger batch and the database's server use better
+// time, since the writer sets the pace, while its rows took memory and its
+// decoding took cores the writer and the database's server needed
 // (docs/decisions.md, "Two batches in flight").
 const rowsInFlight = 2
 

@@ -98,12 +98,13 @@ func appendCopyValue(buf []byte, oid uint32, v any) ([]byte, error) {
 }
 
 // copyEncoded writes n rows with COPY … FROM STDIN BINARY, the data encoded
-// by appendCopyRow as the driver sends it (copyReader). ok is false, and
-// nothing was sent, when the first row has a value with no encoding here.
-func (im *importer) copyEncoded(ctx context.Context, c *pgx.Conn, table string, cols []string, n int, row func(i int, dst []any) []any) (ok bool, err error) {
+// by appendCopyRow as the driver sends it (copyReader). handled is false,
+// and nothing was sent, when the first row has a value with no encoding
+// here; err is then nil.
+func (im *importer) copyEncoded(ctx context.Context, c *pgx.Conn, table string, cols []string, n int, row func(i int, dst []any) []any) (handled bool, err error) {
 	oids, err := im.copyColumnTypes(ctx, c, table, cols)
 	if err != nil {
-		return false, err
+		return true, err
 	}
 	r := &copyReader{oids: oids, row: row, n: n, buf: im.copyBuf[:0], vals: make([]any, 0, len(cols))}
 	r.buf = append(r.buf, copyHeader...)

@@ -95,7 +95,8 @@ func TestCopyValuesAsPgx(t *testing.T) {
 // TestCopyRows: rows COPY'd by callbill's encoder, over many of the
 // driver's messages, read back as they were written; rows of a type it does
 // not know go through pgx; a value out of its column's range mid-stream
-// fails the COPY, and nothing of it is stored.
+// fails the COPY, and nothing of it is stored; a table that is not there is
+// the error, not what pgx would say in the transaction it aborted.
 func TestCopyRows(t *testing.T) {
 	s, err := Open(context.Background(), testpg.DSN(t))
 	if err != nil {
@@ -166,5 +167,12 @@ func TestCopyRows(t *testing.T) {
 	var left int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM copy_test WHERE t = 'range'`).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("%d rows of the failed COPY stored (%v)", left, err)
+	}
+
+	err = im.Write(ctx, func(tx ingest.Tx) error {
+		return im.copyRows(ctx, "no_such_table", []string{"t"}, 1, func(i int, dst []any) []any { return append(dst, "x") })
+	})
+	if err == nil || !strings.Contains(err.Error(), `"no_such_table" does not exist`) {
+		t.Fatalf("a COPY into a table that is not there: %v", err)
 	}
 }

@@ -196,7 +196,7 @@ func (s *Store) nextSeq(ctx context.Context, tx *Tx) (int64, error) {
 func (im *importer) copyRows(ctx context.Context, table string, cols []string, n int, row func(i int, dst []any) []any) error {
 	return im.conn.Raw(func(dc any) error {
 		c := dc.(*stdlib.Conn).Conn()
-		if ok, err := im.copyEncoded(ctx, c, table, cols, n, row); ok {
+		if handled, err := im.copyEncoded(ctx, c, table, cols, n, row); handled {
 			return err
 		}
 		i := 0
